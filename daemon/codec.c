@@ -1,0 +1,202 @@
+/*
+ * codec.c: the daemon side of the wire format.  Requests are unpacked into
+ * a stack arena and copied into struct request; the protobuf message is
+ * gone before codec_decode_request returns.
+ */
+#include "codec.h"
+
+#include <string.h>
+
+#include "arena.h"
+#include "frame.h"
+#include "syncd.pb-c.h"
+
+/* Copy a protobuf string (may be NULL) into dst, recording its length.
+ * Returns 0, or -1 when it does not fit. */
+static int codec_copy_name(const char *src, char *dst, size_t cap,
+                           size_t *len)
+{
+    size_t n = src ? strlen(src) : 0;
+
+    *len = n;
+    if (n >= cap)
+        return -1;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = '\0';
+    return 0;
+}
+
+/* Fill rq from the op; returns 0, SYNC_EPROTO or SYNC_ENAME. */
+static int codec_fill(const Syncd__Request *m, struct request *rq,
+                      const char **detail)
+{
+    size_t ignored;
+
+    switch (m->op_case) {
+    case SYNCD__REQUEST__OP_HELLO:
+        rq->op = OP_HELLO;
+        rq->version = m->hello->version;
+        rq->pid = m->hello->pid;
+        /* Truncating the informational client name is harmless. */
+        if (codec_copy_name(m->hello->client_name, rq->client_name,
+                            sizeof(rq->client_name), &ignored) != 0) {
+            memcpy(rq->client_name, m->hello->client_name,
+                   CODEC_CLIENT_NAME_MAX);
+            rq->client_name[CODEC_CLIENT_NAME_MAX] = '\0';
+        }
+        return 0;
+    case SYNCD__REQUEST__OP_OPEN:
+        rq->op = OP_OPEN;
+        rq->type = (uint32_t)m->open->type;
+        rq->value = m->open->value;
+        rq->flags = m->open->flags;
+        *detail = "name longer than 255 bytes";
+        return codec_copy_name(m->open->name, rq->name, sizeof(rq->name),
+                               &rq->name_len) ? SYNC_ENAME : 0;
+    case SYNCD__REQUEST__OP_UNLINK:
+        rq->op = OP_UNLINK;
+        *detail = "name longer than 255 bytes";
+        return codec_copy_name(m->unlink->name, rq->name, sizeof(rq->name),
+                               &rq->name_len) ? SYNC_ENAME : 0;
+    case SYNCD__REQUEST__OP_CLOSE:
+        rq->op = OP_CLOSE;
+        rq->handle = m->close->handle;
+        return 0;
+    case SYNCD__REQUEST__OP_ACQUIRE:
+        rq->op = OP_ACQUIRE;
+        rq->handle = m->acquire->handle;
+        rq->timeout_us = m->acquire->timeout_us;
+        return 0;
+    case SYNCD__REQUEST__OP_RELEASE:
+        rq->op = OP_RELEASE;
+        rq->handle = m->release->handle;
+        rq->n = m->release->n;
+        return 0;
+    case SYNCD__REQUEST__OP_QUERY:
+        rq->op = OP_QUERY;
+        rq->handle = m->query->handle;
+        return 0;
+    case SYNCD__REQUEST__OP_EVENT_SET:
+        rq->op = OP_EVENT_SET;
+        rq->handle = m->event_set->handle;
+        return 0;
+    case SYNCD__REQUEST__OP_EVENT_CLEAR:
+        rq->op = OP_EVENT_CLEAR;
+        rq->handle = m->event_clear->handle;
+        return 0;
+    case SYNCD__REQUEST__OP_EVENT_WAIT:
+        rq->op = OP_EVENT_WAIT;
+        rq->handle = m->event_wait->handle;
+        rq->timeout_us = m->event_wait->timeout_us;
+        return 0;
+    case SYNCD__REQUEST__OP__NOT_SET:
+    case _SYNCD__REQUEST__OP__CASE_IS_INT_SIZE:
+        break;
+    }
+    *detail = "unknown or missing operation";
+    return SYNC_EPROTO;
+}
+
+int codec_decode_request(const uint8_t *buf, size_t len, struct request *rq,
+                         const char **err_detail)
+{
+    struct pb_arena arena;
+    Syncd__Request *m;
+    int rv;
+
+    pb_arena_init(&arena);
+    rq->id = 0;
+    rq->name_len = 0;
+    rq->name[0] = '\0';
+    *err_detail = "undecodable protobuf";
+    m = syncd__request__unpack(&arena.allocator, len, buf);
+    if (m == NULL) {
+        pb_arena_reset(&arena);
+        return SYNC_EPROTO;
+    }
+    rq->id = m->id;
+    rv = codec_fill(m, rq, err_detail);
+    /* The arena owns every byte of m; resetting frees it all at once. */
+    pb_arena_reset(&arena);
+    return rv;
+}
+
+/* Build the protobuf message for rp in caller-provided storage. */
+struct codec_out {
+    Syncd__ServerMessage msg;
+    Syncd__Reply reply;
+    union {
+        Syncd__HelloResult hello;
+        Syncd__OpenResult open;
+        Syncd__AcquireResult acquire;
+        Syncd__QueryResult query;
+    } r;
+};
+
+static void codec_build(const struct reply *rp, struct codec_out *o)
+{
+    syncd__server_message__init(&o->msg);
+    syncd__reply__init(&o->reply);
+    o->msg.msg_case = SYNCD__SERVER_MESSAGE__MSG_REPLY;
+    o->msg.reply = &o->reply;
+    o->reply.id = rp->id;
+    o->reply.code = rp->code;
+    if (rp->message != NULL)
+        o->reply.message = (char *)rp->message;
+    switch (rp->kind) {
+    case REPLY_PLAIN:
+        break;
+    case REPLY_HELLO:
+        syncd__hello_result__init(&o->r.hello);
+        o->r.hello.version = rp->u.hello.version;
+        o->r.hello.server_pid = rp->u.hello.server_pid;
+        o->r.hello.session_id = rp->u.hello.session_id;
+        o->r.hello.max_frame = rp->u.hello.max_frame;
+        o->r.hello.server_version = (char *)SYNCD_VERSION;
+        o->reply.result_case = SYNCD__REPLY__RESULT_HELLO;
+        o->reply.hello = &o->r.hello;
+        break;
+    case REPLY_OPEN:
+        syncd__open_result__init(&o->r.open);
+        o->r.open.handle = rp->u.open.handle;
+        o->r.open.created = rp->u.open.created;
+        o->reply.result_case = SYNCD__REPLY__RESULT_OPEN;
+        o->reply.open = &o->r.open;
+        break;
+    case REPLY_ACQUIRE:
+        syncd__acquire_result__init(&o->r.acquire);
+        o->r.acquire.fencing_token = rp->u.acquire.token;
+        o->r.acquire.owner_died = rp->u.acquire.owner_died;
+        o->reply.result_case = SYNCD__REPLY__RESULT_ACQUIRE;
+        o->reply.acquire = &o->r.acquire;
+        break;
+    case REPLY_QUERY:
+        syncd__query_result__init(&o->r.query);
+        o->r.query.value = rp->u.query_value;
+        o->reply.result_case = SYNCD__REPLY__RESULT_QUERY;
+        o->reply.query = &o->r.query;
+        break;
+    }
+}
+
+size_t codec_reply_size(const struct reply *rp)
+{
+    struct codec_out o;
+
+    codec_build(rp, &o);
+    return FRAME_HEADER_SIZE + syncd__server_message__get_packed_size(&o.msg);
+}
+
+size_t codec_encode_reply(const struct reply *rp, uint8_t *out, size_t cap)
+{
+    struct codec_out o;
+    size_t n;
+
+    codec_build(rp, &o);
+    n = syncd__server_message__get_packed_size(&o.msg);
+    if (FRAME_HEADER_SIZE + n > cap)
+        return 0;
+    syncd__server_message__pack(&o.msg, out + FRAME_HEADER_SIZE);
+    frame_put_header(out, (uint32_t)n);
+    return FRAME_HEADER_SIZE + n;
+}

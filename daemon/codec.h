@@ -1,0 +1,90 @@
+/*
+ * codec.h: protobuf-c <-> plain structs for the daemon.  The only daemon
+ * file that includes the generated *.pb-c.h; no protobuf pointer leaves it.
+ */
+#ifndef SYNCD_CODEC_H
+#define SYNCD_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "objects/object.h"
+#include "syncclient.h"
+
+enum request_op {
+    OP_HELLO,
+    OP_OPEN,
+    OP_CLOSE,
+    OP_UNLINK,
+    OP_ACQUIRE,
+    OP_RELEASE,
+    OP_QUERY,
+    OP_EVENT_SET,
+    OP_EVENT_CLEAR,
+    OP_EVENT_WAIT,
+};
+
+#define CODEC_CLIENT_NAME_MAX 63
+#define OPEN_FLAG_UNDO 0x1u
+
+struct request {
+    uint64_t id;
+    enum request_op op;
+    uint32_t handle;
+    int64_t timeout_us;        /* < 0: forever; 0: try once */
+    uint32_t n;                /* release count */
+    uint32_t value;            /* open: semaphore value */
+    uint32_t flags;            /* open: OPEN_FLAG_* */
+    uint32_t type;             /* open: wire ObjectType, unchecked */
+    uint32_t version;          /* hello */
+    uint32_t pid;              /* hello */
+    size_t name_len;           /* open/unlink: bytes in name */
+    char name[SYNC_NAME_MAX + 1];  /* NUL-terminated copy */
+    char client_name[CODEC_CLIENT_NAME_MAX + 1];
+};
+
+enum reply_kind { REPLY_PLAIN, REPLY_HELLO, REPLY_OPEN, REPLY_ACQUIRE,
+                  REPLY_QUERY };
+
+struct reply {
+    uint64_t id;
+    int code;
+    const char *message;       /* borrowed, may be NULL */
+    enum reply_kind kind;
+    union {
+        struct {
+            uint32_t version, server_pid, max_frame;
+            uint64_t session_id;
+        } hello;
+        struct {
+            uint32_t handle;
+            bool created;
+        } open;
+        struct {
+            uint64_t token;
+            bool owner_died;
+        } acquire;
+        int64_t query_value;
+    } u;
+};
+
+/*
+ * Decode one frame's payload into *rq.  0; SYNC_EPROTO when it is not a
+ * valid Request (rq->id is then 0, or the id if one was read); SYNC_ENAME
+ * when a name exceeds SYNC_NAME_MAX (rq->id is set, so it can be answered).
+ * *err_detail points to a static description of a failure.
+ */
+int codec_decode_request(const uint8_t *buf, size_t len, struct request *rq,
+                         const char **err_detail);
+
+/*
+ * Encode rp as one frame (4-byte header + ServerMessage) into out, which
+ * has room for `cap` bytes.  Returns the frame's length, or 0 if it does
+ * not fit (see codec_reply_size).
+ */
+size_t codec_encode_reply(const struct reply *rp, uint8_t *out, size_t cap);
+/* Bytes codec_encode_reply needs for rp. */
+size_t codec_reply_size(const struct reply *rp);
+
+#endif

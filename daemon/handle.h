@@ -1,0 +1,48 @@
+/*
+ * handle.h: a session's table of small integer handles (1, 2, ...) that
+ * name the objects it opened, like file descriptors.  Freed slots are
+ * reused lowest-first; 0 is never a valid handle.
+ */
+#ifndef SYNCD_HANDLE_H
+#define SYNCD_HANDLE_H
+
+#include <stdint.h>
+
+#include "objects/object.h"
+
+#define HANDLE_FLAG_UNDO 0x1u
+
+struct handle {
+    struct object *obj;  /* borrowed reference (owner: registry); NULL = free */
+    uint32_t flags;      /* HANDLE_FLAG_* */
+    uint32_t undo;       /* semaphore permits acquired and not released */
+};
+
+struct handle_table {
+    struct handle *slots; /* owned; slots[i] is handle i + 1 */
+    uint32_t cap;
+    uint32_t used;
+    uint32_t max;
+};
+
+void handle_table_init(struct handle_table *t, uint32_t max);
+/* Frees the table only: the caller must have closed every handle first. */
+void handle_table_fini(struct handle_table *t);
+
+/*
+ * Store obj under a new handle (the table borrows the caller's reference).
+ * 0 and *id, SYNC_ELIMIT when max handles are open, SYNC_ENOMEM.
+ */
+int handle_add(struct handle_table *t, struct object *obj, uint32_t flags,
+               uint32_t *id);
+/* The handle called id, or NULL when unknown. */
+struct handle *handle_find(struct handle_table *t, uint32_t id);
+/* Free the slot id; returns the object it referenced (or NULL). */
+struct object *handle_remove(struct handle_table *t, uint32_t id);
+/* Whether any open handle other than `except` references obj. */
+int handle_refers(const struct handle_table *t, const struct object *obj,
+                  uint32_t except);
+/* Highest slot number in use is < this; iterate ids 1..handle_end()-1. */
+uint32_t handle_end(const struct handle_table *t);
+
+#endif

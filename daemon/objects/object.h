@@ -1,0 +1,68 @@
+/*
+ * object.h: the base every named sync object embeds, and the operations
+ * common to all types.  Objects are pure state machines: they know owners
+ * only as opaque ids and waiters only through struct waiter.
+ */
+#ifndef SYNCD_OBJECT_H
+#define SYNCD_OBJECT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "uthash.h"
+#include "waitq.h"
+
+/* Values match the wire protocol's ObjectType. */
+enum object_type {
+    OBJECT_LOCK = 1,
+    OBJECT_RLOCK = 2,
+    OBJECT_SEMAPHORE = 3,
+    OBJECT_BOUNDED_SEMAPHORE = 4,
+    OBJECT_EVENT = 5,
+    OBJECT_CONDITION = 6,
+    OBJECT_BARRIER = 7,
+};
+
+struct object;
+
+struct object_ops {
+    /* Release whatever owner holds, as when it dies (locks: owner died).
+     * Returns true when something was released.  NULL: types without an
+     * owner (semaphores, events). */
+    bool (*drop_owner)(struct object *o, uint64_t owner);
+    /* The state as one number (lock: locked, semaphore: value, event: set). */
+    int64_t (*query)(const struct object *o);
+    /* Number of queued waiters. */
+    size_t (*n_waiting)(const struct object *o);
+    /* Free the object; only called with no handles and no waiters. */
+    void (*free)(struct object *o);
+};
+
+struct object {
+    enum object_type type;
+    char *name;                  /* owned, NUL-terminated */
+    uint32_t param;              /* creation parameter compared on open */
+    uint32_t refs;               /* open handles */
+    bool linked;                 /* reachable by name in the registry */
+    const struct object_ops *ops; /* borrowed (static) */
+    UT_hash_handle hh;           /* registry name map */
+};
+
+const char *object_type_name(enum object_type t);
+
+/* Fill in the base with a copy of name.  0, or -1 when out of memory. */
+int object_init(struct object *o, enum object_type type, const char *name,
+                const struct object_ops *ops);
+/* Free what object_init allocated. */
+void object_fini(struct object *o);
+
+/* Release what owner holds in o; true when something was released. */
+bool object_drop_owner(struct object *o, uint64_t owner);
+
+/*
+ * Remove w from its object's queue and complete it with code (timeout,
+ * cancellation, shutdown).  Idempotent: a no-op once w was completed.
+ */
+void object_cancel(struct waiter *w, int code);
+
+#endif

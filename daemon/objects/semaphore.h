@@ -1,0 +1,40 @@
+/*
+ * semaphore.h: threading.Semaphore and threading.BoundedSemaphore across
+ * processes.  No owner (Python semantics); permits are granted FIFO.
+ */
+#ifndef SYNCD_SEMAPHORE_H
+#define SYNCD_SEMAPHORE_H
+
+#include "object.h"
+
+/* Largest value a semaphore may reach (sync_sem_value returns an int). */
+#define SEMAPHORE_VALUE_MAX 0x7fffffffu
+
+struct semaphore {
+    struct object base;
+    uint32_t value;      /* free permits */
+    uint32_t bound;      /* bounded: the initial value, never exceeded */
+    struct waitq waiters;
+};
+
+/*
+ * A new semaphore with the initial value; bounded makes it a
+ * BoundedSemaphore whose bound is value.  NULL when out of memory.
+ */
+struct semaphore *semaphore_new(const char *name, uint32_t value,
+                                bool bounded);
+
+/* Take one permit: 0 now, SYNCD_PENDING queued, SYNC_ETIMEDOUT if none and
+ * may_wait is false. */
+int semaphore_acquire(struct semaphore *s, struct waiter *w, bool may_wait);
+
+/*
+ * Give back n permits, waking up to n waiters in FIFO order.  SYNC_EINVAL
+ * for n == 0; SYNC_EVALUE when a bounded semaphore would exceed its bound or
+ * the value would pass SEMAPHORE_VALUE_MAX (then nothing changes).
+ */
+int semaphore_release(struct semaphore *s, uint32_t n);
+
+struct semaphore *semaphore_from_object(struct object *o);
+
+#endif

@@ -1,0 +1,224 @@
+/*
+ * registry.c: name -> object map (uthash).  Invariant: an object is freed
+ * exactly when it is unlinked and has no handle; waiters always come with a
+ * handle, so no object is freed with waiters queued.
+ */
+/* uthash must not abort the daemon on allocation failure: it reports it
+ * through this flag and leaves the table unchanged. */
+static int registry_hash_oom;
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(elt) (registry_hash_oom = 1)
+
+#include "registry.h"
+
+#include <string.h>
+
+#include "objects/event.h"
+#include "objects/lock.h"
+#include "objects/semaphore.h"
+#include "syncclient.h"
+
+void registry_init(struct registry *r, uint32_t max_objects,
+                   uint32_t max_name)
+{
+    memset(r, 0, sizeof(*r));
+    r->max_objects = max_objects;
+    r->max_name = max_name > SYNC_NAME_MAX ? SYNC_NAME_MAX : max_name;
+}
+
+void registry_fini(struct registry *r)
+{
+    struct object *o, *tmp;
+
+    HASH_ITER(hh, r->by_name, o, tmp) {
+        HASH_DEL(r->by_name, o);
+        o->linked = false;
+        if (o->refs == 0) {
+            o->ops->free(o);
+            r->count--;
+        }
+    }
+}
+
+/* Length of the UTF-8 sequence starting at p (at most n bytes), 0 if
+ * malformed: overlong forms, surrogates and values above U+10FFFF too. */
+static size_t utf8_seq_len(const unsigned char *p, size_t n)
+{
+    size_t len, i;
+    uint32_t cp;
+
+    if (p[0] < 0x80)
+        return 1;
+    if ((p[0] & 0xe0) == 0xc0) {
+        len = 2;
+        cp = p[0] & 0x1f;
+    } else if ((p[0] & 0xf0) == 0xe0) {
+        len = 3;
+        cp = p[0] & 0x0f;
+    } else if ((p[0] & 0xf8) == 0xf0) {
+        len = 4;
+        cp = p[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+        (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+int registry_check_name(const struct registry *r, const char *name,
+                        size_t len)
+{
+    const unsigned char *p = (const unsigned char *)name;
+    size_t i = 0, step;
+
+    if (len == 0 || len > r->max_name)
+        return SYNC_ENAME;
+    while (i < len) {
+        if (p[i] == 0)
+            return SYNC_ENAME;
+        step = utf8_seq_len(p + i, len - i);
+        if (step == 0)
+            return SYNC_ENAME;
+        i += step;
+    }
+    return 0;
+}
+
+struct object *registry_lookup(const struct registry *r, const char *name)
+{
+    struct object *o = NULL;
+
+    HASH_FIND_STR(r->by_name, name, o);
+    return o;
+}
+
+static struct object *registry_create(const char *name,
+                                      const struct object_spec *spec)
+{
+    switch (spec->type) {
+    case OBJECT_LOCK:
+        return (struct object *)lock_new(name);
+    case OBJECT_SEMAPHORE:
+    case OBJECT_BOUNDED_SEMAPHORE: {
+        struct semaphore *s = semaphore_new(
+            name, spec->value, spec->type == OBJECT_BOUNDED_SEMAPHORE);
+        return s ? &s->base : NULL;
+    }
+    case OBJECT_EVENT:
+        return (struct object *)event_new(name);
+    case OBJECT_RLOCK:
+    case OBJECT_CONDITION:
+    case OBJECT_BARRIER:
+        break;
+    }
+    return NULL;
+}
+
+/* Whether spec may be created at all; checked before allocating. */
+static int registry_check_spec(const struct object_spec *spec)
+{
+    switch (spec->type) {
+    case OBJECT_LOCK:
+    case OBJECT_EVENT:
+        return 0;
+    case OBJECT_SEMAPHORE:
+    case OBJECT_BOUNDED_SEMAPHORE:
+        return spec->value > SEMAPHORE_VALUE_MAX ? SYNC_EINVAL : 0;
+    case OBJECT_RLOCK:
+    case OBJECT_CONDITION:
+    case OBJECT_BARRIER:
+        break;
+    }
+    return SYNC_EINVAL;
+}
+
+/* The creation parameter that must match when opening an existing name. */
+static uint32_t registry_param(const struct object_spec *spec)
+{
+    switch (spec->type) {
+    case OBJECT_SEMAPHORE:
+    case OBJECT_BOUNDED_SEMAPHORE:
+        return spec->value;
+    case OBJECT_LOCK:
+    case OBJECT_RLOCK:
+    case OBJECT_EVENT:
+    case OBJECT_CONDITION:
+    case OBJECT_BARRIER:
+        break;
+    }
+    return 0;
+}
+
+int registry_open(struct registry *r, const char *name,
+                  const struct object_spec *spec, struct object **out,
+                  bool *created)
+{
+    struct object *o = registry_lookup(r, name);
+    int rv;
+
+    *out = NULL;
+    *created = false;
+    rv = registry_check_spec(spec);
+    if (rv != 0)
+        return rv;
+    if (o != NULL) {
+        if (o->type != spec->type)
+            return SYNC_ETYPE;
+        if (o->param != registry_param(spec))
+            return SYNC_EEXIST;
+        o->refs++;
+        *out = o;
+        return 0;
+    }
+    if (r->count >= r->max_objects)
+        return SYNC_ELIMIT;
+    o = registry_create(name, spec);
+    if (o == NULL)
+        return SYNC_ENOMEM;
+    registry_hash_oom = 0;
+    HASH_ADD_KEYPTR(hh, r->by_name, o->name, strlen(o->name), o);
+    if (registry_hash_oom) {
+        o->ops->free(o);
+        return SYNC_ENOMEM;
+    }
+    o->linked = true;
+    o->refs = 1;
+    r->count++;
+    *out = o;
+    *created = true;
+    return 0;
+}
+
+void registry_rele(struct registry *r, struct object *o)
+{
+    o->refs--;
+    if (o->refs == 0 && !o->linked) {
+        o->ops->free(o);
+        r->count--;
+    }
+}
+
+int registry_unlink(struct registry *r, const char *name)
+{
+    struct object *o = registry_lookup(r, name);
+
+    if (o == NULL)
+        return SYNC_ENOENT;
+    HASH_DEL(r->by_name, o);
+    o->linked = false;
+    if (o->refs == 0) {
+        o->ops->free(o);
+        r->count--;
+    }
+    return 0;
+}

@@ -1,0 +1,59 @@
+/*
+ * registry.h: the name -> object map.  Objects are created on first open,
+ * refcounted by handles, and persist until unlinked (like POSIX named
+ * semaphores); an unlinked object is freed with its last handle.
+ */
+#ifndef SYNCD_REGISTRY_H
+#define SYNCD_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "objects/object.h"
+
+struct registry {
+    struct object *by_name;  /* owned: uthash head of linked objects */
+    uint32_t count;          /* live objects, linked or not */
+    uint32_t max_objects;
+    uint32_t max_name;
+};
+
+/* Creation parameters of an open. */
+struct object_spec {
+    enum object_type type;
+    uint32_t value;          /* semaphores: initial value (and bound) */
+};
+
+void registry_init(struct registry *r, uint32_t max_objects,
+                   uint32_t max_name);
+/* Free every object; only at shutdown, when no handle is left. */
+void registry_fini(struct registry *r);
+
+/*
+ * 0 when name (len bytes, not NUL-terminated) is a valid object name:
+ * 1..max_name bytes of UTF-8 without NUL.  SYNC_ENAME otherwise.
+ */
+int registry_check_name(const struct registry *r, const char *name,
+                        size_t len);
+
+/*
+ * Find or create the object called name (NUL-terminated, already checked)
+ * and take a reference for the caller.  *created tells which happened.
+ * SYNC_ETYPE (another type), SYNC_EEXIST (other parameters), SYNC_ELIMIT
+ * (too many objects), SYNC_EINVAL (bad parameters), SYNC_ENOMEM.
+ */
+int registry_open(struct registry *r, const char *name,
+                  const struct object_spec *spec, struct object **out,
+                  bool *created);
+
+/* Drop a reference; frees the object if it was unlinked and unused. */
+void registry_rele(struct registry *r, struct object *o);
+
+/* Remove name from the map.  0 or SYNC_ENOENT. */
+int registry_unlink(struct registry *r, const char *name);
+
+/* The linked object called name, without taking a reference, or NULL. */
+struct object *registry_lookup(const struct registry *r, const char *name);
+
+#endif

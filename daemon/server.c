@@ -1,0 +1,206 @@
+/*
+ * server.c: the listening socket and the shared daemon state.  Shutdown
+ * finishes in exactly one place, server_maybe_finish(), once the listener,
+ * the deadline timer and every session have closed.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "session.h"
+#include "syncclient.h"
+
+int server_init(struct server *srv, uv_loop_t *loop,
+                const struct syncd_limits *limits)
+{
+    memset(srv, 0, sizeof(*srv));
+    srv->loop = loop;
+    srv->limits = *limits;
+    list_init(&srv->sessions);
+    list_init(&srv->free_pending);
+    registry_init(&srv->registry, limits->max_objects, limits->max_name);
+    if (deadlines_init(&srv->deadlines, loop) != 0)
+        return SYNC_EINTERNAL;
+    srv->timer_open = true;
+    srv->started_ms = uv_now(loop);
+    return 0;
+}
+
+static void server_connection_cb(uv_stream_t *listener, int status)
+{
+    struct server *srv = listener->data;
+    int rv;
+
+    if (status < 0) {
+        log_warnx("accept: %s", uv_strerror(status));
+        return;
+    }
+    rv = session_accept(srv);
+    if (rv != 0 && rv != SYNC_ELIMIT)
+        log_warnx("accept: %s", sync_strerror(rv));
+}
+
+/*
+ * Another daemon is alive at path when a connect succeeds; a socket file
+ * nobody listens on (ECONNREFUSED) is stale.  Returns 1 live, 0 not.
+ */
+static int server_probe_live(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd, rv;
+
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    rv = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+    close(fd);
+    return rv == 0;
+}
+
+/* Remove a stale socket file at path; refuse anything else. */
+static int server_clear_path(const char *path)
+{
+    struct stat st;
+
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : SYNC_EINTERNAL;
+    if (!S_ISSOCK(st.st_mode)) {
+        log_error("%s exists and is not a socket; not touching it", path);
+        return SYNC_EEXIST;
+    }
+    if (server_probe_live(path)) {
+        log_error("another syncd is already listening on %s", path);
+        return SYNC_EEXIST;
+    }
+    log_info("removing stale socket %s", path);
+    if (unlink(path) != 0 && errno != ENOENT) {
+        log_warn("unlink %s", path);
+        return SYNC_EINTERNAL;
+    }
+    return 0;
+}
+
+int server_listen(struct server *srv, const char *path, unsigned mode)
+{
+    int rv;
+
+    if (strlen(path) >= sizeof(srv->socket_path)) {
+        log_error("socket path too long (%zu bytes, at most %zu): %s",
+                  strlen(path), sizeof(srv->socket_path) - 1, path);
+        return SYNC_EINVAL;
+    }
+    rv = server_clear_path(path);
+    if (rv != 0)
+        return rv;
+    if (uv_pipe_init(srv->loop, &srv->listener, 0) != 0)
+        return SYNC_EINTERNAL;
+    srv->listener.data = srv;
+    srv->listening = true;
+    rv = uv_pipe_bind(&srv->listener, path);
+    if (rv != 0) {
+        log_error("bind %s: %s", path, uv_strerror(rv));
+        goto err_close;
+    }
+    strcpy(srv->socket_path, path);
+    srv->socket_mode = mode;
+    if (chmod(path, mode) != 0) {
+        log_warn("chmod %s", path);
+        goto err_unlink;
+    }
+    rv = uv_listen((uv_stream_t *)&srv->listener, SOMAXCONN,
+                   server_connection_cb);
+    if (rv != 0) {
+        log_error("listen %s: %s", path, uv_strerror(rv));
+        goto err_unlink;
+    }
+    return 0;
+
+err_unlink:
+    unlink(path);
+    srv->socket_path[0] = '\0';
+err_close:
+    uv_close((uv_handle_t *)&srv->listener, NULL);
+    srv->listening = false;
+    return SYNC_EINTERNAL;
+}
+
+static void server_listener_close_cb(uv_handle_t *h)
+{
+    struct server *srv = h->data;
+
+    srv->listening = false;
+    server_maybe_finish(srv);
+}
+
+static void server_timer_close_cb(uv_handle_t *h)
+{
+    struct server *srv = container_of((uv_timer_t *)h, struct server,
+                                      deadlines.timer);
+
+    srv->timer_open = false;
+    server_maybe_finish(srv);
+}
+
+/* Answer every waiter of s with SYNC_ESHUTDOWN, then close it. */
+static void server_close_session(struct session *s)
+{
+    struct list_node *n, *tmp;
+
+    list_foreach_safe(n, tmp, &s->pending)
+        object_cancel(&container_of(n, struct pending, link)->w,
+                      SYNC_ESHUTDOWN);
+    session_abort(s, "daemon shutting down");
+}
+
+void server_shutdown(struct server *srv)
+{
+    struct list_node *n, *tmp;
+
+    if (srv->closing)
+        return;
+    srv->closing = true;
+    log_info("shutting down: %u client(s), %u object(s)", srv->n_sessions,
+             srv->registry.count);
+    if (srv->listening) {
+        uv_close((uv_handle_t *)&srv->listener, server_listener_close_cb);
+        if (srv->socket_path[0] != '\0' && unlink(srv->socket_path) != 0)
+            log_warn("unlink %s", srv->socket_path);
+    }
+    list_foreach_safe(n, tmp, &srv->sessions)
+        server_close_session(container_of(n, struct session, link));
+    if (srv->timer_open)
+        deadlines_close(&srv->deadlines, server_timer_close_cb);
+    server_maybe_finish(srv);
+}
+
+void server_maybe_finish(struct server *srv)
+{
+    void (*cb)(struct server *);
+
+    if (!srv->closing || srv->listening || srv->timer_open ||
+        !list_empty(&srv->sessions) || srv->on_finish == NULL)
+        return;
+    cb = srv->on_finish;
+    srv->on_finish = NULL;
+    cb(srv);
+}
+
+void server_fini(struct server *srv)
+{
+    struct list_node *n;
+
+    registry_fini(&srv->registry);
+    deadlines_fini(&srv->deadlines);
+    while (!list_empty(&srv->free_pending)) {
+        n = srv->free_pending.next;
+        list_remove(n);
+        free(container_of(n, struct pending, link));
+    }
+}

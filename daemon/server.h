@@ -1,0 +1,77 @@
+/*
+ * server.h: the listening socket, the list of sessions, and the state all
+ * sessions share (registry, deadlines, limits, counters).  Shutdown has one
+ * place to finish: server_maybe_finish().
+ */
+#ifndef SYNCD_SERVER_H
+#define SYNCD_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/un.h>
+#include <uv.h>
+
+#include "deadline.h"
+#include "syncd_limits.h"
+#include "list.h"
+#include "registry.h"
+
+#define SERVER_READ_BUF_SIZE (64 * 1024)
+
+struct server_stats {
+    uint64_t requests;        /* requests handled */
+    uint64_t sessions_total;  /* sessions ever accepted */
+    uint64_t owner_deaths;    /* locks released because their holder left */
+    uint64_t timeouts;        /* waits that timed out */
+    uint64_t protocol_errors; /* sessions closed for bad input */
+};
+
+struct server {
+    uv_loop_t *loop;               /* borrowed (owner: main) */
+    uv_pipe_t listener;            /* embedded */
+    struct deadlines deadlines;    /* embedded, owns its timer */
+    struct registry registry;      /* embedded */
+    struct syncd_limits limits;
+    struct list_node sessions;     /* struct session.link, owned */
+    uint32_t n_sessions;
+    uint64_t next_session_id;
+    struct list_node free_pending; /* recycled struct pending */
+    uint32_t n_free_pending;
+    struct server_stats stats;
+    uint64_t started_ms;
+    unsigned socket_mode;
+    bool listening;                /* listener open */
+    bool timer_open;               /* deadline timer open */
+    bool closing;
+    void (*on_finish)(struct server *srv); /* borrowed: called once */
+    char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    /* Shared by every session: the loop is single-threaded and each
+     * read_cb consumes its buffer before the next alloc_cb. */
+    char read_buf[SERVER_READ_BUF_SIZE];
+};
+
+/* Initialise srv on loop with the given limits.  0 or SYNC_EINTERNAL. */
+int server_init(struct server *srv, uv_loop_t *loop,
+                const struct syncd_limits *limits);
+
+/*
+ * Listen on path: refuse (SYNC_EEXIST) when a live daemon answers there,
+ * remove a stale socket file, bind, chmod to mode, listen.  Logs the cause
+ * of any failure; returns 0, SYNC_EEXIST, SYNC_EINVAL or SYNC_EINTERNAL.
+ */
+int server_listen(struct server *srv, const char *path, unsigned mode);
+
+/*
+ * Begin graceful shutdown: stop accepting, remove the socket file, answer
+ * every waiter with SYNC_ESHUTDOWN and close every session.  on_finish runs
+ * once everything is closed.  Idempotent.
+ */
+void server_shutdown(struct server *srv);
+
+/* Called whenever a handle closes; fires on_finish once all are gone. */
+void server_maybe_finish(struct server *srv);
+
+/* Free what is left after the loop has stopped. */
+void server_fini(struct server *srv);
+
+#endif

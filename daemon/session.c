@@ -1,0 +1,413 @@
+/*
+ * session.c: one client connection.
+ *
+ * Happy path: accept -> SO_PEERCRED -> read_cb feeds bytes to the frame
+ * decoder -> each whole frame is decoded (codec) and dispatched -> replies
+ * go out with uv_try_write, only the unsent rest is queued.
+ *
+ * Failure modes, each logged with the peer's pid/uid:
+ * - zero or oversized frame length: SYNC_EPROTO reply (id 0), close;
+ * - undecodable frame: SYNC_EPROTO reply (id 0 or the request's), close;
+ * - a request before the handshake, or a version mismatch: error, close;
+ * - unsent replies above max_write_backlog (a client that does not read):
+ *   close;
+ * - EOF or a read/write error: close.
+ * Closing releases everything the client held, at once.
+ */
+#include "session.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "dispatch.h"
+#include "log.h"
+#include "objects/semaphore.h"
+#include "server.h"
+
+struct write_req {
+    uv_write_t req;
+    struct session *session;  /* borrowed, for logging only */
+    size_t len;
+    uint8_t data[];
+};
+
+static void session_close_cb(uv_handle_t *h);
+
+static void session_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    struct session *s = h->data;
+
+    (void)hint;
+    buf->base = s->server->read_buf;
+    buf->len = sizeof(s->server->read_buf);
+}
+
+/* Answer a connection-level failure and close. */
+static void session_fail(struct session *s, int code, const char *detail)
+{
+    struct reply rp = {.id = 0, .code = code, .message = detail};
+
+    log_warnx("client pid %d uid %u (%s): %s; closing", (int)s->pid,
+              (unsigned)s->uid, s->client_name, detail);
+    s->server->stats.protocol_errors++;
+    session_send(s, &rp);
+    session_abort(s, detail);
+}
+
+static void session_handle_frame(struct session *s, const uint8_t *p,
+                                 size_t n)
+{
+    struct request rq;
+    const char *detail;
+    int rv = codec_decode_request(p, n, &rq, &detail);
+
+    if (rv == SYNC_EPROTO) {
+        session_fail(s, SYNC_EPROTO, detail);
+        return;
+    }
+    if (rv != 0) {
+        struct reply rp = {.id = rq.id, .code = rv, .message = detail};
+
+        log_warnx("client pid %d uid %u: request %llu: %s", (int)s->pid,
+                  (unsigned)s->uid, (unsigned long long)rq.id, detail);
+        session_send(s, &rp);
+        return;
+    }
+    s->server->stats.requests++;
+    dispatch_request(s, &rq);
+}
+
+static void session_drain_frames(struct session *s)
+{
+    const uint8_t *payload;
+    size_t len;
+    enum frame_status st;
+    char detail[96];
+
+    while (s->state != SESSION_CLOSING) {
+        st = frame_decoder_next(&s->decoder, &payload, &len);
+        switch (st) {
+        case FRAME_OK:
+            session_handle_frame(s, payload, len);
+            break;
+        case FRAME_NEED_MORE:
+            return;
+        case FRAME_EMPTY:
+            session_fail(s, SYNC_EPROTO, "zero-length frame");
+            return;
+        case FRAME_TOO_BIG:
+            snprintf(detail, sizeof(detail),
+                     "frame length %u exceeds the limit of %u bytes",
+                     s->decoder.bad_len, s->server->limits.max_frame);
+            session_fail(s, SYNC_EPROTO, detail);
+            return;
+        }
+    }
+}
+
+static void session_read_cb(uv_stream_t *stream, ssize_t nread,
+                            const uv_buf_t *buf)
+{
+    struct session *s = stream->data;
+
+    if (nread == 0)
+        return;
+    if (nread < 0) {
+        if (nread != UV_EOF)
+            log_warnx("client pid %d uid %u: read: %s", (int)s->pid,
+                      (unsigned)s->uid, uv_strerror((int)nread));
+        session_abort(s, nread == UV_EOF ? "disconnected" : "read error");
+        return;
+    }
+    if (frame_decoder_feed(&s->decoder, (const uint8_t *)buf->base,
+                           (size_t)nread) != 0) {
+        session_fail(s, SYNC_ENOMEM, "out of memory buffering a frame");
+        return;
+    }
+    session_drain_frames(s);
+}
+
+static void session_read_peercred(struct session *s)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    uv_os_fd_t fd;
+
+    s->pid = -1;
+    s->uid = (uid_t)-1;
+    s->gid = (gid_t)-1;
+    if (uv_fileno((uv_handle_t *)&s->pipe, &fd) != 0)
+        return;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+        s->pid = cred.pid;
+        s->uid = cred.uid;
+        s->gid = cred.gid;
+    } else {
+        log_warn("SO_PEERCRED");
+    }
+}
+
+static struct session *session_new(struct server *srv)
+{
+    struct session *s = calloc(1, sizeof(*s));
+
+    if (s == NULL)
+        return NULL;
+    s->server = srv;
+    s->id = ++srv->next_session_id;
+    s->state = SESSION_HANDSHAKE;
+    s->connected_ms = uv_now(srv->loop);
+    strcpy(s->client_name, "?");
+    frame_decoder_init(&s->decoder, srv->limits.max_frame);
+    handle_table_init(&s->handles, srv->limits.max_handles);
+    list_init(&s->pending);
+    list_init(&s->link);
+    return s;
+}
+
+int session_accept(struct server *srv)
+{
+    struct session *s = session_new(srv);
+
+    if (s == NULL)
+        return SYNC_ENOMEM;
+    if (uv_pipe_init(srv->loop, &s->pipe, 0) != 0) {
+        free(s);
+        return SYNC_EINTERNAL;
+    }
+    s->pipe.data = s;
+    list_insert_tail(&srv->sessions, &s->link);
+    srv->n_sessions++;
+    srv->stats.sessions_total++;
+    if (uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&s->pipe) !=
+        0) {
+        session_abort(s, "accept failed");
+        return SYNC_EINTERNAL;
+    }
+    session_read_peercred(s);
+    if (srv->n_sessions > srv->limits.max_clients) {
+        log_warnx("client pid %d uid %u refused: max_clients (%u) reached",
+                  (int)s->pid, (unsigned)s->uid, srv->limits.max_clients);
+        session_abort(s, "too many clients");
+        return SYNC_ELIMIT;
+    }
+    uv_read_start((uv_stream_t *)&s->pipe, session_alloc_cb, session_read_cb);
+    log_debug("client pid %d uid %u connected (session %llu)", (int)s->pid,
+              (unsigned)s->uid, (unsigned long long)s->id);
+    return 0;
+}
+
+/* ---- write path --------------------------------------------------------- */
+
+static void session_write_cb(uv_write_t *req, int status)
+{
+    struct write_req *wr = container_of(req, struct write_req, req);
+
+    (void)status; /* errors surface as a read error or EOF */
+    free(wr);
+}
+
+/* Queue the len bytes at p that the kernel did not take at once. */
+static void session_queue_write(struct session *s, const uint8_t *p,
+                                size_t len)
+{
+    size_t queued = uv_stream_get_write_queue_size((uv_stream_t *)&s->pipe);
+    struct write_req *wr;
+    uv_buf_t buf;
+
+    if (queued + len > s->server->limits.max_write_backlog) {
+        log_warnx("client pid %d uid %u: %zu reply bytes unread, above "
+                  "max_write_backlog; closing",
+                  (int)s->pid, (unsigned)s->uid, queued + len);
+        session_abort(s, "write backlog");
+        return;
+    }
+    wr = malloc(sizeof(*wr) + len);
+    if (wr == NULL) {
+        session_abort(s, "out of memory queueing a reply");
+        return;
+    }
+    wr->session = s;
+    wr->len = len;
+    memcpy(wr->data, p, len);
+    buf = uv_buf_init((char *)wr->data, (unsigned)len);
+    if (uv_write(&wr->req, (uv_stream_t *)&s->pipe, &buf, 1,
+                 session_write_cb) != 0) {
+        free(wr);
+        session_abort(s, "write error");
+    }
+}
+
+void session_send(struct session *s, const struct reply *rp)
+{
+    uint8_t stack[512];
+    uint8_t *out = stack;
+    size_t n = codec_encode_reply(rp, stack, sizeof(stack));
+    int w;
+    uv_buf_t buf;
+
+    if (s->state == SESSION_CLOSING && rp->id != 0)
+        return;
+    if (uv_is_closing((uv_handle_t *)&s->pipe))
+        return;
+    if (n == 0) {
+        size_t need = codec_reply_size(rp);
+
+        out = malloc(need);
+        if (out == NULL) {
+            session_abort(s, "out of memory encoding a reply");
+            return;
+        }
+        n = codec_encode_reply(rp, out, need);
+    }
+    buf = uv_buf_init((char *)out, (unsigned)n);
+    w = uv_try_write((uv_stream_t *)&s->pipe, &buf, 1);
+    if (w == UV_EAGAIN || w == UV_ENOSYS)
+        w = 0;
+    if (w < 0)
+        session_abort(s, "write error");
+    else if ((size_t)w < n)
+        session_queue_write(s, out + w, n - (size_t)w);
+    if (out != stack)
+        free(out);
+}
+
+/* ---- waiters ------------------------------------------------------------ */
+
+static void session_pending_expire_cb(struct deadline_entry *e)
+{
+    struct pending *p = container_of(e, struct pending, deadline);
+
+    p->session->server->stats.timeouts++;
+    object_cancel(&p->w, SYNC_ETIMEDOUT);
+}
+
+struct pending *session_pending_new(struct session *s, uint64_t req_id,
+                                    uint32_t handle, enum request_op op)
+{
+    struct server *srv = s->server;
+    struct pending *p;
+
+    if (!list_empty(&srv->free_pending)) {
+        p = container_of(srv->free_pending.next, struct pending, link);
+        list_remove(&p->link);
+        srv->n_free_pending--;
+    } else {
+        p = malloc(sizeof(*p));
+        if (p == NULL)
+            return NULL;
+    }
+    memset(&p->w, 0, sizeof(p->w));
+    list_init(&p->w.node);
+    p->w.owner = s->id;
+    p->w.complete = dispatch_complete_cb;
+    deadline_entry_init(&p->deadline, session_pending_expire_cb);
+    list_init(&p->link);
+    p->session = s;
+    p->req_id = req_id;
+    p->handle = handle;
+    p->op = op;
+    return p;
+}
+
+void session_pending_track(struct session *s, struct pending *p)
+{
+    list_insert_tail(&s->pending, &p->link);
+    s->n_pending++;
+}
+
+void session_pending_free(struct pending *p)
+{
+    struct server *srv = p->session->server;
+
+    if (!list_empty(&p->link)) {
+        list_remove(&p->link);
+        p->session->n_pending--;
+    }
+    deadline_remove(&srv->deadlines, &p->deadline);
+    /* Keep a bounded stock for reuse so the hot path does not allocate. */
+    if (srv->n_free_pending < 1024) {
+        list_insert_tail(&srv->free_pending, &p->link);
+        srv->n_free_pending++;
+    } else {
+        free(p);
+    }
+}
+
+/* Cancel the session's waits through handle id (0: all of them). */
+static void session_cancel_waits(struct session *s, uint32_t id, int code)
+{
+    struct list_node *n, *tmp;
+    struct pending *p;
+
+    list_foreach_safe(n, tmp, &s->pending) {
+        p = container_of(n, struct pending, link);
+        if (id == 0 || p->handle == id)
+            object_cancel(&p->w, code);
+    }
+}
+
+/* ---- handles ------------------------------------------------------------ */
+
+int session_close_handle(struct session *s, uint32_t id)
+{
+    struct handle *h = handle_find(&s->handles, id);
+    struct object *o;
+    uint32_t undo;
+
+    if (h == NULL)
+        return SYNC_EBADF;
+    o = h->obj;
+    undo = h->undo;
+    session_cancel_waits(s, id, SYNC_EBADF);
+    handle_remove(&s->handles, id);
+    /* Ownership is per session: keep it while another handle remains. */
+    if (!handle_refers(&s->handles, o, 0) && object_drop_owner(o, s->id)) {
+        s->server->stats.owner_deaths++;
+        log_info("%s '%s' released: holder pid %d uid %u (%s) %s",
+                 object_type_name(o->type), o->name, (int)s->pid,
+                 (unsigned)s->uid, s->client_name,
+                 s->state == SESSION_CLOSING ? "is gone" : "closed it");
+    }
+    if (undo > 0) {
+        semaphore_release(semaphore_from_object(o), undo);
+        log_info("%s '%s': %u permit(s) given back for pid %d uid %u (undo)",
+                 object_type_name(o->type), o->name, undo, (int)s->pid,
+                 (unsigned)s->uid);
+    }
+    registry_rele(&s->server->registry, o);
+    return 0;
+}
+
+/* ---- closing ------------------------------------------------------------ */
+
+void session_abort(struct session *s, const char *why)
+{
+    uint32_t id;
+
+    if (s->state == SESSION_CLOSING)
+        return;
+    s->state = SESSION_CLOSING;
+    log_debug("client pid %d uid %u (%s) closing: %s", (int)s->pid,
+              (unsigned)s->uid, s->client_name, why);
+    /* Waits first, so nothing released below is granted back to us. */
+    session_cancel_waits(s, 0, SYNC_ECONN);
+    for (id = 1; id < handle_end(&s->handles); id++)
+        if (handle_find(&s->handles, id) != NULL)
+            session_close_handle(s, id);
+    uv_close((uv_handle_t *)&s->pipe, session_close_cb);
+}
+
+static void session_close_cb(uv_handle_t *h)
+{
+    struct session *s = h->data;
+    struct server *srv = s->server;
+
+    list_remove(&s->link);
+    srv->n_sessions--;
+    frame_decoder_fini(&s->decoder);
+    handle_table_fini(&s->handles);
+    free(s);
+    server_maybe_finish(srv);
+}
