@@ -169,9 +169,10 @@ void server_shutdown(struct server *srv)
     log_info("shutting down: %u client(s), %u object(s)", srv->n_sessions,
              srv->registry.count);
     if (srv->listening) {
-        uv_close((uv_handle_t *)&srv->listener, server_listener_close_cb);
-        if (srv->socket_path[0] != '\0' && unlink(srv->socket_path) != 0)
+        if (srv->socket_path[0] != '\0' && unlink(srv->socket_path) != 0 &&
+            errno != ENOENT)
             log_warn("unlink %s", srv->socket_path);
+        uv_close((uv_handle_t *)&srv->listener, server_listener_close_cb);
     }
     list_foreach_safe(n, tmp, &srv->sessions)
         server_close_session(container_of(n, struct session, link));

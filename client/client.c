@@ -1,0 +1,408 @@
+/*
+ * client.c: one connection per sync_client, shared by all its threads.
+ * Requests carry ids; replies are matched to calls by id.  No reader
+ * thread: a caller that finds nobody reading becomes the reader until its
+ * own reply arrives, handing other callers' replies to their condition
+ * variables (leader/follower), so a single-threaded caller pays one write
+ * and one read and never a thread hop.  EOF or an error fails every call
+ * in flight with SYNC_ECONN, so nothing hangs.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Every live client of the process, so fork() can detach them. */
+static pthread_mutex_t all_mu = PTHREAD_MUTEX_INITIALIZER;
+static sync_client *all_clients;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void atfork_prepare(void)
+{
+    pthread_mutex_lock(&all_mu);
+}
+
+static void atfork_parent(void)
+{
+    pthread_mutex_unlock(&all_mu);
+}
+
+/*
+ * In the child, close every inherited connection: otherwise the child
+ * would keep the parent's session (and its locks) alive after the parent
+ * dies.  Only this process's descriptor is closed; the parent's
+ * connection is untouched.
+ */
+static void atfork_child(void)
+{
+    sync_client *c;
+
+    for (c = all_clients; c != NULL; c = c->next_all) {
+        if (c->fd >= 0)
+            close(c->fd);
+        c->fd = -1;
+        c->forked = true;
+    }
+    pthread_mutex_unlock(&all_mu);
+}
+
+static void atfork_register(void)
+{
+    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+static void all_add(sync_client *c)
+{
+    pthread_once(&atfork_once, atfork_register);
+    pthread_mutex_lock(&all_mu);
+    c->next_all = all_clients;
+    all_clients = c;
+    pthread_mutex_unlock(&all_mu);
+}
+
+static void all_remove(sync_client *c)
+{
+    sync_client **pp;
+
+    pthread_mutex_lock(&all_mu);
+    for (pp = &all_clients; *pp != NULL; pp = &(*pp)->next_all) {
+        if (*pp == c) {
+            *pp = c->next_all;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&all_mu);
+}
+
+/* ---- calls in flight (all under c->mu) ------------------------------- */
+
+static void calls_remove(sync_client *c, struct sync__call *call)
+{
+    struct sync__call **pp;
+
+    for (pp = &c->calls; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == call) {
+            *pp = call->next;
+            return;
+        }
+    }
+}
+
+static void call_finish(struct sync__call *call, int code,
+                        const struct sync__result *res)
+{
+    call->done = true;
+    call->code = code;
+    if (res != NULL)
+        call->result = *res;
+    pthread_cond_signal(&call->cv);
+}
+
+/* The connection is unusable: every call in flight and later gets code. */
+static void client_fail_all(sync_client *c, int code)
+{
+    struct sync__call *call;
+
+    if (c->dead == 0)
+        c->dead = code;
+    for (call = c->calls; call != NULL; call = call->next)
+        if (!call->done)
+            call_finish(call, c->dead, NULL);
+}
+
+/* Deliver one decoded frame to its call (under c->mu). */
+static void client_deliver(sync_client *c, const struct sync__incoming *in)
+{
+    struct sync__call *call;
+
+    if (!in->is_reply)
+        return;
+    if (in->id == 0) {
+        /* A connection-level error: the daemon closes next. */
+        client_fail_all(c, in->code < 0 ? in->code : SYNC_EPROTO);
+        return;
+    }
+    for (call = c->calls; call != NULL; call = call->next) {
+        if (call->id == in->id && !call->done) {
+            call_finish(call, in->code, &in->result);
+            return;
+        }
+    }
+}
+
+/*
+ * As the reader: deliver frames until `mine` is done or the connection
+ * fails.  Called and returns with c->mu held; drops it around read().
+ */
+static void client_read_until(sync_client *c, struct sync__call *mine)
+{
+    uint8_t buf[4096];
+    const uint8_t *payload;
+    struct sync__incoming in;
+    size_t len;
+    ssize_t n;
+
+    while (!mine->done && c->dead == 0) {
+        switch (frame_decoder_next(&c->reader, &payload, &len)) {
+        case FRAME_OK:
+            if (sync__wire_decode(payload, len, &in) != 0)
+                client_fail_all(c, SYNC_EPROTO);
+            else
+                client_deliver(c, &in);
+            continue;
+        case FRAME_EMPTY:
+        case FRAME_TOO_BIG:
+            client_fail_all(c, SYNC_EPROTO);
+            continue;
+        case FRAME_NEED_MORE:
+            break;
+        }
+        pthread_mutex_unlock(&c->mu);
+        do {
+            n = read(c->fd, buf, sizeof(buf));
+        } while (n < 0 && errno == EINTR);
+        pthread_mutex_lock(&c->mu);
+        if (n <= 0)
+            client_fail_all(c, SYNC_ECONN);
+        else if (frame_decoder_feed(&c->reader, buf, (size_t)n) != 0)
+            client_fail_all(c, SYNC_ENOMEM);
+    }
+}
+
+static int client_write_all(sync_client *c, const uint8_t *p, size_t n)
+{
+    ssize_t w;
+    int rv = 0;
+
+    pthread_mutex_lock(&c->write_mu);
+    while (n > 0) {
+        w = send(c->fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            rv = SYNC_ECONN;
+            break;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    pthread_mutex_unlock(&c->write_mu);
+    return rv;
+}
+
+/* Wait for call's reply, taking the reader role when nobody has it. */
+static void client_wait(sync_client *c, struct sync__call *call)
+{
+    struct sync__call *other;
+
+    while (!call->done) {
+        if (c->reader_busy) {
+            pthread_cond_wait(&call->cv, &c->mu);
+            continue;
+        }
+        c->reader_busy = true;
+        client_read_until(c, call);
+        c->reader_busy = false;
+        /* Hand the reader role to a caller still waiting. */
+        for (other = c->calls; other != NULL; other = other->next) {
+            if (!other->done && other != call) {
+                pthread_cond_signal(&other->cv);
+                break;
+            }
+        }
+    }
+}
+
+int sync__call(sync_client *c, const struct sync__request *req,
+               struct sync__result *res)
+{
+    struct sync__call call = {.done = false};
+    uint8_t stack[512];
+    uint8_t *frame = stack;
+    size_t n;
+    int rv;
+
+    if (c->forked || c->pid != getpid())
+        return SYNC_EFORKED;
+    pthread_mutex_lock(&c->mu);
+    if (c->dead != 0) {
+        rv = c->dead;
+        pthread_mutex_unlock(&c->mu);
+        return rv;
+    }
+    call.id = ++c->next_id;
+    pthread_cond_init(&call.cv, NULL);
+    call.next = c->calls;
+    c->calls = &call;
+    pthread_mutex_unlock(&c->mu);
+
+    n = sync__wire_encode(req, call.id, stack, sizeof(stack));
+    if (n == 0) {
+        n = sync__wire_size(req, call.id);
+        frame = malloc(n);
+        if (frame != NULL)
+            n = sync__wire_encode(req, call.id, frame, n);
+    }
+    rv = frame == NULL ? SYNC_ENOMEM : client_write_all(c, frame, n);
+    if (frame != stack)
+        free(frame);
+
+    pthread_mutex_lock(&c->mu);
+    if (rv == SYNC_ECONN)
+        client_fail_all(c, SYNC_ECONN);
+    else if (rv != 0)
+        call_finish(&call, rv, NULL);
+    client_wait(c, &call);
+    calls_remove(c, &call);
+    if (c->calls == NULL)
+        pthread_cond_broadcast(&c->idle_cv);
+    pthread_mutex_unlock(&c->mu);
+    pthread_cond_destroy(&call.cv);
+    if (res != NULL)
+        *res = call.result;
+    return call.code;
+}
+
+/* ---- connect / disconnect ---------------------------------------------- */
+
+static int client_dial(const char *path, int *fd_out)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd;
+
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return SYNC_EINVAL;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return errno == ENOMEM || errno == ENOBUFS ? SYNC_ENOMEM
+                                                   : SYNC_ECONN;
+    while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        if (errno == EINTR)
+            continue;
+        close(fd);
+        return SYNC_ECONN;
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+static int client_handshake(sync_client *c)
+{
+    struct sync__request req = {.op = SYNC__OP_HELLO,
+                                .value = (uint32_t)getpid(),
+                                .name = program_invocation_short_name};
+    struct sync__result res;
+    int rv = sync__call(c, &req, &res);
+
+    if (rv == 0 && res.version != SYNC__PROTOCOL_VERSION)
+        rv = SYNC_EVERSION;
+    /* Replies are bounded by what the daemon accepts, plus headroom. */
+    if (rv == 0 && res.max_frame > 0)
+        c->reader.max_frame = (size_t)res.max_frame + 4096;
+    return rv;
+}
+
+int sync_connect(const char *socket_path, sync_client **out)
+{
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    sync_client *c;
+    int rv;
+
+    *out = NULL;
+    if (socket_path == NULL) {
+        rv = sync_default_socket_path(path, sizeof(path));
+        if (rv != 0)
+            return rv;
+        socket_path = path;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return SYNC_ENOMEM;
+    rv = client_dial(socket_path, &c->fd);
+    if (rv != 0) {
+        free(c);
+        return rv;
+    }
+    c->pid = getpid();
+    c->refs = 1;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_mutex_init(&c->write_mu, NULL);
+    pthread_cond_init(&c->idle_cv, NULL);
+    frame_decoder_init(&c->reader, 1u << 20);
+    all_add(c);
+    rv = client_handshake(c);
+    if (rv != 0) {
+        sync_disconnect(c);
+        return rv;
+    }
+    *out = c;
+    return 0;
+}
+
+static void client_free(sync_client *c)
+{
+    all_remove(c);
+    if (c->fd >= 0)
+        close(c->fd);
+    frame_decoder_fini(&c->reader);
+    /* A forked copy's mutexes may have been held by threads that do not
+     * exist in this process: leave them alone. */
+    if (!c->forked) {
+        pthread_mutex_destroy(&c->mu);
+        pthread_mutex_destroy(&c->write_mu);
+        pthread_cond_destroy(&c->idle_cv);
+    }
+    free(c);
+}
+
+void sync__client_rele(sync_client *c)
+{
+    unsigned left;
+
+    if (c->forked) {
+        if (--c->refs == 0)
+            client_free(c);
+        return;
+    }
+    pthread_mutex_lock(&c->mu);
+    left = --c->refs;
+    pthread_mutex_unlock(&c->mu);
+    if (left == 0)
+        client_free(c);
+}
+
+void sync_disconnect(sync_client *c)
+{
+    if (c == NULL)
+        return;
+    if (c->forked || c->pid != getpid()) {
+        sync__client_rele(c);
+        return;
+    }
+    pthread_mutex_lock(&c->mu);
+    c->closing = true;
+    /* Wake a reader blocked in read() and fail every call in flight. */
+    shutdown(c->fd, SHUT_RDWR);
+    client_fail_all(c, SYNC_ECONN);
+    while (c->calls != NULL)
+        pthread_cond_wait(&c->idle_cv, &c->mu);
+    pthread_mutex_unlock(&c->mu);
+    sync__client_rele(c);
+}
+
+int sync_unlink(sync_client *c, const char *name)
+{
+    struct sync__request req = {.op = SYNC__OP_UNLINK, .name = name};
+
+    if (c == NULL || name == NULL)
+        return SYNC_EINVAL;
+    if (strlen(name) > SYNC_NAME_MAX)
+        return SYNC_ENAME;
+    return sync__call(c, &req, NULL);
+}

@@ -1,0 +1,131 @@
+/*
+ * internal.h: what the files of libsyncclient share.  Non-static names use
+ * the sync__ prefix (libuv's uv__ rule); nothing here is public.
+ */
+#ifndef SYNC_CLIENT_INTERNAL_H
+#define SYNC_CLIENT_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "frame.h"
+#include "syncclient.h"
+
+#define SYNC__PROTOCOL_VERSION 1
+
+/* Object types, numbered as the wire ObjectType. */
+enum sync__type {
+    SYNC__LOCK = 1,
+    SYNC__SEMAPHORE = 3,
+    SYNC__BOUNDED_SEMAPHORE = 4,
+    SYNC__EVENT = 5,
+};
+
+/* One request, in plain form (wire.c turns it into protobuf). */
+enum sync__op {
+    SYNC__OP_HELLO,
+    SYNC__OP_OPEN,
+    SYNC__OP_CLOSE,
+    SYNC__OP_UNLINK,
+    SYNC__OP_ACQUIRE,
+    SYNC__OP_RELEASE,
+    SYNC__OP_QUERY,
+    SYNC__OP_EVENT_SET,
+    SYNC__OP_EVENT_CLEAR,
+    SYNC__OP_EVENT_WAIT,
+};
+
+struct sync__request {
+    enum sync__op op;
+    uint32_t handle;
+    int64_t timeout_us;
+    uint32_t n;           /* release */
+    uint32_t value;       /* open */
+    uint32_t flags;       /* open */
+    enum sync__type type; /* open */
+    const char *name;     /* open/unlink, borrowed; hello: client name */
+};
+
+/* What a reply carries besides its code. */
+struct sync__result {
+    uint32_t handle;        /* open */
+    bool created;           /* open */
+    uint64_t token;         /* acquire */
+    bool owner_died;        /* acquire */
+    int64_t value;          /* query */
+    uint32_t max_frame;     /* hello */
+    uint32_t version;       /* hello */
+};
+
+/* A call in flight; lives on its caller's stack. */
+struct sync__call {
+    uint64_t id;
+    bool done;
+    int code;
+    struct sync__result result;
+    pthread_cond_t cv;
+    struct sync__call *next; /* in the client's list of calls in flight */
+};
+
+struct sync_client {
+    int fd;                      /* owned; -1 once closed or forked */
+    pid_t pid;                   /* process that connected */
+    bool forked;                 /* this copy was inherited by fork() */
+    pthread_mutex_t mu;          /* guards everything below but `reader` */
+    pthread_mutex_t write_mu;    /* one frame written at a time */
+    pthread_cond_t idle_cv;      /* signalled when calls drain (disconnect) */
+    unsigned refs;               /* user's + one per open object */
+    uint64_t next_id;
+    bool reader_busy;            /* a caller thread is reading the socket */
+    int dead;                    /* 0, or the code every call now gets */
+    bool closing;                /* sync_disconnect in progress */
+    struct sync__call *calls;    /* in flight */
+    struct frame_decoder reader; /* only touched by the reading thread */
+    struct sync_client *next_all; /* in the process-wide list (fork) */
+};
+
+/* Common part of every object handle. */
+struct sync__object {
+    sync_client *client;  /* one reference held */
+    uint32_t handle;
+};
+
+/* Send req and wait for its reply.  Returns the reply's code. */
+int sync__call(sync_client *c, const struct sync__request *req,
+               struct sync__result *res);
+
+/* Encode req (with id) as one frame into buf (cap bytes); returns its
+ * length, or 0 if it does not fit. */
+size_t sync__wire_encode(const struct sync__request *req, uint64_t id,
+                         uint8_t *buf, size_t cap);
+/* Bytes sync__wire_encode needs. */
+size_t sync__wire_size(const struct sync__request *req, uint64_t id);
+
+/* A decoded server frame. */
+struct sync__incoming {
+    bool is_reply;        /* false: a notice, to be ignored */
+    uint64_t id;
+    int code;
+    struct sync__result result;
+};
+/* Decode one frame's payload; 0 or SYNC_EPROTO. */
+int sync__wire_decode(const uint8_t *p, size_t n, struct sync__incoming *in);
+
+/* Open name as type through c; fills o.  SYNC_E* on failure. */
+int sync__object_open(sync_client *c, const char *name, enum sync__type type,
+                      uint32_t value, uint32_t flags, struct sync__object *o);
+/* Close o's handle on the daemon (best effort) and drop the client ref. */
+void sync__object_close(struct sync__object *o);
+/* Simple request on o's handle returning only a code. */
+int sync__object_simple(struct sync__object *o, enum sync__op op);
+/* Query o's state value; >= 0, or <0 error. */
+int sync__object_query(struct sync__object *o, int64_t *value);
+/* Convert (blocking, timeout seconds) to the wire's timeout_us. */
+int sync__timeout_us(bool blocking, double timeout, int64_t *out);
+
+/* Drop one reference to c; frees it with the last one. */
+void sync__client_rele(sync_client *c);
+
+#endif

@@ -1,0 +1,178 @@
+/*
+ * wire.c: the client side of the wire format: requests are packed into a
+ * caller buffer, server frames are unpacked into a stack arena, so a call
+ * allocates nothing on the heap.
+ */
+#include <string.h>
+
+#include "arena.h"
+#include "internal.h"
+#include "syncd.pb-c.h"
+
+/* Every possible sub-message, built in caller storage. */
+struct wire_msg {
+    Syncd__Request req;
+    union {
+        Syncd__Hello hello;
+        Syncd__Open open;
+        Syncd__Close close;
+        Syncd__Unlink unlink;
+        Syncd__Acquire acquire;
+        Syncd__Release release;
+        Syncd__Query query;
+        Syncd__EventSet event_set;
+        Syncd__EventClear event_clear;
+        Syncd__EventWait event_wait;
+    } u;
+};
+
+static void wire_build(const struct sync__request *r, uint64_t id,
+                       struct wire_msg *m)
+{
+    syncd__request__init(&m->req);
+    m->req.id = id;
+    switch (r->op) {
+    case SYNC__OP_HELLO:
+        syncd__hello__init(&m->u.hello);
+        m->u.hello.version = SYNC__PROTOCOL_VERSION;
+        m->u.hello.pid = r->value;
+        m->u.hello.client_name = (char *)(r->name ? r->name : "");
+        m->req.op_case = SYNCD__REQUEST__OP_HELLO;
+        m->req.hello = &m->u.hello;
+        break;
+    case SYNC__OP_OPEN:
+        syncd__open__init(&m->u.open);
+        m->u.open.name = (char *)r->name;
+        m->u.open.type = (Syncd__ObjectType)r->type;
+        m->u.open.value = r->value;
+        m->u.open.flags = r->flags;
+        m->req.op_case = SYNCD__REQUEST__OP_OPEN;
+        m->req.open = &m->u.open;
+        break;
+    case SYNC__OP_CLOSE:
+        syncd__close__init(&m->u.close);
+        m->u.close.handle = r->handle;
+        m->req.op_case = SYNCD__REQUEST__OP_CLOSE;
+        m->req.close = &m->u.close;
+        break;
+    case SYNC__OP_UNLINK:
+        syncd__unlink__init(&m->u.unlink);
+        m->u.unlink.name = (char *)r->name;
+        m->req.op_case = SYNCD__REQUEST__OP_UNLINK;
+        m->req.unlink = &m->u.unlink;
+        break;
+    case SYNC__OP_ACQUIRE:
+        syncd__acquire__init(&m->u.acquire);
+        m->u.acquire.handle = r->handle;
+        m->u.acquire.timeout_us = r->timeout_us;
+        m->req.op_case = SYNCD__REQUEST__OP_ACQUIRE;
+        m->req.acquire = &m->u.acquire;
+        break;
+    case SYNC__OP_RELEASE:
+        syncd__release__init(&m->u.release);
+        m->u.release.handle = r->handle;
+        m->u.release.n = r->n;
+        m->req.op_case = SYNCD__REQUEST__OP_RELEASE;
+        m->req.release = &m->u.release;
+        break;
+    case SYNC__OP_QUERY:
+        syncd__query__init(&m->u.query);
+        m->u.query.handle = r->handle;
+        m->req.op_case = SYNCD__REQUEST__OP_QUERY;
+        m->req.query = &m->u.query;
+        break;
+    case SYNC__OP_EVENT_SET:
+        syncd__event_set__init(&m->u.event_set);
+        m->u.event_set.handle = r->handle;
+        m->req.op_case = SYNCD__REQUEST__OP_EVENT_SET;
+        m->req.event_set = &m->u.event_set;
+        break;
+    case SYNC__OP_EVENT_CLEAR:
+        syncd__event_clear__init(&m->u.event_clear);
+        m->u.event_clear.handle = r->handle;
+        m->req.op_case = SYNCD__REQUEST__OP_EVENT_CLEAR;
+        m->req.event_clear = &m->u.event_clear;
+        break;
+    case SYNC__OP_EVENT_WAIT:
+        syncd__event_wait__init(&m->u.event_wait);
+        m->u.event_wait.handle = r->handle;
+        m->u.event_wait.timeout_us = r->timeout_us;
+        m->req.op_case = SYNCD__REQUEST__OP_EVENT_WAIT;
+        m->req.event_wait = &m->u.event_wait;
+        break;
+    }
+}
+
+size_t sync__wire_size(const struct sync__request *req, uint64_t id)
+{
+    struct wire_msg m;
+
+    wire_build(req, id, &m);
+    return FRAME_HEADER_SIZE + syncd__request__get_packed_size(&m.req);
+}
+
+size_t sync__wire_encode(const struct sync__request *req, uint64_t id,
+                         uint8_t *buf, size_t cap)
+{
+    struct wire_msg m;
+    size_t n;
+
+    wire_build(req, id, &m);
+    n = syncd__request__get_packed_size(&m.req);
+    if (FRAME_HEADER_SIZE + n > cap)
+        return 0;
+    syncd__request__pack(&m.req, buf + FRAME_HEADER_SIZE);
+    frame_put_header(buf, (uint32_t)n);
+    return FRAME_HEADER_SIZE + n;
+}
+
+static void wire_result(const Syncd__Reply *r, struct sync__result *res)
+{
+    memset(res, 0, sizeof(*res));
+    switch (r->result_case) {
+    case SYNCD__REPLY__RESULT_HELLO:
+        res->version = r->hello->version;
+        res->max_frame = r->hello->max_frame;
+        break;
+    case SYNCD__REPLY__RESULT_OPEN:
+        res->handle = r->open->handle;
+        res->created = r->open->created;
+        break;
+    case SYNCD__REPLY__RESULT_ACQUIRE:
+        res->token = r->acquire->fencing_token;
+        res->owner_died = r->acquire->owner_died;
+        break;
+    case SYNCD__REPLY__RESULT_QUERY:
+        res->value = r->query->value;
+        break;
+    case SYNCD__REPLY__RESULT__NOT_SET:
+    case _SYNCD__REPLY__RESULT__CASE_IS_INT_SIZE:
+        break;
+    }
+}
+
+int sync__wire_decode(const uint8_t *p, size_t n, struct sync__incoming *in)
+{
+    struct pb_arena arena;
+    Syncd__ServerMessage *m;
+
+    pb_arena_init(&arena);
+    m = syncd__server_message__unpack(&arena.allocator, n, p);
+    if (m == NULL) {
+        pb_arena_reset(&arena);
+        return SYNC_EPROTO;
+    }
+    memset(in, 0, sizeof(*in));
+    if (m->msg_case == SYNCD__SERVER_MESSAGE__MSG_REPLY) {
+        in->is_reply = true;
+        in->id = m->reply->id;
+        in->code = m->reply->code;
+        /* A code we do not know (a newer daemon) is still an error. */
+        if (in->code > 0)
+            in->code = SYNC_EPROTO;
+        wire_result(m->reply, &in->result);
+    }
+    /* Notices, and message kinds from a newer daemon, are ignored. */
+    pb_arena_reset(&arena);
+    return 0;
+}
