@@ -362,13 +362,15 @@ int session_close_handle(struct session *s, uint32_t id)
     undo = h->undo;
     session_cancel_waits(s, id, SYNC_EBADF);
     handle_remove(&s->handles, id);
-    /* Ownership is per session: keep it while another handle remains. */
-    if (!handle_refers(&s->handles, o, 0) && object_drop_owner(o, s->id)) {
+    /* Ownership is per session: keep it while another handle remains.
+     * Log before dropping, so the line precedes the new holder's. */
+    if (!handle_refers(&s->handles, o, 0) && object_holds(o, s->id)) {
         s->server->stats.owner_deaths++;
         log_info("%s '%s' released: holder pid %d uid %u (%s) %s",
                  object_type_name(o->type), o->name, (int)s->pid,
                  (unsigned)s->uid, s->client_name,
                  s->state == SESSION_CLOSING ? "is gone" : "closed it");
+        object_drop_owner(o, s->id);
     }
     if (undo > 0) {
         semaphore_release(semaphore_from_object(o), undo);

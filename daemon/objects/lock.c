@@ -76,11 +76,18 @@ int lock_release(struct lock *l, uint64_t owner)
     return 0;
 }
 
+static bool lock_holds(const struct object *o, uint64_t owner)
+{
+    const struct lock *l = container_of(o, struct lock, base);
+
+    return l->held && l->holder == owner;
+}
+
 static bool lock_drop_owner(struct object *o, uint64_t owner)
 {
     struct lock *l = lock_from_object(o);
 
-    if (!l->held || l->holder != owner)
+    if (!lock_holds(o, owner))
         return false;
     lock_hand_off(l, true);
     return true;
@@ -106,6 +113,7 @@ static void lock_free(struct object *o)
 
 static const struct object_ops lock_ops = {
     .drop_owner = lock_drop_owner,
+    .holds = lock_holds,
     .query = lock_query,
     .n_waiting = lock_n_waiting,
     .free = lock_free,

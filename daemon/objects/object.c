@@ -53,3 +53,8 @@ bool object_drop_owner(struct object *o, uint64_t owner)
 {
     return o->ops->drop_owner != NULL && o->ops->drop_owner(o, owner);
 }
+
+bool object_holds(const struct object *o, uint64_t owner)
+{
+    return o->ops->holds != NULL && o->ops->holds(o, owner);
+}

@@ -30,6 +30,8 @@ struct object_ops {
      * Returns true when something was released.  NULL: types without an
      * owner (semaphores, events). */
     bool (*drop_owner)(struct object *o, uint64_t owner);
+    /* Whether owner holds something in o.  NULL: types without owner. */
+    bool (*holds)(const struct object *o, uint64_t owner);
     /* The state as one number (lock: locked, semaphore: value, event: set). */
     int64_t (*query)(const struct object *o);
     /* Number of queued waiters. */
@@ -58,6 +60,8 @@ void object_fini(struct object *o);
 
 /* Release what owner holds in o; true when something was released. */
 bool object_drop_owner(struct object *o, uint64_t owner);
+/* Whether owner holds something in o. */
+bool object_holds(const struct object *o, uint64_t owner);
 
 /*
  * Remove w from its object's queue and complete it with code (timeout,

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages syncd needs to build and test, only those
+# missing.  Runs apt-get as root (or through sudo).
+set -euo pipefail
+
+PKGS=(build-essential cmake pkg-config libuv1-dev libprotobuf-c-dev
+      protobuf-c-compiler libcriterion-dev uthash-dev)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+    missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root to install: ${missing[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
