@@ -9,6 +9,8 @@ struct sync_event {
 
 int sync_event_open(sync_client *c, const char *name, sync_event **out)
 {
+    struct sync__request open = {.op = SYNC__OP_OPEN, .name = name,
+                                 .type = SYNC__EVENT};
     sync_event *e;
     int rv;
 
@@ -18,7 +20,7 @@ int sync_event_open(sync_client *c, const char *name, sync_event **out)
     e = calloc(1, sizeof(*e));
     if (e == NULL)
         return SYNC_ENOMEM;
-    rv = sync__object_open(c, name, SYNC__EVENT, 0, 0, &e->o);
+    rv = sync__object_open(c, &open, &e->o);
     if (rv != 0) {
         free(e);
         return rv;
@@ -41,13 +43,13 @@ int sync_event_clear(sync_event *e)
 
 int sync_event_is_set(sync_event *e)
 {
-    int64_t v;
+    struct sync__result res;
     int rv;
 
     if (e == NULL)
         return SYNC_EINVAL;
-    rv = sync__object_query(&e->o, &v);
-    return rv != 0 ? rv : v != 0;
+    rv = sync__object_query(&e->o, &res);
+    return rv != 0 ? rv : res.value != 0;
 }
 
 int sync_event_wait(sync_event *e, double timeout)

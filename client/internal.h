@@ -18,9 +18,12 @@
 /* Object types, numbered as the wire ObjectType. */
 enum sync__type {
     SYNC__LOCK = 1,
+    SYNC__RLOCK = 2,
     SYNC__SEMAPHORE = 3,
     SYNC__BOUNDED_SEMAPHORE = 4,
     SYNC__EVENT = 5,
+    SYNC__CONDITION = 6,
+    SYNC__BARRIER = 7,
 };
 
 /* One request, in plain form (wire.c turns it into protobuf). */
@@ -35,17 +38,25 @@ enum sync__op {
     SYNC__OP_EVENT_SET,
     SYNC__OP_EVENT_CLEAR,
     SYNC__OP_EVENT_WAIT,
+    SYNC__OP_COND_WAIT,
+    SYNC__OP_COND_NOTIFY,
+    SYNC__OP_BARRIER_WAIT,
+    SYNC__OP_BARRIER_RESET,
+    SYNC__OP_BARRIER_ABORT,
 };
 
 struct sync__request {
     enum sync__op op;
     uint32_t handle;
     int64_t timeout_us;
-    uint32_t n;           /* release */
+    uint32_t n;           /* release, notify */
+    bool all;             /* notify */
+    uint64_t thread;      /* acquire/release/cond: the caller's thread */
     uint32_t value;       /* open */
     uint32_t flags;       /* open */
     enum sync__type type; /* open */
     const char *name;     /* open/unlink, borrowed; hello: client name */
+    const char *lock_name; /* open of a condition, borrowed; NULL: own */
 };
 
 /* What a reply carries besides its code. */
@@ -54,7 +65,11 @@ struct sync__result {
     bool created;           /* open */
     uint64_t token;         /* acquire */
     bool owner_died;        /* acquire */
+    int64_t index;          /* barrier wait */
     int64_t value;          /* query */
+    uint32_t n_waiting;     /* query */
+    uint32_t parties;       /* query (barrier) */
+    bool broken;            /* query (barrier) */
     uint32_t max_frame;     /* hello */
     uint32_t version;       /* hello */
 };
@@ -92,6 +107,29 @@ struct sync__object {
     uint32_t handle;
 };
 
+/* What Lock, RLock and Condition handles share: the handle and the
+ * results of the last acquisition through it. */
+struct sync__lockable {
+    struct sync__object o;
+    pthread_mutex_t mu;     /* guards token and owner_died */
+    uint64_t token;
+    bool owner_died;
+};
+
+/* Open name as a lock-like object (open->type) into a new *out. */
+int sync__lockable_open(sync_client *c, const struct sync__request *open,
+                        struct sync__lockable **out);
+int sync__lockable_acquire(struct sync__lockable *l, bool blocking,
+                           double timeout);
+int sync__lockable_release(struct sync__lockable *l);
+int sync__lockable_locked(struct sync__lockable *l);
+int sync__lockable_owner_died(struct sync__lockable *l);
+uint64_t sync__lockable_token(struct sync__lockable *l);
+void sync__lockable_close(struct sync__lockable *l);
+/* Record an acquisition's results. */
+void sync__lockable_note(struct sync__lockable *l,
+                         const struct sync__result *res);
+
 /* Send req and wait for its reply.  Returns the reply's code. */
 int sync__call(sync_client *c, const struct sync__request *req,
                struct sync__result *res);
@@ -114,14 +152,19 @@ struct sync__incoming {
 int sync__wire_decode(const uint8_t *p, size_t n, struct sync__incoming *in);
 
 /* Open name as type through c; fills o.  SYNC_E* on failure. */
-int sync__object_open(sync_client *c, const char *name, enum sync__type type,
-                      uint32_t value, uint32_t flags, struct sync__object *o);
+int sync__object_open(sync_client *c, const struct sync__request *open,
+                      struct sync__object *o);
 /* Close o's handle on the daemon (best effort) and drop the client ref. */
 void sync__object_close(struct sync__object *o);
 /* Simple request on o's handle returning only a code. */
 int sync__object_simple(struct sync__object *o, enum sync__op op);
-/* Query o's state value; >= 0, or <0 error. */
-int sync__object_query(struct sync__object *o, int64_t *value);
+/* Query o's state; 0 or <0 error. */
+int sync__object_query(struct sync__object *o, struct sync__result *res);
+/* Send a request with o's handle and the calling thread's id. */
+int sync__object_call(struct sync__object *o, struct sync__request *req,
+                      struct sync__result *res);
+/* The calling thread's id, as the daemon knows it. */
+uint64_t sync__thread_id(void);
 /* Convert (blocking, timeout seconds) to the wire's timeout_us. */
 int sync__timeout_us(bool blocking, double timeout, int64_t *out);
 

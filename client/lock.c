@@ -1,27 +1,30 @@
-/* lock.c: sync_lock_*, a typed wrapper over one request/reply each. */
+/*
+ * lock.c: sync_lock_* and sync_rlock_*, over one shared "lockable" handle
+ * that Condition handles reuse too: each call is one request/reply; the
+ * daemon tells a Lock (owned by the client) from an RLock (owned by the
+ * client's thread).
+ */
 #include <stdlib.h>
 
 #include "internal.h"
 
 struct sync_lock {
-    struct sync__object o;
-    pthread_mutex_t mu;     /* guards the last acquisition's results */
-    uint64_t token;
-    bool owner_died;
+    struct sync__lockable l;
 };
 
-int sync_lock_open(sync_client *c, const char *name, sync_lock **out)
+struct sync_rlock {
+    struct sync__lockable l;
+};
+
+int sync__lockable_open(sync_client *c, const struct sync__request *open,
+                        struct sync__lockable **out)
 {
-    sync_lock *l;
+    struct sync__lockable *l = calloc(1, sizeof(*l));
     int rv;
 
-    if (out == NULL)
-        return SYNC_EINVAL;
-    *out = NULL;
-    l = calloc(1, sizeof(*l));
     if (l == NULL)
         return SYNC_ENOMEM;
-    rv = sync__object_open(c, name, SYNC__LOCK, 0, 0, &l->o);
+    rv = sync__object_open(c, open, &l->o);
     if (rv != 0) {
         free(l);
         return rv;
@@ -31,7 +34,17 @@ int sync_lock_open(sync_client *c, const char *name, sync_lock **out)
     return 0;
 }
 
-int sync_lock_acquire(sync_lock *l, bool blocking, double timeout)
+void sync__lockable_note(struct sync__lockable *l,
+                         const struct sync__result *res)
+{
+    pthread_mutex_lock(&l->mu);
+    l->token = res->token;
+    l->owner_died = res->owner_died;
+    pthread_mutex_unlock(&l->mu);
+}
+
+int sync__lockable_acquire(struct sync__lockable *l, bool blocking,
+                           double timeout)
 {
     struct sync__request req = {.op = SYNC__OP_ACQUIRE};
     struct sync__result res;
@@ -42,39 +55,33 @@ int sync_lock_acquire(sync_lock *l, bool blocking, double timeout)
     rv = sync__timeout_us(blocking, timeout, &req.timeout_us);
     if (rv != 0)
         return rv;
-    req.handle = l->o.handle;
-    rv = sync__call(l->o.client, &req, &res);
-    if (rv == 0) {
-        pthread_mutex_lock(&l->mu);
-        l->token = res.token;
-        l->owner_died = res.owner_died;
-        pthread_mutex_unlock(&l->mu);
-    }
+    rv = sync__object_call(&l->o, &req, &res);
+    if (rv == 0)
+        sync__lockable_note(l, &res);
     return rv;
 }
 
-int sync_lock_release(sync_lock *l)
+int sync__lockable_release(struct sync__lockable *l)
 {
     struct sync__request req = {.op = SYNC__OP_RELEASE, .n = 1};
 
     if (l == NULL)
         return SYNC_EINVAL;
-    req.handle = l->o.handle;
-    return sync__call(l->o.client, &req, NULL);
+    return sync__object_call(&l->o, &req, NULL);
 }
 
-int sync_lock_locked(sync_lock *l)
+int sync__lockable_locked(struct sync__lockable *l)
 {
-    int64_t v;
+    struct sync__result res;
     int rv;
 
     if (l == NULL)
         return SYNC_EINVAL;
-    rv = sync__object_query(&l->o, &v);
-    return rv != 0 ? rv : v != 0;
+    rv = sync__object_query(&l->o, &res);
+    return rv != 0 ? rv : res.value != 0;
 }
 
-int sync_lock_owner_died(sync_lock *l)
+int sync__lockable_owner_died(struct sync__lockable *l)
 {
     int died;
 
@@ -86,7 +93,7 @@ int sync_lock_owner_died(sync_lock *l)
     return died;
 }
 
-uint64_t sync_lock_token(sync_lock *l)
+uint64_t sync__lockable_token(struct sync__lockable *l)
 {
     uint64_t t;
 
@@ -98,11 +105,97 @@ uint64_t sync_lock_token(sync_lock *l)
     return t;
 }
 
-void sync_lock_close(sync_lock *l)
+void sync__lockable_close(struct sync__lockable *l)
 {
     if (l == NULL)
         return;
     sync__object_close(&l->o);
     pthread_mutex_destroy(&l->mu);
     free(l);
+}
+
+/* ---- Lock --------------------------------------------------------------- */
+
+int sync_lock_open(sync_client *c, const char *name, sync_lock **out)
+{
+    struct sync__request open = {.op = SYNC__OP_OPEN, .name = name,
+                                 .type = SYNC__LOCK};
+
+    if (out == NULL)
+        return SYNC_EINVAL;
+    *out = NULL;
+    return sync__lockable_open(c, &open, (struct sync__lockable **)out);
+}
+
+int sync_lock_acquire(sync_lock *l, bool blocking, double timeout)
+{
+    return sync__lockable_acquire((struct sync__lockable *)l, blocking, timeout);
+}
+
+int sync_lock_release(sync_lock *l)
+{
+    return sync__lockable_release((struct sync__lockable *)l);
+}
+
+int sync_lock_locked(sync_lock *l)
+{
+    return sync__lockable_locked((struct sync__lockable *)l);
+}
+
+int sync_lock_owner_died(sync_lock *l)
+{
+    return sync__lockable_owner_died((struct sync__lockable *)l);
+}
+
+uint64_t sync_lock_token(sync_lock *l)
+{
+    return sync__lockable_token((struct sync__lockable *)l);
+}
+
+void sync_lock_close(sync_lock *l)
+{
+    sync__lockable_close((struct sync__lockable *)l);
+}
+
+/* ---- RLock -------------------------------------------------------------- */
+
+int sync_rlock_open(sync_client *c, const char *name, sync_rlock **out)
+{
+    struct sync__request open = {.op = SYNC__OP_OPEN, .name = name,
+                                 .type = SYNC__RLOCK};
+
+    if (out == NULL)
+        return SYNC_EINVAL;
+    *out = NULL;
+    return sync__lockable_open(c, &open, (struct sync__lockable **)out);
+}
+
+int sync_rlock_acquire(sync_rlock *r, bool blocking, double timeout)
+{
+    return sync__lockable_acquire((struct sync__lockable *)r, blocking, timeout);
+}
+
+int sync_rlock_release(sync_rlock *r)
+{
+    return sync__lockable_release((struct sync__lockable *)r);
+}
+
+int sync_rlock_locked(sync_rlock *r)
+{
+    return sync__lockable_locked((struct sync__lockable *)r);
+}
+
+int sync_rlock_owner_died(sync_rlock *r)
+{
+    return sync__lockable_owner_died((struct sync__lockable *)r);
+}
+
+uint64_t sync_rlock_token(sync_rlock *r)
+{
+    return sync__lockable_token((struct sync__lockable *)r);
+}
+
+void sync_rlock_close(sync_rlock *r)
+{
+    sync__lockable_close((struct sync__lockable *)r);
 }

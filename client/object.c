@@ -31,20 +31,22 @@ int sync__timeout_us(bool blocking, double timeout, int64_t *out)
     return 0;
 }
 
-int sync__object_open(sync_client *c, const char *name, enum sync__type type,
-                      uint32_t value, uint32_t flags, struct sync__object *o)
+uint64_t sync__thread_id(void)
 {
-    struct sync__request req = {.op = SYNC__OP_OPEN, .name = name,
-                                .type = type, .value = value,
-                                .flags = flags};
+    return (uint64_t)gettid();
+}
+
+int sync__object_open(sync_client *c, const struct sync__request *open,
+                      struct sync__object *o)
+{
     struct sync__result res;
     int rv;
 
-    if (c == NULL || name == NULL)
+    if (c == NULL || open->name == NULL)
         return SYNC_EINVAL;
-    if (name[0] == '\0' || strlen(name) > SYNC_NAME_MAX)
+    if (open->name[0] == '\0' || strlen(open->name) > SYNC_NAME_MAX)
         return SYNC_ENAME;
-    rv = sync__call(c, &req, &res);
+    rv = sync__call(c, open, &res);
     if (rv != 0)
         return rv;
     pthread_mutex_lock(&c->mu);
@@ -74,13 +76,17 @@ int sync__object_simple(struct sync__object *o, enum sync__op op)
     return sync__call(o->client, &req, NULL);
 }
 
-int sync__object_query(struct sync__object *o, int64_t *value)
+int sync__object_query(struct sync__object *o, struct sync__result *res)
 {
     struct sync__request req = {.op = SYNC__OP_QUERY, .handle = o->handle};
-    struct sync__result res;
-    int rv = sync__call(o->client, &req, &res);
 
-    if (rv == 0)
-        *value = res.value;
-    return rv;
+    return sync__call(o->client, &req, res);
+}
+
+int sync__object_call(struct sync__object *o, struct sync__request *req,
+                      struct sync__result *res)
+{
+    req->handle = o->handle;
+    req->thread = sync__thread_id();
+    return sync__call(o->client, req, res);
 }

@@ -10,6 +10,9 @@ struct sync_sem {
 int sync_sem_open_flags(sync_client *c, const char *name, unsigned value,
                         bool bounded, unsigned flags, sync_sem **out)
 {
+    struct sync__request open = {
+        .op = SYNC__OP_OPEN, .name = name, .value = value, .flags = flags,
+        .type = bounded ? SYNC__BOUNDED_SEMAPHORE : SYNC__SEMAPHORE};
     sync_sem *s;
     int rv;
 
@@ -21,10 +24,7 @@ int sync_sem_open_flags(sync_client *c, const char *name, unsigned value,
     s = calloc(1, sizeof(*s));
     if (s == NULL)
         return SYNC_ENOMEM;
-    rv = sync__object_open(c, name,
-                           bounded ? SYNC__BOUNDED_SEMAPHORE
-                                   : SYNC__SEMAPHORE,
-                           value, flags, &s->o);
+    rv = sync__object_open(c, &open, &s->o);
     if (rv != 0) {
         free(s);
         return rv;
@@ -71,13 +71,13 @@ int sync_sem_release(sync_sem *s, unsigned n)
 
 int sync_sem_value(sync_sem *s)
 {
-    int64_t v;
+    struct sync__result res;
     int rv;
 
     if (s == NULL)
         return SYNC_EINVAL;
-    rv = sync__object_query(&s->o, &v);
-    return rv != 0 ? rv : (int)v;
+    rv = sync__object_query(&s->o, &res);
+    return rv != 0 ? rv : (int)res.value;
 }
 
 void sync_sem_close(sync_sem *s)

@@ -1,7 +1,8 @@
 /*
  * syncclient.h: the public API of libsyncclient, Python's threading
- * primitives (Lock, Semaphore, BoundedSemaphore, Event) shared between
- * processes through the syncd daemon.  This is the only public header.
+ * primitives (Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition,
+ * Barrier) shared between processes through the syncd daemon.  This is the
+ * only public header.
  *
  * Conventions
  * - Every function returning int returns 0 (or a documented non-negative
@@ -99,6 +100,9 @@ typedef struct sync_client sync_client;
 typedef struct sync_lock sync_lock;
 typedef struct sync_sem sync_sem;
 typedef struct sync_event sync_event;
+typedef struct sync_rlock sync_rlock;
+typedef struct sync_cond sync_cond;
+typedef struct sync_barrier sync_barrier;
 
 /* ---- connection --------------------------------------------------------- */
 
@@ -138,7 +142,10 @@ SYNC_API int sync_lock_open(sync_client *c, const char *name, sync_lock **out);
  * Acquire.  blocking=false tries once (timeout must then be negative, as
  * Python's ValueError, else SYNC_EINVAL).  0 when acquired, SYNC_ETIMEDOUT
  * when not.  The lock is owned by the client, not the thread: a second
- * acquire from the same client waits like anyone else.
+ * acquire from the same client waits like anyone else.  SYNC_EDEADLK, at
+ * once, when waiting would close a cycle in the wait-for graph (this
+ * thread holds a lock that the holder of l, directly or through others,
+ * waits for); the daemon logs the cycle.
  */
 SYNC_API int sync_lock_acquire(sync_lock *l, bool blocking, double timeout);
 /* Release.  SYNC_EPERM if this client does not hold it. */
@@ -204,6 +211,87 @@ SYNC_API int sync_event_is_set(sync_event *e);
 /* 0 once the flag is (or becomes) set, SYNC_ETIMEDOUT if it did not. */
 SYNC_API int sync_event_wait(sync_event *e, double timeout);
 SYNC_API void sync_event_close(sync_event *e);
+
+/* ---- RLock (threading.RLock) -------------------------------------------- */
+
+/*
+ * Owned by a (client, thread) pair: the owning thread may acquire it again
+ * and must release it as many times; a release by any other thread or
+ * process is SYNC_EPERM.  When the client dies every level goes at once and
+ * the next holder's sync_rlock_owner_died() is 1.
+ */
+SYNC_API int sync_rlock_open(sync_client *c, const char *name,
+                             sync_rlock **out);
+/* As sync_lock_acquire; re-entry by the owning thread returns 0 at once.
+ * SYNC_EDEADLK when waiting would close a wait-for cycle. */
+SYNC_API int sync_rlock_acquire(sync_rlock *r, bool blocking, double timeout);
+/* Release one level.  SYNC_EPERM unless this thread owns it. */
+SYNC_API int sync_rlock_release(sync_rlock *r);
+/* 1 when held by anyone, 0 when free, <0 error. */
+SYNC_API int sync_rlock_locked(sync_rlock *r);
+/* As sync_lock_owner_died / sync_lock_token, for the last acquire. */
+SYNC_API int sync_rlock_owner_died(sync_rlock *r);
+SYNC_API uint64_t sync_rlock_token(sync_rlock *r);
+SYNC_API void sync_rlock_close(sync_rlock *r);
+
+/* ---- Condition (threading.Condition) ------------------------------------ */
+
+/*
+ * Open or create the Condition called name, bound to the Lock or RLock
+ * called lock_name (created as an RLock if it does not exist yet).
+ * lock_name NULL: the condition's own private RLock, as
+ * threading.Condition() does.  Opening an existing condition with another
+ * lock_name is SYNC_EEXIST; a lock_name naming another type is SYNC_ETYPE.
+ */
+SYNC_API int sync_cond_open(sync_client *c, const char *name,
+                            const char *lock_name, sync_cond **out);
+/* Acquire / release the underlying lock (as sync_lock_* / sync_rlock_*). */
+SYNC_API int sync_cond_acquire(sync_cond *cv, bool blocking, double timeout);
+SYNC_API int sync_cond_release(sync_cond *cv);
+/*
+ * Release the lock (every RLock level), wait until notified or timeout
+ * seconds pass, then get the lock back.  The release and the wait are one
+ * atomic step in the daemon: no notify falls between them.  0 when
+ * notified, SYNC_ETIMEDOUT when not; the lock is held again on return in
+ * both cases.  SYNC_EPERM if this thread does not hold the lock.
+ */
+SYNC_API int sync_cond_wait(sync_cond *cv, double timeout);
+/*
+ * Wait until predicate(arg) is true (checked first, and after each wake-up,
+ * with the lock held).  0 when it holds, SYNC_ETIMEDOUT when it still does
+ * not after timeout seconds.
+ */
+SYNC_API int sync_cond_wait_for(sync_cond *cv, bool (*predicate)(void *),
+                                void *arg, double timeout);
+/* Wake up to n waiters (FIFO); SYNC_EPERM without the lock. */
+SYNC_API int sync_cond_notify(sync_cond *cv, unsigned n);
+/* Wake every waiter; SYNC_EPERM without the lock. */
+SYNC_API int sync_cond_notify_all(sync_cond *cv);
+SYNC_API void sync_cond_close(sync_cond *cv);
+
+/* ---- Barrier (threading.Barrier) ---------------------------------------- */
+
+/* Open or create a barrier for parties (>= 1) parties; another number of
+ * parties for an existing one is SYNC_EEXIST. */
+SYNC_API int sync_barrier_open(sync_client *c, const char *name,
+                               unsigned parties, sync_barrier **out);
+/*
+ * Wait until parties callers have arrived.  Returns the arrival index
+ * 0..parties-1 (distinct per round), or SYNC_EBROKEN when the barrier is or
+ * becomes broken (an abort, a reset while waiting, a party that timed out
+ * or died) - a timeout here breaks the barrier and also returns
+ * SYNC_EBROKEN, as Python raises BrokenBarrierError.
+ */
+SYNC_API int sync_barrier_wait(sync_barrier *b, double timeout);
+/* Wake current waiters with SYNC_EBROKEN and make the barrier usable. */
+SYNC_API int sync_barrier_reset(sync_barrier *b);
+/* Break the barrier: waiters now and later get SYNC_EBROKEN until reset. */
+SYNC_API int sync_barrier_abort(sync_barrier *b);
+/* Number of parties, waiters in the current round, broken (1/0); or <0. */
+SYNC_API int sync_barrier_parties(sync_barrier *b);
+SYNC_API int sync_barrier_n_waiting(sync_barrier *b);
+SYNC_API int sync_barrier_broken(sync_barrier *b);
+SYNC_API void sync_barrier_close(sync_barrier *b);
 
 #ifdef __cplusplus
 }

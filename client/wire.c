@@ -23,8 +23,20 @@ struct wire_msg {
         Syncd__EventSet event_set;
         Syncd__EventClear event_clear;
         Syncd__EventWait event_wait;
+        Syncd__CondWait cond_wait;
+        Syncd__CondNotify cond_notify;
+        Syncd__BarrierWait barrier_wait;
+        Syncd__BarrierReset barrier_reset;
+        Syncd__BarrierAbort barrier_abort;
     } u;
 };
+
+static ProtobufCBinaryData wire_bytes(const char *s)
+{
+    ProtobufCBinaryData b = {s ? strlen(s) : 0, (uint8_t *)s};
+
+    return b;
+}
 
 static void wire_build(const struct sync__request *r, uint64_t id,
                        struct wire_msg *m)
@@ -42,7 +54,8 @@ static void wire_build(const struct sync__request *r, uint64_t id,
         break;
     case SYNC__OP_OPEN:
         syncd__open__init(&m->u.open);
-        m->u.open.name = (char *)r->name;
+        m->u.open.name = wire_bytes(r->name);
+        m->u.open.lock_name = wire_bytes(r->lock_name);
         m->u.open.type = (Syncd__ObjectType)r->type;
         m->u.open.value = r->value;
         m->u.open.flags = r->flags;
@@ -57,7 +70,7 @@ static void wire_build(const struct sync__request *r, uint64_t id,
         break;
     case SYNC__OP_UNLINK:
         syncd__unlink__init(&m->u.unlink);
-        m->u.unlink.name = (char *)r->name;
+        m->u.unlink.name = wire_bytes(r->name);
         m->req.op_case = SYNCD__REQUEST__OP_UNLINK;
         m->req.unlink = &m->u.unlink;
         break;
@@ -65,6 +78,7 @@ static void wire_build(const struct sync__request *r, uint64_t id,
         syncd__acquire__init(&m->u.acquire);
         m->u.acquire.handle = r->handle;
         m->u.acquire.timeout_us = r->timeout_us;
+        m->u.acquire.thread = r->thread;
         m->req.op_case = SYNCD__REQUEST__OP_ACQUIRE;
         m->req.acquire = &m->u.acquire;
         break;
@@ -72,6 +86,7 @@ static void wire_build(const struct sync__request *r, uint64_t id,
         syncd__release__init(&m->u.release);
         m->u.release.handle = r->handle;
         m->u.release.n = r->n;
+        m->u.release.thread = r->thread;
         m->req.op_case = SYNCD__REQUEST__OP_RELEASE;
         m->req.release = &m->u.release;
         break;
@@ -99,6 +114,42 @@ static void wire_build(const struct sync__request *r, uint64_t id,
         m->u.event_wait.timeout_us = r->timeout_us;
         m->req.op_case = SYNCD__REQUEST__OP_EVENT_WAIT;
         m->req.event_wait = &m->u.event_wait;
+        break;
+    case SYNC__OP_COND_WAIT:
+        syncd__cond_wait__init(&m->u.cond_wait);
+        m->u.cond_wait.handle = r->handle;
+        m->u.cond_wait.timeout_us = r->timeout_us;
+        m->u.cond_wait.thread = r->thread;
+        m->req.op_case = SYNCD__REQUEST__OP_COND_WAIT;
+        m->req.cond_wait = &m->u.cond_wait;
+        break;
+    case SYNC__OP_COND_NOTIFY:
+        syncd__cond_notify__init(&m->u.cond_notify);
+        m->u.cond_notify.handle = r->handle;
+        m->u.cond_notify.n = r->n;
+        m->u.cond_notify.all = r->all;
+        m->u.cond_notify.thread = r->thread;
+        m->req.op_case = SYNCD__REQUEST__OP_COND_NOTIFY;
+        m->req.cond_notify = &m->u.cond_notify;
+        break;
+    case SYNC__OP_BARRIER_WAIT:
+        syncd__barrier_wait__init(&m->u.barrier_wait);
+        m->u.barrier_wait.handle = r->handle;
+        m->u.barrier_wait.timeout_us = r->timeout_us;
+        m->req.op_case = SYNCD__REQUEST__OP_BARRIER_WAIT;
+        m->req.barrier_wait = &m->u.barrier_wait;
+        break;
+    case SYNC__OP_BARRIER_RESET:
+        syncd__barrier_reset__init(&m->u.barrier_reset);
+        m->u.barrier_reset.handle = r->handle;
+        m->req.op_case = SYNCD__REQUEST__OP_BARRIER_RESET;
+        m->req.barrier_reset = &m->u.barrier_reset;
+        break;
+    case SYNC__OP_BARRIER_ABORT:
+        syncd__barrier_abort__init(&m->u.barrier_abort);
+        m->u.barrier_abort.handle = r->handle;
+        m->req.op_case = SYNCD__REQUEST__OP_BARRIER_ABORT;
+        m->req.barrier_abort = &m->u.barrier_abort;
         break;
     }
 }
@@ -141,9 +192,13 @@ static void wire_result(const Syncd__Reply *r, struct sync__result *res)
     case SYNCD__REPLY__RESULT_ACQUIRE:
         res->token = r->acquire->fencing_token;
         res->owner_died = r->acquire->owner_died;
+        res->index = r->acquire->index;
         break;
     case SYNCD__REPLY__RESULT_QUERY:
         res->value = r->query->value;
+        res->n_waiting = r->query->n_waiting;
+        res->parties = r->query->parties;
+        res->broken = r->query->broken;
         break;
     case SYNCD__REPLY__RESULT__NOT_SET:
     case _SYNCD__REPLY__RESULT__CASE_IS_INT_SIZE:

@@ -5,59 +5,53 @@
  */
 #include "codec.h"
 
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "arena.h"
 #include "frame.h"
 #include "syncd.pb-c.h"
 
-/* Copy a protobuf string (may be NULL) into dst, recording its length.
- * Returns 0, or -1 when it does not fit. */
-static int codec_copy_name(const char *src, char *dst, size_t cap,
-                           size_t *len)
+/* Copy at most SYNC_NAME_MAX bytes of a name, NUL-terminated; *len gets
+ * the length as sent so dispatch can refuse a long one. */
+static void codec_copy_name(const ProtobufCBinaryData *src,
+                            char dst[SYNC_NAME_MAX + 1], size_t *len)
 {
-    size_t n = src ? strlen(src) : 0;
+    size_t n = src->len > SYNC_NAME_MAX ? SYNC_NAME_MAX : src->len;
 
-    *len = n;
-    if (n >= cap)
-        return -1;
-    memcpy(dst, src ? src : "", n);
+    if (n > 0)
+        memcpy(dst, src->data, n);
     dst[n] = '\0';
-    return 0;
+    *len = src->len;
 }
 
-/* Fill rq from the op; returns 0, SYNC_EPROTO or SYNC_ENAME. */
+/* Fill rq from the op; returns 0 or SYNC_EPROTO. */
 static int codec_fill(const Syncd__Request *m, struct request *rq,
                       const char **detail)
 {
-    size_t ignored;
-
     switch (m->op_case) {
     case SYNCD__REQUEST__OP_HELLO:
         rq->op = OP_HELLO;
         rq->version = m->hello->version;
         rq->pid = m->hello->pid;
         /* Truncating the informational client name is harmless. */
-        if (codec_copy_name(m->hello->client_name, rq->client_name,
-                            sizeof(rq->client_name), &ignored) != 0) {
-            memcpy(rq->client_name, m->hello->client_name,
-                   CODEC_CLIENT_NAME_MAX);
-            rq->client_name[CODEC_CLIENT_NAME_MAX] = '\0';
-        }
+        snprintf(rq->client_name, sizeof(rq->client_name), "%s",
+                 m->hello->client_name ? m->hello->client_name : "");
         return 0;
     case SYNCD__REQUEST__OP_OPEN:
         rq->op = OP_OPEN;
         rq->type = (uint32_t)m->open->type;
         rq->value = m->open->value;
         rq->flags = m->open->flags;
-        *detail = "name longer than 255 bytes";
-        return codec_copy_name(m->open->name, rq->name, sizeof(rq->name),
-                               &rq->name_len) ? SYNC_ENAME : 0;
+        codec_copy_name(&m->open->name, rq->name, &rq->name_len);
+        codec_copy_name(&m->open->lock_name, rq->lock_name,
+                        &rq->lock_name_len);
+        return 0;
     case SYNCD__REQUEST__OP_UNLINK:
         rq->op = OP_UNLINK;
-        *detail = "name longer than 255 bytes";
-        return codec_copy_name(m->unlink->name, rq->name, sizeof(rq->name),
-                               &rq->name_len) ? SYNC_ENAME : 0;
+        codec_copy_name(&m->unlink->name, rq->name, &rq->name_len);
+        return 0;
     case SYNCD__REQUEST__OP_CLOSE:
         rq->op = OP_CLOSE;
         rq->handle = m->close->handle;
@@ -66,11 +60,39 @@ static int codec_fill(const Syncd__Request *m, struct request *rq,
         rq->op = OP_ACQUIRE;
         rq->handle = m->acquire->handle;
         rq->timeout_us = m->acquire->timeout_us;
+        rq->thread = m->acquire->thread;
         return 0;
     case SYNCD__REQUEST__OP_RELEASE:
         rq->op = OP_RELEASE;
         rq->handle = m->release->handle;
         rq->n = m->release->n;
+        rq->thread = m->release->thread;
+        return 0;
+    case SYNCD__REQUEST__OP_COND_WAIT:
+        rq->op = OP_COND_WAIT;
+        rq->handle = m->cond_wait->handle;
+        rq->timeout_us = m->cond_wait->timeout_us;
+        rq->thread = m->cond_wait->thread;
+        return 0;
+    case SYNCD__REQUEST__OP_COND_NOTIFY:
+        rq->op = OP_COND_NOTIFY;
+        rq->handle = m->cond_notify->handle;
+        rq->n = m->cond_notify->n;
+        rq->notify_all = m->cond_notify->all;
+        rq->thread = m->cond_notify->thread;
+        return 0;
+    case SYNCD__REQUEST__OP_BARRIER_WAIT:
+        rq->op = OP_BARRIER_WAIT;
+        rq->handle = m->barrier_wait->handle;
+        rq->timeout_us = m->barrier_wait->timeout_us;
+        return 0;
+    case SYNCD__REQUEST__OP_BARRIER_RESET:
+        rq->op = OP_BARRIER_RESET;
+        rq->handle = m->barrier_reset->handle;
+        return 0;
+    case SYNCD__REQUEST__OP_BARRIER_ABORT:
+        rq->op = OP_BARRIER_ABORT;
+        rq->handle = m->barrier_abort->handle;
         return 0;
     case SYNCD__REQUEST__OP_QUERY:
         rq->op = OP_QUERY;
@@ -105,9 +127,9 @@ int codec_decode_request(const uint8_t *buf, size_t len, struct request *rq,
     int rv;
 
     pb_arena_init(&arena);
-    rq->id = 0;
-    rq->name_len = 0;
+    memset(rq, 0, offsetof(struct request, name));
     rq->name[0] = '\0';
+    rq->lock_name[0] = '\0';
     *err_detail = "undecodable protobuf";
     m = syncd__request__unpack(&arena.allocator, len, buf);
     if (m == NULL) {
@@ -167,12 +189,16 @@ static void codec_build(const struct reply *rp, struct codec_out *o)
         syncd__acquire_result__init(&o->r.acquire);
         o->r.acquire.fencing_token = rp->u.acquire.token;
         o->r.acquire.owner_died = rp->u.acquire.owner_died;
+        o->r.acquire.index = rp->u.acquire.index;
         o->reply.result_case = SYNCD__REPLY__RESULT_ACQUIRE;
         o->reply.acquire = &o->r.acquire;
         break;
     case REPLY_QUERY:
         syncd__query_result__init(&o->r.query);
-        o->r.query.value = rp->u.query_value;
+        o->r.query.value = rp->u.query.value;
+        o->r.query.n_waiting = rp->u.query.n_waiting;
+        o->r.query.parties = rp->u.query.parties;
+        o->r.query.broken = rp->u.query.broken;
         o->reply.result_case = SYNCD__REPLY__RESULT_QUERY;
         o->reply.query = &o->r.query;
         break;

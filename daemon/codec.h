@@ -23,6 +23,11 @@ enum request_op {
     OP_EVENT_SET,
     OP_EVENT_CLEAR,
     OP_EVENT_WAIT,
+    OP_COND_WAIT,
+    OP_COND_NOTIFY,
+    OP_BARRIER_WAIT,
+    OP_BARRIER_RESET,
+    OP_BARRIER_ABORT,
 };
 
 #define CODEC_CLIENT_NAME_MAX 63
@@ -33,14 +38,20 @@ struct request {
     enum request_op op;
     uint32_t handle;
     int64_t timeout_us;        /* < 0: forever; 0: try once */
-    uint32_t n;                /* release count */
+    uint32_t n;                /* release count; notify count */
+    bool notify_all;           /* cond notify */
+    uint64_t thread;           /* caller's thread (RLock, condition) */
     uint32_t value;            /* open: semaphore value */
     uint32_t flags;            /* open: OPEN_FLAG_* */
     uint32_t type;             /* open: wire ObjectType, unchecked */
     uint32_t version;          /* hello */
     uint32_t pid;              /* hello */
-    size_t name_len;           /* open/unlink: bytes in name */
+    size_t name_len;           /* open/unlink: bytes in name as sent (may
+                                  exceed SYNC_NAME_MAX: then only the
+                                  first SYNC_NAME_MAX are copied) */
     char name[SYNC_NAME_MAX + 1];  /* NUL-terminated copy */
+    size_t lock_name_len;      /* open of a condition; 0: private lock */
+    char lock_name[SYNC_NAME_MAX + 1];
     char client_name[CODEC_CLIENT_NAME_MAX + 1];
 };
 
@@ -64,16 +75,20 @@ struct reply {
         struct {
             uint64_t token;
             bool owner_died;
+            int64_t index;
         } acquire;
-        int64_t query_value;
+        struct {
+            int64_t value;
+            uint32_t n_waiting, parties;
+            bool broken;
+        } query;
     } u;
 };
 
 /*
- * Decode one frame's payload into *rq.  0; SYNC_EPROTO when it is not a
- * valid Request (rq->id is then 0, or the id if one was read); SYNC_ENAME
- * when a name exceeds SYNC_NAME_MAX (rq->id is set, so it can be answered).
- * *err_detail points to a static description of a failure.
+ * Decode one frame's payload into *rq.  0, or SYNC_EPROTO when it is not a
+ * valid Request (undecodable, or no known op); *err_detail then points to
+ * a static description.  Name checks are dispatch's (after the handshake).
  */
 int codec_decode_request(const uint8_t *buf, size_t len, struct request *rq,
                          const char **err_detail);

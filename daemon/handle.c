@@ -78,13 +78,14 @@ struct object *handle_remove(struct handle_table *t, uint32_t id)
     return o;
 }
 
-int handle_refers(const struct handle_table *t, const struct object *obj,
+int handle_refers(const struct handle_table *t, struct object *root,
                   uint32_t except)
 {
     uint32_t i;
 
     for (i = 0; i < t->cap; i++)
-        if (i + 1 != except && t->slots[i].obj == obj)
+        if (i + 1 != except && t->slots[i].obj != NULL &&
+            object_root(t->slots[i].obj) == root)
             return 1;
     return 0;
 }

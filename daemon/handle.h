@@ -39,8 +39,9 @@ int handle_add(struct handle_table *t, struct object *obj, uint32_t flags,
 struct handle *handle_find(struct handle_table *t, uint32_t id);
 /* Free the slot id; returns the object it referenced (or NULL). */
 struct object *handle_remove(struct handle_table *t, uint32_t id);
-/* Whether any open handle other than `except` references obj. */
-int handle_refers(const struct handle_table *t, const struct object *obj,
+/* Whether any open handle other than `except` references root, directly
+ * or through an object whose object_root() it is (a condition's lock). */
+int handle_refers(const struct handle_table *t, struct object *root,
                   uint32_t except);
 /* Highest slot number in use is < this; iterate ids 1..handle_end()-1. */
 uint32_t handle_end(const struct handle_table *t);

@@ -13,6 +13,8 @@ static int registry_hash_oom;
 
 #include <string.h>
 
+#include "objects/barrier.h"
+#include "objects/condition.h"
 #include "objects/event.h"
 #include "objects/lock.h"
 #include "objects/semaphore.h"
@@ -26,6 +28,19 @@ void registry_init(struct registry *r, uint32_t max_objects,
     r->max_name = max_name > SYNC_NAME_MAX ? SYNC_NAME_MAX : max_name;
 }
 
+/* Free o and drop the references it holds on other objects. */
+static void registry_free_object(struct registry *r, struct object *o)
+{
+    struct lock *bound = NULL;
+
+    if (o->type == OBJECT_CONDITION)
+        bound = condition_from_object(o)->lock;
+    o->ops->free(o);
+    r->count--;
+    if (bound != NULL)
+        registry_rele(r, &bound->base);
+}
+
 void registry_fini(struct registry *r)
 {
     struct object *o, *tmp;
@@ -33,10 +48,8 @@ void registry_fini(struct registry *r)
     HASH_ITER(hh, r->by_name, o, tmp) {
         HASH_DEL(r->by_name, o);
         o->linked = false;
-        if (o->refs == 0) {
-            o->ops->free(o);
-            r->count--;
-        }
+        if (o->refs == 0)
+            registry_free_object(r, o);
     }
 }
 
@@ -117,9 +130,11 @@ static struct object *registry_create(const char *name,
     case OBJECT_EVENT:
         return (struct object *)event_new(name);
     case OBJECT_RLOCK:
-    case OBJECT_CONDITION:
+        return (struct object *)rlock_new(name);
     case OBJECT_BARRIER:
-        break;
+        return (struct object *)barrier_new(name, spec->value);
+    case OBJECT_CONDITION:
+        break; /* registry_create_condition */
     }
     return NULL;
 }
@@ -129,15 +144,15 @@ static int registry_check_spec(const struct object_spec *spec)
 {
     switch (spec->type) {
     case OBJECT_LOCK:
+    case OBJECT_RLOCK:
     case OBJECT_EVENT:
+    case OBJECT_CONDITION:
         return 0;
     case OBJECT_SEMAPHORE:
     case OBJECT_BOUNDED_SEMAPHORE:
         return spec->value > SEMAPHORE_VALUE_MAX ? SYNC_EINVAL : 0;
-    case OBJECT_RLOCK:
-    case OBJECT_CONDITION:
     case OBJECT_BARRIER:
-        break;
+        return spec->value == 0 ? SYNC_EINVAL : 0;
     }
     return SYNC_EINVAL;
 }
@@ -148,14 +163,86 @@ static uint32_t registry_param(const struct object_spec *spec)
     switch (spec->type) {
     case OBJECT_SEMAPHORE:
     case OBJECT_BOUNDED_SEMAPHORE:
+    case OBJECT_BARRIER:
         return spec->value;
     case OBJECT_LOCK:
     case OBJECT_RLOCK:
     case OBJECT_EVENT:
     case OBJECT_CONDITION:
-    case OBJECT_BARRIER:
         break;
     }
+    return 0;
+}
+
+/* Whether an existing object was created with the parameters of spec. */
+static bool registry_same_params(const struct object *o,
+                                 const struct object_spec *spec)
+{
+    const struct condition *c;
+
+    if (o->type != OBJECT_CONDITION)
+        return o->param == registry_param(spec);
+    c = container_of(o, struct condition, base);
+    if (spec->lock_name == NULL)
+        return c->own_lock;
+    return !c->own_lock && strcmp(c->lock->base.name, spec->lock_name) == 0;
+}
+
+/* The lock a new condition binds to, with a reference for it. */
+static int registry_condition_lock(struct registry *r, const char *cond_name,
+                                   const struct object_spec *spec,
+                                   struct lock **out)
+{
+    struct object_spec rlock = {.type = OBJECT_RLOCK};
+    struct object *o;
+    struct lock *own;
+    bool created;
+    int rv;
+
+    if (spec->lock_name == NULL) {
+        /* threading.Condition(): "a new RLock object is created and used
+         * as the underlying lock" - private, reachable by no name. */
+        own = rlock_new(cond_name);
+        if (own == NULL)
+            return SYNC_ENOMEM;
+        own->base.refs = 1;
+        r->count++;
+        *out = own;
+        return 0;
+    }
+    o = registry_lookup(r, spec->lock_name);
+    if (o != NULL && o->type != OBJECT_LOCK && o->type != OBJECT_RLOCK)
+        return SYNC_ETYPE;
+    if (o != NULL) {
+        o->refs++;
+    } else {
+        rv = registry_open(r, spec->lock_name, &rlock, &o, &created);
+        if (rv != 0)
+            return rv;
+    }
+    *out = lock_from_object(o);
+    return 0;
+}
+
+static int registry_create_condition(struct registry *r, const char *name,
+                                     const struct object_spec *spec,
+                                     struct object **out)
+{
+    struct condition *c;
+    struct lock *l;
+    int rv;
+
+    if (spec->lock_name == NULL && r->count + 1 >= r->max_objects)
+        return SYNC_ELIMIT;
+    rv = registry_condition_lock(r, name, spec, &l);
+    if (rv != 0)
+        return rv;
+    c = condition_new(name, l, spec->lock_name == NULL);
+    if (c == NULL) {
+        registry_rele(r, &l->base);
+        return SYNC_ENOMEM;
+    }
+    *out = &c->base;
     return 0;
 }
 
@@ -174,7 +261,7 @@ int registry_open(struct registry *r, const char *name,
     if (o != NULL) {
         if (o->type != spec->type)
             return SYNC_ETYPE;
-        if (o->param != registry_param(spec))
+        if (!registry_same_params(o, spec))
             return SYNC_EEXIST;
         o->refs++;
         *out = o;
@@ -182,18 +269,22 @@ int registry_open(struct registry *r, const char *name,
     }
     if (r->count >= r->max_objects)
         return SYNC_ELIMIT;
-    o = registry_create(name, spec);
-    if (o == NULL)
+    if (spec->type == OBJECT_CONDITION) {
+        rv = registry_create_condition(r, name, spec, &o);
+        if (rv != 0)
+            return rv;
+    } else if ((o = registry_create(name, spec)) == NULL) {
         return SYNC_ENOMEM;
+    }
+    r->count++;
+    o->refs = 1;
     registry_hash_oom = 0;
     HASH_ADD_KEYPTR(hh, r->by_name, o->name, strlen(o->name), o);
     if (registry_hash_oom) {
-        o->ops->free(o);
+        registry_rele(r, o);
         return SYNC_ENOMEM;
     }
     o->linked = true;
-    o->refs = 1;
-    r->count++;
     *out = o;
     *created = true;
     return 0;
@@ -202,10 +293,8 @@ int registry_open(struct registry *r, const char *name,
 void registry_rele(struct registry *r, struct object *o)
 {
     o->refs--;
-    if (o->refs == 0 && !o->linked) {
-        o->ops->free(o);
-        r->count--;
-    }
+    if (o->refs == 0 && !o->linked)
+        registry_free_object(r, o);
 }
 
 int registry_unlink(struct registry *r, const char *name)
@@ -216,9 +305,7 @@ int registry_unlink(struct registry *r, const char *name)
         return SYNC_ENOENT;
     HASH_DEL(r->by_name, o);
     o->linked = false;
-    if (o->refs == 0) {
-        o->ops->free(o);
-        r->count--;
-    }
+    if (o->refs == 0)
+        registry_free_object(r, o);
     return 0;
 }

@@ -22,7 +22,11 @@ struct registry {
 /* Creation parameters of an open. */
 struct object_spec {
     enum object_type type;
-    uint32_t value;          /* semaphores: initial value (and bound) */
+    uint32_t value;          /* semaphores: initial value (and bound);
+                                barriers: parties */
+    const char *lock_name;   /* conditions: the Lock/RLock to bind (created
+                                as an RLock if missing); NULL: a private
+                                RLock of the condition's own */
 };
 
 void registry_init(struct registry *r, uint32_t max_objects,
@@ -40,8 +44,9 @@ int registry_check_name(const struct registry *r, const char *name,
 /*
  * Find or create the object called name (NUL-terminated, already checked)
  * and take a reference for the caller.  *created tells which happened.
- * SYNC_ETYPE (another type), SYNC_EEXIST (other parameters), SYNC_ELIMIT
- * (too many objects), SYNC_EINVAL (bad parameters), SYNC_ENOMEM.
+ * SYNC_ETYPE (another type, or a condition's lock name naming neither a
+ * Lock nor an RLock), SYNC_EEXIST (other parameters), SYNC_ELIMIT (too
+ * many objects), SYNC_EINVAL (bad parameters), SYNC_ENOMEM.
  */
 int registry_open(struct registry *r, const char *name,
                   const struct object_spec *spec, struct object **out,

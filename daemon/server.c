@@ -193,6 +193,19 @@ void server_maybe_finish(struct server *srv)
     cb(srv);
 }
 
+struct session *server_find_session(struct server *srv, uint64_t id)
+{
+    struct list_node *n;
+    struct session *s;
+
+    for (n = srv->sessions.next; n != &srv->sessions; n = n->next) {
+        s = container_of(n, struct session, link);
+        if (s->id == id)
+            return s;
+    }
+    return NULL;
+}
+
 void server_fini(struct server *srv)
 {
     struct list_node *n;

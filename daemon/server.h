@@ -24,6 +24,7 @@ struct server_stats {
     uint64_t owner_deaths;    /* locks released because their holder left */
     uint64_t timeouts;        /* waits that timed out */
     uint64_t protocol_errors; /* sessions closed for bad input */
+    uint64_t deadlocks;       /* acquires refused with SYNC_EDEADLK */
 };
 
 struct server {
@@ -70,6 +71,9 @@ void server_shutdown(struct server *srv);
 
 /* Called whenever a handle closes; fires on_finish once all are gone. */
 void server_maybe_finish(struct server *srv);
+
+/* The live session with this id, or NULL (linear: for rare paths). */
+struct session *server_find_session(struct server *srv, uint64_t id);
 
 /* Free what is left after the loop has stopped. */
 void server_fini(struct server *srv);

@@ -280,7 +280,7 @@ static void session_pending_expire_cb(struct deadline_entry *e)
     struct pending *p = container_of(e, struct pending, deadline);
 
     p->session->server->stats.timeouts++;
-    object_cancel(&p->w, SYNC_ETIMEDOUT);
+    object_expire(&p->w);
 }
 
 struct pending *session_pending_new(struct session *s, uint64_t req_id,
@@ -350,10 +350,26 @@ static void session_cancel_waits(struct session *s, uint32_t id, int code)
 
 /* ---- handles ------------------------------------------------------------ */
 
+/* Give back permits taken with undo and not released.  A bounded
+ * semaphore may have been raised meanwhile: never push it past its bound. */
+static void session_undo(struct session *s, struct semaphore *sem,
+                         uint32_t undo)
+{
+    uint32_t room = sem->bound - sem->value;
+    uint32_t give = undo < room ? undo : room;
+
+    if (give > 0)
+        semaphore_release(sem, give);
+    log_info("%s '%s': %u permit(s) given back for pid %d uid %u (undo)%s",
+             object_type_name(sem->base.type), sem->base.name, give,
+             (int)s->pid, (unsigned)s->uid,
+             give < undo ? "; the rest would pass the bound" : "");
+}
+
 int session_close_handle(struct session *s, uint32_t id)
 {
     struct handle *h = handle_find(&s->handles, id);
-    struct object *o;
+    struct object *o, *root;
     uint32_t undo;
 
     if (h == NULL)
@@ -364,20 +380,17 @@ int session_close_handle(struct session *s, uint32_t id)
     handle_remove(&s->handles, id);
     /* Ownership is per session: keep it while another handle remains.
      * Log before dropping, so the line precedes the new holder's. */
-    if (!handle_refers(&s->handles, o, 0) && object_holds(o, s->id)) {
+    root = object_root(o);
+    if (!handle_refers(&s->handles, root, 0) && object_holds(root, s->id)) {
         s->server->stats.owner_deaths++;
         log_info("%s '%s' released: holder pid %d uid %u (%s) %s",
                  object_type_name(o->type), o->name, (int)s->pid,
                  (unsigned)s->uid, s->client_name,
                  s->state == SESSION_CLOSING ? "is gone" : "closed it");
-        object_drop_owner(o, s->id);
+        object_drop_owner(root, s->id);
     }
-    if (undo > 0) {
-        semaphore_release(semaphore_from_object(o), undo);
-        log_info("%s '%s': %u permit(s) given back for pid %d uid %u (undo)",
-                 object_type_name(o->type), o->name, undo, (int)s->pid,
-                 (unsigned)s->uid);
-    }
+    if (undo > 0)
+        session_undo(s, semaphore_from_object(o), undo);
     registry_rele(&s->server->registry, o);
     return 0;
 }

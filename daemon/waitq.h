@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "list.h"
+#include "uthash.h"
 
 /* Returned by object operations when the waiter was queued. */
 #define SYNCD_PENDING 1
@@ -24,9 +25,20 @@ struct waiter {
     struct waitq *queue;     /* borrowed (owner: object); NULL if not queued */
     struct object *obj;      /* borrowed (owner: registry) */
     uint64_t owner;          /* opaque owner id: the session id */
+    uint64_t thread;         /* the owner's thread (RLock, deadlocks) */
+    uint32_t depth;          /* condition: RLock depth to restore */
+    int grant_code;          /* condition: code to complete with once the
+                                lock is re-acquired (0 or SYNC_ETIMEDOUT) */
+    bool reacquiring;        /* condition: queued on the lock to get it
+                                back; a deadline no longer applies */
     /* Results an object fills in before completing (or returning 0). */
     uint64_t token;          /* lock: fencing token of the acquisition */
     bool owner_died;         /* lock: previous holder died holding it */
+    int64_t value;           /* barrier: arrival index */
+    /* Wait-for graph (deadlock.c): indexed by (owner, thread) while the
+     * waiter is queued on a Lock or RLock. */
+    bool waits_for_lock;
+    UT_hash_handle wf_hh;
     /* Called once when the object removes the waiter; code 0 or SYNC_E*. */
     void (*complete)(struct waiter *w, int code);
 };

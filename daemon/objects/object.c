@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "syncclient.h"
+
 const char *object_type_name(enum object_type t)
 {
     switch (t) {
@@ -27,9 +29,27 @@ const char *object_type_name(enum object_type t)
 
 void object_cancel(struct waiter *w, int code)
 {
+    struct object *o = w->obj;
+
     if (w->queue == NULL)
         return;
-    waitq_complete(w, code);
+    waitq_remove(w);
+    if (o->ops->cancelled != NULL)
+        o->ops->cancelled(o, w, code);
+    else
+        w->complete(w, code);
+}
+
+void object_expire(struct waiter *w)
+{
+    struct object *o = w->obj;
+
+    if (w->queue == NULL || w->reacquiring)
+        return;
+    if (o->ops->expire != NULL)
+        o->ops->expire(o, w);
+    else
+        object_cancel(w, SYNC_ETIMEDOUT);
 }
 
 int object_init(struct object *o, enum object_type type, const char *name,
@@ -57,4 +77,9 @@ bool object_drop_owner(struct object *o, uint64_t owner)
 bool object_holds(const struct object *o, uint64_t owner)
 {
     return o->ops->holds != NULL && o->ops->holds(o, owner);
+}
+
+struct object *object_root(struct object *o)
+{
+    return o->ops->root != NULL ? o->ops->root(o) : o;
 }

@@ -32,10 +32,21 @@ struct object_ops {
     bool (*drop_owner)(struct object *o, uint64_t owner);
     /* Whether owner holds something in o.  NULL: types without owner. */
     bool (*holds)(const struct object *o, uint64_t owner);
+    /* Optional: the object ownership really lives in (a condition's
+     * lock).  NULL: the object itself. */
+    struct object *(*root)(struct object *o);
     /* The state as one number (lock: locked, semaphore: value, event: set). */
     int64_t (*query)(const struct object *o);
     /* Number of queued waiters. */
     size_t (*n_waiting)(const struct object *o);
+    /* Optional: w was removed from o's queue by a cancellation (client
+     * gone, handle closed, shutdown); the hook must complete w.  NULL:
+     * complete w with the code. */
+    void (*cancelled)(struct object *o, struct waiter *w, int code);
+    /* Optional: w's deadline passed while queued on o; the hook must take
+     * w off the queue and complete it (now or later).  NULL: cancel with
+     * SYNC_ETIMEDOUT. */
+    void (*expire)(struct object *o, struct waiter *w);
     /* Free the object; only called with no handles and no waiters. */
     void (*free)(struct object *o);
 };
@@ -60,13 +71,22 @@ void object_fini(struct object *o);
 
 /* Release what owner holds in o; true when something was released. */
 bool object_drop_owner(struct object *o, uint64_t owner);
+/* The object ownership of o lives in (see ops->root). */
+struct object *object_root(struct object *o);
 /* Whether owner holds something in o. */
 bool object_holds(const struct object *o, uint64_t owner);
 
 /*
- * Remove w from its object's queue and complete it with code (timeout,
- * cancellation, shutdown).  Idempotent: a no-op once w was completed.
+ * Remove w from its object's queue and complete it with code (client gone,
+ * handle closed, shutdown).  Idempotent: a no-op once w was completed.
  */
 void object_cancel(struct waiter *w, int code);
+
+/*
+ * w's deadline passed: usually completes it with SYNC_ETIMEDOUT; a
+ * condition waiter first gets its lock back, a barrier breaks.  No-op once
+ * w was completed or while it re-acquires a condition's lock.
+ */
+void object_expire(struct waiter *w);
 
 #endif

@@ -1,0 +1,108 @@
+/* barrier.c: sync_barrier_*. */
+#include <stdlib.h>
+
+#include "internal.h"
+
+struct sync_barrier {
+    struct sync__object o;
+};
+
+int sync_barrier_open(sync_client *c, const char *name, unsigned parties,
+                      sync_barrier **out)
+{
+    struct sync__request open = {.op = SYNC__OP_OPEN, .name = name,
+                                 .type = SYNC__BARRIER, .value = parties};
+    sync_barrier *b;
+    int rv;
+
+    if (out == NULL)
+        return SYNC_EINVAL;
+    *out = NULL;
+    /* Python: parties must be > 0 (ValueError). */
+    if (parties == 0 || parties > 0x7fffffffu)
+        return SYNC_EINVAL;
+    b = calloc(1, sizeof(*b));
+    if (b == NULL)
+        return SYNC_ENOMEM;
+    rv = sync__object_open(c, &open, &b->o);
+    if (rv != 0) {
+        free(b);
+        return rv;
+    }
+    *out = b;
+    return 0;
+}
+
+int sync_barrier_wait(sync_barrier *b, double timeout)
+{
+    struct sync__request req = {.op = SYNC__OP_BARRIER_WAIT};
+    struct sync__result res;
+    int rv;
+
+    if (b == NULL)
+        return SYNC_EINVAL;
+    rv = sync__timeout_us(true, timeout, &req.timeout_us);
+    if (rv != 0)
+        return rv;
+    rv = sync__object_call(&b->o, &req, &res);
+    return rv != 0 ? rv : (int)res.index;
+}
+
+int sync_barrier_reset(sync_barrier *b)
+{
+    return b == NULL ? SYNC_EINVAL
+                     : sync__object_simple(&b->o, SYNC__OP_BARRIER_RESET);
+}
+
+int sync_barrier_abort(sync_barrier *b)
+{
+    return b == NULL ? SYNC_EINVAL
+                     : sync__object_simple(&b->o, SYNC__OP_BARRIER_ABORT);
+}
+
+/* One field of the barrier's state. */
+enum barrier_field { BARRIER_PARTIES, BARRIER_N_WAITING, BARRIER_BROKEN };
+
+static int barrier_query(sync_barrier *b, enum barrier_field f)
+{
+    struct sync__result res;
+    int rv;
+
+    if (b == NULL)
+        return SYNC_EINVAL;
+    rv = sync__object_query(&b->o, &res);
+    if (rv != 0)
+        return rv;
+    switch (f) {
+    case BARRIER_PARTIES:
+        return (int)res.parties;
+    case BARRIER_N_WAITING:
+        return (int)res.n_waiting;
+    case BARRIER_BROKEN:
+        return res.broken ? 1 : 0;
+    }
+    return SYNC_EINVAL;
+}
+
+int sync_barrier_parties(sync_barrier *b)
+{
+    return barrier_query(b, BARRIER_PARTIES);
+}
+
+int sync_barrier_n_waiting(sync_barrier *b)
+{
+    return barrier_query(b, BARRIER_N_WAITING);
+}
+
+int sync_barrier_broken(sync_barrier *b)
+{
+    return barrier_query(b, BARRIER_BROKEN);
+}
+
+void sync_barrier_close(sync_barrier *b)
+{
+    if (b == NULL)
+        return;
+    sync__object_close(&b->o);
+    free(b);
+}

@@ -1,0 +1,112 @@
+/*
+ * cond.c: sync_cond_*: a Condition handle is a lockable handle (acquire and
+ * release go to its lock) plus wait and notify.
+ */
+#include <math.h>
+#include <time.h>
+
+#include "internal.h"
+
+struct sync_cond {
+    struct sync__lockable l;
+};
+
+int sync_cond_open(sync_client *c, const char *name, const char *lock_name,
+                   sync_cond **out)
+{
+    struct sync__request open = {.op = SYNC__OP_OPEN, .name = name,
+                                 .type = SYNC__CONDITION,
+                                 .lock_name = lock_name};
+
+    if (out == NULL)
+        return SYNC_EINVAL;
+    *out = NULL;
+    if (lock_name != NULL && lock_name[0] == '\0')
+        return SYNC_ENAME;
+    return sync__lockable_open(c, &open, (struct sync__lockable **)out);
+}
+
+int sync_cond_acquire(sync_cond *cv, bool blocking, double timeout)
+{
+    return sync__lockable_acquire((struct sync__lockable *)cv, blocking,
+                                  timeout);
+}
+
+int sync_cond_release(sync_cond *cv)
+{
+    return sync__lockable_release((struct sync__lockable *)cv);
+}
+
+int sync_cond_wait(sync_cond *cv, double timeout)
+{
+    struct sync__request req = {.op = SYNC__OP_COND_WAIT};
+    struct sync__result res;
+    int rv;
+
+    if (cv == NULL)
+        return SYNC_EINVAL;
+    rv = sync__timeout_us(true, timeout, &req.timeout_us);
+    if (rv != 0)
+        return rv;
+    rv = sync__object_call(&cv->l.o, &req, &res);
+    /* Notified or timed out, the lock was re-acquired. */
+    if (rv == 0 || rv == SYNC_ETIMEDOUT)
+        sync__lockable_note(&cv->l, &res);
+    return rv;
+}
+
+static double cond_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int sync_cond_wait_for(sync_cond *cv, bool (*predicate)(void *), void *arg,
+                       double timeout)
+{
+    double deadline = timeout >= 0 ? cond_now() + timeout : INFINITY;
+    double left = timeout;
+    int rv;
+
+    if (cv == NULL || predicate == NULL || isnan(timeout))
+        return SYNC_EINVAL;
+    /* Python's wait_for: check, wait the time left, check again. */
+    while (!predicate(arg)) {
+        if (timeout >= 0) {
+            left = deadline - cond_now();
+            if (left <= 0)
+                return SYNC_ETIMEDOUT;
+        }
+        rv = sync_cond_wait(cv, left);
+        if (rv != 0 && rv != SYNC_ETIMEDOUT)
+            return rv;
+    }
+    return 0;
+}
+
+static int cond_notify(sync_cond *cv, unsigned n, bool all)
+{
+    struct sync__request req = {.op = SYNC__OP_COND_NOTIFY, .n = n,
+                                .all = all};
+
+    if (cv == NULL)
+        return SYNC_EINVAL;
+    return sync__object_call(&cv->l.o, &req, NULL);
+}
+
+int sync_cond_notify(sync_cond *cv, unsigned n)
+{
+    return cond_notify(cv, n, false);
+}
+
+int sync_cond_notify_all(sync_cond *cv)
+{
+    return cond_notify(cv, 0, true);
+}
+
+void sync_cond_close(sync_cond *cv)
+{
+    sync__lockable_close((struct sync__lockable *)cv);
+}
