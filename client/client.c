@@ -115,8 +115,10 @@ static void client_fail_all(sync_client *c, int code)
             call_finish(call, c->dead, NULL);
 }
 
-/* Deliver one decoded frame to its call (under c->mu). */
-static void client_deliver(sync_client *c, const struct sync__incoming *in)
+/* Deliver one decoded frame to its call (under c->mu); payload is the
+ * frame's bytes, copied for calls that want them raw. */
+static void client_deliver(sync_client *c, const struct sync__incoming *in,
+                           const uint8_t *payload, size_t len)
 {
     struct sync__call *call;
 
@@ -130,6 +132,15 @@ static void client_deliver(sync_client *c, const struct sync__incoming *in)
     for (call = c->calls; call != NULL; call = call->next) {
         if (call->id == in->id && !call->done) {
             call_finish(call, in->code, &in->result);
+            if (call->want_raw && in->code == 0) {
+                call->result.raw = malloc(len);
+                if (call->result.raw == NULL) {
+                    call->code = SYNC_ENOMEM;
+                    return;
+                }
+                memcpy(call->result.raw, payload, len);
+                call->result.raw_len = len;
+            }
             return;
         }
     }
@@ -153,7 +164,7 @@ static void client_read_until(sync_client *c, struct sync__call *mine)
             if (sync__wire_decode(payload, len, &in) != 0)
                 client_fail_all(c, SYNC_EPROTO);
             else
-                client_deliver(c, &in);
+                client_deliver(c, &in, payload, len);
             continue;
         case FRAME_EMPTY:
         case FRAME_TOO_BIG:
@@ -236,6 +247,7 @@ int sync__call(sync_client *c, const struct sync__request *req,
         return rv;
     }
     call.id = ++c->next_id;
+    call.want_raw = sync__wire_raw_reply(req->op);
     pthread_cond_init(&call.cv, NULL);
     call.next = c->calls;
     c->calls = &call;
@@ -302,9 +314,6 @@ static int client_handshake(sync_client *c)
 
     if (rv == 0 && res.version != SYNC__PROTOCOL_VERSION)
         rv = SYNC_EVERSION;
-    /* Replies are bounded by what the daemon accepts, plus headroom. */
-    if (rv == 0 && res.max_frame > 0)
-        c->reader.max_frame = (size_t)res.max_frame + 4096;
     return rv;
 }
 
@@ -334,7 +343,9 @@ int sync_connect(const char *socket_path, sync_client **out)
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->write_mu, NULL);
     pthread_cond_init(&c->idle_cv, NULL);
-    frame_decoder_init(&c->reader, 1u << 20);
+    /* The daemon is trusted; this only bounds a corrupted stream.
+     * Inspection replies can exceed the daemon's request frame limit. */
+    frame_decoder_init(&c->reader, 16u << 20);
     all_add(c);
     rv = client_handshake(c);
     if (rv != 0) {

@@ -43,6 +43,11 @@ enum sync__op {
     SYNC__OP_BARRIER_WAIT,
     SYNC__OP_BARRIER_RESET,
     SYNC__OP_BARRIER_ABORT,
+    /* Inspection (syncctl): the reply comes back as a raw frame. */
+    SYNC__OP_STATUS,
+    SYNC__OP_LIST_OBJECTS,  /* name: after; lock_name: pattern; n: limit */
+    SYNC__OP_SHOW_OBJECT,   /* name; n: max waiters */
+    SYNC__OP_LIST_CLIENTS,  /* thread: after session id; n: limit */
 };
 
 struct sync__request {
@@ -70,6 +75,9 @@ struct sync__result {
     uint32_t n_waiting;     /* query */
     uint32_t parties;       /* query (barrier) */
     bool broken;            /* query (barrier) */
+    uint8_t *raw;           /* inspection: the reply's ServerMessage bytes
+                               (owned by the caller: free()) */
+    size_t raw_len;
     uint32_t max_frame;     /* hello */
     uint32_t version;       /* hello */
 };
@@ -77,6 +85,7 @@ struct sync__result {
 /* A call in flight; lives on its caller's stack. */
 struct sync__call {
     uint64_t id;
+    bool want_raw;           /* keep a copy of the reply's bytes */
     bool done;
     int code;
     struct sync__result result;
@@ -148,6 +157,8 @@ struct sync__incoming {
     int code;
     struct sync__result result;
 };
+/* Whether op's reply must be kept raw (inspection). */
+bool sync__wire_raw_reply(enum sync__op op);
 /* Decode one frame's payload; 0 or SYNC_EPROTO. */
 int sync__wire_decode(const uint8_t *p, size_t n, struct sync__incoming *in);
 

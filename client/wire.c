@@ -28,6 +28,10 @@ struct wire_msg {
         Syncd__BarrierWait barrier_wait;
         Syncd__BarrierReset barrier_reset;
         Syncd__BarrierAbort barrier_abort;
+        Syncd__Status status;
+        Syncd__ListObjects list_objects;
+        Syncd__ShowObject show_object;
+        Syncd__ListClients list_clients;
     } u;
 };
 
@@ -151,6 +155,33 @@ static void wire_build(const struct sync__request *r, uint64_t id,
         m->req.op_case = SYNCD__REQUEST__OP_BARRIER_ABORT;
         m->req.barrier_abort = &m->u.barrier_abort;
         break;
+    case SYNC__OP_STATUS:
+        syncd__status__init(&m->u.status);
+        m->req.op_case = SYNCD__REQUEST__OP_STATUS;
+        m->req.status = &m->u.status;
+        break;
+    case SYNC__OP_LIST_OBJECTS:
+        syncd__list_objects__init(&m->u.list_objects);
+        m->u.list_objects.pattern = (char *)(r->lock_name ? r->lock_name : "");
+        m->u.list_objects.after = wire_bytes(r->name);
+        m->u.list_objects.limit = r->n;
+        m->req.op_case = SYNCD__REQUEST__OP_LIST_OBJECTS;
+        m->req.list_objects = &m->u.list_objects;
+        break;
+    case SYNC__OP_SHOW_OBJECT:
+        syncd__show_object__init(&m->u.show_object);
+        m->u.show_object.name = wire_bytes(r->name);
+        m->u.show_object.max_waiters = r->n;
+        m->req.op_case = SYNCD__REQUEST__OP_SHOW_OBJECT;
+        m->req.show_object = &m->u.show_object;
+        break;
+    case SYNC__OP_LIST_CLIENTS:
+        syncd__list_clients__init(&m->u.list_clients);
+        m->u.list_clients.after = r->thread;
+        m->u.list_clients.limit = r->n;
+        m->req.op_case = SYNCD__REQUEST__OP_LIST_CLIENTS;
+        m->req.list_clients = &m->u.list_clients;
+        break;
     }
 }
 
@@ -200,6 +231,11 @@ static void wire_result(const Syncd__Reply *r, struct sync__result *res)
         res->parties = r->query->parties;
         res->broken = r->query->broken;
         break;
+    case SYNCD__REPLY__RESULT_STATUS:
+    case SYNCD__REPLY__RESULT_LIST:
+    case SYNCD__REPLY__RESULT_OBJECT:
+    case SYNCD__REPLY__RESULT_CLIENTS:
+        /* Inspection results: the caller decodes the raw frame. */
     case SYNCD__REPLY__RESULT__NOT_SET:
     case _SYNCD__REPLY__RESULT__CASE_IS_INT_SIZE:
         break;
@@ -230,4 +266,10 @@ int sync__wire_decode(const uint8_t *p, size_t n, struct sync__incoming *in)
     /* Notices, and message kinds from a newer daemon, are ignored. */
     pb_arena_reset(&arena);
     return 0;
+}
+
+bool sync__wire_raw_reply(enum sync__op op)
+{
+    return op == SYNC__OP_STATUS || op == SYNC__OP_LIST_OBJECTS ||
+           op == SYNC__OP_SHOW_OBJECT || op == SYNC__OP_LIST_CLIENTS;
 }

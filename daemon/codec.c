@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "arena.h"
+#include "codec_inspect.h"
 #include "frame.h"
 #include "syncd.pb-c.h"
 
@@ -44,6 +47,7 @@ static int codec_fill(const Syncd__Request *m, struct request *rq,
         rq->type = (uint32_t)m->open->type;
         rq->value = m->open->value;
         rq->flags = m->open->flags;
+        rq->mode = m->open->mode;
         codec_copy_name(&m->open->name, rq->name, &rq->name_len);
         codec_copy_name(&m->open->lock_name, rq->lock_name,
                         &rq->lock_name_len);
@@ -93,6 +97,33 @@ static int codec_fill(const Syncd__Request *m, struct request *rq,
     case SYNCD__REQUEST__OP_BARRIER_ABORT:
         rq->op = OP_BARRIER_ABORT;
         rq->handle = m->barrier_abort->handle;
+        return 0;
+    case SYNCD__REQUEST__OP_STATUS:
+        rq->op = OP_STATUS;
+        return 0;
+    case SYNCD__REQUEST__OP_LIST_OBJECTS: {
+        ProtobufCBinaryData pat = {0, NULL};
+
+        rq->op = OP_LIST_OBJECTS;
+        rq->limit = m->list_objects->limit;
+        if (m->list_objects->pattern != NULL) {
+            pat.len = strlen(m->list_objects->pattern);
+            pat.data = (uint8_t *)m->list_objects->pattern;
+        }
+        codec_copy_name(&pat, rq->pattern, &rq->pattern_len);
+        codec_copy_name(&m->list_objects->after, rq->lock_name,
+                        &rq->lock_name_len);
+        return 0;
+    }
+    case SYNCD__REQUEST__OP_SHOW_OBJECT:
+        rq->op = OP_SHOW_OBJECT;
+        rq->limit = m->show_object->max_waiters;
+        codec_copy_name(&m->show_object->name, rq->name, &rq->name_len);
+        return 0;
+    case SYNCD__REQUEST__OP_LIST_CLIENTS:
+        rq->op = OP_LIST_CLIENTS;
+        rq->after_id = m->list_clients->after;
+        rq->limit = m->list_clients->limit;
         return 0;
     case SYNCD__REQUEST__OP_QUERY:
         rq->op = OP_QUERY;
@@ -193,6 +224,11 @@ static void codec_build(const struct reply *rp, struct codec_out *o)
         o->reply.result_case = SYNCD__REPLY__RESULT_ACQUIRE;
         o->reply.acquire = &o->r.acquire;
         break;
+    case REPLY_STATUS:
+    case REPLY_LIST:
+    case REPLY_OBJECT:
+    case REPLY_CLIENTS:
+        break; /* codec_encode_reply_alloc */
     case REPLY_QUERY:
         syncd__query_result__init(&o->r.query);
         o->r.query.value = rp->u.query.value;
@@ -205,12 +241,10 @@ static void codec_build(const struct reply *rp, struct codec_out *o)
     }
 }
 
-size_t codec_reply_size(const struct reply *rp)
+static bool codec_needs_heap(const struct reply *rp)
 {
-    struct codec_out o;
-
-    codec_build(rp, &o);
-    return FRAME_HEADER_SIZE + syncd__server_message__get_packed_size(&o.msg);
+    return rp->kind == REPLY_STATUS || rp->kind == REPLY_LIST ||
+           rp->kind == REPLY_OBJECT || rp->kind == REPLY_CLIENTS;
 }
 
 size_t codec_encode_reply(const struct reply *rp, uint8_t *out, size_t cap)
@@ -218,6 +252,8 @@ size_t codec_encode_reply(const struct reply *rp, uint8_t *out, size_t cap)
     struct codec_out o;
     size_t n;
 
+    if (codec_needs_heap(rp))
+        return 0;
     codec_build(rp, &o);
     n = syncd__server_message__get_packed_size(&o.msg);
     if (FRAME_HEADER_SIZE + n > cap)
@@ -225,4 +261,33 @@ size_t codec_encode_reply(const struct reply *rp, uint8_t *out, size_t cap)
     syncd__server_message__pack(&o.msg, out + FRAME_HEADER_SIZE);
     frame_put_header(out, (uint32_t)n);
     return FRAME_HEADER_SIZE + n;
+}
+
+/* Pack msg as one frame into a new buffer. */
+static uint8_t *codec_pack_alloc(const Syncd__ServerMessage *msg, size_t *len)
+{
+    size_t n = syncd__server_message__get_packed_size(msg);
+    uint8_t *buf = malloc(FRAME_HEADER_SIZE + n);
+
+    if (buf == NULL)
+        return NULL;
+    syncd__server_message__pack(msg, buf + FRAME_HEADER_SIZE);
+    frame_put_header(buf, (uint32_t)n);
+    *len = FRAME_HEADER_SIZE + n;
+    return buf;
+}
+
+uint8_t *codec_encode_reply_alloc(const struct reply *rp, size_t *len)
+{
+    struct codec_out o;
+    uint8_t *buf;
+
+    codec_build(rp, &o);
+    if (!codec_needs_heap(rp))
+        return codec_pack_alloc(&o.msg, len);
+    if (codec_inspect_attach(rp, &o.reply) != 0)
+        return NULL;
+    buf = codec_pack_alloc(&o.msg, len);
+    codec_inspect_detach(&o.reply);
+    return buf;
 }

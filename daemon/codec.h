@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "inspect.h"
 #include "objects/object.h"
 #include "syncclient.h"
 
@@ -28,6 +29,10 @@ enum request_op {
     OP_BARRIER_WAIT,
     OP_BARRIER_RESET,
     OP_BARRIER_ABORT,
+    OP_STATUS,
+    OP_LIST_OBJECTS,
+    OP_SHOW_OBJECT,
+    OP_LIST_CLIENTS,
 };
 
 #define CODEC_CLIENT_NAME_MAX 63
@@ -43,6 +48,9 @@ struct request {
     uint64_t thread;           /* caller's thread (RLock, condition) */
     uint32_t value;            /* open: semaphore value */
     uint32_t flags;            /* open: OPEN_FLAG_* */
+    uint32_t mode;             /* open: permission bits when created */
+    uint32_t limit;            /* list: page size; show: max waiters */
+    uint64_t after_id;         /* list clients: page start */
     uint32_t type;             /* open: wire ObjectType, unchecked */
     uint32_t version;          /* hello */
     uint32_t pid;              /* hello */
@@ -50,13 +58,17 @@ struct request {
                                   exceed SYNC_NAME_MAX: then only the
                                   first SYNC_NAME_MAX are copied) */
     char name[SYNC_NAME_MAX + 1];  /* NUL-terminated copy */
-    size_t lock_name_len;      /* open of a condition; 0: private lock */
+    size_t lock_name_len;      /* open of a condition; 0: private lock.
+                                  list objects: the `after` name */
     char lock_name[SYNC_NAME_MAX + 1];
+    size_t pattern_len;        /* list objects: glob */
+    char pattern[SYNC_NAME_MAX + 1];
     char client_name[CODEC_CLIENT_NAME_MAX + 1];
 };
 
 enum reply_kind { REPLY_PLAIN, REPLY_HELLO, REPLY_OPEN, REPLY_ACQUIRE,
-                  REPLY_QUERY };
+                  REPLY_QUERY, REPLY_STATUS, REPLY_LIST, REPLY_OBJECT,
+                  REPLY_CLIENTS };
 
 struct reply {
     uint64_t id;
@@ -82,6 +94,10 @@ struct reply {
             uint32_t n_waiting, parties;
             bool broken;
         } query;
+        const struct status_info *status;  /* borrowed */
+        const struct object_list *list;    /* borrowed */
+        const struct object_info *object;  /* borrowed */
+        const struct client_list *clients; /* borrowed */
     } u;
 };
 
@@ -96,10 +112,11 @@ int codec_decode_request(const uint8_t *buf, size_t len, struct request *rq,
 /*
  * Encode rp as one frame (4-byte header + ServerMessage) into out, which
  * has room for `cap` bytes.  Returns the frame's length, or 0 if it does
- * not fit (see codec_reply_size).
+ * not fit or needs the heap (inspection replies): then use
+ * codec_encode_reply_alloc.
  */
 size_t codec_encode_reply(const struct reply *rp, uint8_t *out, size_t cap);
-/* Bytes codec_encode_reply needs for rp. */
-size_t codec_reply_size(const struct reply *rp);
+/* Encode rp into a new buffer (caller frees); NULL when out of memory. */
+uint8_t *codec_encode_reply_alloc(const struct reply *rp, size_t *len);
 
 #endif

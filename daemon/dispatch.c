@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "deadlock.h"
+#include "inspect.h"
 #include "log.h"
 #include "objects/barrier.h"
 #include "objects/condition.h"
@@ -16,12 +17,54 @@
 #include "objects/semaphore.h"
 #include "server.h"
 
+static const char *dispatch_op_name(enum request_op op)
+{
+    switch (op) {
+    case OP_HELLO: return "hello";
+    case OP_OPEN: return "open";
+    case OP_CLOSE: return "close";
+    case OP_UNLINK: return "unlink";
+    case OP_ACQUIRE: return "acquire";
+    case OP_RELEASE: return "release";
+    case OP_QUERY: return "query";
+    case OP_EVENT_SET: return "set";
+    case OP_EVENT_CLEAR: return "clear";
+    case OP_EVENT_WAIT: return "wait";
+    case OP_COND_WAIT: return "cond-wait";
+    case OP_COND_NOTIFY: return "notify";
+    case OP_BARRIER_WAIT: return "barrier-wait";
+    case OP_BARRIER_RESET: return "reset";
+    case OP_BARRIER_ABORT: return "abort";
+    case OP_STATUS: return "status";
+    case OP_LIST_OBJECTS: return "list";
+    case OP_SHOW_OBJECT: return "show";
+    case OP_LIST_CLIENTS: return "clients";
+    }
+    return "?";
+}
+
 static void dispatch_reply(struct session *s, uint64_t id, int code,
                            const char *message)
 {
     struct reply rp = {.id = id, .code = code, .message = message};
 
     session_send(s, &rp);
+}
+
+/* Whether s may do `want` on o; answers SYNC_EPERM and logs when not. */
+static bool dispatch_allowed(struct session *s, const struct request *rq,
+                             const struct object *o, unsigned want)
+{
+    if (object_may(o, &s->cred, want))
+        return true;
+    s->server->stats.denied++;
+    log_warnx("client pid %d uid %u: %s '%s' denied: needs %s (owner %u:%u "
+              "mode %03o)",
+              (int)s->pid, (unsigned)s->uid, dispatch_op_name(rq->op),
+              o->name, want & OBJECT_MAY_WRITE ? "write" : "read", o->uid,
+              o->gid, o->mode);
+    dispatch_reply(s, rq->id, SYNC_EPERM, "permission denied");
+    return false;
 }
 
 static void dispatch_hello(struct session *s, const struct request *rq)
@@ -101,7 +144,10 @@ static void dispatch_open(struct session *s, const struct request *rq)
     enum object_type type = dispatch_object_type(rq->type);
     struct object_spec spec = {
         .type = type, .value = rq->value,
-        .lock_name = rq->lock_name_len > 0 ? rq->lock_name : NULL};
+        .lock_name = rq->lock_name_len > 0 ? rq->lock_name : NULL,
+        .uid = (uint32_t)s->uid, .gid = (uint32_t)s->gid,
+        .mode = rq->mode ? rq->mode & OBJECT_MODE_MASK : OBJECT_MODE_DEFAULT};
+    struct object *existing;
     struct reply rp = {.id = rq->id, .kind = REPLY_OPEN};
     const char *why = NULL;
     struct object *o;
@@ -109,6 +155,18 @@ static void dispatch_open(struct session *s, const struct request *rq)
     uint32_t id;
     int rv = dispatch_check_open(s, rq, type, &why);
 
+    /* Opening needs read or write on what exists: the object itself, and
+     * write on the lock a new condition would bind to. */
+    existing = rv == 0 ? registry_lookup(&s->server->registry, rq->name)
+                       : NULL;
+    if (existing != NULL &&
+        !object_may(existing, &s->cred, OBJECT_MAY_READ) &&
+        !dispatch_allowed(s, rq, existing, OBJECT_MAY_WRITE))
+        return;
+    if (rv == 0 && existing == NULL && spec.lock_name != NULL &&
+        (existing = registry_lookup(&s->server->registry, spec.lock_name)) &&
+        !dispatch_allowed(s, rq, existing, OBJECT_MAY_WRITE))
+        return;
     if (rv == 0) {
         rv = registry_open(&s->server->registry, rq->name, &spec, &o,
                            &created);
@@ -143,7 +201,11 @@ static void dispatch_unlink(struct session *s, const struct request *rq)
 {
     int rv = registry_check_name(&s->server->registry, rq->name,
                                  rq->name_len);
+    struct object *o;
 
+    if (rv == 0 && (o = registry_lookup(&s->server->registry, rq->name)) &&
+        !dispatch_allowed(s, rq, o, OBJECT_MAY_WRITE))
+        return;
     if (rv == 0)
         rv = registry_unlink(&s->server->registry, rq->name);
     if (rv == 0)
@@ -152,18 +214,25 @@ static void dispatch_unlink(struct session *s, const struct request *rq)
     dispatch_reply(s, rq->id, rv, NULL);
 }
 
-/* The handle of rq, or NULL after answering SYNC_EBADF. */
+/*
+ * The handle of rq, or NULL after answering SYNC_EBADF, or SYNC_EPERM
+ * when s may not do what rq needs: reading state needs read; everything
+ * else (acquire, release, set, wait, notify...) needs write.  Checked on
+ * every use, so a mode tightened later applies at once.
+ */
 static struct handle *dispatch_handle(struct session *s,
                                       const struct request *rq)
 {
     struct handle *h = handle_find(&s->handles, rq->handle);
+    unsigned want = rq->op == OP_QUERY ? OBJECT_MAY_READ : OBJECT_MAY_WRITE;
 
     if (h == NULL) {
         log_debug("client pid %d uid %u: unknown handle %u", (int)s->pid,
                   (unsigned)s->uid, rq->handle);
         dispatch_reply(s, rq->id, SYNC_EBADF, "unknown handle");
+        return NULL;
     }
-    return h;
+    return dispatch_allowed(s, rq, h->obj, want) ? h : NULL;
 }
 
 static void dispatch_wrong_type(struct session *s, const struct request *rq,
@@ -181,6 +250,7 @@ static void dispatch_acquired(struct session *s, uint64_t id,
 {
     struct reply rp = {.id = id, .kind = REPLY_ACQUIRE};
 
+    s->server->stats.acquisitions++;
     if (w->owner_died)
         log_info("%s '%s' granted to pid %d uid %u (%s) after its previous "
                  "holder died",
@@ -470,6 +540,66 @@ static void dispatch_event_flag(struct session *s, const struct request *rq)
     dispatch_reply(s, rq->id, 0, NULL);
 }
 
+static void dispatch_status(struct session *s, const struct request *rq)
+{
+    struct status_info st;
+    struct reply rp = {.id = rq->id, .kind = REPLY_STATUS};
+
+    inspect_status(s, &st);
+    rp.u.status = &st;
+    session_send(s, &rp);
+}
+
+static void dispatch_list(struct session *s, const struct request *rq)
+{
+    struct object_list l;
+    struct reply rp = {.id = rq->id, .kind = REPLY_LIST};
+    int rv = inspect_list(s, rq->pattern_len ? rq->pattern : NULL,
+                          rq->lock_name_len ? rq->lock_name : NULL,
+                          rq->limit, &l);
+
+    if (rv != 0) {
+        dispatch_reply(s, rq->id, rv, NULL);
+        return;
+    }
+    rp.u.list = &l;
+    session_send(s, &rp);
+    inspect_list_fini(&l);
+}
+
+static void dispatch_show(struct session *s, const struct request *rq)
+{
+    struct object_info o;
+    struct reply rp = {.id = rq->id, .kind = REPLY_OBJECT};
+    int rv = registry_check_name(&s->server->registry, rq->name,
+                                 rq->name_len);
+
+    if (rv == 0)
+        rv = inspect_show(s, rq->name, rq->limit, &o);
+    if (rv != 0) {
+        dispatch_reply(s, rq->id, rv, NULL);
+        return;
+    }
+    rp.u.object = &o;
+    session_send(s, &rp);
+    inspect_object_fini(&o);
+}
+
+static void dispatch_clients(struct session *s, const struct request *rq)
+{
+    struct client_list l;
+    struct reply rp = {.id = rq->id, .kind = REPLY_CLIENTS};
+    int rv = inspect_clients(s, rq->after_id, rq->limit, &l);
+
+    if (rv != 0) {
+        dispatch_reply(s, rq->id, rv, NULL);
+        return;
+    }
+    rp.u.clients = &l;
+    session_send(s, &rp);
+    inspect_clients_fini(&l);
+}
+
 void dispatch_request(struct session *s, const struct request *rq)
 {
     if (s->state == SESSION_HANDSHAKE && rq->op != OP_HELLO) {
@@ -479,9 +609,22 @@ void dispatch_request(struct session *s, const struct request *rq)
         session_abort(s, "no handshake");
         return;
     }
+    s->server->stats.requests_by_op[rq->op]++;
     switch (rq->op) {
     case OP_HELLO:
         dispatch_hello(s, rq);
+        break;
+    case OP_STATUS:
+        dispatch_status(s, rq);
+        break;
+    case OP_LIST_OBJECTS:
+        dispatch_list(s, rq);
+        break;
+    case OP_SHOW_OBJECT:
+        dispatch_show(s, rq);
+        break;
+    case OP_LIST_CLIENTS:
+        dispatch_clients(s, rq);
         break;
     case OP_OPEN:
         dispatch_open(s, rq);

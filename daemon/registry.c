@@ -193,7 +193,8 @@ static int registry_condition_lock(struct registry *r, const char *cond_name,
                                    const struct object_spec *spec,
                                    struct lock **out)
 {
-    struct object_spec rlock = {.type = OBJECT_RLOCK};
+    struct object_spec rlock = {.type = OBJECT_RLOCK, .uid = spec->uid,
+                                .gid = spec->gid, .mode = spec->mode};
     struct object *o;
     struct lock *own;
     bool created;
@@ -206,6 +207,9 @@ static int registry_condition_lock(struct registry *r, const char *cond_name,
         if (own == NULL)
             return SYNC_ENOMEM;
         own->base.refs = 1;
+        own->base.uid = spec->uid;
+        own->base.gid = spec->gid;
+        own->base.mode = spec->mode;
         r->count++;
         *out = own;
         return 0;
@@ -278,6 +282,9 @@ int registry_open(struct registry *r, const char *name,
     }
     r->count++;
     o->refs = 1;
+    o->uid = spec->uid;
+    o->gid = spec->gid;
+    o->mode = spec->mode;
     registry_hash_oom = 0;
     HASH_ADD_KEYPTR(hh, r->by_name, o->name, strlen(o->name), o);
     if (registry_hash_oom) {

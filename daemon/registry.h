@@ -27,6 +27,7 @@ struct object_spec {
     const char *lock_name;   /* conditions: the Lock/RLock to bind (created
                                 as an RLock if missing); NULL: a private
                                 RLock of the condition's own */
+    uint32_t uid, gid, mode; /* owner and permissions of what is created */
 };
 
 void registry_init(struct registry *r, uint32_t max_objects,

@@ -16,6 +16,14 @@
 #include "session.h"
 #include "syncclient.h"
 
+static uv_loop_t *server_clock_loop;
+
+/* Objects stamp "held since" with the loop's millisecond clock. */
+static uint64_t server_clock(void)
+{
+    return uv_now(server_clock_loop);
+}
+
 int server_init(struct server *srv, uv_loop_t *loop,
                 const struct syncd_limits *limits)
 {
@@ -29,6 +37,8 @@ int server_init(struct server *srv, uv_loop_t *loop,
         return SYNC_EINTERNAL;
     srv->timer_open = true;
     srv->started_ms = uv_now(loop);
+    server_clock_loop = loop;
+    object_clock = server_clock;
     return 0;
 }
 
@@ -195,15 +205,10 @@ void server_maybe_finish(struct server *srv)
 
 struct session *server_find_session(struct server *srv, uint64_t id)
 {
-    struct list_node *n;
-    struct session *s;
+    struct session *s = NULL;
 
-    for (n = srv->sessions.next; n != &srv->sessions; n = n->next) {
-        s = container_of(n, struct session, link);
-        if (s->id == id)
-            return s;
-    }
-    return NULL;
+    HASH_FIND(hh, srv->by_id, &id, sizeof(id), s);
+    return s;
 }
 
 void server_fini(struct server *srv)

@@ -25,6 +25,9 @@ struct server_stats {
     uint64_t timeouts;        /* waits that timed out */
     uint64_t protocol_errors; /* sessions closed for bad input */
     uint64_t deadlocks;       /* acquires refused with SYNC_EDEADLK */
+    uint64_t acquisitions;    /* successful acquires and waits */
+    uint64_t denied;          /* requests refused by access control */
+    uint64_t requests_by_op[32]; /* by enum request_op */
 };
 
 struct server {
@@ -34,7 +37,9 @@ struct server {
     struct registry registry;      /* embedded */
     struct syncd_limits limits;
     struct list_node sessions;     /* struct session.link, owned */
+    struct session *by_id;         /* uthash over the same sessions */
     uint32_t n_sessions;
+    uint32_t n_waiters;            /* pending waits of all sessions */
     uint64_t next_session_id;
     struct list_node free_pending; /* recycled struct pending */
     uint32_t n_free_pending;
@@ -72,7 +77,7 @@ void server_shutdown(struct server *srv);
 /* Called whenever a handle closes; fires on_finish once all are gone. */
 void server_maybe_finish(struct server *srv);
 
-/* The live session with this id, or NULL (linear: for rare paths). */
+/* The live session with this id, or NULL. */
 struct session *server_find_session(struct server *srv, uint64_t id);
 
 /* Free what is left after the loop has stopped. */

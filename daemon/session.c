@@ -16,6 +16,7 @@
  */
 #include "session.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -128,6 +129,36 @@ static void session_read_cb(uv_stream_t *stream, ssize_t nread,
     session_drain_frames(s);
 }
 
+/*
+ * Supplementary groups from /proc/PID/status (SO_PEERCRED has only the
+ * primary gid).  A local procfs read does not block the loop; a process
+ * gone already simply has none.
+ */
+static void session_read_groups(struct session *s)
+{
+    char path[64], line[1024];
+    char *p, *end;
+    unsigned long g;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)s->pid);
+    f = fopen(path, "re");
+    if (f == NULL)
+        return;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "Groups:", 7) != 0)
+            continue;
+        for (p = line + 7; s->cred.n_groups < SESSION_MAX_GROUPS; p = end) {
+            g = strtoul(p, &end, 10);
+            if (end == p)
+                break;
+            s->groups[s->cred.n_groups++] = (uint32_t)g;
+        }
+        break;
+    }
+    fclose(f);
+}
+
 static void session_read_peercred(struct session *s)
 {
     struct ucred cred;
@@ -146,6 +177,11 @@ static void session_read_peercred(struct session *s)
     } else {
         log_warn("SO_PEERCRED");
     }
+    s->cred.uid = (uint32_t)s->uid;
+    s->cred.gid = (uint32_t)s->gid;
+    s->cred.groups = s->groups;
+    if (s->pid > 0)
+        session_read_groups(s);
 }
 
 static struct session *session_new(struct server *srv)
@@ -178,6 +214,7 @@ int session_accept(struct server *srv)
     }
     s->pipe.data = s;
     list_insert_tail(&srv->sessions, &s->link);
+    HASH_ADD(hh, srv->by_id, id, sizeof(s->id), s);
     srv->n_sessions++;
     srv->stats.sessions_total++;
     if (uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&s->pipe) !=
@@ -243,7 +280,7 @@ void session_send(struct session *s, const struct reply *rp)
 {
     uint8_t stack[512];
     uint8_t *out = stack;
-    size_t n = codec_encode_reply(rp, stack, sizeof(stack));
+    size_t n;
     int w;
     uv_buf_t buf;
 
@@ -251,15 +288,13 @@ void session_send(struct session *s, const struct reply *rp)
         return;
     if (uv_is_closing((uv_handle_t *)&s->pipe))
         return;
+    n = codec_encode_reply(rp, stack, sizeof(stack));
     if (n == 0) {
-        size_t need = codec_reply_size(rp);
-
-        out = malloc(need);
+        out = codec_encode_reply_alloc(rp, &n);
         if (out == NULL) {
             session_abort(s, "out of memory encoding a reply");
             return;
         }
-        n = codec_encode_reply(rp, out, need);
     }
     buf = uv_buf_init((char *)out, (unsigned)n);
     w = uv_try_write((uv_stream_t *)&s->pipe, &buf, 1);
@@ -308,6 +343,7 @@ struct pending *session_pending_new(struct session *s, uint64_t req_id,
     p->req_id = req_id;
     p->handle = handle;
     p->op = op;
+    p->queued_ms = uv_now(srv->loop);
     return p;
 }
 
@@ -315,6 +351,7 @@ void session_pending_track(struct session *s, struct pending *p)
 {
     list_insert_tail(&s->pending, &p->link);
     s->n_pending++;
+    s->server->n_waiters++;
 }
 
 void session_pending_free(struct pending *p)
@@ -324,6 +361,7 @@ void session_pending_free(struct pending *p)
     if (!list_empty(&p->link)) {
         list_remove(&p->link);
         p->session->n_pending--;
+        srv->n_waiters--;
     }
     deadline_remove(&srv->deadlines, &p->deadline);
     /* Keep a bounded stock for reuse so the hot path does not allocate. */
@@ -420,6 +458,7 @@ static void session_close_cb(uv_handle_t *h)
     struct server *srv = s->server;
 
     list_remove(&s->link);
+    HASH_DELETE(hh, srv->by_id, s);
     srv->n_sessions--;
     frame_decoder_fini(&s->decoder);
     handle_table_fini(&s->handles);

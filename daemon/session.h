@@ -17,7 +17,10 @@
 #include "frame.h"
 #include "handle.h"
 #include "list.h"
+#include "uthash.h"
 #include "waitq.h"
+
+#define SESSION_MAX_GROUPS 64
 
 struct server;
 
@@ -33,6 +36,9 @@ struct session {
     pid_t pid;                   /* SO_PEERCRED */
     uid_t uid;
     gid_t gid;
+    uint32_t groups[SESSION_MAX_GROUPS]; /* supplementary, from /proc */
+    struct object_cred cred;     /* uid/gid/groups for access checks */
+    UT_hash_handle hh;           /* server->by_id */
     char client_name[CODEC_CLIENT_NAME_MAX + 1];
     uint64_t connected_ms;       /* loop time at accept */
     struct frame_decoder decoder;
@@ -50,6 +56,7 @@ struct pending {
     uint64_t req_id;
     uint32_t handle;
     enum request_op op;
+    uint64_t queued_ms;          /* loop time when the wait began */
 };
 
 /*

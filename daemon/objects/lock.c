@@ -49,6 +49,7 @@ static void lock_grant(struct lock *l, struct waiter *w, uint32_t depth)
     l->holder = w->owner;
     l->holder_thread = w->thread;
     l->depth = depth;
+    l->held_since = object_clock();
     w->token = ++l->tokens;
     /* The first holder after a death is told, then the flag is spent. */
     w->owner_died = l->owner_died;

@@ -18,6 +18,7 @@ struct lock {
     uint64_t holder;     /* owner id while held */
     uint64_t holder_thread; /* thread that acquired it (RLock: the owner) */
     uint32_t depth;      /* RLock recursion level; 1 for a held Lock */
+    uint64_t held_since; /* object_clock() at the grant */
     uint64_t tokens;     /* fencing tokens handed out so far */
     struct waitq waiters;
 };

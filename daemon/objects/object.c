@@ -6,6 +6,33 @@
 
 #include "syncclient.h"
 
+static uint64_t object_no_clock(void)
+{
+    return 0;
+}
+
+uint64_t (*object_clock)(void) = object_no_clock;
+
+bool object_may(const struct object *o, const struct object_cred *cred,
+                unsigned want)
+{
+    unsigned bits;
+    size_t i;
+    bool in_group = cred->gid == o->gid;
+
+    if (cred->uid == 0)
+        return true;
+    for (i = 0; i < cred->n_groups && !in_group; i++)
+        in_group = cred->groups[i] == o->gid;
+    if (cred->uid == o->uid)
+        bits = (o->mode >> 6) & 7u;
+    else if (in_group)
+        bits = (o->mode >> 3) & 7u;
+    else
+        bits = o->mode & 7u;
+    return (bits & want) == want;
+}
+
 const char *object_type_name(enum object_type t)
 {
     switch (t) {

@@ -56,12 +56,41 @@ struct object {
     char *name;                  /* owned, NUL-terminated */
     uint32_t param;              /* creation parameter compared on open */
     uint32_t refs;               /* open handles */
+    uint32_t uid;                /* creator, for access control */
+    uint32_t gid;
+    uint32_t mode;               /* OBJECT_MODE_* bits, like a file's */
     bool linked;                 /* reachable by name in the registry */
     const struct object_ops *ops; /* borrowed (static) */
     UT_hash_handle hh;           /* registry name map */
 };
 
+/* Permission bits (a file's, without execute). */
+#define OBJECT_MODE_DEFAULT 0660u
+#define OBJECT_MODE_MASK 0666u
+#define OBJECT_MAY_READ 04u
+#define OBJECT_MAY_WRITE 02u
+
+/* The credentials an access check is made for. */
+struct object_cred {
+    uint32_t uid;
+    uint32_t gid;
+    const uint32_t *groups;  /* supplementary groups, borrowed */
+    size_t n_groups;
+};
+
 const char *object_type_name(enum object_type t);
+
+/*
+ * Whether cred may do `want` (OBJECT_MAY_READ and/or OBJECT_MAY_WRITE) on
+ * o: root may do all; else the owner, group or other bits apply, the first
+ * class that matches deciding, as for files.
+ */
+bool object_may(const struct object *o, const struct object_cred *cred,
+                unsigned want);
+
+/* Loop time in ms for "held since" stamps; the server sets it, tests may
+ * fake it.  Returns 0 until set. */
+extern uint64_t (*object_clock)(void);
 
 /* Fill in the base with a copy of name.  0, or -1 when out of memory. */
 int object_init(struct object *o, enum object_type type, const char *name,

@@ -1,0 +1,360 @@
+/*
+ * inspect.c: builds syncctl's views from the registry and the sessions.
+ * Read-only; objects a client may not read are invisible to it.
+ */
+#include "inspect.h"
+
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "objects/barrier.h"
+#include "objects/condition.h"
+#include "objects/event.h"
+#include "objects/lock.h"
+#include "objects/semaphore.h"
+#include "server.h"
+#include "session.h"
+
+void inspect_status(struct session *s, struct status_info *out)
+{
+    struct server *srv = s->server;
+    uint64_t now = uv_now(srv->loop);
+
+    memset(out, 0, sizeof(*out));
+    out->pid = (uint32_t)getpid();
+    out->uptime_ms = now - srv->started_ms;
+    out->socket = srv->socket_path;
+    out->clients = srv->n_sessions;
+    out->objects = srv->registry.count;
+    out->waiters = srv->n_waiters;
+    out->limits = srv->limits;
+    out->requests = srv->stats.requests;
+    out->sessions_total = srv->stats.sessions_total;
+    out->acquisitions = srv->stats.acquisitions;
+    out->timeouts = srv->stats.timeouts;
+    out->owner_deaths = srv->stats.owner_deaths;
+    out->deadlocks = srv->stats.deadlocks;
+    out->protocol_errors = srv->stats.protocol_errors;
+    out->denied = srv->stats.denied;
+    memcpy(out->requests_by_op, srv->stats.requests_by_op,
+           sizeof(out->requests_by_op));
+}
+
+static void inspect_party(struct server *srv, uint64_t session_id,
+                          struct party_info *p)
+{
+    struct session *peer = server_find_session(srv, session_id);
+
+    memset(p, 0, sizeof(*p));
+    p->session_id = session_id;
+    if (peer != NULL) {
+        p->pid = (uint32_t)peer->pid;
+        p->uid = (uint32_t)peer->uid;
+        p->client_name = peer->client_name;
+    }
+}
+
+/* The holder of a lock-like object (a condition's: its lock's), if any. */
+static int inspect_lock_holder(struct server *srv, struct object *o,
+                               struct object_info *out)
+{
+    struct lock *l = lock_from_object(object_root(o));
+
+    out->tokens = l->tokens;
+    if (!l->held)
+        return 0;
+    out->holders = calloc(1, sizeof(*out->holders));
+    if (out->holders == NULL)
+        return SYNC_ENOMEM;
+    inspect_party(srv, l->holder, &out->holders[0]);
+    out->holders[0].thread = l->holder_thread;
+    out->holders[0].for_ms = uv_now(srv->loop) - l->held_since;
+    out->holders[0].token = l->tokens;
+    out->holders[0].depth = l->depth;
+    out->n_holders = 1;
+    return 0;
+}
+
+/* The summary every listing has; holders of locks included. */
+static int inspect_object(struct server *srv, struct object *o,
+                          struct object_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->name = o->name;
+    out->type = o->type;
+    out->value = o->ops->query(o);
+    out->n_waiting = (uint32_t)o->ops->n_waiting(o);
+    out->handles = o->refs;
+    out->uid = o->uid;
+    out->gid = o->gid;
+    out->mode = o->mode;
+    switch (o->type) {
+    case OBJECT_BARRIER:
+        out->parties = barrier_from_object(o)->parties;
+        out->broken = barrier_from_object(o)->broken;
+        return 0;
+    case OBJECT_BOUNDED_SEMAPHORE:
+        out->bound = semaphore_from_object(o)->bound;
+        return 0;
+    case OBJECT_CONDITION:
+        if (!condition_from_object(o)->own_lock)
+            out->lock_name = condition_from_object(o)->lock->base.name;
+        out->n_waiting += (uint32_t)object_root(o)->ops->n_waiting(
+            object_root(o));
+        return inspect_lock_holder(srv, o, out);
+    case OBJECT_LOCK:
+    case OBJECT_RLOCK:
+        return inspect_lock_holder(srv, o, out);
+    case OBJECT_SEMAPHORE:
+    case OBJECT_EVENT:
+        break;
+    }
+    return 0;
+}
+
+void inspect_object_fini(struct object_info *o)
+{
+    free(o->holders);
+    free(o->waiters);
+    o->holders = o->waiters = NULL;
+}
+
+static int inspect_name_cmp(const void *a, const void *b)
+{
+    const struct object *const *x = a, *const *y = b;
+
+    return strcmp((*x)->name, (*y)->name);
+}
+
+/* Readable objects matching pattern, sorted by name (owned array). */
+static struct object **inspect_matching(struct session *s,
+                                        const char *pattern, size_t *n)
+{
+    struct registry *r = &s->server->registry;
+    struct object *o, *tmp, **v;
+    size_t k = 0;
+
+    v = malloc((HASH_COUNT(r->by_name) + 1) * sizeof(*v));
+    if (v == NULL)
+        return NULL;
+    HASH_ITER(hh, r->by_name, o, tmp) {
+        if (pattern != NULL && fnmatch(pattern, o->name, 0) != 0)
+            continue;
+        if (object_may(o, &s->cred, OBJECT_MAY_READ))
+            v[k++] = o;
+    }
+    qsort(v, k, sizeof(*v), inspect_name_cmp);
+    *n = k;
+    return v;
+}
+
+int inspect_list(struct session *s, const char *pattern, const char *after,
+                 uint32_t limit, struct object_list *out)
+{
+    struct object **v;
+    size_t n, i = 0, k;
+
+    memset(out, 0, sizeof(*out));
+    if (limit == 0 || limit > INSPECT_PAGE)
+        limit = INSPECT_PAGE;
+    v = inspect_matching(s, pattern, &n);
+    if (v == NULL)
+        return SYNC_ENOMEM;
+    while (after != NULL && i < n && strcmp(v[i]->name, after) <= 0)
+        i++;
+    out->v = calloc(limit, sizeof(*out->v));
+    if (out->v == NULL) {
+        free(v);
+        return SYNC_ENOMEM;
+    }
+    for (k = 0; i < n && k < limit; i++, k++) {
+        if (inspect_object(s->server, v[i], &out->v[k]) != 0) {
+            out->n = k;
+            inspect_list_fini(out);
+            free(v);
+            return SYNC_ENOMEM;
+        }
+    }
+    out->n = k;
+    out->more = i < n;
+    free(v);
+    return 0;
+}
+
+void inspect_list_fini(struct object_list *l)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++)
+        inspect_object_fini(&l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+/* Append the waiters queued on q (every one is a session's pending). */
+static void inspect_queue(struct server *srv, const struct waitq *q,
+                          struct object_info *out, size_t max)
+{
+    const struct list_node *n;
+    const struct pending *p;
+    struct party_info *w;
+
+    for (n = q->head.next; n != &q->head && out->n_waiters < max;
+         n = n->next) {
+        p = container_of(n, struct pending, w.node);
+        w = &out->waiters[out->n_waiters++];
+        inspect_party(srv, p->session->id, w);
+        w->thread = p->w.thread;
+        w->for_ms = uv_now(srv->loop) - p->queued_ms;
+    }
+}
+
+/* The queue(s) of o, in order: a condition's own then its lock's. */
+static int inspect_waiters(struct server *srv, struct object *o,
+                           uint32_t max, struct object_info *out)
+{
+    const struct waitq *q[2] = {NULL, NULL};
+    size_t i;
+
+    if (max == 0 || max > INSPECT_MAX_WAITERS)
+        max = INSPECT_MAX_WAITERS;
+    switch (o->type) {
+    case OBJECT_LOCK:
+    case OBJECT_RLOCK:
+        q[0] = &lock_from_object(o)->waiters;
+        break;
+    case OBJECT_CONDITION:
+        q[0] = &condition_from_object(o)->waiters;
+        q[1] = &condition_from_object(o)->lock->waiters;
+        break;
+    case OBJECT_SEMAPHORE:
+    case OBJECT_BOUNDED_SEMAPHORE:
+        q[0] = &semaphore_from_object(o)->waiters;
+        break;
+    case OBJECT_EVENT:
+        q[0] = &container_of(o, struct event, base)->waiters;
+        break;
+    case OBJECT_BARRIER:
+        q[0] = &barrier_from_object(o)->waiters;
+        break;
+    }
+    out->waiters = calloc(max, sizeof(*out->waiters));
+    if (out->waiters == NULL)
+        return SYNC_ENOMEM;
+    for (i = 0; i < 2 && q[i] != NULL; i++)
+        inspect_queue(srv, q[i], out, max);
+    return 0;
+}
+
+/* Clients holding undo permits of a semaphore, as its "holders". */
+static int inspect_sem_holders(struct server *srv, struct object *o,
+                               struct object_info *out)
+{
+    struct list_node *n;
+    struct session *s;
+    struct handle *h;
+    uint32_t id;
+    size_t cap = 0;
+    struct party_info *v;
+
+    for (n = srv->sessions.next; n != &srv->sessions; n = n->next) {
+        s = container_of(n, struct session, link);
+        for (id = 1; id < handle_end(&s->handles); id++) {
+            h = handle_find(&s->handles, id);
+            if (h == NULL || h->obj != o || h->undo == 0)
+                continue;
+            if (out->n_holders == cap) {
+                cap = cap ? cap * 2 : 8;
+                v = realloc(out->holders, cap * sizeof(*v));
+                if (v == NULL)
+                    return SYNC_ENOMEM;
+                out->holders = v;
+            }
+            v = &out->holders[out->n_holders++];
+            inspect_party(srv, s->id, v);
+            v->depth = h->undo; /* permits held */
+        }
+    }
+    return 0;
+}
+
+int inspect_show(struct session *s, const char *name, uint32_t max_waiters,
+                 struct object_info *out)
+{
+    struct object *o = registry_lookup(&s->server->registry, name);
+    int rv;
+
+    memset(out, 0, sizeof(*out));
+    if (o == NULL || !object_may(o, &s->cred, OBJECT_MAY_READ))
+        return SYNC_ENOENT;
+    rv = inspect_object(s->server, o, out);
+    if (rv == 0 && (o->type == OBJECT_SEMAPHORE ||
+                    o->type == OBJECT_BOUNDED_SEMAPHORE))
+        rv = inspect_sem_holders(s->server, o, out);
+    if (rv == 0)
+        rv = inspect_waiters(s->server, o, max_waiters, out);
+    if (rv != 0)
+        inspect_object_fini(out);
+    return rv;
+}
+
+/* Locks (and RLocks) s holds through its handles. */
+static uint32_t inspect_held(struct session *s)
+{
+    uint32_t id, held = 0;
+    struct handle *h;
+
+    for (id = 1; id < handle_end(&s->handles); id++) {
+        h = handle_find(&s->handles, id);
+        if (h != NULL && object_holds(object_root(h->obj), s->id))
+            held++;
+    }
+    return held;
+}
+
+int inspect_clients(struct session *self, uint64_t after, uint32_t limit,
+                    struct client_list *out)
+{
+    struct server *srv = self->server;
+    struct list_node *n;
+    struct session *s;
+    struct client_info *c;
+
+    memset(out, 0, sizeof(*out));
+    if (limit == 0 || limit > INSPECT_PAGE)
+        limit = INSPECT_PAGE;
+    out->v = calloc(limit, sizeof(*out->v));
+    if (out->v == NULL)
+        return SYNC_ENOMEM;
+    /* Sessions are listed in accept order, which is id order. */
+    for (n = srv->sessions.next; n != &srv->sessions; n = n->next) {
+        s = container_of(n, struct session, link);
+        if (s->id <= after || s->state == SESSION_CLOSING)
+            continue;
+        if (out->n == limit) {
+            out->more = true;
+            break;
+        }
+        c = &out->v[out->n++];
+        c->session_id = s->id;
+        c->pid = (uint32_t)s->pid;
+        c->uid = (uint32_t)s->uid;
+        c->gid = (uint32_t)s->gid;
+        c->client_name = s->client_name;
+        c->connected_ms = uv_now(srv->loop) - s->connected_ms;
+        c->handles = s->handles.used;
+        c->held = inspect_held(s);
+        c->waiting = s->n_pending;
+    }
+    return 0;
+}
+
+void inspect_clients_fini(struct client_list *l)
+{
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
