@@ -407,6 +407,17 @@ void sync_disconnect(sync_client *c)
     sync__client_rele(c);
 }
 
+int sync_set_create_mode(sync_client *c, unsigned mode)
+{
+    if (c == NULL || mode > 0777)
+        return SYNC_EINVAL;
+    /* 0 on the wire means "the daemon's default": send an explicit 0 as
+     * "no permissions for anyone but root" by keeping a non-zero marker. */
+    __atomic_store_n(&c->create_mode, mode == 0 ? 01000u : mode,
+                     __ATOMIC_RELAXED);
+    return 0;
+}
+
 int sync_unlink(sync_client *c, const char *name)
 {
     struct sync__request req = {.op = SYNC__OP_UNLINK, .name = name};

@@ -59,6 +59,7 @@ struct sync__request {
     uint64_t thread;      /* acquire/release/cond: the caller's thread */
     uint32_t value;       /* open */
     uint32_t flags;       /* open */
+    uint32_t mode;        /* open: filled in from the client */
     enum sync__type type; /* open */
     const char *name;     /* open/unlink, borrowed; hello: client name */
     const char *lock_name; /* open of a condition, borrowed; NULL: own */
@@ -102,6 +103,7 @@ struct sync_client {
     pthread_cond_t idle_cv;      /* signalled when calls drain (disconnect) */
     unsigned refs;               /* user's + one per open object */
     uint64_t next_id;
+    unsigned create_mode;        /* for objects created by this client */
     bool reader_busy;            /* a caller thread is reading the socket */
     int dead;                    /* 0, or the code every call now gets */
     bool closing;                /* sync_disconnect in progress */

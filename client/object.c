@@ -39,6 +39,7 @@ uint64_t sync__thread_id(void)
 int sync__object_open(sync_client *c, const struct sync__request *open,
                       struct sync__object *o)
 {
+    struct sync__request req;
     struct sync__result res;
     int rv;
 
@@ -46,7 +47,9 @@ int sync__object_open(sync_client *c, const struct sync__request *open,
         return SYNC_EINVAL;
     if (open->name[0] == '\0' || strlen(open->name) > SYNC_NAME_MAX)
         return SYNC_ENAME;
-    rv = sync__call(c, open, &res);
+    req = *open;
+    req.mode = __atomic_load_n(&c->create_mode, __ATOMIC_RELAXED);
+    rv = sync__call(c, &req, &res);
     if (rv != 0)
         return rv;
     pthread_mutex_lock(&c->mu);

@@ -124,6 +124,15 @@ SYNC_API int sync_connect(const char *socket_path, sync_client **out);
  */
 SYNC_API void sync_disconnect(sync_client *c);
 
+/*
+ * Permission bits (like a file's: 0600 owner read/write, 0060 group, 0006
+ * others; execute bits are ignored) given to objects this client creates
+ * from now on.  Default 0660.  Reading state (locked, value, is_set,
+ * listing) needs read; everything else needs write; root may do all.  A
+ * denied call returns SYNC_EPERM.  Returns 0 or SYNC_EINVAL (mode > 0777).
+ */
+SYNC_API int sync_set_create_mode(sync_client *c, unsigned mode);
+
 /* Write the default socket path into buf; 0 or SYNC_EINVAL if too small. */
 SYNC_API int sync_default_socket_path(char *buf, unsigned long size);
 

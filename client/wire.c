@@ -63,6 +63,7 @@ static void wire_build(const struct sync__request *r, uint64_t id,
         m->u.open.type = (Syncd__ObjectType)r->type;
         m->u.open.value = r->value;
         m->u.open.flags = r->flags;
+        m->u.open.mode = r->mode;
         m->req.op_case = SYNCD__REQUEST__OP_OPEN;
         m->req.open = &m->u.open;
         break;

@@ -4,7 +4,8 @@
 set -euo pipefail
 
 PKGS=(build-essential cmake pkg-config libuv1-dev libprotobuf-c-dev
-      protobuf-c-compiler libcriterion-dev uthash-dev)
+      protobuf-c-compiler libcriterion-dev uthash-dev libjansson-dev
+      libsystemd-dev)
 
 missing=()
 for p in "${PKGS[@]}"; do
