@@ -25,7 +25,8 @@ void inspect_status(struct session *s, struct status_info *out)
     memset(out, 0, sizeof(*out));
     out->pid = (uint32_t)getpid();
     out->uptime_ms = now - srv->started_ms;
-    out->socket = srv->socket_path;
+    out->socket = srv->socket_path[0] ? srv->socket_path
+                                      : srv->activated_path;
     out->clients = srv->n_sessions;
     out->objects = srv->registry.count;
     out->waiters = srv->n_waiters;

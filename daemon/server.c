@@ -6,6 +6,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -139,6 +140,60 @@ err_close:
     uv_close((uv_handle_t *)&srv->listener, NULL);
     srv->listening = false;
     return SYNC_EINTERNAL;
+}
+
+int server_listen_fd(struct server *srv, int fd)
+{
+    struct sockaddr_un sa;
+    socklen_t len = sizeof(sa);
+    int rv;
+
+    if (uv_pipe_init(srv->loop, &srv->listener, 0) != 0)
+        return SYNC_EINTERNAL;
+    srv->listener.data = srv;
+    srv->listening = true;
+    rv = uv_pipe_open(&srv->listener, fd);
+    if (rv == 0)
+        rv = uv_listen((uv_stream_t *)&srv->listener, SOMAXCONN,
+                       server_connection_cb);
+    if (rv != 0) {
+        log_error("inherited socket: %s", uv_strerror(rv));
+        uv_close((uv_handle_t *)&srv->listener, NULL);
+        srv->listening = false;
+        return SYNC_EINTERNAL;
+    }
+    /* For status only: socket_path stays empty so nothing unlinks it. */
+    if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 &&
+        sa.sun_family == AF_UNIX)
+        snprintf(srv->activated_path, sizeof(srv->activated_path), "%s",
+                 sa.sun_path);
+    return 0;
+}
+
+int server_chown_socket(struct server *srv, long uid, long gid)
+{
+    if ((uid < 0 && gid < 0) || srv->socket_path[0] == '\0')
+        return 0;
+    if (chown(srv->socket_path, (uid_t)uid, (gid_t)gid) != 0) {
+        log_warn("chown %s", srv->socket_path);
+        return SYNC_EPERM;
+    }
+    return 0;
+}
+
+void server_set_limits(struct server *srv, const struct syncd_limits *l)
+{
+    struct list_node *n;
+    struct session *s;
+
+    srv->limits = *l;
+    srv->registry.max_objects = l->max_objects;
+    srv->registry.max_name = l->max_name;
+    for (n = srv->sessions.next; n != &srv->sessions; n = n->next) {
+        s = container_of(n, struct session, link);
+        s->decoder.max_frame = l->max_frame;
+        s->handles.max = l->max_handles;
+    }
 }
 
 static void server_listener_close_cb(uv_handle_t *h)

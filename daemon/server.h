@@ -50,7 +50,9 @@ struct server {
     bool timer_open;               /* deadline timer open */
     bool closing;
     void (*on_finish)(struct server *srv); /* borrowed: called once */
-    char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* ours
+                                      to unlink; empty when inherited */
+    char activated_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     /* Shared by every session: the loop is single-threaded and each
      * read_cb consumes its buffer before the next alloc_cb. */
     char read_buf[SERVER_READ_BUF_SIZE];
@@ -66,6 +68,23 @@ int server_init(struct server *srv, uv_loop_t *loop,
  * of any failure; returns 0, SYNC_EEXIST, SYNC_EINVAL or SYNC_EINTERNAL.
  */
 int server_listen(struct server *srv, const char *path, unsigned mode);
+
+/*
+ * Listen on an inherited, already listening socket (systemd socket
+ * activation).  Its file belongs to systemd: shutdown leaves it alone.
+ * 0 or SYNC_EINTERNAL.
+ */
+int server_listen_fd(struct server *srv, int fd);
+
+/* Set the socket file's owner/group (-1: unchanged).  0 or SYNC_EPERM. */
+int server_chown_socket(struct server *srv, long uid, long gid);
+
+/*
+ * Apply new limits at once (SIGHUP): to new and existing sessions alike.
+ * Nothing already granted is taken back; a lowered limit only refuses
+ * what comes next.
+ */
+void server_set_limits(struct server *srv, const struct syncd_limits *l);
 
 /*
  * Begin graceful shutdown: stop accepting, remove the socket file, answer

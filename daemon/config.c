@@ -1,0 +1,282 @@
+/*
+ * config.c: one table of settings serves getopt_long, the config file
+ * (inih) and --help, so a key means the same thing everywhere.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <ini.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "syncclient.h"
+
+enum key {
+    KEY_SOCKET, KEY_SOCKET_MODE, KEY_SOCKET_USER, KEY_SOCKET_GROUP,
+    KEY_MAX_FRAME, KEY_MAX_OBJECTS, KEY_MAX_HANDLES, KEY_MAX_WAITS,
+    KEY_MAX_NAME, KEY_MAX_CLIENTS, KEY_MAX_BACKLOG, KEY_LOG_LEVEL, KEY_COUNT
+};
+
+static const struct setting {
+    const char *key;
+    const char *arg;
+    const char *help;
+    uint32_t max;           /* limits: largest value */
+} settings[KEY_COUNT] = {
+    [KEY_SOCKET] = {"socket", "PATH", "socket to listen on", 0},
+    [KEY_SOCKET_MODE] = {"socket-mode", "MODE",
+                         "octal permissions of the socket file (0660)", 0},
+    [KEY_SOCKET_USER] = {"socket-user", "USER", "owner of the socket file", 0},
+    [KEY_SOCKET_GROUP] = {"socket-group", "GROUP",
+                          "group of the socket file (e.g. syncd)", 0},
+    [KEY_MAX_FRAME] = {"max-frame", "BYTES", "largest request frame (65536)",
+                       1u << 26},
+    [KEY_MAX_OBJECTS] = {"max-objects", "N",
+                         "named objects in the daemon (1000000)", UINT32_MAX},
+    [KEY_MAX_HANDLES] = {"max-handles", "N", "open handles per client (4096)",
+                         1u << 24},
+    [KEY_MAX_WAITS] = {"max-waits", "N", "pending waits per client (1024)",
+                       1u << 24},
+    [KEY_MAX_NAME] = {"max-name", "BYTES",
+                      "longest object name, at most 255 (255)", SYNC_NAME_MAX},
+    [KEY_MAX_CLIENTS] = {"max-clients", "N", "connected clients (16384)",
+                         UINT32_MAX},
+    [KEY_MAX_BACKLOG] = {"max-backlog", "BYTES",
+                         "unread reply bytes kept per client (4194304)",
+                         UINT32_MAX},
+    [KEY_LOG_LEVEL] = {"log-level", "LEVEL",
+                       "error, warn, info (default) or debug", 0},
+};
+
+static uint32_t *config_limit(struct syncd_limits *l, enum key k)
+{
+    switch (k) {
+    case KEY_MAX_FRAME: return &l->max_frame;
+    case KEY_MAX_OBJECTS: return &l->max_objects;
+    case KEY_MAX_HANDLES: return &l->max_handles;
+    case KEY_MAX_WAITS: return &l->max_waits;
+    case KEY_MAX_NAME: return &l->max_name;
+    case KEY_MAX_CLIENTS: return &l->max_clients;
+    case KEY_MAX_BACKLOG: return &l->max_write_backlog;
+    default: return NULL;
+    }
+}
+
+/* Set key from text into cfg (limits into *limits).  0, or -1 with a
+ * message on stderr naming `where`. */
+static int config_set(struct config *cfg, struct syncd_limits *limits,
+                      enum key k, const char *v, const char *where)
+{
+    uint32_t *lim = config_limit(limits, k);
+    unsigned long n;
+    char *end;
+
+    errno = 0;
+    if (lim != NULL) {
+        n = strtoul(v, &end, 10);
+        if (errno || *end || v[0] == '-' || n == 0 || n > settings[k].max)
+            goto bad;
+        *lim = (uint32_t)n;
+        return 0;
+    }
+    switch (k) {
+    case KEY_SOCKET:
+        if (strlen(v) >= sizeof(cfg->socket_path))
+            goto bad;
+        strcpy(cfg->socket_path, v);
+        return 0;
+    case KEY_SOCKET_MODE:
+        n = strtoul(v, &end, 8);
+        if (errno || *end || n > 0777)
+            goto bad;
+        cfg->socket_mode = (unsigned)n;
+        return 0;
+    case KEY_SOCKET_USER: {
+        struct passwd *pw = getpwnam(v);
+        n = strtoul(v, &end, 10);
+        if (pw == NULL && (*end || errno))
+            goto bad;
+        cfg->socket_uid = pw ? (long)pw->pw_uid : (long)n;
+        return 0;
+    }
+    case KEY_SOCKET_GROUP: {
+        struct group *gr = getgrnam(v);
+        n = strtoul(v, &end, 10);
+        if (gr == NULL && (*end || errno))
+            goto bad;
+        cfg->socket_gid = gr ? (long)gr->gr_gid : (long)n;
+        return 0;
+    }
+    case KEY_LOG_LEVEL:
+        if (strcmp(v, "error") == 0) cfg->log_level = LOG_LEVEL_ERROR;
+        else if (strcmp(v, "warn") == 0) cfg->log_level = LOG_LEVEL_WARN;
+        else if (strcmp(v, "info") == 0) cfg->log_level = LOG_LEVEL_INFO;
+        else if (strcmp(v, "debug") == 0) cfg->log_level = LOG_LEVEL_DEBUG;
+        else goto bad;
+        return 0;
+    default:
+        break;
+    }
+bad:
+    fprintf(stderr, "syncd: %s: invalid %s '%s'%s\n", where, settings[k].key,
+            v, lim ? " (expected a positive number within the limit)" : "");
+    return -1;
+}
+
+struct config_file_ctx {
+    struct config *cfg;
+    struct syncd_limits *limits;
+    bool limits_only;
+    int errors;
+};
+
+static int config_ini_cb(void *user, const char *section, const char *name,
+                         const char *value)
+{
+    struct config_file_ctx *ctx = user;
+    int k;
+
+    (void)section;
+    for (k = 0; k < KEY_COUNT; k++) {
+        if (strcmp(name, settings[k].key) != 0)
+            continue;
+        /* Command-line flags win over the file. */
+        if (ctx->cfg->set_by_flag & (1ul << k))
+            return 1;
+        if (ctx->limits_only && config_limit(ctx->limits, k) == NULL)
+            return 1;
+        if (config_set(ctx->cfg, ctx->limits, k, value,
+                       ctx->cfg->config_file) != 0)
+            ctx->errors++;
+        return 1;
+    }
+    fprintf(stderr, "syncd: %s: unknown key '%s'\n", ctx->cfg->config_file,
+            name);
+    ctx->errors++;
+    return 1;
+}
+
+/* Read the config file into cfg/limits.  0 or -1. */
+static int config_read_file(struct config *cfg, struct syncd_limits *limits,
+                            bool limits_only)
+{
+    struct config_file_ctx ctx = {cfg, limits, limits_only, 0};
+    int rv;
+
+    if (cfg->config_file[0] == '\0')
+        return 0;
+    rv = ini_parse(cfg->config_file, config_ini_cb, &ctx);
+    if (rv < 0) {
+        if (!cfg->config_file_given && errno == ENOENT)
+            return 0;
+        fprintf(stderr, "syncd: cannot read %s: %s\n", cfg->config_file,
+                strerror(errno));
+        return -1;
+    }
+    if (rv > 0)
+        fprintf(stderr, "syncd: %s:%d: syntax error\n", cfg->config_file, rv);
+    return rv == 0 && ctx.errors == 0 ? 0 : -1;
+}
+
+int config_reload_limits(const struct config *cfg,
+                         struct syncd_limits *limits)
+{
+    struct config copy = *cfg;
+    struct syncd_limits next = *limits;
+
+    if (config_read_file(&copy, &next, true) != 0)
+        return -1;
+    *limits = next;
+    return 0;
+}
+
+static void config_usage(FILE *f)
+{
+    int k;
+
+    fprintf(f,
+"Usage: syncd [OPTIONS]\n"
+"Serve named Locks, RLocks, Semaphores, BoundedSemaphores, Events,\n"
+"Conditions and Barriers to processes over a Unix socket.  Runs in the\n"
+"foreground and logs to stderr; under systemd it takes its socket from\n"
+"socket activation (LISTEN_FDS) and reports readiness (Type=notify).\n"
+"\n"
+"  -s, --socket PATH        socket to listen on (default: $SYNCD_SOCKET, else\n"
+"                           /run/syncd/syncd.sock for root, else\n"
+"                           $XDG_RUNTIME_DIR/syncd.sock or /tmp/syncd-$UID.sock)\n"
+"  -c, --config FILE        settings file (default " CONFIG_DEFAULT_FILE
+" if it\n"
+"                           exists); `key = value` lines, keys as the long\n"
+"                           options below; flags win over the file\n");
+    for (k = KEY_SOCKET_MODE; k < KEY_COUNT; k++)
+        fprintf(f, "      --%s %-*s %s\n", settings[k].key,
+                (int)(17 - strlen(settings[k].key)), settings[k].arg,
+                settings[k].help);
+    fprintf(f,
+"  -v, --verbose            log every connection and object creation\n"
+"  -q, --quiet              log warnings and errors only\n"
+"  -h, --help               show this help\n"
+"  -V, --version            show the version\n"
+"\n"
+"Signals: SIGTERM/SIGINT stop gracefully (waiters get SYNC_ESHUTDOWN, the\n"
+"socket file is removed); SIGHUP re-reads the limits from the config file.\n"
+"Exit status: 0 after SIGTERM/SIGINT, 1 on a start-up error, 2 on usage.\n");
+}
+
+void config_load(struct config *cfg, int argc, char **argv)
+{
+    struct option longopts[KEY_COUNT + 7];
+    int c, k, n = 0;
+
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->socket_mode = 0660;
+    cfg->socket_uid = cfg->socket_gid = -1;
+    cfg->limits = (struct syncd_limits)SYNCD_DEFAULT_LIMITS;
+    cfg->log_level = LOG_LEVEL_INFO;
+    strcpy(cfg->config_file, CONFIG_DEFAULT_FILE);
+    for (k = 0; k < KEY_COUNT; k++)
+        longopts[n++] = (struct option){settings[k].key, required_argument,
+                                        NULL, 1000 + k};
+    longopts[n++] = (struct option){"config", required_argument, NULL, 'c'};
+    longopts[n++] = (struct option){"verbose", no_argument, NULL, 'v'};
+    longopts[n++] = (struct option){"quiet", no_argument, NULL, 'q'};
+    longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+    longopts[n++] = (struct option){"version", no_argument, NULL, 'V'};
+    longopts[n++] = (struct option){NULL, 0, NULL, 0};
+    while ((c = getopt_long(argc, argv, "s:c:vqhV", longopts, NULL)) != -1) {
+        if (c == 's')
+            c = 1000 + KEY_SOCKET;
+        if (c >= 1000 && c < 1000 + KEY_COUNT) {
+            if (config_set(cfg, &cfg->limits, c - 1000, optarg,
+                           "command line") != 0)
+                exit(2);
+            cfg->set_by_flag |= 1ul << (c - 1000);
+            continue;
+        }
+        switch (c) {
+        case 'c':
+            snprintf(cfg->config_file, sizeof(cfg->config_file), "%s",
+                     optarg);
+            cfg->config_file_given = true;
+            break;
+        case 'v': cfg->log_level = LOG_LEVEL_DEBUG;
+            cfg->set_by_flag |= 1ul << KEY_LOG_LEVEL; break;
+        case 'q': cfg->log_level = LOG_LEVEL_WARN;
+            cfg->set_by_flag |= 1ul << KEY_LOG_LEVEL; break;
+        case 'h': config_usage(stdout); exit(0);
+        case 'V': printf("syncd %s (protocol 1)\n", SYNCD_VERSION); exit(0);
+        default: config_usage(stderr); exit(2);
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "syncd: unexpected argument '%s'\n", argv[optind]);
+        exit(2);
+    }
+    if (config_read_file(cfg, &cfg->limits, false) != 0)
+        exit(2);
+}

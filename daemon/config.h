@@ -1,0 +1,45 @@
+/*
+ * config.h: syncd's settings from the command line and the optional config
+ * file (same keys as the long options, `key = value` lines; command-line
+ * flags win).  The limits can be re-read on SIGHUP.
+ */
+#ifndef SYNCD_CONFIG_H
+#define SYNCD_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "log.h"
+#include "syncd_limits.h"
+
+#define CONFIG_DEFAULT_FILE "/etc/syncd/syncd.conf"
+
+struct config {
+    char socket_path[PATH_MAX];   /* empty: the default path */
+    unsigned socket_mode;
+    long socket_uid;              /* -1: leave as is */
+    long socket_gid;
+    char config_file[PATH_MAX];   /* empty: none */
+    bool config_file_given;       /* --config: a missing file is an error */
+    struct syncd_limits limits;
+    enum log_level log_level;
+    /* Which settings the command line fixed (the file must not override). */
+    unsigned long set_by_flag;
+};
+
+/*
+ * Parse argv (and the config file it names, or the default one if it
+ * exists).  Exits with status 0 for --help/--version, 2 on a usage error or
+ * an invalid file.
+ */
+void config_load(struct config *cfg, int argc, char **argv);
+
+/*
+ * Re-read the config file's limits into *limits (SIGHUP), keeping values
+ * fixed by flags.  0, or -1 with a log line when the file is invalid (then
+ * *limits is unchanged).
+ */
+int config_reload_limits(const struct config *cfg,
+                         struct syncd_limits *limits);
+
+#endif
