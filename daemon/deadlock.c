@@ -50,9 +50,11 @@ size_t deadlock_find_cycle(const struct lock *l, uint64_t owner,
     size_t n = 0;
 
     cycle[n++] = (struct deadlock_edge){owner, thread, l};
-    while (cur->held && n < DEADLOCK_MAX_CHAIN) {
+    while (cur->held) {
         if (cur->holder == owner && cur->holder_thread == thread)
             return n;
+        if (n == DEADLOCK_MAX_CHAIN)
+            return 0;
         w = deadlock_waiting(cur->holder, cur->holder_thread);
         if (w == NULL || w->obj == NULL)
             return 0;

@@ -15,8 +15,8 @@
 
 struct lock;
 
-/* Longest cycle reported (and searched): a chain longer than this is not
- * followed further, so it is never reported (no false positives). */
+/* Longest cycle reported (and searched), inclusive: a chain longer than
+ * this is not followed further, so it is never reported. */
 #define DEADLOCK_MAX_CHAIN 64
 
 /* One edge of a cycle: `owner/thread` holds `held` and waits for `wants`. */

@@ -236,8 +236,14 @@ static int registry_create_condition(struct registry *r, const char *name,
     struct lock *l;
     int rv;
 
-    if (spec->lock_name == NULL && r->count + 1 >= r->max_objects)
+    /* A condition is two objects when it brings its lock along. */
+    if ((spec->lock_name == NULL ||
+         registry_lookup(r, spec->lock_name) == NULL) &&
+        r->count + 1 >= r->max_objects)
         return SYNC_ELIMIT;
+    /* Its own name would then name two objects. */
+    if (spec->lock_name != NULL && strcmp(spec->lock_name, name) == 0)
+        return SYNC_EINVAL;
     rv = registry_condition_lock(r, name, spec, &l);
     if (rv != 0)
         return rv;

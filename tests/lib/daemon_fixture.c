@@ -29,6 +29,10 @@
 
 struct syncd_fixture syncd_fx = {.pid = -1};
 
+static int syncd_fixture_reap(int sig);
+static int rm_entry(const char *path, const struct stat *st, int flag,
+                    struct FTW *ftw);
+
 /* ---- time, processes, shared memory -------------------------------------- */
 
 double fx_now(void)
@@ -239,10 +243,19 @@ void syncd_fixture_start(const char *const *extra_args)
     syncd_fx.pid = syncd_spawn(syncd_fx.sock, syncd_fx.log, extra_args);
     cr_assert(syncd_fx.pid > 0, "spawning %s failed", SYNCD_BIN);
     if (!syncd_wait_ready(syncd_fx.sock, syncd_fx.pid, 5000)) {
-        char *log = syncd_fixture_read_log();
+        bool exited = syncd_fx.stopped;
+        char *log;
+        int code;
 
+        /* Criterion runs no .fini after a failed .init: clean up here. */
+        syncd_fx.check_exit = false;
+        code = syncd_fixture_reap(SIGKILL);
+        log = syncd_fixture_read_log();
         cr_log_error("syncd log:\n%s", log);
         free(log);
+        nftw(syncd_fx.dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+        if (exited)
+            cr_assert_fail("syncd exited with status %d at start-up", code);
         cr_assert_fail("syncd did not accept connections on %s within 5 s",
                        syncd_fx.sock);
     }

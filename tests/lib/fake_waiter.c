@@ -46,6 +46,13 @@ void fake_waiter_init_n(struct fake_waiter *f, int n, uint64_t first_owner)
         fake_waiter_init(&f[i], first_owner + (uint64_t)i);
 }
 
+void fake_waiter_init_thread(struct fake_waiter *f, uint64_t owner,
+                             uint64_t thread)
+{
+    fake_waiter_init(f, owner);
+    f->w.thread = thread;
+}
+
 bool fake_waiter_done(const struct fake_waiter *f)
 {
     return f->n_complete > 0;

@@ -29,6 +29,10 @@ void fake_waiter_init(struct fake_waiter *f, uint64_t owner);
 /* Initialise n waiters at once, owner ids first_owner, first_owner + 1... */
 void fake_waiter_init_n(struct fake_waiter *f, int n, uint64_t first_owner);
 
+/* A fresh waiter for one thread of owner (RLock, Condition, deadlocks). */
+void fake_waiter_init_thread(struct fake_waiter *f, uint64_t owner,
+                             uint64_t thread);
+
 /* Whether f has been completed. */
 bool fake_waiter_done(const struct fake_waiter *f);
 

@@ -15,25 +15,6 @@
 
 #include "frame.h"
 
-/* DEVTEMP: the proto is moving from string to bytes names. */
-static void raw_name_bytes(void *field, const char *name, size_t len)
-{
-    ProtobufCBinaryData *b = field;
-
-    b->data = (uint8_t *)name;
-    b->len = len;
-}
-
-static void raw_name_str(void *field, const char *name, size_t len)
-{
-    (void)len;
-    *(char **)field = (char *)name;
-}
-
-#define RAW_SET_NAME(f, name, len)                                            \
-    _Generic((f), ProtobufCBinaryData: raw_name_bytes,                        \
-             default: raw_name_str)((void *)&(f), name, len)
-
 /* Default wait for a reply the daemon should send at once. */
 #define RAW_REPLY_MS 5000
 
@@ -286,7 +267,8 @@ int raw_open(int fd, uint64_t id, const char *name, size_t name_len,
     struct raw_reply r;
     int code;
 
-    RAW_SET_NAME(o.name, name, name_len);
+    o.name.data = (uint8_t *)name;
+    o.name.len = name_len;
     o.type = (Syncd__ObjectType)type;
     o.value = value;
     rq.id = id;

@@ -1,0 +1,642 @@
+/*
+ * syncbench.c: the syncd benchmark.  Starts its own syncd and floor server
+ * on temporary sockets, runs the workloads against every system (syncd,
+ * floor, physical limits, SyncManager via python3), pinned to CPU 0 and
+ * unpinned, and prints a Markdown table of medians, tails and ratios (or
+ * JSON with --json).  See bench/README.md.
+ */
+#include <errno.h>
+#include <math.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "syncbench.h"
+
+#ifndef SYNCD_BIN
+#define SYNCD_BIN "syncd"
+#endif
+#ifndef SYNCBENCH_PY
+#define SYNCBENCH_PY "syncmanager_bench.py"
+#endif
+
+pid_t bench_main_pid;
+
+enum { MODE_PINNED, MODE_UNPINNED, MODE_COUNT };
+static const char *const mode_names[MODE_COUNT] = {"pinned", "unpinned"};
+
+static struct bresult res[MODE_COUNT][WL_COUNT][SYS_COUNT];
+static bool wl_on[WL_COUNT], sys_on[SYS_COUNT], mode_on[MODE_COUNT];
+static const char *const sys_names[SYS_COUNT] = {
+    "syncd", "floor", "shm-pthread", "posix-sem", "SyncManager"};
+static const struct bsys *const sys_impl[SYS_COUNT] = {
+    &bsys_syncd, &bsys_floor, &bsys_shm, &bsys_psem, NULL};
+static double s2_rss_mb = NAN;
+static char tmpdir[64] = "", syncd_sock[128], floor_sock[128];
+static pid_t syncd_pid, floor_pid;
+
+/* ---- utilities ---------------------------------------------------------- */
+
+void bdie(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    fprintf(stderr, "syncbench: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    exit(1);
+}
+
+double now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+double quantile(double *v, size_t n, double q)
+{
+    size_t i;
+
+    if (n == 0)
+        return NAN;
+    qsort(v, n, sizeof(*v), cmp_double);
+    i = (size_t)(q * (double)(n - 1) + 0.5);
+    return v[i < n ? i : n - 1];
+}
+
+void *shared_alloc(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+    if (p == MAP_FAILED)
+        bdie("mmap %zu: %s", size, strerror(errno));
+    return p;
+}
+
+void shared_free(void *p, size_t size)
+{
+    munmap(p, size);
+}
+
+static void cpuset_for(bool pinned, cpu_set_t *set)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    CPU_ZERO(set);
+    for (long i = 0; i < (pinned ? 1 : n) && i < CPU_SETSIZE; i++)
+        CPU_SET(i, set);
+}
+
+void pin_self(bool pinned)
+{
+    cpu_set_t set;
+
+    cpuset_for(pinned, &set);
+    if (sched_setaffinity(0, sizeof(set), &set) != 0)
+        bdie("sched_setaffinity: %s", strerror(errno));
+}
+
+void pin_pid(pid_t pid, bool pinned)
+{
+    char path[64];
+    cpu_set_t set;
+    FILE *f;
+    int tid;
+
+    cpuset_for(pinned, &set);
+    snprintf(path, sizeof(path), "ls /proc/%d/task 2>/dev/null", (int)pid);
+    if ((f = popen(path, "r")) == NULL)
+        return;
+    while (fscanf(f, "%d", &tid) == 1)
+        sched_setaffinity(tid, sizeof(set), &set);
+    pclose(f);
+}
+
+/* ---- servers ------------------------------------------------------------ */
+
+static void wait_socket(const char *path, pid_t pid, double secs)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    double until = now_us() + secs * 1e6;
+
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    while (now_us() < until) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+            close(fd);
+            return;
+        }
+        close(fd);
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            bdie("server for %s exited at start-up", path);
+        usleep(10 * 1000);
+    }
+    bdie("no server on %s after %.0f s", path, secs);
+}
+
+static pid_t start_syncd(const char *prefix, const struct bparams *p)
+{
+    char *argv[64], *copy = prefix ? strdup(prefix) : NULL, maxc[32], maxo[32];
+    int n = 0;
+    pid_t pid;
+
+    for (char *t = copy ? strtok(copy, " ") : NULL; t && n < 48;
+         t = strtok(NULL, " "))
+        argv[n++] = t;
+    snprintf(maxc, sizeof(maxc), "%d", p->s1_clients + 256);
+    snprintf(maxo, sizeof(maxo), "%d", p->s2_objects + 4096);
+    argv[n++] = SYNCD_BIN;
+    argv[n++] = "--socket";
+    argv[n++] = syncd_sock;
+    argv[n++] = "--quiet";
+    argv[n++] = "--max-clients";
+    argv[n++] = maxc;
+    argv[n++] = "--max-objects";
+    argv[n++] = maxo;
+    argv[n] = NULL;
+    if ((pid = fork()) == 0) {
+        execvp(argv[0], argv);
+        fprintf(stderr, "syncbench: exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    wait_socket(syncd_sock, pid, prefix ? 60 : 10);
+    free(copy);
+    return pid;
+}
+
+static void stop_servers(void)
+{
+    if (syncd_pid > 0) {
+        kill(syncd_pid, SIGTERM);
+        waitpid(syncd_pid, NULL, 0);
+        syncd_pid = 0;
+    }
+    if (floor_pid > 0) {
+        kill(floor_pid, SIGTERM);
+        waitpid(floor_pid, NULL, 0);
+        floor_pid = 0;
+    }
+    psem_sys_cleanup();
+    if (tmpdir[0]) {
+        unlink(syncd_sock);
+        unlink(floor_sock);
+        rmdir(tmpdir);
+    }
+}
+
+/* ---- SyncManager (python3) ----------------------------------------------- */
+
+static void run_python(int mode, const struct bparams *p)
+{
+    char cmd[1024], only[128] = "", line[512];
+    const char *py = getenv("SYNCBENCH_PYTHON");
+    FILE *f;
+    int st;
+
+    for (int w = W1; w <= W5; w++)
+        if (wl_on[w])
+            snprintf(only + strlen(only), sizeof(only) - strlen(only),
+                     "%s%s", only[0] ? "," : "", wl_names[w]);
+    if (!only[0])
+        return;
+    snprintf(cmd, sizeof(cmd),
+             "%s '%s' --only %s --reps %d --w1 %d --w2 %d --w3-seconds %g "
+             "--w4-procs %d --w4-threads %d --w5 %d 2>&1",
+             py ? py : "python3", SYNCBENCH_PY, only, p->reps,
+             p->w1_pairs / 4, p->w2_rounds / 4, p->w3_seconds, p->w4_procs,
+             p->w4_threads, p->w5_pairs / 4);
+    fprintf(stderr, "[%s] SyncManager: %s\n", mode_names[mode], cmd);
+    if ((f = popen(cmd, "r")) == NULL)
+        return;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        char wl[16];
+        double med, p99;
+        int off = 0;
+
+        if (sscanf(line, "RESULT %15s %lf %lf %n", wl, &med, &p99, &off) >= 3)
+            for (int w = 0; w < WL_COUNT; w++)
+                if (strcmp(wl, wl_names[w]) == 0) {
+                    struct bresult *r = &res[mode][w][SYS_PYMGR];
+
+                    r->valid = true;
+                    r->median = med;
+                    r->p99 = p99;
+                    r->throughput = w == W3 || w == W3_64;
+                    r->unit = r->throughput ? "ops/s" : "us";
+                    snprintf(r->note, sizeof(r->note), "%s",
+                             off > 0 ? line + off : "");
+                    r->note[strcspn(r->note, "\n")] = '\0';
+                }
+        if (strncmp(line, "RESULT", 6) != 0)
+            fprintf(stderr, "  python: %s", line);
+    }
+    st = pclose(f);
+    if (st != 0)
+        for (int w = W1; w <= W5; w++)
+            if (wl_on[w] && !res[mode][w][SYS_PYMGR].valid)
+                snprintf(res[mode][w][SYS_PYMGR].note,
+                         sizeof(res[mode][w][SYS_PYMGR].note),
+                         WIFEXITED(st) && WEXITSTATUS(st) == 127
+                             ? "skipped: python3 not found"
+                             : "skipped: python3 script failed (status %d)",
+                         st);
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+/* Cost ratio of r against ref: > 1 means r is slower/worse. */
+static double ratio(const struct bresult *r, const struct bresult *ref,
+                    bool tail)
+{
+    double a = tail ? r->p99 : r->median, b = tail ? ref->p99 : ref->median;
+
+    if (!r->valid || !ref->valid || !(a > 0) || !(b > 0))
+        return NAN;
+    return r->throughput ? b / a : a / b;
+}
+
+static void fmt_num(char *buf, size_t n, double v, const char *unit)
+{
+    if (isnan(v))
+        snprintf(buf, n, "-");
+    else if (strcmp(unit, "ops/s") == 0 || v >= 10000)
+        snprintf(buf, n, "%.0f", v);
+    else if (v >= 100)
+        snprintf(buf, n, "%.1f", v);
+    else
+        snprintf(buf, n, "%.2f", v);
+}
+
+static void fmt_ratio(char *buf, size_t n, double v)
+{
+    if (isnan(v))
+        snprintf(buf, n, "-");
+    else
+        snprintf(buf, n, v >= 100 ? "%.0fx" : "%.2fx", v);
+}
+
+static void machine(char *model, size_t n, struct utsname *u)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[256];
+
+    snprintf(model, n, "unknown");
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+        if (strncmp(line, "model name", 10) == 0) {
+            char *c = strchr(line, ':');
+
+            const char *src = c ? c + 2 : line;
+            size_t len = strcspn(src, "\n");
+
+            if (len >= n)
+                len = n - 1;
+            memcpy(model, src, len);
+            model[len] = '\0';
+            break;
+        }
+    if (f != NULL)
+        fclose(f);
+    uname(u);
+}
+
+static void print_markdown(const struct bparams *p, bool quick)
+{
+    char model[128], a[32], b[32], c[32], d[32], e[32];
+    struct utsname u;
+
+    machine(model, sizeof(model), &u);
+    printf("## syncbench results\n\n");
+    printf("Machine: %ld CPUs, %s, Linux %s.  %s run: %d repetitions after "
+           "a warm-up.\n\n", sysconf(_SC_NPROCESSORS_ONLN), model, u.release,
+           quick ? "Quick" : "Full", p->reps);
+    printf("median/tail: latencies in us (tail = p99 of per-operation "
+           "samples, W4: of per-repetition values); throughputs in ops/s "
+           "(tail = 1st percentile of repetitions, the slow side).  "
+           "x floor / x SyncManager are cost ratios (time / reference time, "
+           "or reference ops/s / ops/s): below 1 is better than the "
+           "reference.  S1 rows are compared with the W2 references.\n");
+    for (int m = 0; m < MODE_COUNT; m++) {
+        if (!mode_on[m])
+            continue;
+        printf("\n### %s%s\n\n", mode_names[m],
+               m == MODE_PINNED ? " (every process on CPU 0)"
+                                : " (any CPU)");
+        printf("| workload | system | median | tail | unit | x floor "
+               "| x floor (tail) | x SyncManager | note |\n");
+        printf("|---|---|--:|--:|---|--:|--:|--:|---|\n");
+        for (int w = 0; w < WL_COUNT; w++) {
+            for (int s = 0; s < SYS_COUNT; s++) {
+                const struct bresult *r = &res[m][w][s];
+                int rw = w == S1 ? W2 : w; /* S1 is W2 under load */
+
+                if (!r->valid && !r->note[0])
+                    continue;
+                fmt_num(a, sizeof(a), r->valid ? r->median : NAN,
+                        r->unit ? r->unit : "us");
+                fmt_num(b, sizeof(b), r->valid ? r->p99 : NAN,
+                        r->unit ? r->unit : "us");
+                fmt_ratio(c, sizeof(c), ratio(r, &res[m][rw][SYS_FLOOR], 0));
+                fmt_ratio(d, sizeof(d), ratio(r, &res[m][rw][SYS_FLOOR], 1));
+                fmt_ratio(e, sizeof(e), ratio(r, &res[m][rw][SYS_PYMGR], 0));
+                printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+                       wl_names[w], sys_names[s], a, b,
+                       r->unit ? r->unit : "", c, d, e, r->note);
+            }
+        }
+    }
+    printf("\n### syncd against the goals (median ratio to the floor)\n\n");
+    printf("| workload | goal | pinned | unpinned |\n|---|--:|--:|--:|\n");
+    for (int w = W1; w <= W4; w++) {
+        double goal = w == W4 ? 1.25 : 1.15;
+
+        if (w == W3 || w == W3_64)
+            continue;
+        printf("| %s | <= %.2fx", wl_names[w], goal);
+        for (int m = 0; m < MODE_COUNT; m++) {
+            double x = ratio(&res[m][w][SYS_SYNCD], &res[m][w][SYS_FLOOR], 0);
+
+            fmt_ratio(a, sizeof(a), x);
+            printf(" | %s%s", a,
+                   isnan(x) ? "" : x <= goal ? " (met)" : " (missed)");
+        }
+        printf(" |\n");
+    }
+    printf("\nWorkloads: %s\n", "W1 uncontended Lock pair; W2 semaphore "
+           "ping-pong round trip; W3/W3x64 contended Lock with a shared-"
+           "memory touch, 4/64 processes; W4 Event set -> last of the "
+           "waiters returned; W5 open+close of a named object; S1 W2 with "
+           "many idle clients; S2 daemon bytes per named object.");
+}
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++)
+        if (*s == '"' || *s == '\\')
+            printf("\\%c", *s);
+        else if ((unsigned char)*s >= 0x20)
+            putchar(*s);
+    putchar('"');
+}
+
+static void json_num(double v)
+{
+    if (isnan(v) || isinf(v))
+        printf("null");
+    else
+        printf("%.6g", v);
+}
+
+static void print_json(const struct bparams *p, bool quick)
+{
+    char model[128];
+    struct utsname u;
+    bool first = true;
+
+    machine(model, sizeof(model), &u);
+    printf("{\"machine\": {\"nproc\": %ld, \"model\": ",
+           sysconf(_SC_NPROCESSORS_ONLN));
+    json_str(model);
+    printf(", \"kernel\": ");
+    json_str(u.release);
+    printf("}, \"quick\": %s, \"reps\": %d, \"s2_rss_mb\": ",
+           quick ? "true" : "false", p->reps);
+    json_num(s2_rss_mb);
+    printf(", \"results\": [");
+    for (int m = 0; m < MODE_COUNT; m++)
+        for (int w = 0; w < WL_COUNT; w++)
+            for (int s = 0; s < SYS_COUNT; s++) {
+                const struct bresult *r = &res[m][w][s];
+
+                if (!r->valid && !r->note[0])
+                    continue;
+                printf("%s\n  {\"mode\": \"%s\", \"workload\": \"%s\", "
+                       "\"system\": \"%s\", \"valid\": %s, \"unit\": ",
+                       first ? "" : ",", mode_names[m], wl_names[w],
+                       sys_names[s], r->valid ? "true" : "false");
+                first = false;
+                json_str(r->unit ? r->unit : "");
+                printf(", \"median\": ");
+                json_num(r->valid ? r->median : NAN);
+                printf(", \"tail\": ");
+                json_num(r->valid ? r->p99 : NAN);
+                printf(", \"x_floor\": ");
+                json_num(ratio(r, &res[m][w][SYS_FLOOR], 0));
+                printf(", \"x_floor_tail\": ");
+                json_num(ratio(r, &res[m][w][SYS_FLOOR], 1));
+                printf(", \"x_syncmanager\": ");
+                json_num(ratio(r, &res[m][w][SYS_PYMGR], 0));
+                printf(", \"note\": ");
+                json_str(r->note);
+                printf("}");
+            }
+    printf("\n]}\n");
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"Usage: syncbench [OPTIONS]\n"
+"Benchmark syncd against a minimal floor server, the shared-memory physical\n"
+"limits (robust pthread mutex/condvar, POSIX named semaphores) and Python's\n"
+"multiprocessing SyncManager.  Starts its own syncd (%s)\n"
+"and floor server on temporary sockets.\n\n"
+"  --quick              short run: few repetitions, small S1/S2\n"
+"  --only LIST          workloads, comma-separated: W1,W2,W3,W3x64,W4,W5,S1,S2\n"
+"  --systems LIST       syncd,floor,shm-pthread,posix-sem,SyncManager\n"
+"  --pin MODE           pinned, unpinned or both (default both)\n"
+"  --reps N             measured repetitions (default 5, quick 3)\n"
+"  --w1-pairs N         W1 pairs per repetition (W5 uses a quarter)\n"
+"  --s1-clients N       idle clients for S1 (default 10000)\n"
+"  --s2-objects N       named objects for S2 (default 1000000)\n"
+"  --daemon-prefix CMD  run syncd under CMD (e.g. \"valgrind --tool=callgrind\")\n"
+"  --json               JSON instead of Markdown on stdout\n"
+"  -h, --help           this help\n"
+"Progress goes to stderr.  SYNCBENCH_PYTHON overrides the python3 command.\n",
+            SYNCD_BIN);
+}
+
+static void parse_list(const char *arg, const char *const *names, int n,
+                       bool *on, const char *what)
+{
+    char *copy = strdup(arg);
+
+    memset(on, 0, (size_t)n * sizeof(bool));
+    for (char *t = strtok(copy, ","); t; t = strtok(NULL, ",")) {
+        int i;
+
+        for (i = 0; i < n; i++)
+            if (strcasecmp(t, names[i]) == 0)
+                break;
+        if (i == n)
+            bdie("unknown %s '%s' (see --help)", what, t);
+        on[i] = true;
+    }
+    free(copy);
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_servers();
+    _exit(130);
+}
+
+int main(int argc, char **argv)
+{
+    struct bparams p = {5, 20000, 10000, 1.0, 10, 100, 5000, 10000, 1000000,
+                        false};
+    const char *prefix = NULL;
+    bool quick = false, json = false;
+    int w1 = 0, reps = 0, s1 = 0, s2 = 0;
+    struct rlimit rl;
+
+    bench_main_pid = getpid();
+    for (int i = 0; i < WL_COUNT; i++)
+        wl_on[i] = true;
+    for (int i = 0; i < SYS_COUNT; i++)
+        sys_on[i] = true;
+    mode_on[0] = mode_on[1] = true;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--quick")) {
+            quick = true;
+        } else if (!strcmp(a, "--json")) {
+            json = true;
+        } else if (v == NULL) {
+            usage(stderr);
+            return 2;
+        } else if (!strcmp(a, "--only")) {
+            parse_list(v, wl_names, WL_COUNT, wl_on, "workload"), i++;
+        } else if (!strcmp(a, "--systems")) {
+            parse_list(v, sys_names, SYS_COUNT, sys_on, "system"), i++;
+        } else if (!strcmp(a, "--pin")) {
+            mode_on[MODE_PINNED] = strcmp(v, "unpinned") != 0;
+            mode_on[MODE_UNPINNED] = strcmp(v, "pinned") != 0;
+            i++;
+        } else if (!strcmp(a, "--reps")) {
+            reps = atoi(v), i++;
+        } else if (!strcmp(a, "--w1-pairs")) {
+            w1 = atoi(v), i++;
+        } else if (!strcmp(a, "--s1-clients")) {
+            s1 = atoi(v), i++;
+        } else if (!strcmp(a, "--s2-objects")) {
+            s2 = atoi(v), i++;
+        } else if (!strcmp(a, "--daemon-prefix")) {
+            prefix = v, i++;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (quick) {
+        p = (struct bparams){3, 3000, 2000, 0.3, 10, 100, 1000, 2000, 100000,
+                             false};
+    }
+    if (reps > 0)
+        p.reps = reps;
+    if (w1 > 0)
+        p.w1_pairs = w1, p.w5_pairs = w1 / 4 > 0 ? w1 / 4 : 1;
+    if (s1 > 0)
+        p.s1_clients = s1;
+    if (s2 > 0)
+        p.s2_objects = s2;
+
+    /* S1 needs a descriptor per client, in us and (inherited) in syncd. */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        if (rl.rlim_cur < (rlim_t)p.s1_clients + 512) {
+            fprintf(stderr, "syncbench: RLIMIT_NOFILE %ld: S1 reduced\n",
+                    (long)rl.rlim_cur);
+            p.s1_clients = (int)rl.rlim_cur - 512;
+        }
+    }
+    signal(SIGPIPE, SIG_IGN);
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/syncbench.XXXXXX");
+    if (mkdtemp(tmpdir) == NULL)
+        bdie("mkdtemp: %s", strerror(errno));
+    snprintf(syncd_sock, sizeof(syncd_sock), "%s/syncd.sock", tmpdir);
+    snprintf(floor_sock, sizeof(floor_sock), "%s/floor.sock", tmpdir);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    shm_sys_init();
+    syncd_pid = start_syncd(prefix, &p);
+    if ((floor_pid = fork()) == 0)
+        _exit(floor_server_run(floor_sock));
+    wait_socket(floor_sock, floor_pid, 10);
+
+    for (int m = 0; m < MODE_COUNT; m++) {
+        if (!mode_on[m])
+            continue;
+        pin_self(m == MODE_PINNED);
+        pin_pid(syncd_pid, m == MODE_PINNED);
+        pin_pid(floor_pid, m == MODE_PINNED);
+        for (int w = W1; w <= W5; w++) {
+            for (int s = 0; s < SYS_COUNT && wl_on[w]; s++) {
+                struct bresult *r = &res[m][w][s];
+                const char *ep = s == SYS_SYNCD ? syncd_sock : floor_sock;
+
+                if (!sys_on[s] || sys_impl[s] == NULL)
+                    continue;
+                run_workload((enum wl_id)w, sys_impl[s], ep, &p, r);
+                fprintf(stderr, "[%s] %-5s %-12s median %10.2f tail %10.2f "
+                        "%s  %s\n", mode_names[m], wl_names[w], sys_names[s],
+                        r->median, r->p99, r->unit, r->note);
+            }
+        }
+        if (sys_on[SYS_PYMGR])
+            run_python(m, &p);
+        if (wl_on[S1] && sys_on[SYS_SYNCD]) {
+            run_s1(syncd_sock, &p, &res[m][S1][SYS_SYNCD]);
+            fprintf(stderr, "[%s] S1 syncd: %.2f / %.2f us  %s\n",
+                    mode_names[m], res[m][S1][SYS_SYNCD].median,
+                    res[m][S1][SYS_SYNCD].p99, res[m][S1][SYS_SYNCD].note);
+        }
+    }
+    if (wl_on[S2] && sys_on[SYS_SYNCD]) {
+        int m = mode_on[MODE_UNPINNED] ? MODE_UNPINNED : MODE_PINNED;
+
+        run_s2(syncd_sock, syncd_pid, &p, &res[m][S2][SYS_SYNCD],
+               &s2_rss_mb);
+        fprintf(stderr, "[%s] S2 syncd: %.1f B/object  %s\n", mode_names[m],
+                res[m][S2][SYS_SYNCD].median, res[m][S2][SYS_SYNCD].note);
+    }
+    stop_servers();
+    if (json)
+        print_json(&p, quick);
+    else
+        print_markdown(&p, quick);
+    return 0;
+}

@@ -1,0 +1,387 @@
+/*
+ * workloads.c: W1..W5 written once against struct bsys, S1 and S2 against
+ * syncd.  Every client runs in a forked child process (so the orchestrating
+ * process never holds a connection across fork); children report through
+ * shared anonymous mappings and meet at process-shared barriers.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "syncbench.h"
+#include "syncclient.h"
+
+const char *const wl_names[WL_COUNT] = {"W1", "W2", "W3", "W3x64", "W4",
+                                        "W5", "S1", "S2"};
+const char *const wl_titles[WL_COUNT] = {
+    "W1 uncontended Lock acquire+release (per pair)",
+    "W2 cross-process handoff via 2 semaphores (per round trip)",
+    "W3 contended Lock, 4 processes (total)",
+    "W3 contended Lock, 64 processes (total)",
+    "W4 Event broadcast to waiters: set -> last waiter returned",
+    "W5 open+close of a named object",
+    "S1 W2 round trip with many other clients connected",
+    "S2 daemon memory per named object",
+};
+
+/* What every child of one workload run shares with the parent. */
+struct wshared {
+    pthread_barrier_t bar;
+    _Atomic int failed;
+    _Atomic unsigned ready, done;
+    uint64_t ops[128];    /* W3: per process, counted in the window */
+    uint64_t allops[128]; /* W3: per process, every critical section */
+    volatile uint64_t counter; /* W3: touched under the lock */
+    volatile uint64_t touch[8];
+    double t_start, t_end, t_set;
+    char err[120];
+};
+
+static struct wshared *sh;
+static const struct bsys *S;
+static const char *EP;
+static const struct bparams *P;
+
+static void child_fail(const char *what, int rv)
+{
+    if (atomic_fetch_add(&sh->failed, 1) == 0)
+        snprintf(sh->err, sizeof(sh->err), "%s %s: %d (%s)", S->name, what,
+                 rv, S->id == SYS_SYNCD ? sync_strerror(rv) : strerror(-rv));
+    _exit(1);
+}
+
+#define CHECK(what, expr)                                                  \
+    do {                                                                   \
+        int rv_ = (expr);                                                  \
+        if (rv_ != 0)                                                      \
+            child_fail(what, rv_);                                         \
+    } while (0)
+
+static pid_t spawn(void (*fn)(int), int arg)
+{
+    pid_t pid = fork();
+
+    if (pid < 0)
+        bdie("fork: %s", strerror(errno));
+    if (pid == 0) {
+        fn(arg);
+        _exit(0);
+    }
+    return pid;
+}
+
+static void reap(pid_t *pids, int n)
+{
+    for (int i = 0; i < n; i++)
+        waitpid(pids[i], NULL, 0);
+}
+
+static void barrier_init(unsigned n)
+{
+    pthread_barrierattr_t a;
+
+    pthread_barrierattr_init(&a);
+    pthread_barrierattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    pthread_barrier_init(&sh->bar, &a, n);
+    pthread_barrierattr_destroy(&a);
+}
+
+static void bar(void)
+{
+    pthread_barrier_wait(&sh->bar);
+}
+
+/* ---- W1 / W5: one process, per-op latency ------------------------------ */
+
+static double *samples;
+
+static void w1_child(int w5)
+{
+    bconn *c;
+    bobj *l = NULL;
+    int n = w5 ? P->w5_pairs : P->w1_pairs, warm = n / 5 + 10;
+
+    CHECK("connect", S->connect(EP, &c));
+    if (!w5)
+        CHECK("lock_open", S->lock_open(c, "w1/lock", &l));
+    for (int r = -1; r < P->reps; r++) {
+        int cnt = r < 0 ? warm : n;
+
+        for (int i = 0; i < cnt; i++) {
+            double t0 = now_us();
+
+            if (w5) {
+                CHECK("open_close", S->open_close(c, "w5/obj"));
+            } else {
+                CHECK("acquire", S->acquire(l));
+                CHECK("release", S->release(l));
+            }
+            if (r >= 0)
+                samples[(size_t)r * n + i] = now_us() - t0;
+        }
+    }
+    if (l != NULL)
+        S->close(l);
+    S->disconnect(c);
+}
+
+/* ---- W2: ping-pong ------------------------------------------------------ */
+
+static void w2_child(int role)
+{
+    bconn *c;
+    bobj *a, *b;
+    int n = P->w2_rounds, warm = n / 5 + 10;
+
+    CHECK("connect", S->connect(EP, &c));
+    CHECK("sem_open a", S->sem_open(c, "w2/a", 0, &a));
+    CHECK("sem_open b", S->sem_open(c, "w2/b", 0, &b));
+    bar();
+    for (int r = -1; r < P->reps; r++) {
+        int cnt = r < 0 ? warm : n;
+
+        for (int i = 0; i < cnt; i++) {
+            if (role == 0) {
+                double t0 = now_us();
+
+                CHECK("release a", S->release(a));
+                CHECK("acquire b", S->acquire(b));
+                if (r >= 0)
+                    samples[(size_t)r * n + i] = now_us() - t0;
+            } else {
+                CHECK("acquire a", S->acquire(a));
+                CHECK("release b", S->release(b));
+            }
+        }
+    }
+    S->close(a);
+    S->close(b);
+    S->disconnect(c);
+}
+
+/* ---- W3: contended throughput ----------------------------------------- */
+
+static int w3_procs;
+
+static void w3_child(int idx)
+{
+    bconn *c;
+    bobj *l;
+
+    CHECK("connect", S->connect(EP, &c));
+    CHECK("lock_open", S->lock_open(c, "w3/lock", &l));
+    for (int r = -1; r < P->reps; r++) {
+        uint64_t counted = 0;
+        double t;
+
+        bar(); /* parent sets t_start/t_end before this */
+        do {
+            CHECK("acquire", S->acquire(l));
+            sh->counter = sh->counter + 1; /* torn if exclusion fails */
+            sh->touch[idx & 7]++;
+            sh->allops[idx]++;
+            CHECK("release", S->release(l));
+            t = now_us();
+            if (t >= sh->t_start && t <= sh->t_end)
+                counted++;
+        } while (t < sh->t_end);
+        if (r >= 0)
+            sh->ops[idx] = counted;
+        atomic_fetch_add(&sh->done, 1);
+        bar(); /* parent collects */
+    }
+    S->close(l);
+    S->disconnect(c);
+}
+
+/* ---- W4: broadcast -------------------------------------------------------- */
+
+static double *stamps;
+
+struct w4_thread {
+    bobj *ev;
+    int slot;
+};
+
+static void *w4_thread_fn(void *arg)
+{
+    struct w4_thread *t = arg;
+
+    atomic_fetch_add(&sh->ready, 1);
+    CHECK("event_wait", S->wait(t->ev));
+    stamps[t->slot] = now_us();
+    atomic_fetch_add(&sh->done, 1);
+    return NULL;
+}
+
+static void w4_child(int proc)
+{
+    int nt = P->w4_threads;
+    pthread_t *th = calloc((size_t)nt, sizeof(*th));
+    struct w4_thread *ts = calloc((size_t)nt, sizeof(*ts));
+    pthread_attr_t at;
+    bconn *c;
+    bobj *ev;
+
+    CHECK("connect", S->connect(EP, &c));
+    CHECK("event_open", S->event_open(c, "w4/ev", &ev));
+    pthread_attr_init(&at);
+    pthread_attr_setstacksize(&at, 128 * 1024);
+    for (int i = 0; i < nt; i++) {
+        ts[i].ev = ev;
+        ts[i].slot = proc * nt + i;
+        if (pthread_create(&th[i], &at, w4_thread_fn, &ts[i]) != 0)
+            child_fail("pthread_create", -errno);
+    }
+    for (int i = 0; i < nt; i++)
+        pthread_join(th[i], NULL);
+    S->close(ev);
+    S->disconnect(c);
+}
+
+static void w4_setter(int n)
+{
+    bconn *c;
+    bobj *ev;
+
+    CHECK("connect", S->connect(EP, &c));
+    CHECK("event_open", S->event_open(c, "w4/ev", &ev));
+    while (atomic_load(&sh->ready) < (unsigned)n && !sh->failed)
+        usleep(1000);
+    usleep(100 * 1000); /* let the last waits reach the server */
+    sh->t_set = now_us();
+    CHECK("event_set", S->set(ev, (unsigned)n));
+    while (atomic_load(&sh->done) < (unsigned)n && !sh->failed)
+        usleep(1000);
+    CHECK("event_clear", S->clear(ev));
+    S->close(ev);
+    S->disconnect(c);
+}
+
+static void run_w4(struct bresult *r)
+{
+    int np = P->w4_procs, n = np * P->w4_threads;
+    double *lat = calloc((size_t)P->reps, sizeof(double));
+    pid_t *pids = calloc((size_t)np + 1, sizeof(pid_t));
+
+    stamps = shared_alloc((size_t)n * sizeof(double));
+    for (int rep = -1; rep < P->reps && !sh->failed; rep++) {
+        double last = 0;
+
+        atomic_store(&sh->ready, 0);
+        atomic_store(&sh->done, 0);
+        for (int i = 0; i < np; i++)
+            pids[i] = spawn(w4_child, i);
+        pids[np] = spawn(w4_setter, n);
+        reap(pids, np + 1);
+        for (int i = 0; i < n; i++)
+            if (stamps[i] > last)
+                last = stamps[i];
+        if (rep >= 0)
+            lat[rep] = last - sh->t_set;
+    }
+    if (!sh->failed) {
+        r->median = quantile(lat, (size_t)P->reps, 0.5);
+        r->p99 = quantile(lat, (size_t)P->reps, 0.99);
+        snprintf(r->note, sizeof(r->note), "%d waiters in %d processes",
+                 n, np);
+    }
+    shared_free(stamps, (size_t)n * sizeof(double));
+    free(lat);
+    free(pids);
+}
+
+/* ---- driver -------------------------------------------------------------- */
+
+static void run_w3(struct bresult *r)
+{
+    int np = w3_procs;
+    pid_t *pids = calloc((size_t)np, sizeof(pid_t));
+    double *tput = calloc((size_t)P->reps, sizeof(double));
+    uint64_t total = 0, before = sh->counter;
+
+    barrier_init((unsigned)np + 1);
+    for (int i = 0; i < np; i++)
+        pids[i] = spawn(w3_child, i);
+    for (int rep = -1; rep < P->reps; rep++) {
+        double secs = rep < 0 ? P->w3_seconds / 2 : P->w3_seconds;
+        uint64_t ops = 0;
+
+        atomic_store(&sh->done, 0);
+        memset((void *)sh->ops, 0, sizeof(sh->ops));
+        sh->t_start = now_us() + 20e3; /* let every process get going */
+        sh->t_end = sh->t_start + secs * 1e6;
+        bar();
+        bar();
+        for (int i = 0; i < np; i++)
+            ops += sh->ops[i];
+        if (rep >= 0)
+            tput[rep] = (double)ops / secs;
+    }
+    for (int i = 0; i < np; i++)
+        total += sh->allops[i];
+    reap(pids, np);
+    r->throughput = true;
+    r->median = quantile(tput, (size_t)P->reps, 0.5);
+    r->p99 = quantile(tput, (size_t)P->reps, 0.01);
+    snprintf(r->note, sizeof(r->note), "%d processes; shared counter %s",
+             np, sh->failed ? "n/a" : sh->counter - before == total
+                 ? "consistent" : "INCONSISTENT: mutual exclusion broken");
+    free(pids);
+    free(tput);
+}
+
+void run_workload(enum wl_id w, const struct bsys *sys, const char *endpoint,
+                  const struct bparams *p, struct bresult *r)
+{
+    size_t n = 0;
+
+    memset(r, 0, sizeof(*r));
+    S = sys;
+    EP = endpoint;
+    P = p;
+    sh = shared_alloc(sizeof(*sh));
+    r->unit = "us";
+    if (w == W1 || w == W5 || w == W2 || w == S1) {
+        int per = w == W1 ? p->w1_pairs : w == W5 ? p->w5_pairs
+                                                  : p->w2_rounds;
+        pid_t pids[2];
+
+        n = (size_t)per * (size_t)p->reps;
+        samples = shared_alloc(n * sizeof(double));
+        if (w == W1 || w == W5) {
+            pids[0] = spawn(w1_child, w == W5);
+            reap(pids, 1);
+        } else {
+            barrier_init(2);
+            pids[0] = spawn(w2_child, 0);
+            pids[1] = spawn(w2_child, 1);
+            reap(pids, 2);
+        }
+        if (!sh->failed) {
+            r->median = quantile(samples, n, 0.5);
+            r->p99 = quantile(samples, n, 0.99);
+            snprintf(r->note, sizeof(r->note), "%zu samples", n);
+        }
+        shared_free(samples, n * sizeof(double));
+    } else if (w == W3 || w == W3_64) {
+        w3_procs = w == W3 ? 4 : 64;
+        run_w3(r);
+        r->unit = "ops/s";
+    } else if (w == W4) {
+        run_w4(r);
+    }
+    if (sh->failed) {
+        snprintf(r->note, sizeof(r->note), "FAILED: %s", sh->err);
+    } else {
+        r->valid = true;
+    }
+    shared_free(sh, sizeof(*sh));
+}
