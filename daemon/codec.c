@@ -29,6 +29,22 @@ static void codec_copy_name(const ProtobufCBinaryData *src,
     *len = src->len;
 }
 
+/*
+ * The client's self-chosen name is only informational, but it is echoed to
+ * others (inspection): keep it printable ASCII, truncated, so it never
+ * breaks a reply's UTF-8 or a terminal.
+ */
+static void codec_copy_client_name(const char *src,
+                                   char dst[CODEC_CLIENT_NAME_MAX + 1])
+{
+    size_t i;
+
+    for (i = 0; src != NULL && src[i] != '\0' && i < CODEC_CLIENT_NAME_MAX;
+         i++)
+        dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
+    dst[i] = '\0';
+}
+
 /* Fill rq from the op; returns 0 or SYNC_EPROTO. */
 static int codec_fill(const Syncd__Request *m, struct request *rq,
                       const char **detail)
@@ -38,9 +54,7 @@ static int codec_fill(const Syncd__Request *m, struct request *rq,
         rq->op = OP_HELLO;
         rq->version = m->hello->version;
         rq->pid = m->hello->pid;
-        /* Truncating the informational client name is harmless. */
-        snprintf(rq->client_name, sizeof(rq->client_name), "%s",
-                 m->hello->client_name ? m->hello->client_name : "");
+        codec_copy_client_name(m->hello->client_name, rq->client_name);
         return 0;
     case SYNCD__REQUEST__OP_OPEN:
         rq->op = OP_OPEN;

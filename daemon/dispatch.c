@@ -53,9 +53,11 @@ static void dispatch_reply(struct session *s, uint64_t id, int code,
 
 /* Whether s may do `want` on o; answers SYNC_EPERM and logs when not. */
 static bool dispatch_allowed(struct session *s, const struct request *rq,
-                             const struct object *o, unsigned want)
+                             struct object *o, unsigned want)
 {
-    if (object_may(o, &s->cred, want))
+    /* Through a condition, its lock's permissions apply too. */
+    if (object_may(o, &s->cred, want) &&
+        object_may(object_root(o), &s->cred, want))
         return true;
     s->server->stats.denied++;
     log_warnx("client pid %d uid %u: %s '%s' denied: needs %s (owner %u:%u "
@@ -155,6 +157,11 @@ static void dispatch_open(struct session *s, const struct request *rq)
     uint32_t id;
     int rv = dispatch_check_open(s, rq, type, &why);
 
+    /* Refuse before creating anything nobody could then use. */
+    if (rv == 0 && s->handles.used >= s->handles.max) {
+        rv = SYNC_ELIMIT;
+        why = "max_handles reached";
+    }
     /* Opening needs read or write on what exists: the object itself, and
      * write on the lock a new condition would bind to. */
     existing = rv == 0 ? registry_lookup(&s->server->registry, rq->name)
@@ -343,12 +350,15 @@ static void dispatch_note_grant(struct handle *h, enum request_op op)
         h->undo++;
 }
 
-/* Condition and barrier waits always queue, even with a zero timeout
- * (Python's wait(0) still releases and re-acquires the lock); the others
- * queue only when they may block. */
-static bool dispatch_always_queues(enum request_op op)
+/* Condition waits always queue, even with a zero timeout (Python's
+ * wait(0) still releases and re-acquires the lock), and barrier waits
+ * unless they complete the round; the others queue only when they may
+ * block. */
+static bool dispatch_always_queues(enum request_op op, struct object *o)
 {
-    return op == OP_COND_WAIT || op == OP_BARRIER_WAIT;
+    return op == OP_COND_WAIT ||
+           (op == OP_BARRIER_WAIT && o->type == OBJECT_BARRIER &&
+            barrier_would_queue(barrier_from_object(o)));
 }
 
 static void dispatch_wait_limit(struct session *s, const struct request *rq,
@@ -383,7 +393,7 @@ static void dispatch_wait(struct session *s, const struct request *rq)
 
     if (h == NULL)
         return;
-    if (at_limit && dispatch_always_queues(rq->op)) {
+    if (at_limit && dispatch_always_queues(rq->op, h->obj)) {
         dispatch_wait_limit(s, rq, h->obj);
         return;
     }
@@ -417,6 +427,17 @@ static void dispatch_wait(struct session *s, const struct request *rq)
     session_pending_free(p);
 }
 
+static void dispatch_timed_out_holding(struct session *s, uint64_t id,
+                                       const struct waiter *w)
+{
+    struct reply rp = {.id = id, .code = SYNC_ETIMEDOUT,
+                       .kind = REPLY_ACQUIRE};
+
+    rp.u.acquire.token = w->token;
+    rp.u.acquire.owner_died = w->owner_died;
+    session_send(s, &rp);
+}
+
 void dispatch_complete_cb(struct waiter *w, int code)
 {
     struct pending *p = container_of(w, struct pending, w);
@@ -428,9 +449,14 @@ void dispatch_complete_cb(struct waiter *w, int code)
         if (h != NULL)
             dispatch_note_grant(h, p->op);
     }
+    if (p->expired)
+        s->server->stats.timeouts++;
     if (s->state != SESSION_CLOSING) {
         if (code == 0)
             dispatch_acquired(s, p->req_id, w->obj, w);
+        else if (code == SYNC_ETIMEDOUT && p->op == OP_COND_WAIT)
+            /* The lock is held again: its token belongs in the reply. */
+            dispatch_timed_out_holding(s, p->req_id, w);
         else
             dispatch_reply(s, p->req_id, code, NULL);
     }

@@ -302,16 +302,24 @@ int inspect_show(struct session *s, const char *name, uint32_t max_waiters,
     return rv;
 }
 
-/* Locks (and RLocks) s holds through its handles. */
+/* Locks (and RLocks) s holds, each counted once however many handles
+ * (or conditions) lead to it. */
 static uint32_t inspect_held(struct session *s)
 {
-    uint32_t id, held = 0;
-    struct handle *h;
+    uint32_t id, prev, held = 0;
+    struct object *root;
+    struct handle *h, *p;
 
     for (id = 1; id < handle_end(&s->handles); id++) {
         h = handle_find(&s->handles, id);
-        if (h != NULL && object_holds(object_root(h->obj), s->id))
-            held++;
+        if (h == NULL || !object_holds(root = object_root(h->obj), s->id))
+            continue;
+        for (prev = 1; prev < id; prev++) {
+            p = handle_find(&s->handles, prev);
+            if (p != NULL && object_root(p->obj) == root)
+                break;
+        }
+        held += prev == id;
     }
     return held;
 }
@@ -330,10 +338,12 @@ int inspect_clients(struct session *self, uint64_t after, uint32_t limit,
     out->v = calloc(limit, sizeof(*out->v));
     if (out->v == NULL)
         return SYNC_ENOMEM;
-    /* Sessions are listed in accept order, which is id order. */
+    /* Sessions are listed in accept order, which is id order.  Only root
+     * sees other users' clients. */
     for (n = srv->sessions.next; n != &srv->sessions; n = n->next) {
         s = container_of(n, struct session, link);
-        if (s->id <= after || s->state == SESSION_CLOSING)
+        if (s->id <= after || s->state == SESSION_CLOSING ||
+            (self->uid != 0 && s->uid != self->uid))
             continue;
         if (out->n == limit) {
             out->more = true;

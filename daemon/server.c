@@ -25,6 +25,29 @@ static uint64_t server_clock(void)
     return uv_now(server_clock_loop);
 }
 
+/*
+ * After each loop iteration's callbacks, write every session's replies:
+ * one write per session however many replies (a broadcast to 100 waiters
+ * of one client is one syscall, not 100).
+ */
+static void server_flush(struct server *srv)
+{
+    while (!list_empty(&srv->dirty))
+        session_flush(container_of(srv->dirty.next, struct session, dirty));
+}
+
+static void server_flush_cb(uv_check_t *h)
+{
+    server_flush(h->data);
+}
+
+/* Replies made by timers (timeouts) must not wait for the next I/O: the
+ * prepare phase runs after timers and before the loop blocks in poll. */
+static void server_flush_pre_cb(uv_prepare_t *h)
+{
+    server_flush(h->data);
+}
+
 int server_init(struct server *srv, uv_loop_t *loop,
                 const struct syncd_limits *limits)
 {
@@ -32,11 +55,25 @@ int server_init(struct server *srv, uv_loop_t *loop,
     srv->loop = loop;
     srv->limits = *limits;
     list_init(&srv->sessions);
+    list_init(&srv->dirty);
     list_init(&srv->free_pending);
     registry_init(&srv->registry, limits->max_objects, limits->max_name);
     if (deadlines_init(&srv->deadlines, loop) != 0)
         return SYNC_EINTERNAL;
     srv->timer_open = true;
+    if (uv_check_init(loop, &srv->flusher) != 0)
+        return SYNC_EINTERNAL;
+    srv->flusher.data = srv;
+    srv->flusher_open = true;
+    uv_check_start(&srv->flusher, server_flush_cb);
+    if (uv_prepare_init(loop, &srv->flusher_pre) != 0)
+        return SYNC_EINTERNAL;
+    srv->flusher_pre.data = srv;
+    srv->flusher_pre_open = true;
+    uv_prepare_start(&srv->flusher_pre, server_flush_pre_cb);
+    /* The flushers alone must not keep the loop running. */
+    uv_unref((uv_handle_t *)&srv->flusher);
+    uv_unref((uv_handle_t *)&srv->flusher_pre);
     srv->started_ms = uv_now(loop);
     server_clock_loop = loop;
     object_clock = server_clock;
@@ -213,15 +250,25 @@ static void server_timer_close_cb(uv_handle_t *h)
     server_maybe_finish(srv);
 }
 
-/* Answer every waiter of s with SYNC_ESHUTDOWN, then close it. */
-static void server_close_session(struct session *s)
+static void server_flusher_close_cb(uv_handle_t *h)
+{
+    struct server *srv = h->data;
+
+    if (h == (uv_handle_t *)&srv->flusher)
+        srv->flusher_open = false;
+    else
+        srv->flusher_pre_open = false;
+    server_maybe_finish(srv);
+}
+
+/* Answer every waiter of s with SYNC_ESHUTDOWN. */
+static void server_cancel_waits(struct session *s)
 {
     struct list_node *n, *tmp;
 
     list_foreach_safe(n, tmp, &s->pending)
         object_cancel(&container_of(n, struct pending, link)->w,
                       SYNC_ESHUTDOWN);
-    session_abort(s, "daemon shutting down");
 }
 
 void server_shutdown(struct server *srv)
@@ -239,10 +286,19 @@ void server_shutdown(struct server *srv)
             log_warn("unlink %s", srv->socket_path);
         uv_close((uv_handle_t *)&srv->listener, server_listener_close_cb);
     }
+    /* Every waiter first: closing one session would otherwise hand its
+     * locks to another's waiter instead of telling it we are stopping. */
     list_foreach_safe(n, tmp, &srv->sessions)
-        server_close_session(container_of(n, struct session, link));
+        server_cancel_waits(container_of(n, struct session, link));
+    list_foreach_safe(n, tmp, &srv->sessions)
+        session_abort(container_of(n, struct session, link),
+                      "daemon shutting down");
     if (srv->timer_open)
         deadlines_close(&srv->deadlines, server_timer_close_cb);
+    if (srv->flusher_open)
+        uv_close((uv_handle_t *)&srv->flusher, server_flusher_close_cb);
+    if (srv->flusher_pre_open)
+        uv_close((uv_handle_t *)&srv->flusher_pre, server_flusher_close_cb);
     server_maybe_finish(srv);
 }
 
@@ -251,6 +307,7 @@ void server_maybe_finish(struct server *srv)
     void (*cb)(struct server *);
 
     if (!srv->closing || srv->listening || srv->timer_open ||
+        srv->flusher_open || srv->flusher_pre_open ||
         !list_empty(&srv->sessions) || srv->on_finish == NULL)
         return;
     cb = srv->on_finish;

@@ -41,6 +41,11 @@ struct server {
     uint32_t n_sessions;
     uint32_t n_waiters;            /* pending waits of all sessions */
     uint64_t next_session_id;
+    struct list_node dirty;        /* sessions with replies to flush */
+    uv_check_t flusher;            /* flushes them after I/O callbacks */
+    uv_prepare_t flusher_pre;      /* ... and after timers, before poll */
+    bool flusher_open;
+    bool flusher_pre_open;
     struct list_node free_pending; /* recycled struct pending */
     uint32_t n_free_pending;
     struct server_stats stats;

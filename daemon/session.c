@@ -199,6 +199,7 @@ static struct session *session_new(struct server *srv)
     handle_table_init(&s->handles, srv->limits.max_handles);
     list_init(&s->pending);
     list_init(&s->link);
+    list_init(&s->dirty);
     return s;
 }
 
@@ -276,36 +277,76 @@ static void session_queue_write(struct session *s, const uint8_t *p,
     }
 }
 
+/* Append n bytes to the session's output; 0 or -1 (no memory). */
+static int session_append(struct session *s, const uint8_t *p, size_t n)
+{
+    size_t cap = s->out_cap ? s->out_cap : 512;
+    uint8_t *b;
+
+    while (cap < s->out_len + n)
+        cap *= 2;
+    if (cap != s->out_cap) {
+        b = realloc(s->out, cap);
+        if (b == NULL)
+            return -1;
+        s->out = b;
+        s->out_cap = cap;
+    }
+    memcpy(s->out + s->out_len, p, n);
+    s->out_len += n;
+    return 0;
+}
+
 void session_send(struct session *s, const struct reply *rp)
 {
     uint8_t stack[512];
-    uint8_t *out = stack;
+    uint8_t *frame = stack;
     size_t n;
-    int w;
-    uv_buf_t buf;
+    int rv;
 
     if (s->state == SESSION_CLOSING && rp->id != 0)
         return;
     if (uv_is_closing((uv_handle_t *)&s->pipe))
         return;
     n = codec_encode_reply(rp, stack, sizeof(stack));
-    if (n == 0) {
-        out = codec_encode_reply_alloc(rp, &n);
-        if (out == NULL) {
-            session_abort(s, "out of memory encoding a reply");
-            return;
-        }
+    if (n == 0 && (frame = codec_encode_reply_alloc(rp, &n)) == NULL) {
+        session_abort(s, "out of memory encoding a reply");
+        return;
     }
-    buf = uv_buf_init((char *)out, (unsigned)n);
+    rv = session_append(s, frame, n);
+    if (frame != stack)
+        free(frame);
+    if (rv != 0) {
+        session_abort(s, "out of memory queueing a reply");
+        return;
+    }
+    if (list_empty(&s->dirty))
+        list_insert_tail(&s->server->dirty, &s->dirty);
+}
+
+void session_flush(struct session *s)
+{
+    uv_buf_t buf = uv_buf_init((char *)s->out, (unsigned)s->out_len);
+    size_t n = s->out_len;
+    int w;
+
+    list_remove(&s->dirty);
+    if (n == 0 || uv_is_closing((uv_handle_t *)&s->pipe))
+        return;
+    s->out_len = 0;
     w = uv_try_write((uv_stream_t *)&s->pipe, &buf, 1);
     if (w == UV_EAGAIN || w == UV_ENOSYS)
         w = 0;
     if (w < 0)
         session_abort(s, "write error");
     else if ((size_t)w < n)
-        session_queue_write(s, out + w, n - (size_t)w);
-    if (out != stack)
-        free(out);
+        session_queue_write(s, s->out + w, n - (size_t)w);
+    /* Do not let one burst pin a large buffer for the session's life. */
+    if (s->out_cap > 64 * 1024) {
+        free(s->out);
+        s->out = NULL;
+        s->out_cap = 0;
+    }
 }
 
 /* ---- waiters ------------------------------------------------------------ */
@@ -314,7 +355,8 @@ static void session_pending_expire_cb(struct deadline_entry *e)
 {
     struct pending *p = container_of(e, struct pending, deadline);
 
-    p->session->server->stats.timeouts++;
+    /* A condition waiter already notified keeps waiting for its lock. */
+    p->expired = p->w.queue != NULL && !p->w.reacquiring;
     object_expire(&p->w);
 }
 
@@ -344,6 +386,7 @@ struct pending *session_pending_new(struct session *s, uint64_t req_id,
     p->handle = handle;
     p->op = op;
     p->queued_ms = uv_now(srv->loop);
+    p->expired = false;
     return p;
 }
 
@@ -449,6 +492,8 @@ void session_abort(struct session *s, const char *why)
     for (id = 1; id < handle_end(&s->handles); id++)
         if (handle_find(&s->handles, id) != NULL)
             session_close_handle(s, id);
+    /* A last error reply (id 0) goes out before the close. */
+    session_flush(s);
     uv_close((uv_handle_t *)&s->pipe, session_close_cb);
 }
 
@@ -462,6 +507,7 @@ static void session_close_cb(uv_handle_t *h)
     srv->n_sessions--;
     frame_decoder_fini(&s->decoder);
     handle_table_fini(&s->handles);
+    free(s->out);
     free(s);
     server_maybe_finish(srv);
 }

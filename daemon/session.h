@@ -45,6 +45,11 @@ struct session {
     struct handle_table handles;
     struct list_node pending;    /* struct pending.link, owned */
     uint32_t n_pending;
+    /* Replies of this loop iteration, sent in one write by
+     * session_flush (from the server's uv_check) or before closing. */
+    uint8_t *out;                /* owned */
+    size_t out_len, out_cap;
+    struct list_node dirty;      /* in server->dirty while out_len > 0 */
 };
 
 /* A queued wait: the object links w, the deadline heap links deadline. */
@@ -57,6 +62,7 @@ struct pending {
     uint32_t handle;
     enum request_op op;
     uint64_t queued_ms;          /* loop time when the wait began */
+    bool expired;                /* its deadline ended the wait */
 };
 
 /*
@@ -73,8 +79,16 @@ int session_accept(struct server *srv);
  */
 void session_abort(struct session *s, const char *why);
 
-/* Answer a request.  Dropped when closing; aborts on backlog overflow. */
+/*
+ * Answer a request: the reply is appended to the session's output and
+ * written with the others of this loop iteration by session_flush.
+ * Dropped when closing (except id 0 errors, flushed before the close).
+ */
 void session_send(struct session *s, const struct reply *rp);
+
+/* Write the queued replies now (uv_try_write, queueing what the kernel
+ * does not take); aborts the session on backlog overflow. */
+void session_flush(struct session *s);
 
 /*
  * Close handle id: cancel its waits with SYNC_EBADF, release what the

@@ -43,6 +43,11 @@ static void barrier_wake_all(struct barrier *b, int code)
         w->complete(w, code);
 }
 
+bool barrier_would_queue(const struct barrier *b)
+{
+    return !b->broken && waitq_len(&b->waiters) + 1 < b->parties;
+}
+
 int barrier_wait(struct barrier *b, struct waiter *w)
 {
     /* Python: wait() on a broken barrier raises BrokenBarrierError. */

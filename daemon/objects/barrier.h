@@ -27,6 +27,9 @@ struct barrier *barrier_new(const char *name, uint32_t parties);
  */
 int barrier_wait(struct barrier *b, struct waiter *w);
 
+/* Whether a wait now would queue (not last, not broken). */
+bool barrier_would_queue(const struct barrier *b);
+
 /* Python reset(): waiters get SYNC_EBROKEN; the barrier is usable again. */
 void barrier_reset(struct barrier *b);
 /* Python abort(): break it; waiters now and later get SYNC_EBROKEN. */
