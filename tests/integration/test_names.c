@@ -126,7 +126,7 @@ Test(names, length_is_1_to_255_bytes)
     sync_disconnect(c);
 }
 
-Test(names, daemon_checks_length_itself)
+Test(names, daemon_checks_names_itself)
 {
     char name[300];
     uint32_t h = 0;
@@ -142,7 +142,15 @@ Test(names, daemon_checks_length_itself)
     cr_assert(eq(int, raw_open(fd, 3, name, 0, SYNCD__OBJECT_TYPE__LOCK, 0,
                                &h),
                  SYNC_ENAME));
-    /* The connection survives both. */
+    /* Names are bytes on the wire: an embedded NUL is refused, not
+     * truncated to "a". */
+    cr_assert(eq(int, raw_open(fd, 5, "a\0b", 3, SYNCD__OBJECT_TYPE__LOCK, 0,
+                               &h),
+                 SYNC_ENAME));
+    cr_assert(eq(int, raw_open(fd, 6, "\xff", 1, SYNCD__OBJECT_TYPE__LOCK, 0,
+                               &h),
+                 SYNC_ENAME));
+    /* The connection survives all of them. */
     cr_assert(eq(int, raw_open(fd, 4, name, 255, SYNCD__OBJECT_TYPE__LOCK, 0,
                                &h),
                  0));

@@ -446,3 +446,28 @@ Test(semaphore, closing_undo_handle_gives_permits_back)
     sync_sem_close(plain);
     sync_disconnect(obs);
 }
+
+Test(semaphore, undo_never_pushes_a_bounded_semaphore_past_its_bound)
+{
+    sync_client *c = connect_ok(), *obs = connect_ok();
+    sync_sem *u, *plain;
+
+    cr_assert(eq(int, sync_bsem_open(obs, "undo/bound", 2, &plain), 0));
+    cr_assert(eq(int, sync_sem_open_flags(c, "undo/bound", 2, true,
+                                          SYNC_SEM_UNDO, &u), 0));
+    cr_assert(eq(int, sync_sem_acquire(u, true, -1), 0));
+    cr_assert(eq(int, sync_sem_acquire(u, true, -1), 0));
+    cr_assert(eq(int, sync_sem_value(plain), 0));
+    /* Someone else refills it (no owner), up to the bound... */
+    cr_assert(eq(int, sync_sem_release(plain, 1), 0));
+    cr_assert(eq(int, sync_sem_value(plain), 1));
+    /* ...so the undo can give back only one of its two permits. */
+    sync_sem_close(u);
+    cr_assert(eq(int, sync_sem_value(plain), 2));
+    cr_assert(eq(int, sync_sem_release(plain, 1), SYNC_EVALUE));
+    cr_assert(syncd_fixture_log_contains("the rest would pass the bound",
+                                         2000));
+    sync_sem_close(plain);
+    sync_disconnect(c);
+    sync_disconnect(obs);
+}

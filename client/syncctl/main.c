@@ -1,0 +1,126 @@
+/*
+ * main.c: syncctl, the command-line tool of syncd: parse the command line,
+ * connect to the daemon as libsyncclient does, run one verb, exit.
+ *
+ * Exit status (also listed by `syncctl --help`):
+ *   0        success; lock and sem: CMD's exit status, 128 + N when CMD was
+ *            killed by signal N
+ *   1        false: `event is-set` found the event clear
+ *   2        usage error
+ *   100 + N  syncd error N, the stable number of SYNC_ERRNO_MAP; the
+ *            message (sync_strerror) goes to stderr.  The common ones:
+ *            101 SYNC_ETIMEDOUT  not acquired / timed out (-n, -w)
+ *            102 SYNC_EPERM      permission denied
+ *            106 SYNC_ENOENT     no such object (show, rm)
+ *            109 SYNC_ECONN      no daemon listening, or connection lost
+ *            118 SYNC_EBROKEN    barrier broken
+ *   125      syncctl itself failed (fork, signalfd, output)
+ *   126, 127 lock/sem: CMD could not be executed / was not found
+ * As with env(1) or timeout(1), CMD's own status may use any of these.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "syncctl.h"
+
+int ctl_exit_code(int code)
+{
+    return code < 0 ? EXIT_SYNC_BASE - code : code;
+}
+
+int ctl_fail(const struct ctl *ctl,
+             int code,
+             const char *what,
+             const char *name)
+{
+    if (code == SYNC_ECONN && ctl->client == NULL) {
+        if (access(ctl->socket, F_OK) == 0 && access(ctl->socket, W_OK) != 0)
+            fprintf(stderr,
+                    "syncctl: no permission to connect to syncd "
+                    "on %s\n",
+                    ctl->socket);
+        else
+            fprintf(stderr,
+                    "syncctl: no syncd is listening on %s (start "
+                    "it with: syncd --socket %s)\n",
+                    ctl->socket, ctl->socket);
+    } else if (code == SYNC_ECONN) {
+        fprintf(stderr,
+                "syncctl: %s%s%s: lost the connection to syncd on "
+                "%s\n",
+                what, name ? " " : "", name ? name : "", ctl->socket);
+    } else {
+        fprintf(stderr, "syncctl: %s%s%s: %s\n", what, name ? " " : "",
+                name ? name : "", sync_strerror(code));
+    }
+    return ctl_exit_code(code);
+}
+
+static int run_action(struct ctl *ctl)
+{
+    switch (ctl->res->action) {
+        case STATUS:
+            return view_status(ctl, ctl->out);
+        case METRICS:
+            return view_status(ctl, &metrics_output);
+        case LS:
+            return view_ls(ctl);
+        case SHOW:
+            return view_show(ctl);
+        case CLIENTS:
+            return view_clients(ctl);
+        case LOCK:
+            return run_lock(ctl);
+        case SEM:
+            return run_sem(ctl);
+        case EVENT_SET:
+        case EVENT_CLEAR:
+        case EVENT_WAIT:
+        case EVENT_IS_SET:
+            return script_event(ctl);
+        case BARRIER_WAIT:
+        case BARRIER_RESET:
+        case BARRIER_ABORT:
+            return script_barrier(ctl);
+        case RM:
+            return script_rm(ctl);
+        case NONE:
+            break;
+    }
+    return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    struct parse_result res;
+    struct ctl ctl = {.res = &res};
+    int rv;
+
+    rv = parse(argc, argv, &res);
+    if (rv >= 0)
+        return rv;
+    ctl.out = res.json ? &json_output : &text_output;
+    /* Only for messages: sync_connect(NULL) resolves the same default. */
+    if (res.socket != NULL)
+        ctl.socket = res.socket;
+    else if (sync_default_socket_path(path, sizeof(path)) == 0)
+        ctl.socket = path;
+    else
+        ctl.socket = "the default socket";
+    rv = sync_connect(res.socket, &ctl.client);
+    if (rv != 0)
+        return ctl_fail(&ctl, rv, "connect", ctl.socket);
+    if (res.mode >= 0)
+        sync_set_create_mode(ctl.client, (unsigned)res.mode);
+    rv = run_action(&ctl);
+    sync_disconnect(ctl.client);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "syncctl: writing output: %s\n", strerror(errno));
+        return rv != 0 ? rv : EXIT_LOCAL;
+    }
+    return rv;
+}

@@ -1,0 +1,48 @@
+/*
+ * syncctl.h: what syncctl's verb files share: the run context and one
+ * function per verb.  A verb returns syncctl's exit code (see main.c) and
+ * has printed any error itself.
+ */
+#ifndef SYNCCTL_H
+#define SYNCCTL_H
+
+#include "output.h"
+#include "parser.h"
+#include "syncclient.h"
+
+struct ctl {
+    sync_client *client;            /* owned by main() */
+    const struct parse_result *res; /* borrowed (owner: main) */
+    const struct output *out;       /* text_output or json_output */
+    const char *socket;             /* the path in use, for messages */
+};
+
+/*
+ * Print what failed to stderr ("syncctl: WHAT: sync_strerror(code)"; a
+ * lost daemon is said plainly) and return 100 + the SYNC error number.
+ * name, if not NULL, follows what.
+ */
+int ctl_fail(const struct ctl *ctl,
+             int code,
+             const char *what,
+             const char *name);
+
+/* The code, or 100 + its number; no message (for codes already shown). */
+int ctl_exit_code(int code);
+
+/* Inspection (view.c). */
+int view_status(struct ctl *ctl, const struct output *out);
+int view_ls(struct ctl *ctl);
+int view_show(struct ctl *ctl);
+int view_clients(struct ctl *ctl);
+
+/* lock / sem: run CMD while holding (run.c). */
+int run_lock(struct ctl *ctl);
+int run_sem(struct ctl *ctl);
+
+/* event, barrier, rm (script.c). */
+int script_event(struct ctl *ctl);
+int script_barrier(struct ctl *ctl);
+int script_rm(struct ctl *ctl);
+
+#endif

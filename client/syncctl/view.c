@@ -1,0 +1,182 @@
+/*
+ * view.c: the inspection verbs (status, ls, show, clients, metrics).  Each
+ * sends one inspection request through libsyncclient's internal call,
+ * unpacks the raw ServerMessage it returns, follows `more` page by page,
+ * and hands the decoded messages to the chosen output.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "syncctl.h"
+
+/* A page size well under the daemon's largest (INSPECT_PAGE). */
+#define VIEW_PAGE 100
+
+/* Decoded pages of a listing; each message owns the items it points to. */
+struct view_pages {
+    Syncd__ServerMessage **msgs; /* owned */
+    size_t n_msgs;
+    void **items; /* owned array, borrowed items */
+    size_t n_items;
+};
+
+/* Send req; on success *out is the reply's ServerMessage (caller frees),
+ * carrying the result `want`.  0 or SYNC_E*. */
+static int view_call(struct ctl *ctl,
+                     const struct sync__request *req,
+                     Syncd__Reply__ResultCase want,
+                     Syncd__ServerMessage **out)
+{
+    struct sync__result res;
+    Syncd__ServerMessage *m;
+    int rv;
+
+    memset(&res, 0, sizeof(res));
+    rv = sync__call(ctl->client, req, &res);
+    if (rv != 0) {
+        free(res.raw);
+        return rv;
+    }
+    if (res.raw == NULL)
+        return SYNC_EPROTO;
+    m = syncd__server_message__unpack(NULL, res.raw_len, res.raw);
+    free(res.raw);
+    if (m == NULL)
+        return SYNC_EPROTO;
+    if (m->msg_case != SYNCD__SERVER_MESSAGE__MSG_REPLY ||
+        m->reply->result_case != want) {
+        syncd__server_message__free_unpacked(m, NULL);
+        return SYNC_EPROTO;
+    }
+    *out = m;
+    return 0;
+}
+
+static void view_pages_free(struct view_pages *p)
+{
+    size_t i;
+
+    for (i = 0; i < p->n_msgs; i++)
+        syncd__server_message__free_unpacked(p->msgs[i], NULL);
+    free(p->msgs);
+    free(p->items);
+    memset(p, 0, sizeof(*p));
+}
+
+/* Keep m and its n items v; 0 or SYNC_ENOMEM (m is freed then). */
+static int view_pages_add(struct view_pages *p,
+                          Syncd__ServerMessage *m,
+                          void **v,
+                          size_t n)
+{
+    Syncd__ServerMessage **msgs;
+    void **items;
+
+    msgs = realloc(p->msgs, (p->n_msgs + 1) * sizeof(*msgs));
+    if (msgs != NULL)
+        p->msgs = msgs;
+    items = realloc(p->items, (p->n_items + n + 1) * sizeof(*items));
+    if (items != NULL)
+        p->items = items;
+    if (msgs == NULL || items == NULL) {
+        syncd__server_message__free_unpacked(m, NULL);
+        return SYNC_ENOMEM;
+    }
+    p->msgs[p->n_msgs++] = m;
+    if (n > 0)
+        memcpy(p->items + p->n_items, v, n * sizeof(*v));
+    p->n_items += n;
+    return 0;
+}
+
+int view_status(struct ctl *ctl, const struct output *out)
+{
+    struct sync__request req = {.op = SYNC__OP_STATUS};
+    Syncd__ServerMessage *m;
+    int rv;
+
+    rv = view_call(ctl, &req, SYNCD__REPLY__RESULT_STATUS, &m);
+    if (rv != 0)
+        return ctl_fail(ctl, rv, "status", NULL);
+    out->status(m->reply->status);
+    syncd__server_message__free_unpacked(m, NULL);
+    return 0;
+}
+
+int view_ls(struct ctl *ctl)
+{
+    struct sync__request req = {.op = SYNC__OP_LIST_OBJECTS,
+                                .n = VIEW_PAGE,
+                                .lock_name = ctl->res->name};
+    struct view_pages p = {0};
+    Syncd__ServerMessage *m;
+    Syncd__ObjectInfo *last;
+    char *after = NULL;
+    bool more = true;
+    int rv = 0;
+
+    while (rv == 0 && more) {
+        req.name = after;
+        rv = view_call(ctl, &req, SYNCD__REPLY__RESULT_LIST, &m);
+        if (rv != 0)
+            break;
+        more = m->reply->list->more && m->reply->list->n_objects > 0;
+        last = more ? m->reply->list->objects[m->reply->list->n_objects - 1]
+                    : NULL;
+        rv = view_pages_add(&p, m, (void **)m->reply->list->objects,
+                            m->reply->list->n_objects);
+        free(after);
+        after = NULL;
+        /* The next page starts after the last name of this one. */
+        if (rv == 0 && last != NULL &&
+            (after = strndup((const char *)last->name.data, last->name.len)) ==
+                NULL)
+            rv = SYNC_ENOMEM;
+    }
+    free(after);
+    if (rv == 0)
+        ctl->out->objects((Syncd__ObjectInfo *const *)p.items, p.n_items);
+    view_pages_free(&p);
+    return rv == 0 ? 0 : ctl_fail(ctl, rv, "ls", NULL);
+}
+
+int view_show(struct ctl *ctl)
+{
+    struct sync__request req = {.op = SYNC__OP_SHOW_OBJECT,
+                                .name = ctl->res->name};
+    Syncd__ServerMessage *m;
+    int rv;
+
+    rv = view_call(ctl, &req, SYNCD__REPLY__RESULT_OBJECT, &m);
+    if (rv != 0)
+        return ctl_fail(ctl, rv, "show", ctl->res->name);
+    ctl->out->object(m->reply->object);
+    syncd__server_message__free_unpacked(m, NULL);
+    return 0;
+}
+
+int view_clients(struct ctl *ctl)
+{
+    struct sync__request req = {.op = SYNC__OP_LIST_CLIENTS, .n = VIEW_PAGE};
+    struct view_pages p = {0};
+    Syncd__ServerMessage *m;
+    Syncd__ClientsResult *l;
+    bool more;
+    int rv;
+
+    do {
+        rv = view_call(ctl, &req, SYNCD__REPLY__RESULT_CLIENTS, &m);
+        if (rv != 0)
+            break;
+        l = m->reply->clients;
+        more = l->more && l->n_clients > 0;
+        if (l->n_clients > 0)
+            req.thread = l->clients[l->n_clients - 1]->session_id;
+        rv = view_pages_add(&p, m, (void **)l->clients, l->n_clients);
+    } while (rv == 0 && more);
+    if (rv == 0)
+        ctl->out->clients((Syncd__ClientInfo *const *)p.items, p.n_items);
+    view_pages_free(&p);
+    return rv == 0 ? 0 : ctl_fail(ctl, rv, "clients", NULL);
+}

@@ -1,0 +1,891 @@
+/*
+ * test_syncctl.c: the syncctl tool against a real daemon.  Every check
+ * runs the built binary (SYNCCTL_BIN) with --socket in a child process and
+ * looks at its exit code, stdout (text, JSON parsed with jansson, metrics)
+ * and stderr; holders and waiters are forked clients of the library.
+ */
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+
+#include "daemon_fixture.h"
+#include "syncclient.h"
+
+TestSuite(syncctl,
+          .init = syncd_fixture_init,
+          .fini = syncd_fixture_fini,
+          .timeout = 40);
+
+#define CTL_MAX_ARGS 24
+
+/* One syncctl run: its pid and where its output goes. */
+struct ctl_run {
+    pid_t pid;
+    int code; /* exit code, 128 + signal, -1 if it had to be killed */
+    char out_path[160];
+    char err_path[160];
+    char *out; /* stdout once waited for (owned) */
+    char *err; /* stderr once waited for (owned) */
+};
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf;
+    long n;
+
+    cr_assert(f != NULL, "open %s", path);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = calloc(1, (size_t)n + 1);
+    cr_assert(buf != NULL);
+    cr_assert(eq(sz, fread(buf, 1, (size_t)n, f), (size_t)n));
+    fclose(f);
+    return buf;
+}
+
+/*
+ * Start syncctl with args (NULL-terminated); with_socket puts --socket
+ * first; env, if not NULL, is "NAME=value" to set in the child.
+ */
+static void ctl_startv(struct ctl_run *r,
+                       bool with_socket,
+                       const char *env,
+                       const char *const *args)
+{
+    static int seq;
+    const char *argv[CTL_MAX_ARGS + 4];
+    int n = 0, i;
+
+    memset(r, 0, sizeof(*r));
+    snprintf(r->out_path, sizeof(r->out_path), "%s/out.%d", syncd_fx.dir, seq);
+    snprintf(r->err_path, sizeof(r->err_path), "%s/err.%d", syncd_fx.dir,
+             seq++);
+    argv[n++] = SYNCCTL_BIN;
+    if (with_socket) {
+        argv[n++] = "--socket";
+        argv[n++] = syncd_fx.sock;
+    }
+    for (i = 0; args[i] != NULL && i < CTL_MAX_ARGS; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    r->pid = fx_fork();
+    cr_assert(ge(int, r->pid, 0));
+    if (r->pid == 0) {
+        int o = open(r->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int e = open(r->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+        if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+            _exit(250);
+        if (env != NULL)
+            putenv((char *)env);
+        execv(SYNCCTL_BIN, (char *const *)argv);
+        _exit(251);
+    }
+}
+
+#define CTL_ARGS(first)                 \
+    const char *args[CTL_MAX_ARGS + 1]; \
+    ctl_collect(args, first, ap)
+
+static void ctl_collect(const char **args, const char *first, va_list ap)
+{
+    int n = 0;
+
+    for (args[n] = first; args[n] != NULL && n < CTL_MAX_ARGS;)
+        args[++n] = va_arg(ap, const char *);
+    args[n] = NULL;
+}
+
+/* Start syncctl --socket SOCK args... (NULL-terminated) in the background. */
+static void ctl_start(struct ctl_run *r, const char *first, ...)
+{
+    va_list ap;
+
+    va_start(ap, first);
+    CTL_ARGS(first);
+    va_end(ap);
+    ctl_startv(r, true, NULL, args);
+}
+
+/* Wait for a started run (up to timeout_ms) and read its output. */
+static void ctl_wait(struct ctl_run *r, int timeout_ms)
+{
+    r->code = fx_waitpid(r->pid, timeout_ms);
+    r->out = slurp(r->out_path);
+    r->err = slurp(r->err_path);
+}
+
+static void ctl_free(struct ctl_run *r)
+{
+    free(r->out);
+    free(r->err);
+    r->out = r->err = NULL;
+}
+
+/* Run syncctl --socket SOCK args... to completion (10 s at most). */
+static struct ctl_run ctl(const char *first, ...)
+{
+    struct ctl_run r;
+    va_list ap;
+
+    va_start(ap, first);
+    CTL_ARGS(first);
+    va_end(ap);
+    ctl_startv(&r, true, NULL, args);
+    ctl_wait(&r, 10000);
+    return r;
+}
+
+/* Run and return the exit code only. */
+static int ctl_code(const char *first, ...)
+{
+    struct ctl_run r;
+    va_list ap;
+
+    va_start(ap, first);
+    CTL_ARGS(first);
+    va_end(ap);
+    ctl_startv(&r, true, NULL, args);
+    ctl_wait(&r, 10000);
+    ctl_free(&r);
+    return r.code;
+}
+
+/* syncctl --json VERB [NAME]: the parsed output, or NULL if it failed. */
+static json_t *ctl_json(const char *verb, const char *name)
+{
+    struct ctl_run r = ctl("--json", verb, name, NULL);
+    json_t *j = NULL;
+
+    if (r.code == 0) {
+        j = json_loads(r.out, 0, NULL);
+        cr_assert(j != NULL, "%s --json is not JSON: %s", verb, r.out);
+    }
+    ctl_free(&r);
+    return j;
+}
+
+static json_int_t jint(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    bool ok = json_is_integer(v);
+
+    cr_assert(ok, "no integer '%s'", key);
+    return json_integer_value(v);
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    bool ok = json_is_string(v);
+
+    cr_assert(ok, "no string '%s'", key);
+    return json_string_value(v);
+}
+
+/* Poll `show --json name` until it has n waiters and holders (5 s). */
+static json_t *await_object(const char *name, int waiters, int holders)
+{
+    double deadline = fx_now() + 5.0;
+    json_t *j;
+
+    while (fx_now() < deadline) {
+        j = ctl_json("show", name);
+        if (j != NULL && jint(j, "n_waiting") == waiters &&
+            (holders < 0 ||
+             json_array_size(json_object_get(j, "holders")) == (size_t)holders))
+            return j;
+        json_decref(j);
+        fx_sleep_ms(20);
+    }
+    cr_fatal("%s never had %d waiters and %d holders", name, waiters, holders);
+    return NULL;
+}
+
+/* ---- library clients: a holder and waiters ------------------------------ */
+
+/* Fork a client that acquires the Lock name and sleeps until killed;
+ * returns once it holds the lock. */
+static pid_t spawn_holder(const char *name)
+{
+    int p[2];
+    pid_t pid;
+
+    cr_assert(eq(int, pipe(p), 0));
+    pid = fx_fork();
+    cr_assert(ge(int, pid, 0));
+    if (pid == 0) {
+        sync_client *c;
+        sync_lock *l;
+
+        close(p[0]);
+        if (sync_connect(syncd_fx.sock, &c) != 0 ||
+            sync_lock_open(c, name, &l) != 0 ||
+            sync_lock_acquire(l, true, 5.0) != 0)
+            _exit(2);
+        fx_signal(p[1]);
+        for (;;)
+            pause();
+    }
+    close(p[1]);
+    cr_assert(eq(int, fx_await(p[0], 5000), 1));
+    close(p[0]);
+    return pid;
+}
+
+/* Fork a client that waits for the Lock name until killed. */
+static pid_t spawn_waiter(const char *name)
+{
+    pid_t pid = fx_fork();
+
+    cr_assert(ge(int, pid, 0));
+    if (pid == 0) {
+        sync_client *c;
+        sync_lock *l;
+
+        if (sync_connect(syncd_fx.sock, &c) != 0 ||
+            sync_lock_open(c, name, &l) != 0)
+            _exit(2);
+        sync_lock_acquire(l, true, 30.0);
+        for (;;)
+            pause();
+    }
+    return pid;
+}
+
+static void reap(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    fx_waitpid(pid, 5000);
+}
+
+/* A holder and two queued waiters on "jobs", in that order. */
+static void queue_up(pid_t pids[3])
+{
+    json_t *j;
+
+    pids[0] = spawn_holder("jobs");
+    pids[1] = spawn_waiter("jobs");
+    json_decref(await_object("jobs", 1, 1));
+    pids[2] = spawn_waiter("jobs");
+    j = await_object("jobs", 2, 1);
+    json_decref(j);
+}
+
+/* ---- status ---------------------------------------------------------------
+ */
+
+Test(syncctl, status_shows_socket_and_version)
+{
+    struct ctl_run r = ctl("status", NULL);
+    json_t *j, *c;
+
+    cr_assert(eq(int, r.code, 0), "stderr: %s", r.err);
+    cr_assert(strstr(r.out, syncd_fx.sock) != NULL, "%s", r.out);
+    cr_assert(strstr(r.out, SYNCD_VERSION) != NULL, "%s", r.out);
+    cr_assert(strstr(r.out, "uptime") != NULL, "%s", r.out);
+    cr_assert(strstr(r.out, "limits") != NULL, "%s", r.out);
+    ctl_free(&r);
+
+    j = ctl_json("status", NULL);
+    cr_assert(j != NULL);
+    cr_assert(eq(str, (char *)jstr(j, "version"), SYNCD_VERSION));
+    cr_assert(eq(str, (char *)jstr(j, "socket"), syncd_fx.sock));
+    cr_assert(eq(int, (int)jint(j, "pid"), (int)syncd_fx.pid));
+    cr_assert(ge(int, (int)jint(j, "clients"), 1));
+    cr_assert(ge(int, (int)jint(j, "uptime_ms"), 0));
+    cr_assert(gt(int, (int)jint(json_object_get(j, "limits"), "max_frame"), 0));
+    c = json_object_get(j, "counters");
+    cr_assert(ge(int, (int)jint(c, "requests"), 1));
+    cr_assert(
+        ge(int, (int)jint(json_object_get(c, "requests_by_op"), "hello"), 1));
+    json_decref(j);
+}
+
+/* ---- ls / show / clients --------------------------------------------------
+ */
+
+/* The line of out that starts with prefix (a copy), or NULL. */
+static char *line_starting(const char *out, const char *prefix)
+{
+    const char *p = out, *end;
+
+    while (p != NULL && *p != '\0') {
+        end = strchr(p, '\n');
+        if (strncmp(p, prefix, strlen(prefix)) == 0)
+            return strndup(p, end ? (size_t)(end - p) : strlen(p));
+        p = end ? end + 1 : NULL;
+    }
+    return NULL;
+}
+
+Test(syncctl, ls_shows_holder_and_waiters)
+{
+    char want[64], *line;
+    pid_t pids[3];
+    struct ctl_run r;
+    json_t *j, *o;
+
+    queue_up(pids);
+    r = ctl("ls", NULL);
+    cr_assert(eq(int, r.code, 0), "stderr: %s", r.err);
+    line = line_starting(r.out, "jobs ");
+    cr_assert(line != NULL, "%s", r.out);
+    snprintf(want, sizeof(want), " %d (", (int)pids[0]);
+    cr_assert(strstr(line, " lock ") != NULL, "%s", line);
+    cr_assert(strstr(line, " locked ") != NULL, "%s", line);
+    cr_assert(strstr(line, want) != NULL, "%s", line);
+    cr_assert(eq(chr, line[strlen(line) - 1], '2'), "%s", line);
+    free(line);
+    ctl_free(&r);
+
+    j = ctl_json("ls", "jo*");
+    cr_assert(j != NULL);
+    cr_assert(eq(sz, json_array_size(json_object_get(j, "objects")), 1));
+    o = json_array_get(json_object_get(j, "objects"), 0);
+    cr_assert(eq(str, (char *)jstr(o, "name"), "jobs"));
+    cr_assert(eq(str, (char *)jstr(o, "type"), "lock"));
+    cr_assert(eq(str, (char *)jstr(o, "state"), "locked"));
+    cr_assert(eq(int, (int)jint(o, "n_waiting"), 2));
+    cr_assert(eq(
+        int, (int)jint(json_array_get(json_object_get(o, "holders"), 0), "pid"),
+        (int)pids[0]));
+    json_decref(j);
+    j = ctl_json("ls", "zz*");
+    cr_assert(eq(sz, json_array_size(json_object_get(j, "objects")), 0));
+    json_decref(j);
+    for (int i = 0; i < 3; i++)
+        reap(pids[i]);
+}
+
+Test(syncctl, show_lists_holder_and_queue_in_order)
+{
+    char a[32], b[32], c[32];
+    const char *wq, *pb, *pc;
+    pid_t pids[3];
+    struct ctl_run r;
+    json_t *j, *h, *w;
+
+    queue_up(pids);
+    r = ctl("show", "jobs", NULL);
+    cr_assert(eq(int, r.code, 0), "stderr: %s", r.err);
+    snprintf(a, sizeof(a), "  %d ", (int)pids[0]);
+    snprintf(b, sizeof(b), " %d ", (int)pids[1]);
+    snprintf(c, sizeof(c), " %d ", (int)pids[2]);
+    wq = strstr(r.out, "waiters:");
+    cr_assert(wq != NULL, "%s", r.out);
+    cr_assert(strstr(r.out, a) != NULL && strstr(r.out, a) < wq, "%s", r.out);
+    pb = strstr(wq, b);
+    pc = strstr(wq, c);
+    cr_assert(pb != NULL && pc != NULL && pb < pc, "%s", r.out);
+    cr_assert(strstr(r.out, "mode 0660") != NULL, "%s", r.out);
+    ctl_free(&r);
+
+    j = ctl_json("show", "jobs");
+    cr_assert(j != NULL);
+    cr_assert(eq(int, (int)jint(j, "mode"), 0660));
+    cr_assert(eq(int, (int)jint(j, "uid"), (int)getuid()));
+    h = json_array_get(json_object_get(j, "holders"), 0);
+    cr_assert(eq(int, (int)jint(h, "pid"), (int)pids[0]));
+    cr_assert(eq(int, (int)jint(h, "uid"), (int)getuid()));
+    cr_assert(eq(int, (int)jint(h, "thread"), (int)pids[0]));
+    cr_assert(ge(int, (int)jint(h, "fencing_token"), 1));
+    cr_assert(ge(int, (int)jint(h, "held_ms"), 0));
+    cr_assert(gt(sz, strlen(jstr(h, "command")), 0));
+    w = json_object_get(j, "waiters");
+    cr_assert(eq(sz, json_array_size(w), 2));
+    cr_assert(eq(int, (int)jint(json_array_get(w, 0), "pid"), (int)pids[1]));
+    cr_assert(eq(int, (int)jint(json_array_get(w, 1), "pid"), (int)pids[2]));
+    cr_assert(ge(int, (int)jint(json_array_get(w, 0), "waited_ms"),
+                 (int)jint(json_array_get(w, 1), "waited_ms")));
+    json_decref(j);
+    for (int i = 0; i < 3; i++)
+        reap(pids[i]);
+}
+
+Test(syncctl, clients_lists_children)
+{
+    char want[32];
+    pid_t pids[3];
+    struct ctl_run r;
+    json_t *j, *v, *e;
+    size_t i;
+    int seen = 0;
+
+    queue_up(pids);
+    r = ctl("clients", NULL);
+    cr_assert(eq(int, r.code, 0), "stderr: %s", r.err);
+    for (i = 0; i < 3; i++) {
+        snprintf(want, sizeof(want), " %d ", (int)pids[i]);
+        cr_assert(strstr(r.out, want) != NULL, "%s", r.out);
+    }
+    ctl_free(&r);
+
+    j = ctl_json("clients", NULL);
+    cr_assert(j != NULL);
+    v = json_object_get(j, "clients");
+    json_array_foreach(v, i, e)
+    {
+        if (jint(e, "pid") == pids[0]) {
+            cr_assert(eq(int, (int)jint(e, "held"), 1));
+            cr_assert(eq(int, (int)jint(e, "handles"), 1));
+            seen++;
+        } else if (jint(e, "pid") == pids[1] || jint(e, "pid") == pids[2]) {
+            cr_assert(eq(int, (int)jint(e, "waiting"), 1));
+            cr_assert(eq(int, (int)jint(e, "held"), 0));
+            seen++;
+        }
+        cr_assert(ge(int, (int)jint(e, "connected_ms"), 0));
+        cr_assert(eq(int, (int)jint(e, "uid"), (int)getuid()));
+    }
+    cr_assert(eq(int, seen, 3));
+    json_decref(j);
+    for (i = 0; i < 3; i++)
+        reap(pids[i]);
+}
+
+/* ---- lock -----------------------------------------------------------------
+ */
+
+/* Whether `show --json name` says it is held by pid (0: free). */
+static bool held_by(const char *name, pid_t pid)
+{
+    json_t *j = ctl_json("show", name), *h;
+    bool rv;
+
+    if (j == NULL)
+        return false;
+    h = json_array_get(json_object_get(j, "holders"), 0);
+    rv = pid == 0 ? h == NULL : h != NULL && jint(h, "pid") == pid;
+    json_decref(j);
+    return rv;
+}
+
+static void await_held_by(const char *name, pid_t pid)
+{
+    double deadline = fx_now() + 5.0;
+
+    while (!held_by(name, pid)) {
+        cr_assert(lt(dbl, fx_now(), deadline), "%s not held by %d", name,
+                  (int)pid);
+        fx_sleep_ms(20);
+    }
+}
+
+Test(syncctl, lock_exits_with_cmd_status)
+{
+    struct ctl_run r;
+
+    cr_assert(
+        eq(int, ctl_code("lock", "L", "--", "sh", "-c", "exit 7", NULL), 7));
+    cr_assert(eq(int, ctl_code("lock", "L", "--", "true", NULL), 0));
+    cr_assert(eq(int,
+                 ctl_code("lock", "L", "--", "sh", "-c", "kill -TERM $$", NULL),
+                 128 + SIGTERM));
+    /* CMD sees the fencing token; the lock is held while it runs. */
+    cr_assert(eq(int,
+                 ctl_code("lock", "L", "--", "sh", "-c",
+                          "test -n \"$SYNCCTL_TOKEN\"", NULL),
+                 0));
+    r = ctl("lock", "L", "--", SYNCCTL_BIN, "--socket", syncd_fx.sock, "--json",
+            "show", "L", NULL);
+    cr_assert(eq(int, r.code, 0), "stderr: %s", r.err);
+    cr_assert(strstr(r.out, "\"locked\"") != NULL, "%s", r.out);
+    ctl_free(&r);
+    r = ctl("lock", "L", "--", "/nonexistent/cmd", NULL);
+    cr_assert(eq(int, r.code, 127));
+    cr_assert(strstr(r.err, "/nonexistent/cmd") != NULL, "%s", r.err);
+    ctl_free(&r);
+    cr_assert(held_by("L", 0), "the lock must be free after CMD");
+}
+
+Test(syncctl, lock_nonblock_on_held_lock_exits_101)
+{
+    struct ctl_run bg, r;
+    double t0;
+
+    ctl_start(&bg, "lock", "X", "--", "sleep", "5", NULL);
+    await_held_by("X", bg.pid);
+    r = ctl("lock", "-n", "X", "--", "true", NULL);
+    cr_assert(eq(int, r.code, 101));
+    cr_assert(strstr(r.err, sync_strerror(SYNC_ETIMEDOUT)) != NULL, "%s",
+              r.err);
+    ctl_free(&r);
+    t0 = fx_now();
+    cr_assert(
+        eq(int, ctl_code("lock", "-w", "0.3", "X", "--", "true", NULL), 101));
+    cr_assert(ge(dbl, fx_now() - t0, 0.25));
+    /* SIGTERM goes on to CMD, whose death is syncctl's status. */
+    kill(bg.pid, SIGTERM);
+    ctl_wait(&bg, 5000);
+    cr_assert(eq(int, bg.code, 128 + SIGTERM), "stderr: %s", bg.err);
+    ctl_free(&bg);
+    cr_assert(eq(int, ctl_code("lock", "-n", "X", "--", "true", NULL), 0));
+}
+
+/* Whether pid is gone: no such process, or a zombie nobody reaped yet. */
+static bool process_gone(pid_t pid)
+{
+    char path[64], buf[256], *p;
+    FILE *f;
+    bool zombie = false;
+
+    if (kill(pid, 0) != 0)
+        return true;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return true;
+    if (fgets(buf, sizeof(buf), f) != NULL && (p = strrchr(buf, ')')) != NULL)
+        zombie = p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+    fclose(f);
+    return zombie;
+}
+
+Test(syncctl, killed_syncctl_takes_cmd_down_and_frees_lock)
+{
+    char pidfile[160], script[640], *text = NULL;
+    struct ctl_run bg;
+    double deadline;
+    pid_t cmd = 0;
+
+    snprintf(pidfile, sizeof(pidfile), "%s/cmd.pid", syncd_fx.dir);
+    snprintf(script, sizeof(script),
+             "echo $$ > %s.tmp && mv %s.tmp %s && "
+             "exec sleep 30",
+             pidfile, pidfile, pidfile);
+    ctl_start(&bg, "lock", "K", "--", "sh", "-c", script, NULL);
+    deadline = fx_now() + 5.0;
+    while (cmd <= 0 && fx_now() < deadline) {
+        if (access(pidfile, F_OK) == 0) {
+            text = slurp(pidfile);
+            cmd = (pid_t)atoi(text);
+            free(text);
+        }
+        fx_sleep_ms(10);
+    }
+    cr_assert(gt(int, (int)cmd, 0), "CMD never started");
+    cr_assert(not(process_gone(cmd)));
+    kill(bg.pid, SIGKILL);
+    ctl_wait(&bg, 5000);
+    cr_assert(eq(int, bg.code, 128 + SIGKILL));
+    ctl_free(&bg);
+    deadline = fx_now() + 1.0;
+    while (!process_gone(cmd) && fx_now() < deadline)
+        fx_sleep_ms(5);
+    cr_assert(process_gone(cmd), "CMD %d outlived its syncctl", (int)cmd);
+    deadline = fx_now() + 2.0;
+    while (!held_by("K", 0) && fx_now() < deadline)
+        fx_sleep_ms(10);
+    cr_assert(eq(int, ctl_code("lock", "-n", "K", "--", "true", NULL), 0));
+}
+
+Test(syncctl, lost_daemon_stops_cmd_and_exits_109)
+{
+    struct ctl_run bg;
+    double t0;
+
+    ctl_start(&bg, "lock", "D", "--", "sleep", "30", NULL);
+    await_held_by("D", bg.pid);
+    t0 = fx_now();
+    syncd_fixture_kill(SIGKILL);
+    /* syncctl waits for CMD, so ending early proves CMD was stopped. */
+    ctl_wait(&bg, 5000);
+    cr_assert(lt(dbl, fx_now() - t0, 5.0));
+    cr_assert(eq(int, bg.code, 109), "stderr: %s", bg.err);
+    cr_assert(strstr(bg.err, "lost the connection to syncd") != NULL, "%s",
+              bg.err);
+    ctl_free(&bg);
+}
+
+/* ---- sem ------------------------------------------------------------------
+ */
+
+Test(syncctl, sem_value_2_admits_two_at_a_time)
+{
+    struct ctl_run bg[3], r;
+    json_t *j;
+    int i;
+
+    for (i = 0; i < 3; i++)
+        ctl_start(&bg[i], "sem", "S", "--value", "2", "--", "sleep", "30",
+                  NULL);
+    j = await_object("S", 1, 2);
+    cr_assert(eq(int, (int)jint(j, "value"), 0));
+    cr_assert(eq(str, (char *)jstr(j, "type"), "semaphore"));
+    cr_assert(eq(
+        int,
+        (int)jint(json_array_get(json_object_get(j, "holders"), 0), "permits"),
+        1));
+    json_decref(j);
+    cr_assert(eq(int,
+                 ctl_code("sem", "-n", "S", "--value", "2", "--", "true", NULL),
+                 101));
+    r = ctl("show", "S", NULL);
+    cr_assert(strstr(r.out, "PERMITS") != NULL, "%s", r.out);
+    ctl_free(&r);
+    /* One holder ends: its permit goes to the one waiting. */
+    j = ctl_json("show", "S");
+    for (i = 0; i < 3; i++) {
+        json_t *h = json_array_get(json_object_get(j, "holders"), 0);
+
+        if (jint(h, "pid") == bg[i].pid)
+            break;
+    }
+    json_decref(j);
+    cr_assert(lt(int, i, 3));
+    kill(bg[i].pid, SIGTERM);
+    ctl_wait(&bg[i], 5000);
+    cr_assert(eq(int, bg[i].code, 128 + SIGTERM));
+    ctl_free(&bg[i]);
+    json_decref(await_object("S", 0, 2));
+    for (int k = 0; k < 3; k++) {
+        if (k == i)
+            continue;
+        kill(bg[k].pid, SIGTERM);
+        ctl_wait(&bg[k], 5000);
+        cr_assert(eq(int, bg[k].code, 128 + SIGTERM));
+        ctl_free(&bg[k]);
+    }
+    j = await_object("S", 0, 0);
+    cr_assert(eq(int, (int)jint(j, "value"), 2));
+    json_decref(j);
+}
+
+/* ---- event, barrier, rm ---------------------------------------------------
+ */
+
+Test(syncctl, event_set_is_set_clear_wait)
+{
+    struct ctl_run bg;
+    double t0;
+
+    cr_assert(eq(int, ctl_code("event", "is-set", "E", NULL), 1));
+    cr_assert(eq(int, ctl_code("event", "set", "E", NULL), 0));
+    cr_assert(eq(int, ctl_code("event", "is-set", "E", NULL), 0));
+    cr_assert(eq(int, ctl_code("event", "wait", "E", NULL), 0));
+    cr_assert(eq(int, ctl_code("event", "clear", "E", NULL), 0));
+    cr_assert(eq(int, ctl_code("event", "is-set", "E", NULL), 1));
+    cr_assert(eq(int, ctl_code("event", "wait", "-n", "E", NULL), 101));
+    t0 = fx_now();
+    cr_assert(eq(int, ctl_code("event", "wait", "-w", "0.3", "E", NULL), 101));
+    cr_assert(ge(dbl, fx_now() - t0, 0.25));
+    ctl_start(&bg, "event", "wait", "-w", "20", "E", NULL);
+    json_decref(await_object("E", 1, -1));
+    cr_assert(eq(int, ctl_code("event", "set", "E", NULL), 0));
+    ctl_wait(&bg, 5000);
+    cr_assert(eq(int, bg.code, 0), "stderr: %s", bg.err);
+    ctl_free(&bg);
+}
+
+Test(syncctl, barrier_three_parties_get_indices_0_1_2)
+{
+    struct ctl_run bg[3];
+    int i, seen[3] = {0}, idx;
+
+    for (i = 0; i < 3; i++)
+        ctl_start(&bg[i], "barrier", "B", "--parties", "3", "wait", "-w", "20",
+                  NULL);
+    for (i = 0; i < 3; i++) {
+        ctl_wait(&bg[i], 20000);
+        cr_assert(eq(int, bg[i].code, 0), "stderr: %s", bg[i].err);
+        idx = atoi(bg[i].out);
+        cr_assert(idx >= 0 && idx < 3, "%s", bg[i].out);
+        seen[idx]++;
+        ctl_free(&bg[i]);
+    }
+    cr_assert(seen[0] == 1 && seen[1] == 1 && seen[2] == 1);
+    /* Alone with a timeout: the barrier breaks (118). */
+    cr_assert(eq(
+        int,
+        ctl_code("barrier", "B", "--parties", "3", "wait", "-w", "0.2", NULL),
+        118));
+}
+
+Test(syncctl, rm_then_show_is_enoent)
+{
+    struct ctl_run r;
+
+    cr_assert(eq(int, ctl_code("event", "set", "R", NULL), 0));
+    cr_assert(eq(int, ctl_code("show", "R", NULL), 0));
+    cr_assert(eq(int, ctl_code("rm", "R", NULL), 0));
+    r = ctl("show", "R", NULL);
+    cr_assert(eq(int, r.code, 106));
+    cr_assert(strstr(r.err, sync_strerror(SYNC_ENOENT)) != NULL, "%s", r.err);
+    ctl_free(&r);
+    cr_assert(eq(int, ctl_code("rm", "R", NULL), 106));
+}
+
+Test(syncctl, mode_option_sets_create_mode)
+{
+    json_t *j;
+
+    cr_assert(
+        eq(int, ctl_code("event", "set", "--mode", "0600", "M", NULL), 0));
+    j = ctl_json("show", "M");
+    cr_assert(j != NULL);
+    cr_assert(eq(int, (int)jint(j, "mode"), 0600));
+    json_decref(j);
+    cr_assert(
+        eq(int, ctl_code("event", "set", "--mode", "999", "M2", NULL), 2));
+}
+
+/* ---- metrics --------------------------------------------------------------
+ */
+
+/* Whether every sample line of a Prometheus text exposition is well-formed
+ * and its family has a TYPE line before it. */
+static void check_exposition(const char *out)
+{
+    char *copy = strdup(out), *save = NULL, *line, name[128], *sp;
+    char types[4096] = "";
+    size_t n;
+
+    for (line = strtok_r(copy, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        if (strncmp(line, "# TYPE ", 7) == 0) {
+            strncat(types, line + 7, sizeof(types) - strlen(types) - 2);
+            strcat(types, "\n");
+            continue;
+        }
+        if (line[0] == '#') {
+            cr_assert(strncmp(line, "# HELP syncd_", 13) == 0, "%s", line);
+            continue;
+        }
+        cr_assert(strncmp(line, "syncd_", 6) == 0, "%s", line);
+        n = strcspn(line, "{ ");
+        cr_assert(lt(sz, n, sizeof(name) - 1));
+        memcpy(name, line, n);
+        name[n] = ' ';
+        name[n + 1] = '\0';
+        cr_assert(strstr(types, name) != NULL, "no TYPE for %s", line);
+        sp = strrchr(line, ' ');
+        cr_assert(sp != NULL && strspn(sp + 1, "0123456789.") == strlen(sp + 1),
+                  "%s", line);
+    }
+    free(copy);
+}
+
+Test(syncctl, metrics_in_prometheus_format)
+{
+    static const char *const want[] = {
+        "# TYPE syncd_requests_total counter\n",
+        "# HELP syncd_requests_total ",
+        "\nsyncd_requests_total{op=\"hello\"} ",
+        "\nsyncd_requests_total{op=\"release\"} ",
+        "\nsyncd_acquisitions_total ",
+        "\nsyncd_timeouts_total ",
+        "\nsyncd_owner_deaths_total ",
+        "\nsyncd_deadlocks_total ",
+        "\nsyncd_denied_total ",
+        "\nsyncd_clients ",
+        "\nsyncd_objects ",
+        "\nsyncd_waiters ",
+        "\nsyncd_uptime_seconds ",
+        "# TYPE syncd_clients gauge\n",
+    };
+    struct ctl_run r;
+    const char *p;
+    size_t i;
+
+    cr_assert(eq(int, ctl_code("lock", "MX", "--", "true", NULL), 0));
+    cr_assert(eq(int, ctl_code("lock", "-n", "MX", "--", "true", NULL), 0));
+    r = ctl("metrics", NULL);
+    cr_assert(eq(int, r.code, 0), "stderr: %s", r.err);
+    for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        cr_assert(strstr(r.out, want[i]) != NULL, "no '%s' in:\n%s", want[i],
+                  r.out);
+    p = strstr(r.out, "syncd_requests_total{op=\"acquire\"} ");
+    cr_assert(p != NULL, "%s", r.out);
+    cr_assert(
+        ge(int, atoi(p + strlen("syncd_requests_total{op=\"acquire\"} ")), 2));
+    p = strstr(r.out, "\nsyncd_acquisitions_total ");
+    cr_assert(ge(int, atoi(p + strlen("\nsyncd_acquisitions_total ")), 2));
+    check_exposition(r.out);
+    ctl_free(&r);
+}
+
+/* ---- no daemon, help, usage ------------------------------------------------
+ */
+
+Test(syncctl, no_daemon_exits_109_and_says_so)
+{
+    char sock[160], want[400], env[200];
+    const char *args[] = {"status", NULL};
+    struct ctl_run r;
+
+    snprintf(sock, sizeof(sock), "%s/none.sock", syncd_fx.dir);
+    snprintf(want, sizeof(want),
+             "syncctl: no syncd is listening on %s "
+             "(start it with: syncd --socket %s)",
+             sock, sock);
+    r = ctl("--socket", sock, "ls", NULL);
+    cr_assert(eq(int, r.code, 109));
+    cr_assert(strstr(r.err, want) != NULL, "%s", r.err);
+    cr_assert(eq(str, r.out, ""));
+    ctl_free(&r);
+    /* The same through $SYNCD_SOCKET, as the library finds the daemon. */
+    snprintf(env, sizeof(env), "SYNCD_SOCKET=%s", sock);
+    ctl_startv(&r, false, env, args);
+    ctl_wait(&r, 10000);
+    cr_assert(eq(int, r.code, 109));
+    cr_assert(strstr(r.err, want) != NULL, "%s", r.err);
+    ctl_free(&r);
+    /* And $SYNCD_SOCKET pointing at the fixture's daemon works. */
+    snprintf(env, sizeof(env), "SYNCD_SOCKET=%s", syncd_fx.sock);
+    ctl_startv(&r, false, env, args);
+    ctl_wait(&r, 10000);
+    cr_assert(eq(int, r.code, 0), "stderr: %s", r.err);
+    ctl_free(&r);
+}
+
+Test(syncctl, every_verb_has_help)
+{
+    static const char *const verbs[] = {"status",  "ls",   "show", "clients",
+                                        "metrics", "lock", "sem",  "event",
+                                        "barrier", "rm"};
+    char want[64];
+    struct ctl_run r;
+    size_t i;
+
+    r = ctl("--help", NULL);
+    cr_assert(eq(int, r.code, 0));
+    cr_assert(strstr(r.out, "Exit status") != NULL, "%s", r.out);
+    cr_assert(strstr(r.out, "101  SYNC_ETIMEDOUT") != NULL, "%s", r.out);
+    cr_assert(strstr(r.out, "109  SYNC_ECONN") != NULL, "%s", r.out);
+    for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+        cr_assert(strstr(r.out, verbs[i]) != NULL, "%s", verbs[i]);
+    ctl_free(&r);
+    for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+        r = ctl(verbs[i], "--help", NULL);
+        snprintf(want, sizeof(want), "usage: syncctl %s", verbs[i]);
+        cr_assert(eq(int, r.code, 0), "%s --help", verbs[i]);
+        cr_assert(strstr(r.out, want) != NULL, "%s", r.out);
+        ctl_free(&r);
+    }
+}
+
+Test(syncctl, usage_errors_exit_2)
+{
+    cr_assert(eq(int, ctl_code(NULL), 2));
+    cr_assert(eq(int, ctl_code("frobnicate", NULL), 2));
+    cr_assert(eq(int, ctl_code("lock", "X", NULL), 2));
+    cr_assert(
+        eq(int, ctl_code("lock", "-n", "-w", "1", "X", "--", "true", NULL), 2));
+    cr_assert(eq(int, ctl_code("sem", "S", "--", "true", NULL), 2));
+    cr_assert(eq(int, ctl_code("event", "toggle", "E", NULL), 2));
+    cr_assert(eq(int, ctl_code("barrier", "B", "wait", NULL), 2));
+    cr_assert(eq(int, ctl_code("status", "--value", "3", NULL), 2));
+    cr_assert(eq(int, ctl_code("show", NULL), 2));
+}
