@@ -23,6 +23,7 @@ int service_listen_fd(void)
                   "socket");
         return -1;
     }
+    log_info("using the socket passed by systemd (LISTEN_FDS)");
     return SD_LISTEN_FDS_START;
 }
 
