@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "fastwire.h"
 #include "internal.h"
 #include "syncd.pb-c.h"
 
@@ -194,12 +195,54 @@ size_t sync__wire_size(const struct sync__request *req, uint64_t id)
     return FRAME_HEADER_SIZE + syncd__request__get_packed_size(&m.req);
 }
 
+/* The fast-path form of req, when its op carries only integers. */
+static bool wire_fast_request(const struct sync__request *r, uint64_t id,
+                              struct fw_request *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->id = id;
+    f->f[1] = r->handle;
+    switch (r->op) {
+    case SYNC__OP_CLOSE: f->op = FW_OP_CLOSE; return true;
+    case SYNC__OP_QUERY: f->op = FW_OP_QUERY; return true;
+    case SYNC__OP_EVENT_SET: f->op = FW_OP_EVENT_SET; return true;
+    case SYNC__OP_EVENT_CLEAR: f->op = FW_OP_EVENT_CLEAR; return true;
+    case SYNC__OP_BARRIER_RESET: f->op = FW_OP_BARRIER_RESET; return true;
+    case SYNC__OP_BARRIER_ABORT: f->op = FW_OP_BARRIER_ABORT; return true;
+    case SYNC__OP_ACQUIRE: f->op = FW_OP_ACQUIRE; break;
+    case SYNC__OP_EVENT_WAIT: f->op = FW_OP_EVENT_WAIT; break;
+    case SYNC__OP_BARRIER_WAIT: f->op = FW_OP_BARRIER_WAIT; break;
+    case SYNC__OP_COND_WAIT: f->op = FW_OP_COND_WAIT; break;
+    case SYNC__OP_RELEASE:
+        f->op = FW_OP_RELEASE;
+        f->f[2] = r->n;
+        f->f[3] = r->thread;
+        return true;
+    case SYNC__OP_COND_NOTIFY:
+        f->op = FW_OP_COND_NOTIFY;
+        f->f[2] = r->n;
+        f->f[3] = r->all;
+        f->f[4] = r->thread;
+        return true;
+    default:
+        return false;
+    }
+    f->f[2] = (uint64_t)r->timeout_us;
+    /* Event and barrier waits have no thread field. */
+    if (r->op == SYNC__OP_ACQUIRE || r->op == SYNC__OP_COND_WAIT)
+        f->f[3] = r->thread;
+    return true;
+}
+
 size_t sync__wire_encode(const struct sync__request *req, uint64_t id,
                          uint8_t *buf, size_t cap)
 {
     struct wire_msg m;
+    struct fw_request fast;
     size_t n;
 
+    if (wire_fast_request(req, id, &fast))
+        return fastwire_encode_request(&fast, buf, cap);
     wire_build(req, id, &m);
     n = syncd__request__get_packed_size(&m.req);
     if (FRAME_HEADER_SIZE + n > cap)
@@ -243,11 +286,36 @@ static void wire_result(const Syncd__Reply *r, struct sync__result *res)
     }
 }
 
+/* A reply decoded by the fast path. */
+static void wire_fast_result(const struct fw_reply *f,
+                             struct sync__incoming *in)
+{
+    memset(in, 0, sizeof(*in));
+    in->is_reply = true;
+    in->id = f->id;
+    in->code = f->code > 0 ? SYNC_EPROTO : f->code;
+    if (f->result == FW_RESULT_ACQUIRE) {
+        in->result.token = f->f[1];
+        in->result.owner_died = f->f[2] != 0;
+        in->result.index = (int64_t)f->f[3];
+    } else if (f->result == FW_RESULT_QUERY) {
+        in->result.value = (int64_t)f->f[1];
+        in->result.n_waiting = (uint32_t)f->f[2];
+        in->result.parties = (uint32_t)f->f[3];
+        in->result.broken = f->f[4] != 0;
+    }
+}
+
 int sync__wire_decode(const uint8_t *p, size_t n, struct sync__incoming *in)
 {
     struct pb_arena arena;
+    struct fw_reply fast;
     Syncd__ServerMessage *m;
 
+    if (fastwire_decode_reply(p, n, &fast) == 0) {
+        wire_fast_result(&fast, in);
+        return 0;
+    }
     pb_arena_init(&arena);
     m = syncd__server_message__unpack(&arena.allocator, n, p);
     if (m == NULL) {

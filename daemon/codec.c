@@ -13,6 +13,7 @@
 
 #include "arena.h"
 #include "codec_inspect.h"
+#include "fastwire.h"
 #include "frame.h"
 #include "syncd.pb-c.h"
 
@@ -164,17 +165,55 @@ static int codec_fill(const Syncd__Request *m, struct request *rq,
     return SYNC_EPROTO;
 }
 
+/* A request decoded by the fast path (ops with integer fields only). */
+static void codec_fill_fast(const struct fw_request *f, struct request *rq)
+{
+    rq->id = f->id;
+    rq->handle = (uint32_t)f->f[1];
+    switch ((enum fastwire_op)f->op) {
+    case FW_OP_CLOSE: rq->op = OP_CLOSE; return;
+    case FW_OP_QUERY: rq->op = OP_QUERY; return;
+    case FW_OP_EVENT_SET: rq->op = OP_EVENT_SET; return;
+    case FW_OP_EVENT_CLEAR: rq->op = OP_EVENT_CLEAR; return;
+    case FW_OP_BARRIER_RESET: rq->op = OP_BARRIER_RESET; return;
+    case FW_OP_BARRIER_ABORT: rq->op = OP_BARRIER_ABORT; return;
+    case FW_OP_ACQUIRE: rq->op = OP_ACQUIRE; break;
+    case FW_OP_EVENT_WAIT: rq->op = OP_EVENT_WAIT; break;
+    case FW_OP_COND_WAIT: rq->op = OP_COND_WAIT; break;
+    case FW_OP_BARRIER_WAIT: rq->op = OP_BARRIER_WAIT; break;
+    case FW_OP_RELEASE:
+        rq->op = OP_RELEASE;
+        rq->n = (uint32_t)f->f[2];
+        rq->thread = f->f[3];
+        return;
+    case FW_OP_COND_NOTIFY:
+        rq->op = OP_COND_NOTIFY;
+        rq->n = (uint32_t)f->f[2];
+        rq->notify_all = f->f[3] != 0;
+        rq->thread = f->f[4];
+        return;
+    }
+    /* The waits: timeout_us (int64) and, for some, the thread. */
+    rq->timeout_us = (int64_t)f->f[2];
+    rq->thread = f->f[3];
+}
+
 int codec_decode_request(const uint8_t *buf, size_t len, struct request *rq,
                          const char **err_detail)
 {
     struct pb_arena arena;
+    struct fw_request fast;
     Syncd__Request *m;
     int rv;
 
-    pb_arena_init(&arena);
     memset(rq, 0, offsetof(struct request, name));
     rq->name[0] = '\0';
     rq->lock_name[0] = '\0';
+    if (fastwire_decode_request(buf, len, &fast) == 0) {
+        codec_fill_fast(&fast, rq);
+        return 0;
+    }
+    pb_arena_init(&arena);
     *err_detail = "undecodable protobuf";
     m = syncd__request__unpack(&arena.allocator, len, buf);
     if (m == NULL) {
@@ -261,13 +300,51 @@ static bool codec_needs_heap(const struct reply *rp)
            rp->kind == REPLY_OBJECT || rp->kind == REPLY_CLIENTS;
 }
 
+/* The fast path covers replies with no message and a small result. */
+static bool codec_encode_fast(const struct reply *rp, struct fw_reply *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->id = rp->id;
+    f->code = rp->code;
+    if (rp->message != NULL && rp->message[0] != '\0')
+        return false;
+    switch (rp->kind) {
+    case REPLY_PLAIN:
+        return true;
+    case REPLY_ACQUIRE:
+        f->result = FW_RESULT_ACQUIRE;
+        f->f[1] = rp->u.acquire.token;
+        f->f[2] = rp->u.acquire.owner_died;
+        f->f[3] = (uint64_t)rp->u.acquire.index;
+        return true;
+    case REPLY_QUERY:
+        f->result = FW_RESULT_QUERY;
+        f->f[1] = (uint64_t)rp->u.query.value;
+        f->f[2] = rp->u.query.n_waiting;
+        f->f[3] = rp->u.query.parties;
+        f->f[4] = rp->u.query.broken;
+        return true;
+    case REPLY_HELLO:
+    case REPLY_OPEN:
+    case REPLY_STATUS:
+    case REPLY_LIST:
+    case REPLY_OBJECT:
+    case REPLY_CLIENTS:
+        break;
+    }
+    return false;
+}
+
 size_t codec_encode_reply(const struct reply *rp, uint8_t *out, size_t cap)
 {
     struct codec_out o;
+    struct fw_reply fast;
     size_t n;
 
     if (codec_needs_heap(rp))
         return 0;
+    if (codec_encode_fast(rp, &fast))
+        return fastwire_encode_reply(&fast, out, cap);
     codec_build(rp, &o);
     n = syncd__server_message__get_packed_size(&o.msg);
     if (FRAME_HEADER_SIZE + n > cap)

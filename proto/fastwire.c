@@ -1,0 +1,257 @@
+/*
+ * fastwire.c: protobuf wire format for messages made of varints and one
+ * level of nesting.  Encoding follows protobuf-c exactly (fields in number
+ * order, proto3 zero values omitted), so the bytes are the same; decoding
+ * accepts only that canonical shape and sends everything else to
+ * protobuf-c, which keeps the full protobuf rules in one place.
+ */
+#include "fastwire.h"
+
+#include <string.h>
+
+#include "frame.h"
+
+#define WT_VARINT 0u
+#define WT_LEN 2u
+
+/* Read a varint at *p (< end); -1 when malformed or truncated. */
+static int fw_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t x = 0;
+    unsigned shift;
+
+    for (shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if ((b & 0x80) == 0) {
+            *v = x;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static size_t fw_put_varint(uint8_t *out, uint64_t v)
+{
+    size_t n = 0;
+
+    while (v >= 0x80) {
+        out[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t)v;
+    return n;
+}
+
+/* Put field `num` = v unless v is 0 (proto3 omits defaults). */
+static size_t fw_put_field(uint8_t *out, uint32_t num, uint64_t v)
+{
+    size_t n;
+
+    if (v == 0)
+        return 0;
+    n = fw_put_varint(out, (uint64_t)num << 3 | WT_VARINT);
+    return n + fw_put_varint(out + n, v);
+}
+
+/* Put a length-delimited field whose body is body[0..len). */
+static size_t fw_put_message(uint8_t *out, uint32_t num, const uint8_t *body,
+                             size_t len)
+{
+    size_t n = fw_put_varint(out, (uint64_t)num << 3 | WT_LEN);
+
+    n += fw_put_varint(out + n, len);
+    memcpy(out + n, body, len);
+    return n + len;
+}
+
+/*
+ * Parse a message of varint fields 1..FW_MAX_FIELDS, each at most once and
+ * in increasing order (protobuf-c's shape).  0, 1 (not that shape), -1.
+ */
+static int fw_get_fields(const uint8_t *p, const uint8_t *end,
+                         uint64_t f[FW_MAX_FIELDS + 1])
+{
+    uint64_t tag, v;
+    uint32_t last = 0, num;
+
+    memset(f, 0, sizeof(uint64_t) * (FW_MAX_FIELDS + 1));
+    while (p < end) {
+        if (fw_get_varint(&p, end, &tag) != 0)
+            return -1;
+        num = (uint32_t)(tag >> 3);
+        if ((tag & 7) != WT_VARINT || tag >> 3 > FW_MAX_FIELDS || num == 0 ||
+            num <= last)
+            return 1;
+        if (fw_get_varint(&p, end, &v) != 0)
+            return -1;
+        f[num] = v;
+        last = num;
+    }
+    return 0;
+}
+
+/* Read a length-delimited field's extent; 0, 1 (not LEN) or -1. */
+static int fw_get_len(const uint8_t **p, const uint8_t *end, uint64_t tag,
+                      const uint8_t **body, const uint8_t **body_end)
+{
+    uint64_t len;
+
+    if ((tag & 7) != WT_LEN)
+        return 1;
+    if (fw_get_varint(p, end, &len) != 0 || len > (uint64_t)(end - *p))
+        return -1;
+    *body = *p;
+    *body_end = *p + len;
+    *p += len;
+    return 0;
+}
+
+bool fastwire_op_known(uint32_t op)
+{
+    return op == FW_OP_CLOSE || (op >= FW_OP_ACQUIRE && op <= FW_OP_BARRIER_ABORT);
+}
+
+int fastwire_decode_request(const uint8_t *p, size_t n, struct fw_request *r)
+{
+    const uint8_t *end = p + n, *body, *body_end;
+    uint64_t tag;
+    int rv;
+
+    r->id = 0;
+    r->op = 0;
+    /* id (field 1) comes first when set; then exactly one op field. */
+    if (fw_get_varint(&p, end, &tag) != 0)
+        return -1;
+    if (tag == (1u << 3 | WT_VARINT)) {
+        if (fw_get_varint(&p, end, &r->id) != 0)
+            return -1;
+        if (fw_get_varint(&p, end, &tag) != 0)
+            return -1;
+    }
+    if (tag >> 3 > UINT32_MAX || !fastwire_op_known((uint32_t)(tag >> 3)))
+        return 1;
+    r->op = (uint32_t)(tag >> 3);
+    rv = fw_get_len(&p, end, tag, &body, &body_end);
+    if (rv != 0)
+        return rv;
+    if (p != end)
+        return 1;
+    return fw_get_fields(body, body_end, r->f);
+}
+
+/* Encode fields 1..FW_MAX_FIELDS of f into body; its length. */
+static size_t fw_put_fields(uint8_t *body, const uint64_t f[FW_MAX_FIELDS + 1])
+{
+    size_t n = 0;
+    uint32_t i;
+
+    for (i = 1; i <= FW_MAX_FIELDS; i++)
+        n += fw_put_field(body + n, i, f[i]);
+    return n;
+}
+
+size_t fastwire_encode_request(const struct fw_request *r, uint8_t *out,
+                               size_t cap)
+{
+    uint8_t body[FW_MAX_FIELDS * 11], msg[FW_MAX_FIELDS * 11 + 32];
+    size_t bn = fw_put_fields(body, r->f), mn;
+
+    mn = fw_put_field(msg, 1, r->id);
+    mn += fw_put_message(msg + mn, r->op, body, bn);
+    if (FRAME_HEADER_SIZE + mn > cap)
+        return 0;
+    frame_put_header(out, (uint32_t)mn);
+    memcpy(out + FRAME_HEADER_SIZE, msg, mn);
+    return FRAME_HEADER_SIZE + mn;
+}
+
+static uint64_t fw_zigzag32(int32_t v)
+{
+    return (uint32_t)((uint32_t)v << 1) ^ (uint32_t)(v >> 31);
+}
+
+static int32_t fw_unzigzag32(uint64_t v)
+{
+    return (int32_t)((uint32_t)(v >> 1) ^ (uint32_t)-(int32_t)(v & 1));
+}
+
+size_t fastwire_encode_reply(const struct fw_reply *r, uint8_t *out,
+                             size_t cap)
+{
+    uint8_t res[FW_MAX_FIELDS * 11], reply[FW_MAX_FIELDS * 11 + 48];
+    uint8_t msg[FW_MAX_FIELDS * 11 + 64];
+    size_t rn = 0, pn, mn;
+
+    pn = fw_put_field(reply, 1, r->id);
+    pn += fw_put_field(reply + pn, 2, fw_zigzag32(r->code));
+    if (r->result != FW_RESULT_NONE) {
+        rn = fw_put_fields(res, r->f);
+        pn += fw_put_message(reply + pn, (uint32_t)r->result, res, rn);
+    }
+    mn = fw_put_message(msg, 1, reply, pn);
+    if (FRAME_HEADER_SIZE + mn > cap)
+        return 0;
+    frame_put_header(out, (uint32_t)mn);
+    memcpy(out + FRAME_HEADER_SIZE, msg, mn);
+    return FRAME_HEADER_SIZE + mn;
+}
+
+/* Reply fields 1 (id), 2 (code), then at most one result 6 or 7. */
+static int fw_get_reply(const uint8_t *p, const uint8_t *end,
+                        struct fw_reply *r)
+{
+    const uint8_t *body, *body_end;
+    uint64_t tag, v;
+    uint32_t last = 0, num;
+    int rv;
+
+    while (p < end) {
+        if (fw_get_varint(&p, end, &tag) != 0)
+            return -1;
+        num = (uint32_t)(tag >> 3);
+        if (tag >> 3 > 7 || num <= last)
+            return 1;
+        last = num;
+        if (num == 1 || num == 2) {
+            if ((tag & 7) != WT_VARINT)
+                return 1;
+            if (fw_get_varint(&p, end, &v) != 0)
+                return -1;
+            if (num == 1)
+                r->id = v;
+            else
+                r->code = fw_unzigzag32(v);
+            continue;
+        }
+        if (num != FW_RESULT_ACQUIRE && num != FW_RESULT_QUERY)
+            return 1;
+        rv = fw_get_len(&p, end, tag, &body, &body_end);
+        if (rv == 0)
+            rv = fw_get_fields(body, body_end, r->f);
+        if (rv != 0)
+            return rv;
+        r->result = (enum fw_result)num;
+    }
+    return 0;
+}
+
+int fastwire_decode_reply(const uint8_t *p, size_t n, struct fw_reply *r)
+{
+    const uint8_t *end = p + n, *body, *body_end;
+    uint64_t tag;
+    int rv;
+
+    memset(r, 0, sizeof(*r));
+    if (fw_get_varint(&p, end, &tag) != 0)
+        return -1;
+    if (tag != (1u << 3 | WT_LEN))
+        return 1;
+    rv = fw_get_len(&p, end, tag, &body, &body_end);
+    if (rv != 0)
+        return rv;
+    if (p != end)
+        return 1;
+    return fw_get_reply(body, body_end, r);
+}
