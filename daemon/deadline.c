@@ -102,7 +102,11 @@ static void deadlines_rearm(struct deadlines *d)
 int deadline_add(struct deadlines *d, struct deadline_entry *e,
                  uint64_t timeout_ms)
 {
-    uint64_t now = uv_now(d->timer.loop);
+    /* Not uv_now(): the loop's clock was read when it woke and may be
+     * stale by now.  The precise clock, rounded up, never is; the timer
+     * then fires on the loop clock, which is never ahead of it, so a
+     * wait never ends before its timeout. */
+    uint64_t now = (uv_hrtime() + 999999) / 1000000;
 
     if (d->len == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 64;

@@ -407,12 +407,10 @@ static void dispatch_wait(struct session *s, const struct request *rq)
     rv = dispatch_start(s, h->obj, rq->op, p, rq->timeout_us != 0 && !at_limit);
     if (rv == SYNCD_PENDING) {
         session_pending_track(s, p);
-        /* Round up, plus the millisecond the loop clock may lag, so a wait
-         * never ends before its timeout. */
+        /* Round up, so a wait never ends before its timeout. */
         if (rq->timeout_us >= 0 &&
             deadline_add(&s->server->deadlines, &p->deadline,
-                         ((uint64_t)rq->timeout_us + 999) / 1000 +
-                             (rq->timeout_us > 0)) != 0)
+                         ((uint64_t)rq->timeout_us + 999) / 1000) != 0)
             object_cancel(&p->w, SYNC_ENOMEM);
         return;
     }

@@ -94,8 +94,11 @@ int fx_wait_status(pid_t pid, int timeout_ms)
 
 int fx_waitpid(pid_t pid, int timeout_ms)
 {
-    int status = fx_wait_status(pid, timeout_ms);
+    int status;
 
+    /* kill(-1 or 0, SIGKILL) below would hit every process we may signal. */
+    cr_assert(pid > 0, "fx_waitpid needs a real child pid, got %d", (int)pid);
+    status = fx_wait_status(pid, timeout_ms);
     if (status == -1) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
