@@ -299,7 +299,12 @@ static int dispatch_lock_acquire(struct session *s, struct lock *l,
     struct deadlock_edge cycle[DEADLOCK_MAX_CHAIN];
     size_t n;
 
-    if (may_wait && l->held && !lock_is_owner(l, p->w.owner, p->w.thread)) {
+    /* The holder's own thread asking again is RLock re-entry, or a Lock
+     * used as a signal another thread will release (legal in Python):
+     * never a cycle.  Any other thread, even of the same client, is a
+     * node of its own. */
+    if (may_wait && l->held &&
+        !(l->holder == p->w.owner && l->holder_thread == p->w.thread)) {
         n = deadlock_find_cycle(l, p->w.owner, p->w.thread, cycle);
         if (n > 0) {
             s->server->stats.deadlocks++;
