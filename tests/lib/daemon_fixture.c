@@ -152,18 +152,39 @@ int fx_await(int fd, int timeout_ms)
 
 /* ---- spawning ------------------------------------------------------------ */
 
+/*
+ * $SYNCD_TEST_DAEMON_PREFIX (e.g. "valgrind -q --error-exitcode=99
+ * --leak-check=full") runs every test daemon under a tool; its words are
+ * split on spaces.  The tool's error exit status fails the fixture.
+ */
+static int syncd_spawn_prefix(const char **argv, int max)
+{
+    static char buf[512];
+    const char *env = getenv("SYNCD_TEST_DAEMON_PREFIX");
+    char *save = NULL, *w;
+    int argc = 0;
+
+    if (env == NULL || env[0] == '\0')
+        return 0;
+    snprintf(buf, sizeof(buf), "%s", env);
+    for (w = strtok_r(buf, " ", &save); w != NULL && argc < max;
+         w = strtok_r(NULL, " ", &save))
+        argv[argc++] = w;
+    return argc;
+}
+
 pid_t syncd_spawn(const char *sock, const char *log_path,
                   const char *const *extra_args)
 {
-    const char *argv[32];
-    int argc = 0, logfd, nullfd;
+    const char *argv[48];
+    int argc = syncd_spawn_prefix(argv, 16), logfd, nullfd;
     pid_t parent = getpid(), pid;
 
     argv[argc++] = SYNCD_BIN;
     argv[argc++] = "--socket";
     argv[argc++] = sock;
     for (; extra_args != NULL && *extra_args != NULL; extra_args++) {
-        if (argc >= 31)
+        if (argc >= 47)
             return -1;
         argv[argc++] = *extra_args;
     }
@@ -184,7 +205,7 @@ pid_t syncd_spawn(const char *sock, const char *log_path,
             _exit(126);
         if (dup2(nullfd, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
             _exit(126);
-        execv(SYNCD_BIN, (char *const *)argv);
+        execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
     close(logfd);
@@ -245,7 +266,8 @@ void syncd_fixture_start(const char *const *extra_args)
     syncd_fx.status = 0;
     syncd_fx.pid = syncd_spawn(syncd_fx.sock, syncd_fx.log, extra_args);
     cr_assert(syncd_fx.pid > 0, "spawning %s failed", SYNCD_BIN);
-    if (!syncd_wait_ready(syncd_fx.sock, syncd_fx.pid, 5000)) {
+    if (!syncd_wait_ready(syncd_fx.sock, syncd_fx.pid,
+                          getenv("SYNCD_TEST_DAEMON_PREFIX") ? 30000 : 5000)) {
         bool exited = syncd_fx.stopped;
         char *log;
         int code;

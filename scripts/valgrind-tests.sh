@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Run the integration tests with every test daemon under Valgrind memcheck:
+# any memory error or leak in syncd makes the daemon exit 99, which fails
+# the test's clean-teardown check.  A build without sanitizers is used
+# (Valgrind and ASan do not mix).  Extra arguments go to ctest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+command -v valgrind >/dev/null || { apt-get install -y -qq valgrind; }
+scripts/build.sh build-valgrind -DSYNCD_SANITIZE=OFF -DSYNCD_BUILD_TESTS=ON
+export SYNCD_TEST_DAEMON_PREFIX="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect"
+cd build-valgrind
+ctest --output-on-failure -R 'test_int_|test_conf_' -E 'hostile' --timeout 600 "$@"
