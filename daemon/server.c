@@ -261,16 +261,6 @@ static void server_flusher_close_cb(uv_handle_t *h)
     server_maybe_finish(srv);
 }
 
-/* Answer every waiter of s with SYNC_ESHUTDOWN. */
-static void server_cancel_waits(struct session *s)
-{
-    struct list_node *n, *tmp;
-
-    list_foreach_safe(n, tmp, &s->pending)
-        object_cancel(&container_of(n, struct pending, link)->w,
-                      SYNC_ESHUTDOWN);
-}
-
 void server_shutdown(struct server *srv)
 {
     struct list_node *n, *tmp;
@@ -289,7 +279,8 @@ void server_shutdown(struct server *srv)
     /* Every waiter first: closing one session would otherwise hand its
      * locks to another's waiter instead of telling it we are stopping. */
     list_foreach_safe(n, tmp, &srv->sessions)
-        server_cancel_waits(container_of(n, struct session, link));
+        session_cancel_waits(container_of(n, struct session, link), 0,
+                             SYNC_ESHUTDOWN);
     list_foreach_safe(n, tmp, &srv->sessions)
         session_abort(container_of(n, struct session, link),
                       "daemon shutting down");

@@ -416,16 +416,24 @@ void session_pending_free(struct pending *p)
     }
 }
 
-/* Cancel the session's waits through handle id (0: all of them). */
-static void session_cancel_waits(struct session *s, uint32_t id, int code)
+void session_cancel_waits(struct session *s, uint32_t id, int code)
 {
-    struct list_node *n, *tmp;
+    struct list_node *n;
     struct pending *p;
 
-    list_foreach_safe(n, tmp, &s->pending) {
+    /*
+     * Rescan from the start after every cancellation: completing one wait
+     * may complete others of this session too (a barrier breaks for all
+     * its parties), and those are unlinked and recycled, so a saved "next"
+     * pointer could lead into the free list.
+     */
+again:
+    for (n = s->pending.next; n != &s->pending; n = n->next) {
         p = container_of(n, struct pending, link);
-        if (id == 0 || p->handle == id)
+        if ((id == 0 || p->handle == id) && p->w.queue != NULL) {
             object_cancel(&p->w, code);
+            goto again;
+        }
     }
 }
 

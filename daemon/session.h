@@ -98,6 +98,12 @@ void session_flush(struct session *s);
  */
 int session_close_handle(struct session *s, uint32_t id);
 
+/*
+ * Cancel the session's queued waits through handle id (0: all), each
+ * completed with code.  Safe when one cancellation completes others.
+ */
+void session_cancel_waits(struct session *s, uint32_t id, int code);
+
 /* A pending waiter for this session (recycled), or NULL. */
 struct pending *session_pending_new(struct session *s, uint64_t req_id,
                                     uint32_t handle, enum request_op op);

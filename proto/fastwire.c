@@ -172,9 +172,12 @@ static uint64_t fw_zigzag32(int32_t v)
     return (uint32_t)((uint32_t)v << 1) ^ (uint32_t)(v >> 31);
 }
 
+/* As protobuf-c: a sint32 keeps the varint's low 32 bits, then unzigzags. */
 static int32_t fw_unzigzag32(uint64_t v)
 {
-    return (int32_t)((uint32_t)(v >> 1) ^ (uint32_t)-(int32_t)(v & 1));
+    uint32_t lo = (uint32_t)v;
+
+    return (int32_t)((lo >> 1) ^ (0u - (lo & 1u)));
 }
 
 size_t fastwire_encode_reply(const struct fw_reply *r, uint8_t *out,
