@@ -90,6 +90,8 @@ for t in $TARGETS; do
             head -5 >&2 || true
     fi
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    # -fork=N prints no stat:: lines; its progress lines start "#<execs>:".
+    [ -n "$execs" ] || execs=$(sed -n 's/^#\([0-9]*\): cov:.*/\1/p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     cov=$(grep -Eo 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' "$log" | tail -1)
     summary+=$(printf '%-18s %s: %s execs (%s/s), %s' "$t" "$result" \

@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(build-essential cmake pkg-config libuv1-dev libprotobuf-c-dev
       protobuf-c-compiler libcriterion-dev uthash-dev libjansson-dev
-      libsystemd-dev libinih-dev)
+      libsystemd-dev libinih-dev clang libclang-rt-14-dev valgrind)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -2,12 +2,15 @@
 # Run the integration tests with every test daemon under Valgrind memcheck:
 # any memory error or leak in syncd makes the daemon exit 99, which fails
 # the test's clean-teardown check.  A build without sanitizers is used
-# (Valgrind and ASan do not mix).  Extra arguments go to ctest.
+# (Valgrind and ASan do not mix).  VALGRIND_TESTS is the ctest regex of
+# the tests to run (default: integration and conformance).  Extra
+# arguments go to ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 command -v valgrind >/dev/null || { apt-get install -y -qq valgrind; }
-scripts/build.sh build-valgrind -DSYNCD_SANITIZE=OFF -DSYNCD_BUILD_TESTS=ON
+scripts/build.sh build -DSYNCD_SANITIZE=OFF -DSYNCD_BUILD_TESTS=ON
 export SYNCD_TEST_DAEMON_PREFIX="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect"
-cd build-valgrind
-ctest --output-on-failure -R 'test_int_|test_conf_' -E 'hostile' --timeout 600 "$@"
+cd build
+ctest --output-on-failure -R "${VALGRIND_TESTS:-test_int_|test_conf_}" \
+    -E 'hostile' --timeout 600 "$@"

@@ -192,8 +192,26 @@ static double env_dbl(const char *name, double def, double lo, double hi)
     return v;
 }
 
+/* The daemon's resident memory in KiB (for the soak's flatness check). */
+static long chaos_daemon_rss_kib(void)
+{
+    char path[64], line[256];
+    long kib = -1;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)syncd_fx.pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
 static void chaos_run(int procs, double seconds)
 {
+    long rss_start, rss_end;
     double start, end, t_once, next_progress;
     unsigned long long live_checks = 0;
     pid_t killer, fixed[CH_FIXED_PARTIES], kb;
@@ -219,6 +237,7 @@ static void chaos_run(int procs, double seconds)
     atomic_store(&ch->next_incarnation, 1);
 
     checker_open(&k);
+    rss_start = chaos_daemon_rss_kib();
     start = ch_now();
     for (i = 0; i < CH_FIXED_PARTIES; i++)
         fixed[i] = spawn_fixed((int)i);
@@ -273,6 +292,16 @@ static void chaos_run(int procs, double seconds)
         ch_violation("kill-break coordinator exit status %d", status);
 
     final_checks(&k);
+    rss_end = chaos_daemon_rss_kib();
+    fprintf(stderr, "chaos soak: daemon VmRSS %ld KiB at start, %ld KiB at "
+                    "end\n", rss_start, rss_end);
+#if !defined(__SANITIZE_ADDRESS__)
+    /* Flat memory: steady load must not grow the daemon without bound
+     * (ASan's quarantine makes RSS meaningless there). */
+    if (seconds >= 60 && rss_end > rss_start + 64 * 1024)
+        ch_violation("daemon RSS grew from %ld to %ld KiB", rss_start,
+                     rss_end);
+#endif
     nv = atomic_load(&ch->n_viol);
     fprintf(stderr,
             "chaos summary: procs=%d seconds=%.0f clients_started=%llu "
