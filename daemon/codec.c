@@ -206,9 +206,15 @@ int codec_decode_request(const uint8_t *buf, size_t len, struct request *rq,
     Syncd__Request *m;
     int rv;
 
+    /* Every field an op does not set reads as empty; the name buffers
+     * need only their first byte cleared. */
     memset(rq, 0, offsetof(struct request, name));
     rq->name[0] = '\0';
+    rq->lock_name_len = 0;
     rq->lock_name[0] = '\0';
+    rq->pattern_len = 0;
+    rq->pattern[0] = '\0';
+    rq->client_name[0] = '\0';
     if (fastwire_decode_request(buf, len, &fast) == 0) {
         codec_fill_fast(&fast, rq);
         return 0;
