@@ -102,11 +102,14 @@ int main(int argc, char **argv)
     config_load(&cfg, argc, argv);
     log_init(cfg.log_level, getenv("JOURNAL_STREAM") == NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (server_init(&srv, loop, &cfg.limits) != 0 ||
-        start_listening(&srv) != 0)
+    if (server_init(&srv, loop, &cfg.limits) != 0)
         return 1;
     srv.on_finish = on_finish;
+    /* Before the socket exists: a SIGTERM sent as soon as clients can
+     * connect must find its handler (libuv runs it from uv_run). */
     start_signals(loop, &srv);
+    if (start_listening(&srv) != 0)
+        return 1;
     if (service_watchdog_start(loop) != 0)
         log_warnx("could not start the watchdog timer");
     snprintf(status, sizeof(status), "listening on %s",
