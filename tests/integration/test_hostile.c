@@ -276,3 +276,99 @@ Test(hostile, connect_and_vanish_loops)
     good_client_pair_time();
     cr_assert(lt(long, daemon_rss_kib(), rss0 + RSS_SLACK_KIB));
 }
+
+/* One hostile act, then the checks every hostile test makes. */
+static void after_hostile(double before, long rss0, const char *log_needle)
+{
+    double after = good_client_pair_time();
+
+    cr_assert(syncd_fixture_alive());
+    cr_assert(lt(dbl, after, before * 5 + 0.002),
+              "good client: %.1f us before, %.1f us after", before * 1e6,
+              after * 1e6);
+    cr_assert(lt(long, daemon_rss_kib(), rss0 + RSS_SLACK_KIB),
+              "memory back near baseline");
+    if (log_needle != NULL)
+        cr_assert(syncd_fixture_log_contains(log_needle, 5000),
+                  "log line '%s'", log_needle);
+}
+
+Test(hostile, four_gib_length_and_garbage_are_refused_and_logged)
+{
+    double before = good_client_pair_time();
+    long rss0 = daemon_rss_kib();
+    int fd = raw_connect(syncd_fx.sock);
+
+    cr_assert(ge(int, fd, 0));
+    cr_assert(eq(int, raw_send(fd, "\xff\xff\xff\xff", 4), 0));
+    cr_assert(eq(int, raw_expect_eof(fd, 5000), RAW_EOF));
+    close(fd);
+    after_hostile(before, rss0, "exceeds the limit");
+
+    fd = raw_connect(syncd_fx.sock);
+    cr_assert(ge(int, fd, 0));
+    cr_assert(eq(int, raw_send_frame(fd, "\xde\xad\xbe\xef\x01\x02", 6), 0));
+    cr_assert(eq(int, raw_expect_eof(fd, 5000), RAW_EOF));
+    close(fd);
+    after_hostile(before, rss0, "undecodable");
+}
+
+Test(hostile, objects_and_waits_up_to_the_limit)
+{
+    double before = good_client_pair_time();
+    long rss0 = daemon_rss_kib();
+    sync_client *c, *holder;
+    sync_lock **l = calloc(5000, sizeof(*l)), *h;
+    char name[32];
+    int i, rv = 0;
+
+    /* Objects until max_handles (4096 by default) answers SYNC_ELIMIT. */
+    cr_assert(eq(int, sync_connect(syncd_fx.sock, &c), 0));
+    for (i = 0; i < 5000 && rv == 0; i++) {
+        snprintf(name, sizeof(name), "hostile/obj%d", i);
+        rv = sync_lock_open(c, name, &l[i]);
+    }
+    cr_assert(eq(int, rv, SYNC_ELIMIT));
+    cr_assert(eq(int, i - 1, 4096), "limit reached at %d handles", i - 1);
+    sync_disconnect(c); /* frees the 4,096 handles (objects stay named) */
+    for (i = 0; i < 5000; i++)
+        sync_lock_close(l[i]); /* after disconnect: frees memory only */
+    free(l);
+    after_hostile(before, rss0, "max_handles");
+
+    /* Waits until max_waits: a thread per wait would be many, so queue
+     * event waits from a raw connection instead. */
+    cr_assert(eq(int, sync_connect(syncd_fx.sock, &holder), 0));
+    cr_assert(eq(int, sync_lock_open(holder, "hostile/held", &h), 0));
+    cr_assert(eq(int, sync_lock_acquire(h, true, -1), 0));
+    {
+        int fd = raw_connect(syncd_fx.sock), k;
+        uint32_t handle;
+        struct raw_reply rp;
+
+        cr_assert(eq(int, raw_hello(fd), 0));
+        cr_assert(eq(int, raw_open(fd, 2, "hostile/held", 12, 1, 0, &handle),
+                     0));
+        /* 1,024 acquires queue (the default max_waits); the next is
+         * refused at once with SYNC_ELIMIT. */
+        for (k = 0; k < 1024; k++) {
+            Syncd__Request rq = SYNCD__REQUEST__INIT;
+            Syncd__Acquire a = SYNCD__ACQUIRE__INIT;
+
+            a.handle = handle;
+            a.timeout_us = -1;
+            a.thread = (uint64_t)k + 1;
+            rq.id = (uint64_t)k + 100;
+            rq.op_case = SYNCD__REQUEST__OP_ACQUIRE;
+            rq.acquire = &a;
+            cr_assert(eq(int, raw_send_request(fd, &rq), 0));
+        }
+        cr_assert(eq(int, raw_acquire(fd, 9999, handle, -1, &rp),
+                     SYNC_ELIMIT));
+        close(fd); /* the 1,024 waits are cancelled */
+    }
+    cr_assert(eq(int, sync_lock_release(h), 0));
+    sync_lock_close(h);
+    sync_disconnect(holder);
+    after_hostile(before, rss0, "max_waits");
+}
