@@ -16,19 +16,7 @@ struct wire_msg {
     union {
         Syncd__Hello hello;
         Syncd__Open open;
-        Syncd__Close close;
         Syncd__Unlink unlink;
-        Syncd__Acquire acquire;
-        Syncd__Release release;
-        Syncd__Query query;
-        Syncd__EventSet event_set;
-        Syncd__EventClear event_clear;
-        Syncd__EventWait event_wait;
-        Syncd__CondWait cond_wait;
-        Syncd__CondNotify cond_notify;
-        Syncd__BarrierWait barrier_wait;
-        Syncd__BarrierReset barrier_reset;
-        Syncd__BarrierAbort barrier_abort;
         Syncd__Status status;
         Syncd__ListObjects list_objects;
         Syncd__ShowObject show_object;
@@ -43,6 +31,10 @@ static ProtobufCBinaryData wire_bytes(const char *s)
     return b;
 }
 
+static bool wire_fast_request(const struct sync__request *r, uint64_t id,
+                              struct fw_request *f);
+
+/* The protobuf-c form of the ops fastwire does not cover. */
 static void wire_build(const struct sync__request *r, uint64_t id,
                        struct wire_msg *m)
 {
@@ -68,94 +60,11 @@ static void wire_build(const struct sync__request *r, uint64_t id,
         m->req.op_case = SYNCD__REQUEST__OP_OPEN;
         m->req.open = &m->u.open;
         break;
-    case SYNC__OP_CLOSE:
-        syncd__close__init(&m->u.close);
-        m->u.close.handle = r->handle;
-        m->req.op_case = SYNCD__REQUEST__OP_CLOSE;
-        m->req.close = &m->u.close;
-        break;
     case SYNC__OP_UNLINK:
         syncd__unlink__init(&m->u.unlink);
         m->u.unlink.name = wire_bytes(r->name);
         m->req.op_case = SYNCD__REQUEST__OP_UNLINK;
         m->req.unlink = &m->u.unlink;
-        break;
-    case SYNC__OP_ACQUIRE:
-        syncd__acquire__init(&m->u.acquire);
-        m->u.acquire.handle = r->handle;
-        m->u.acquire.timeout_us = r->timeout_us;
-        m->u.acquire.thread = r->thread;
-        m->req.op_case = SYNCD__REQUEST__OP_ACQUIRE;
-        m->req.acquire = &m->u.acquire;
-        break;
-    case SYNC__OP_RELEASE:
-        syncd__release__init(&m->u.release);
-        m->u.release.handle = r->handle;
-        m->u.release.n = r->n;
-        m->u.release.thread = r->thread;
-        m->req.op_case = SYNCD__REQUEST__OP_RELEASE;
-        m->req.release = &m->u.release;
-        break;
-    case SYNC__OP_QUERY:
-        syncd__query__init(&m->u.query);
-        m->u.query.handle = r->handle;
-        m->req.op_case = SYNCD__REQUEST__OP_QUERY;
-        m->req.query = &m->u.query;
-        break;
-    case SYNC__OP_EVENT_SET:
-        syncd__event_set__init(&m->u.event_set);
-        m->u.event_set.handle = r->handle;
-        m->req.op_case = SYNCD__REQUEST__OP_EVENT_SET;
-        m->req.event_set = &m->u.event_set;
-        break;
-    case SYNC__OP_EVENT_CLEAR:
-        syncd__event_clear__init(&m->u.event_clear);
-        m->u.event_clear.handle = r->handle;
-        m->req.op_case = SYNCD__REQUEST__OP_EVENT_CLEAR;
-        m->req.event_clear = &m->u.event_clear;
-        break;
-    case SYNC__OP_EVENT_WAIT:
-        syncd__event_wait__init(&m->u.event_wait);
-        m->u.event_wait.handle = r->handle;
-        m->u.event_wait.timeout_us = r->timeout_us;
-        m->req.op_case = SYNCD__REQUEST__OP_EVENT_WAIT;
-        m->req.event_wait = &m->u.event_wait;
-        break;
-    case SYNC__OP_COND_WAIT:
-        syncd__cond_wait__init(&m->u.cond_wait);
-        m->u.cond_wait.handle = r->handle;
-        m->u.cond_wait.timeout_us = r->timeout_us;
-        m->u.cond_wait.thread = r->thread;
-        m->req.op_case = SYNCD__REQUEST__OP_COND_WAIT;
-        m->req.cond_wait = &m->u.cond_wait;
-        break;
-    case SYNC__OP_COND_NOTIFY:
-        syncd__cond_notify__init(&m->u.cond_notify);
-        m->u.cond_notify.handle = r->handle;
-        m->u.cond_notify.n = r->n;
-        m->u.cond_notify.all = r->all;
-        m->u.cond_notify.thread = r->thread;
-        m->req.op_case = SYNCD__REQUEST__OP_COND_NOTIFY;
-        m->req.cond_notify = &m->u.cond_notify;
-        break;
-    case SYNC__OP_BARRIER_WAIT:
-        syncd__barrier_wait__init(&m->u.barrier_wait);
-        m->u.barrier_wait.handle = r->handle;
-        m->u.barrier_wait.timeout_us = r->timeout_us;
-        m->req.op_case = SYNCD__REQUEST__OP_BARRIER_WAIT;
-        m->req.barrier_wait = &m->u.barrier_wait;
-        break;
-    case SYNC__OP_BARRIER_RESET:
-        syncd__barrier_reset__init(&m->u.barrier_reset);
-        m->u.barrier_reset.handle = r->handle;
-        m->req.op_case = SYNCD__REQUEST__OP_BARRIER_RESET;
-        m->req.barrier_reset = &m->u.barrier_reset;
-        break;
-    case SYNC__OP_BARRIER_ABORT:
-        syncd__barrier_abort__init(&m->u.barrier_abort);
-        m->u.barrier_abort.handle = r->handle;
-        m->req.op_case = SYNCD__REQUEST__OP_BARRIER_ABORT;
-        m->req.barrier_abort = &m->u.barrier_abort;
         break;
     case SYNC__OP_STATUS:
         syncd__status__init(&m->u.status);
@@ -184,13 +93,30 @@ static void wire_build(const struct sync__request *r, uint64_t id,
         m->req.op_case = SYNCD__REQUEST__OP_LIST_CLIENTS;
         m->req.list_clients = &m->u.list_clients;
         break;
+    case SYNC__OP_CLOSE:
+    case SYNC__OP_ACQUIRE:
+    case SYNC__OP_RELEASE:
+    case SYNC__OP_QUERY:
+    case SYNC__OP_EVENT_SET:
+    case SYNC__OP_EVENT_CLEAR:
+    case SYNC__OP_EVENT_WAIT:
+    case SYNC__OP_COND_WAIT:
+    case SYNC__OP_COND_NOTIFY:
+    case SYNC__OP_BARRIER_WAIT:
+    case SYNC__OP_BARRIER_RESET:
+    case SYNC__OP_BARRIER_ABORT:
+        break; /* integer-only ops: always encoded by fastwire */
     }
 }
 
 size_t sync__wire_size(const struct sync__request *req, uint64_t id)
 {
+    struct fw_request fast;
+    uint8_t buf[128];
     struct wire_msg m;
 
+    if (wire_fast_request(req, id, &fast))
+        return fastwire_encode_request(&fast, buf, sizeof(buf));
     wire_build(req, id, &m);
     return FRAME_HEADER_SIZE + syncd__request__get_packed_size(&m.req);
 }
