@@ -58,6 +58,12 @@ extern const struct bsys bsys_syncd, bsys_floor, bsys_shm, bsys_psem;
 
 /* The benchmark's own pid: names of kernel objects carry it. */
 extern pid_t bench_main_pid;
+/* The server process of the system being measured (syncd or the floor),
+ * 0 for systems without one: W3 reads its CPU time. */
+extern pid_t bench_server_pid;
+/* CPU time of every thread of pid so far, in ns (/proc schedstat); -1 if
+ * unreadable. */
+double proc_cpu_ns(pid_t pid);
 
 /* Physical-limit systems keep their objects in one shared mapping made
  * before any fork; call once in the parent. */
@@ -133,6 +139,7 @@ struct bresult {
                              ops/s (p99 = the 1st percentile, the worse
                              tail) */
     bool throughput;      /* higher is better */
+    double server_cpu_us; /* W3: server CPU per acquire+release, or NAN */
     const char *unit;
     char note[160];
 };

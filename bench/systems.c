@@ -644,7 +644,7 @@ static void psem_close(bobj *o)
 
 static int psem_open_close(bconn *c, const char *name)
 {
-    bobj *o;
+    bobj *o = NULL;
     int rv = psem_lock_open(c, name, &o);
 
     if (rv == 0)

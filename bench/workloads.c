@@ -5,6 +5,7 @@
  * shared anonymous mappings and meet at process-shared barriers.
  */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -305,7 +306,8 @@ static void run_w3(struct bresult *r)
     int np = w3_procs;
     pid_t *pids = calloc((size_t)np, sizeof(pid_t));
     double *tput = calloc((size_t)P->reps, sizeof(double));
-    uint64_t total = 0, before = sh->counter;
+    uint64_t total = 0, before = sh->counter, measured_ops = 0;
+    double cpu0 = -1, cpu1 = -1;
 
     barrier_init((unsigned)np + 1);
     for (int i = 0; i < np; i++)
@@ -318,6 +320,12 @@ static void run_w3(struct bresult *r)
         memset((void *)sh->ops, 0, sizeof(sh->ops));
         sh->t_start = now_us() + 20e3; /* let every process get going */
         sh->t_end = sh->t_start + secs * 1e6;
+        /* The children wait at the barrier: allops is still. */
+        if (rep == 0) {
+            cpu0 = bench_server_pid > 0 ? proc_cpu_ns(bench_server_pid) : -1;
+            for (int i = 0; i < np; i++)
+                measured_ops -= sh->allops[i];
+        }
         bar();
         bar();
         for (int i = 0; i < np; i++)
@@ -325,15 +333,25 @@ static void run_w3(struct bresult *r)
         if (rep >= 0)
             tput[rep] = (double)ops / secs;
     }
+    if (cpu0 >= 0)
+        cpu1 = proc_cpu_ns(bench_server_pid);
     for (int i = 0; i < np; i++)
         total += sh->allops[i];
+    measured_ops += total;
     reap(pids, np);
     r->throughput = true;
+    /* Every critical section of the measured repetitions (their ramp-up
+     * too) against the server's CPU over exactly those repetitions. */
+    if (cpu0 >= 0 && cpu1 >= cpu0 && measured_ops > 0)
+        r->server_cpu_us = (cpu1 - cpu0) / 1e3 / (double)measured_ops;
     r->median = quantile(tput, (size_t)P->reps, 0.5);
     r->p99 = quantile(tput, (size_t)P->reps, 0.01);
     snprintf(r->note, sizeof(r->note), "%d processes; shared counter %s",
              np, sh->failed ? "n/a" : sh->counter - before == total
                  ? "consistent" : "INCONSISTENT: mutual exclusion broken");
+    if (!isnan(r->server_cpu_us))
+        snprintf(r->note + strlen(r->note), sizeof(r->note) - strlen(r->note),
+                 "; server CPU %.2f us/op", r->server_cpu_us);
     free(pids);
     free(tput);
 }
@@ -344,6 +362,7 @@ void run_workload(enum wl_id w, const struct bsys *sys, const char *endpoint,
     size_t n = 0;
 
     memset(r, 0, sizeof(*r));
+    r->server_cpu_us = NAN;
     S = sys;
     EP = endpoint;
     P = p;
