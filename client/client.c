@@ -200,6 +200,9 @@ static void client_read_until(sync_client *c, struct sync__call *mine)
     }
 }
 
+/* client_write_all: the daemon closed the connection (EPIPE/ECONNRESET). */
+#define CLIENT_PEER_CLOSED 1
+
 static int client_write_all(sync_client *c, const uint8_t *p, size_t n)
 {
     ssize_t w;
@@ -211,7 +214,11 @@ static int client_write_all(sync_client *c, const uint8_t *p, size_t n)
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            rv = SYNC_ECONN;
+            /* A closed peer may have left a reason (an id-0 error) in our
+             * receive queue: the caller reads it before giving up. */
+            rv = w < 0 && (errno == EPIPE || errno == ECONNRESET)
+                     ? CLIENT_PEER_CLOSED
+                     : SYNC_ECONN;
             break;
         }
         p += w;
@@ -282,8 +289,9 @@ int sync__call(sync_client *c, const struct sync__request *req,
     pthread_mutex_lock(&c->mu);
     if (rv == SYNC_ECONN)
         client_fail_all(c, SYNC_ECONN);
-    else if (rv != 0)
+    else if (rv != 0 && rv != CLIENT_PEER_CLOSED)
         call_finish(&call, rv, NULL);
+    /* Peer closed: reading ends at its last words or EOF (SYNC_ECONN). */
     client_wait(c, &call);
     calls_remove(c, &call);
     if (c->calls == NULL)

@@ -225,8 +225,14 @@ int session_accept(struct server *srv)
     }
     session_read_peercred(s);
     if (srv->n_sessions > srv->limits.max_clients) {
+        /* An id-0 SYNC_ELIMIT tells the client why before the close (its
+         * hello may not even be sent yet; the reply waits in its socket). */
+        struct reply rp = {.id = 0, .code = SYNC_ELIMIT,
+                           .message = "max_clients reached"};
+
         log_warnx("client pid %d uid %u refused: max_clients (%u) reached",
                   (int)s->pid, (unsigned)s->uid, srv->limits.max_clients);
+        session_send(s, &rp);
         session_abort(s, "too many clients");
         return SYNC_ELIMIT;
     }
