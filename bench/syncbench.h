@@ -64,6 +64,9 @@ extern pid_t bench_server_pid;
 /* CPU time of every thread of pid so far, in ns (/proc schedstat); -1 if
  * unreadable. */
 double proc_cpu_ns(pid_t pid);
+/* User and kernel CPU time of pid (every thread) in clock ticks, from
+ * /proc/PID/stat; 0 or -1. */
+int proc_cpu_ticks(pid_t pid, double *user, double *sys);
 
 /* Physical-limit systems keep their objects in one shared mapping made
  * before any fork; call once in the parent. */
@@ -140,6 +143,7 @@ struct bresult {
                              tail) */
     bool throughput;      /* higher is better */
     double server_cpu_us; /* W3: server CPU per acquire+release, or NAN */
+    double server_user_pct; /* W3: the user-space share of it, percent */
     const char *unit;
     char note[160];
 };
