@@ -4,6 +4,7 @@
  * gone before codec_decode_request returns.
  */
 #include "codec.h"
+#include "xalloc.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -364,7 +365,7 @@ size_t codec_encode_reply(const struct reply *rp, uint8_t *out, size_t cap)
 static uint8_t *codec_pack_alloc(const Syncd__ServerMessage *msg, size_t *len)
 {
     size_t n = syncd__server_message__get_packed_size(msg);
-    uint8_t *buf = malloc(FRAME_HEADER_SIZE + n);
+    uint8_t *buf = xmalloc(FRAME_HEADER_SIZE + n);
 
     if (buf == NULL)
         return NULL;

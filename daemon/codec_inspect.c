@@ -4,6 +4,7 @@
  * message structs are allocated, and freed right after packing.
  */
 #include "codec_inspect.h"
+#include "xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,7 @@ static Syncd__Party **codec_parties(const struct party_info *v, size_t n)
 
     if (n == 0)
         return NULL;
-    pp = malloc(n * (sizeof(*pp) + sizeof(*m)));
+    pp = xmalloc(n * (sizeof(*pp) + sizeof(*m)));
     if (pp == NULL)
         return NULL;
     m = (Syncd__Party *)(void *)(pp + n);
@@ -68,8 +69,8 @@ static int codec_object(const struct object_info *o, Syncd__ObjectInfo *m)
     m->waiters = codec_parties(o->waiters, o->n_waiters);
     if ((o->n_holders && m->holders == NULL) ||
         (o->n_waiters && m->waiters == NULL)) {
-        free(m->holders);
-        free(m->waiters);
+        xfree(m->holders);
+        xfree(m->waiters);
         return -1;
     }
     m->n_holders = o->n_holders;
@@ -79,8 +80,8 @@ static int codec_object(const struct object_info *o, Syncd__ObjectInfo *m)
 
 static void codec_object_free(Syncd__ObjectInfo *m)
 {
-    free(m->holders);
-    free(m->waiters);
+    xfree(m->holders);
+    xfree(m->waiters);
 }
 
 static int codec_status(const struct status_info *st, Syncd__Reply *reply)
@@ -89,7 +90,7 @@ static int codec_status(const struct status_info *st, Syncd__Reply *reply)
         Syncd__StatusResult r;
         Syncd__Limits l;
         Syncd__Counters c;
-    } *m = calloc(1, sizeof(*m));
+    } *m = xcalloc(1, sizeof(*m));
 
     if (m == NULL)
         return -1;
@@ -129,7 +130,7 @@ static int codec_status(const struct status_info *st, Syncd__Reply *reply)
 
 static int codec_list(const struct object_list *l, Syncd__Reply *reply)
 {
-    Syncd__ListResult *r = malloc(sizeof(*r));
+    Syncd__ListResult *r = xmalloc(sizeof(*r));
     Syncd__ObjectInfo **pp = NULL, *m = NULL;
     size_t i;
 
@@ -137,7 +138,7 @@ static int codec_list(const struct object_list *l, Syncd__Reply *reply)
         return -1;
     syncd__list_result__init(r);
     if (l->n > 0) {
-        pp = malloc(l->n * (sizeof(*pp) + sizeof(*m)));
+        pp = xmalloc(l->n * (sizeof(*pp) + sizeof(*m)));
         if (pp == NULL)
             goto err_result;
         m = (Syncd__ObjectInfo *)(void *)(pp + l->n);
@@ -157,15 +158,15 @@ static int codec_list(const struct object_list *l, Syncd__Reply *reply)
 err_objects:
     while (i-- > 0)
         codec_object_free(&m[i]);
-    free(pp);
+    xfree(pp);
 err_result:
-    free(r);
+    xfree(r);
     return -1;
 }
 
 static int codec_clients(const struct client_list *l, Syncd__Reply *reply)
 {
-    Syncd__ClientsResult *r = malloc(sizeof(*r));
+    Syncd__ClientsResult *r = xmalloc(sizeof(*r));
     Syncd__ClientInfo **pp = NULL, *m = NULL;
     size_t i;
 
@@ -173,9 +174,9 @@ static int codec_clients(const struct client_list *l, Syncd__Reply *reply)
         return -1;
     syncd__clients_result__init(r);
     if (l->n > 0) {
-        pp = malloc(l->n * (sizeof(*pp) + sizeof(*m)));
+        pp = xmalloc(l->n * (sizeof(*pp) + sizeof(*m)));
         if (pp == NULL) {
-            free(r);
+            xfree(r);
             return -1;
         }
         m = (Syncd__ClientInfo *)(void *)(pp + l->n);
@@ -213,9 +214,9 @@ int codec_inspect_attach(const struct reply *rp, Syncd__Reply *reply)
     case REPLY_CLIENTS:
         return codec_clients(rp->u.clients, reply);
     case REPLY_OBJECT:
-        m = malloc(sizeof(*m));
+        m = xmalloc(sizeof(*m));
         if (m == NULL || codec_object(rp->u.object, m) != 0) {
-            free(m);
+            xfree(m);
             return -1;
         }
         reply->result_case = SYNCD__REPLY__RESULT_OBJECT;
@@ -237,21 +238,21 @@ void codec_inspect_detach(Syncd__Reply *reply)
 
     switch (reply->result_case) {
     case SYNCD__REPLY__RESULT_STATUS:
-        free(reply->status); /* one block with its limits and counters */
+        xfree(reply->status); /* one block with its limits and counters */
         break;
     case SYNCD__REPLY__RESULT_LIST:
         for (i = 0; i < reply->list->n_objects; i++)
             codec_object_free(reply->list->objects[i]);
-        free(reply->list->objects);
-        free(reply->list);
+        xfree(reply->list->objects);
+        xfree(reply->list);
         break;
     case SYNCD__REPLY__RESULT_OBJECT:
         codec_object_free(reply->object);
-        free(reply->object);
+        xfree(reply->object);
         break;
     case SYNCD__REPLY__RESULT_CLIENTS:
-        free(reply->clients->clients);
-        free(reply->clients);
+        xfree(reply->clients->clients);
+        xfree(reply->clients);
         break;
     case SYNCD__REPLY__RESULT__NOT_SET:
     case SYNCD__REPLY__RESULT_HELLO:

@@ -4,6 +4,7 @@
  * position while armed and SIZE_MAX otherwise.
  */
 #include "deadline.h"
+#include "xalloc.h"
 
 #include <stdlib.h>
 
@@ -27,7 +28,7 @@ void deadlines_close(struct deadlines *d, uv_close_cb close_cb)
 
 void deadlines_fini(struct deadlines *d)
 {
-    free(d->heap);
+    xfree(d->heap);
     d->heap = NULL;
     d->len = d->cap = 0;
 }
@@ -110,7 +111,7 @@ int deadline_add(struct deadlines *d, struct deadline_entry *e,
 
     if (d->len == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 64;
-        struct deadline_entry **p = realloc(d->heap, cap * sizeof(*p));
+        struct deadline_entry **p = xrealloc(d->heap, cap * sizeof(*p));
 
         if (p == NULL)
             return SYNC_ENOMEM;

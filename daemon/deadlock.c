@@ -17,11 +17,13 @@ struct deadlock_key {
 /* The daemon is single-threaded; one index serves the whole process. */
 static struct waiter *deadlock_index;
 
-void deadlock_track(struct waiter *w)
+bool deadlock_track(struct waiter *w)
 {
     /* The key is the adjacent (owner, thread) fields of the waiter. */
-    w->waits_for_lock = true;
+    hash_oom = 0;
     HASH_ADD(wf_hh, deadlock_index, owner, sizeof(uint64_t) * 2, w);
+    w->waits_for_lock = !hash_oom;
+    return w->waits_for_lock;
 }
 
 void deadlock_untrack(struct waiter *w)

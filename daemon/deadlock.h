@@ -26,8 +26,9 @@ struct deadlock_edge {
     const struct lock *wants;
 };
 
-/* Index w (queued on a lock) by its (owner, thread). */
-void deadlock_track(struct waiter *w);
+/* Index w (queued on a lock) by its (owner, thread); false when the index
+ * could not allocate (w is then not part of the graph). */
+bool deadlock_track(struct waiter *w);
 /* Remove w from the index; no-op when not indexed. */
 void deadlock_untrack(struct waiter *w);
 

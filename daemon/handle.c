@@ -3,6 +3,7 @@
  * lookups are O(1) on the hot path; the array only grows, bounded by max.
  */
 #include "handle.h"
+#include "xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@ void handle_table_init(struct handle_table *t, uint32_t max)
 
 void handle_table_fini(struct handle_table *t)
 {
-    free(t->slots);
+    xfree(t->slots);
     memset(t, 0, sizeof(*t));
 }
 
@@ -28,7 +29,7 @@ static int handle_grow(struct handle_table *t)
 
     if (cap > t->max)
         cap = t->max;
-    p = realloc(t->slots, (size_t)cap * sizeof(*p));
+    p = xrealloc(t->slots, (size_t)cap * sizeof(*p));
     if (p == NULL)
         return SYNC_ENOMEM;
     memset(p + t->cap, 0, (size_t)(cap - t->cap) * sizeof(*p));

@@ -3,6 +3,7 @@
  * Read-only; objects a client may not read are invisible to it.
  */
 #include "inspect.h"
+#include "xalloc.h"
 
 #include <fnmatch.h>
 #include <stdlib.h>
@@ -66,7 +67,7 @@ static int inspect_lock_holder(struct server *srv, struct object *o,
     out->tokens = l->tokens;
     if (!l->held)
         return 0;
-    out->holders = calloc(1, sizeof(*out->holders));
+    out->holders = xcalloc(1, sizeof(*out->holders));
     if (out->holders == NULL)
         return SYNC_ENOMEM;
     inspect_party(srv, l->holder, &out->holders[0]);
@@ -117,8 +118,8 @@ static int inspect_object(struct server *srv, struct object *o,
 
 void inspect_object_fini(struct object_info *o)
 {
-    free(o->holders);
-    free(o->waiters);
+    xfree(o->holders);
+    xfree(o->waiters);
     o->holders = o->waiters = NULL;
 }
 
@@ -137,7 +138,7 @@ static struct object **inspect_matching(struct session *s,
     struct object *o, *tmp, **v;
     size_t k = 0;
 
-    v = malloc((HASH_COUNT(r->by_name) + 1) * sizeof(*v));
+    v = xmalloc((HASH_COUNT(r->by_name) + 1) * sizeof(*v));
     if (v == NULL)
         return NULL;
     HASH_ITER(hh, r->by_name, o, tmp) {
@@ -165,22 +166,22 @@ int inspect_list(struct session *s, const char *pattern, const char *after,
         return SYNC_ENOMEM;
     while (after != NULL && i < n && strcmp(v[i]->name, after) <= 0)
         i++;
-    out->v = calloc(limit, sizeof(*out->v));
+    out->v = xcalloc(limit, sizeof(*out->v));
     if (out->v == NULL) {
-        free(v);
+        xfree(v);
         return SYNC_ENOMEM;
     }
     for (k = 0; i < n && k < limit; i++, k++) {
         if (inspect_object(s->server, v[i], &out->v[k]) != 0) {
             out->n = k;
             inspect_list_fini(out);
-            free(v);
+            xfree(v);
             return SYNC_ENOMEM;
         }
     }
     out->n = k;
     out->more = i < n;
-    free(v);
+    xfree(v);
     return 0;
 }
 
@@ -190,7 +191,7 @@ void inspect_list_fini(struct object_list *l)
 
     for (i = 0; i < l->n; i++)
         inspect_object_fini(&l->v[i]);
-    free(l->v);
+    xfree(l->v);
     l->v = NULL;
     l->n = 0;
 }
@@ -242,7 +243,7 @@ static int inspect_waiters(struct server *srv, struct object *o,
         q[0] = &barrier_from_object(o)->waiters;
         break;
     }
-    out->waiters = calloc(max, sizeof(*out->waiters));
+    out->waiters = xcalloc(max, sizeof(*out->waiters));
     if (out->waiters == NULL)
         return SYNC_ENOMEM;
     for (i = 0; i < 2 && q[i] != NULL; i++)
@@ -269,7 +270,7 @@ static int inspect_sem_holders(struct server *srv, struct object *o,
                 continue;
             if (out->n_holders == cap) {
                 cap = cap ? cap * 2 : 8;
-                v = realloc(out->holders, cap * sizeof(*v));
+                v = xrealloc(out->holders, cap * sizeof(*v));
                 if (v == NULL)
                     return SYNC_ENOMEM;
                 out->holders = v;
@@ -335,7 +336,7 @@ int inspect_clients(struct session *self, uint64_t after, uint32_t limit,
     memset(out, 0, sizeof(*out));
     if (limit == 0 || limit > INSPECT_PAGE)
         limit = INSPECT_PAGE;
-    out->v = calloc(limit, sizeof(*out->v));
+    out->v = xcalloc(limit, sizeof(*out->v));
     if (out->v == NULL)
         return SYNC_ENOMEM;
     /* Sessions are listed in accept order, which is id order.  Only root
@@ -365,7 +366,7 @@ int inspect_clients(struct session *self, uint64_t after, uint32_t limit,
 
 void inspect_clients_fini(struct client_list *l)
 {
-    free(l->v);
+    xfree(l->v);
     l->v = NULL;
     l->n = 0;
 }

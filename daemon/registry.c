@@ -3,12 +3,6 @@
  * exactly when it is unlinked and has no handle; waiters always come with a
  * handle, so no object is freed with waiters queued.
  */
-/* uthash must not abort the daemon on allocation failure: it reports it
- * through this flag and leaves the table unchanged. */
-static int registry_hash_oom;
-#define HASH_NONFATAL_OOM 1
-#define uthash_nonfatal_oom(elt) (registry_hash_oom = 1)
-
 #include "registry.h"
 
 #include <string.h>
@@ -19,6 +13,8 @@ static int registry_hash_oom;
 #include "objects/lock.h"
 #include "objects/semaphore.h"
 #include "syncclient.h"
+
+int hash_oom; /* hash.h */
 
 void registry_init(struct registry *r, uint32_t max_objects,
                    uint32_t max_name)
@@ -291,9 +287,9 @@ int registry_open(struct registry *r, const char *name,
     o->uid = spec->uid;
     o->gid = spec->gid;
     o->mode = spec->mode;
-    registry_hash_oom = 0;
+    hash_oom = 0;
     HASH_ADD_KEYPTR(hh, r->by_name, o->name, strlen(o->name), o);
-    if (registry_hash_oom) {
+    if (hash_oom) {
         registry_rele(r, o);
         return SYNC_ENOMEM;
     }

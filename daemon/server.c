@@ -4,6 +4,7 @@
  * the deadline timer and every session have closed.
  */
 #include "server.h"
+#include "xalloc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -74,10 +75,53 @@ int server_init(struct server *srv, uv_loop_t *loop,
     /* The flushers alone must not keep the loop running. */
     uv_unref((uv_handle_t *)&srv->flusher);
     uv_unref((uv_handle_t *)&srv->flusher_pre);
+    {
+        struct reply rp = {.id = 0, .code = SYNC_ENOMEM,
+                           .message = "out of memory"};
+
+        srv->enomem_len = codec_encode_reply(&rp, srv->enomem_frame,
+                                             sizeof(srv->enomem_frame));
+    }
     srv->started_ms = uv_now(loop);
     server_clock_loop = loop;
     object_clock = server_clock;
     return 0;
+}
+
+static void server_refuse_closed(uv_handle_t *h)
+{
+    struct server *srv = h->data;
+
+    srv->refuse_busy = false;
+    if (srv->refuse_waiting) {
+        srv->refuse_waiting = false;
+        /* The waiting connection gets a session now if memory allows. */
+        if (srv->listening)
+            (void)session_accept(srv);
+    }
+    server_maybe_finish(srv);
+}
+
+void server_refuse_connection(struct server *srv)
+{
+    uv_buf_t buf;
+
+    if (srv->refuse_busy) {
+        srv->refuse_waiting = true;
+        return;
+    }
+    if (uv_pipe_init(srv->loop, &srv->refuse_pipe, 0) != 0)
+        return;
+    srv->refuse_pipe.data = srv;
+    srv->refuse_busy = true;
+    if (uv_accept((uv_stream_t *)&srv->listener,
+                  (uv_stream_t *)&srv->refuse_pipe) == 0 &&
+        srv->enomem_len > 0) {
+        buf = uv_buf_init((char *)srv->enomem_frame,
+                          (unsigned)srv->enomem_len);
+        (void)uv_try_write((uv_stream_t *)&srv->refuse_pipe, &buf, 1);
+    }
+    uv_close((uv_handle_t *)&srv->refuse_pipe, server_refuse_closed);
 }
 
 static void server_connection_cb(uv_stream_t *listener, int status)
@@ -298,6 +342,7 @@ void server_maybe_finish(struct server *srv)
     void (*cb)(struct server *);
 
     if (!srv->closing || srv->listening || srv->timer_open ||
+        srv->refuse_busy ||
         srv->flusher_open || srv->flusher_pre_open ||
         !list_empty(&srv->sessions) || srv->on_finish == NULL)
         return;
@@ -323,6 +368,6 @@ void server_fini(struct server *srv)
     while (!list_empty(&srv->free_pending)) {
         n = srv->free_pending.next;
         list_remove(n);
-        free(container_of(n, struct pending, link));
+        xfree(container_of(n, struct pending, link));
     }
 }

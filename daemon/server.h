@@ -51,6 +51,15 @@ struct server {
     struct server_stats stats;
     uint64_t started_ms;
     unsigned socket_mode;
+    /* A connection no session could be allocated for is accepted into
+     * this spare handle, told SYNC_ENOMEM (a frame encoded at start-up)
+     * and closed: libuv stops accepting until a pending connection is
+     * taken, so it must never be left in the backlog. */
+    uv_pipe_t refuse_pipe;
+    bool refuse_busy;              /* refuse_pipe is closing */
+    bool refuse_waiting;           /* another waits for refuse_pipe */
+    uint8_t enomem_frame[64];
+    size_t enomem_len;
     bool listening;                /* listener open */
     bool timer_open;               /* deadline timer open */
     bool closing;
@@ -62,6 +71,10 @@ struct server {
      * read_cb consumes its buffer before the next alloc_cb. */
     char read_buf[SERVER_READ_BUF_SIZE];
 };
+
+/* Accept the pending connection only to answer SYNC_ENOMEM and close it
+ * (no memory for a session). */
+void server_refuse_connection(struct server *srv);
 
 /* Initialise srv on loop with the given limits.  0 or SYNC_EINTERNAL. */
 int server_init(struct server *srv, uv_loop_t *loop,

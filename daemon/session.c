@@ -15,6 +15,7 @@
  * Closing releases everything the client held, at once.
  */
 #include "session.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,7 +187,7 @@ static void session_read_peercred(struct session *s)
 
 static struct session *session_new(struct server *srv)
 {
-    struct session *s = calloc(1, sizeof(*s));
+    struct session *s = xcalloc(1, sizeof(*s));
 
     if (s == NULL)
         return NULL;
@@ -207,15 +208,21 @@ int session_accept(struct server *srv)
 {
     struct session *s = session_new(srv);
 
-    if (s == NULL)
+    if (s == NULL) {
+        log_warnx("connection refused: out of memory for a session");
+        server_refuse_connection(srv);
         return SYNC_ENOMEM;
+    }
     if (uv_pipe_init(srv->loop, &s->pipe, 0) != 0) {
-        free(s);
+        xfree(s); /* nothing else allocated yet */
+        server_refuse_connection(srv);
         return SYNC_EINTERNAL;
     }
     s->pipe.data = s;
     list_insert_tail(&srv->sessions, &s->link);
+    hash_oom = 0;
     HASH_ADD(hh, srv->by_id, id, sizeof(s->id), s);
+    s->indexed = !hash_oom;
     srv->n_sessions++;
     srv->stats.sessions_total++;
     if (uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&s->pipe) !=
@@ -224,6 +231,12 @@ int session_accept(struct server *srv)
         return SYNC_EINTERNAL;
     }
     session_read_peercred(s);
+    if (!s->indexed) {
+        log_warnx("client pid %d uid %u refused: out of memory indexing "
+                  "the session", (int)s->pid, (unsigned)s->uid);
+        session_abort(s, "out of memory");
+        return SYNC_ENOMEM;
+    }
     if (srv->n_sessions > srv->limits.max_clients) {
         /* An id-0 SYNC_ELIMIT tells the client why before the close (its
          * hello may not even be sent yet; the reply waits in its socket). */
@@ -249,7 +262,7 @@ static void session_write_cb(uv_write_t *req, int status)
     struct write_req *wr = container_of(req, struct write_req, req);
 
     (void)status; /* errors surface as a read error or EOF */
-    free(wr);
+    xfree(wr);
 }
 
 /* Queue the len bytes at p that the kernel did not take at once. */
@@ -267,7 +280,7 @@ static void session_queue_write(struct session *s, const uint8_t *p,
         session_abort(s, "write backlog");
         return;
     }
-    wr = malloc(sizeof(*wr) + len);
+    wr = xmalloc(sizeof(*wr) + len);
     if (wr == NULL) {
         session_abort(s, "out of memory queueing a reply");
         return;
@@ -278,7 +291,7 @@ static void session_queue_write(struct session *s, const uint8_t *p,
     buf = uv_buf_init((char *)wr->data, (unsigned)len);
     if (uv_write(&wr->req, (uv_stream_t *)&s->pipe, &buf, 1,
                  session_write_cb) != 0) {
-        free(wr);
+        xfree(wr);
         session_abort(s, "write error");
     }
 }
@@ -292,7 +305,7 @@ static int session_append(struct session *s, const uint8_t *p, size_t n)
     while (cap < s->out_len + n)
         cap *= 2;
     if (cap != s->out_cap) {
-        b = realloc(s->out, cap);
+        b = xrealloc(s->out, cap);
         if (b == NULL)
             return -1;
         s->out = b;
@@ -321,7 +334,7 @@ void session_send(struct session *s, const struct reply *rp)
     }
     rv = session_append(s, frame, n);
     if (frame != stack)
-        free(frame);
+        xfree(frame);
     if (rv != 0) {
         session_abort(s, "out of memory queueing a reply");
         return;
@@ -349,7 +362,7 @@ void session_flush(struct session *s)
         session_queue_write(s, s->out + w, n - (size_t)w);
     /* Do not let one burst pin a large buffer for the session's life. */
     if (s->out_cap > 64 * 1024) {
-        free(s->out);
+        xfree(s->out);
         s->out = NULL;
         s->out_cap = 0;
     }
@@ -377,7 +390,7 @@ struct pending *session_pending_new(struct session *s, uint64_t req_id,
         list_remove(&p->link);
         srv->n_free_pending--;
     } else {
-        p = malloc(sizeof(*p));
+        p = xmalloc(sizeof(*p));
         if (p == NULL)
             return NULL;
     }
@@ -418,7 +431,7 @@ void session_pending_free(struct pending *p)
         list_insert_tail(&srv->free_pending, &p->link);
         srv->n_free_pending++;
     } else {
-        free(p);
+        xfree(p);
     }
 }
 
@@ -517,11 +530,12 @@ static void session_close_cb(uv_handle_t *h)
     struct server *srv = s->server;
 
     list_remove(&s->link);
-    HASH_DELETE(hh, srv->by_id, s);
+    if (s->indexed)
+        HASH_DELETE(hh, srv->by_id, s);
     srv->n_sessions--;
     frame_decoder_fini(&s->decoder);
     handle_table_fini(&s->handles);
-    free(s->out);
-    free(s);
+    xfree(s->out);
+    xfree(s);
     server_maybe_finish(srv);
 }

@@ -17,7 +17,7 @@
 #include "frame.h"
 #include "handle.h"
 #include "list.h"
-#include "uthash.h"
+#include "hash.h"
 #include "waitq.h"
 
 #define SESSION_MAX_GROUPS 64
@@ -39,6 +39,7 @@ struct session {
     uint32_t groups[SESSION_MAX_GROUPS]; /* supplementary, from /proc */
     struct object_cred cred;     /* uid/gid/groups for access checks */
     UT_hash_handle hh;           /* server->by_id */
+    bool indexed;                /* in by_id (false: out of memory) */
     char client_name[CODEC_CLIENT_NAME_MAX + 1];
     uint64_t connected_ms;       /* loop time at accept */
     struct frame_decoder decoder;

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "list.h"
-#include "uthash.h"
+#include "hash.h"
 
 /* Returned by object operations when the waiter was queued. */
 #define SYNCD_PENDING 1

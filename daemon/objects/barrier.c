@@ -3,6 +3,7 @@
  * waiters are queued, and none while broken.
  */
 #include "barrier.h"
+#include "xalloc.h"
 
 #include <stdlib.h>
 
@@ -16,11 +17,11 @@ struct barrier *barrier_new(const char *name, uint32_t parties)
 
     if (parties == 0)
         return NULL;
-    b = calloc(1, sizeof(*b));
+    b = xcalloc(1, sizeof(*b));
     if (b == NULL)
         return NULL;
     if (object_init(&b->base, OBJECT_BARRIER, name, &barrier_ops) != 0) {
-        free(b);
+        xfree(b);
         return NULL;
     }
     b->base.param = parties;
@@ -106,7 +107,7 @@ static size_t barrier_n_waiting(const struct object *o)
 static void barrier_free(struct object *o)
 {
     object_fini(o);
-    free(barrier_from_object(o));
+    xfree(barrier_from_object(o));
 }
 
 static const struct object_ops barrier_ops = {

@@ -4,6 +4,7 @@
  * or its lock's (re-acquiring, w->reacquiring set, deadline ignored).
  */
 #include "condition.h"
+#include "xalloc.h"
 
 #include <stdlib.h>
 
@@ -14,12 +15,12 @@ static const struct object_ops condition_ops;
 struct condition *condition_new(const char *name, struct lock *lock,
                                 bool own_lock)
 {
-    struct condition *c = calloc(1, sizeof(*c));
+    struct condition *c = xcalloc(1, sizeof(*c));
 
     if (c == NULL)
         return NULL;
     if (object_init(&c->base, OBJECT_CONDITION, name, &condition_ops) != 0) {
-        free(c);
+        xfree(c);
         return NULL;
     }
     c->lock = lock;
@@ -99,7 +100,7 @@ static void condition_free(struct object *o)
 
     /* The registry drops our lock reference (registry_free_object). */
     object_fini(o);
-    free(c);
+    xfree(c);
 }
 
 static const struct object_ops condition_ops = {

@@ -3,6 +3,7 @@
  * while the flag is clear; set() empties the queue.
  */
 #include "event.h"
+#include "xalloc.h"
 
 #include <stdlib.h>
 
@@ -12,12 +13,12 @@ static const struct object_ops event_ops;
 
 struct event *event_new(const char *name)
 {
-    struct event *e = calloc(1, sizeof(*e));
+    struct event *e = xcalloc(1, sizeof(*e));
 
     if (e == NULL)
         return NULL;
     if (object_init(&e->base, OBJECT_EVENT, name, &event_ops) != 0) {
-        free(e);
+        xfree(e);
         return NULL;
     }
     waitq_init(&e->waiters);
@@ -70,7 +71,7 @@ static void event_free(struct object *o)
     struct event *e = event_from_object(o);
 
     object_fini(o);
-    free(e);
+    xfree(e);
 }
 
 static const struct object_ops event_ops = {

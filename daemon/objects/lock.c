@@ -5,6 +5,7 @@
  * waits.  Blocked waiters are indexed in the wait-for graph.
  */
 #include "lock.h"
+#include "xalloc.h"
 
 #include <stdlib.h>
 
@@ -15,12 +16,12 @@ static const struct object_ops lock_ops;
 
 static struct lock *lock_alloc(const char *name, enum object_type type)
 {
-    struct lock *l = calloc(1, sizeof(*l));
+    struct lock *l = xcalloc(1, sizeof(*l));
 
     if (l == NULL)
         return NULL;
     if (object_init(&l->base, type, name, &lock_ops) != 0) {
-        free(l);
+        xfree(l);
         return NULL;
     }
     l->recursive = type == OBJECT_RLOCK;
@@ -56,11 +57,13 @@ static void lock_grant(struct lock *l, struct waiter *w, uint32_t depth)
     l->owner_died = false;
 }
 
-static void lock_enqueue(struct lock *l, struct waiter *w)
+/* Queue w; false if the wait-for graph could not index it (out of memory),
+ * in which case w is queued but invisible to deadlock detection. */
+static bool lock_enqueue(struct lock *l, struct waiter *w)
 {
     w->obj = &l->base;
     waitq_push(&l->waiters, w);
-    deadlock_track(w);
+    return deadlock_track(w);
 }
 
 int lock_acquire(struct lock *l, struct waiter *w, bool may_wait)
@@ -82,7 +85,11 @@ int lock_acquire(struct lock *l, struct waiter *w, bool may_wait)
     }
     if (!may_wait)
         return SYNC_ETIMEDOUT;
-    lock_enqueue(l, w);
+    if (!lock_enqueue(l, w)) {
+        /* A wait the deadlock check cannot see is refused, not risked. */
+        waitq_remove(w);
+        return SYNC_ENOMEM;
+    }
     return SYNCD_PENDING;
 }
 
@@ -141,7 +148,9 @@ void lock_reacquire(struct lock *l, struct waiter *w)
         return;
     }
     w->reacquiring = true;
-    lock_enqueue(l, w);
+    /* Must queue (the condition wait already released the lock); out of
+     * memory only costs this waiter its place in the wait-for graph. */
+    (void)lock_enqueue(l, w);
 }
 
 static bool lock_holds(const struct object *o, uint64_t owner)
@@ -177,7 +186,7 @@ static void lock_free(struct object *o)
     struct lock *l = lock_from_object(o);
 
     object_fini(o);
-    free(l);
+    xfree(l);
 }
 
 static const struct object_ops lock_ops = {

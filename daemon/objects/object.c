@@ -1,5 +1,6 @@
 /* object.c: what all object types share. */
 #include "object.h"
+#include "xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +83,7 @@ void object_expire(struct waiter *w)
 int object_init(struct object *o, enum object_type type, const char *name,
                 const struct object_ops *ops)
 {
-    o->name = strdup(name);
+    o->name = xstrdup(name);
     if (o->name == NULL)
         return -1;
     o->type = type;
@@ -92,7 +93,7 @@ int object_init(struct object *o, enum object_type type, const char *name,
 
 void object_fini(struct object *o)
 {
-    free(o->name);
+    xfree(o->name);
     o->name = NULL;
 }
 

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "uthash.h"
+#include "hash.h"
 #include "waitq.h"
 
 /* Values match the wire protocol's ObjectType. */

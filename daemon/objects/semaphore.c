@@ -3,6 +3,7 @@
  * are queued only while value is 0, so a newcomer never overtakes them.
  */
 #include "semaphore.h"
+#include "xalloc.h"
 
 #include <stdlib.h>
 
@@ -17,13 +18,13 @@ struct semaphore *semaphore_new(const char *name, uint32_t value,
 
     if (value > SEMAPHORE_VALUE_MAX)
         return NULL;
-    s = calloc(1, sizeof(*s));
+    s = xcalloc(1, sizeof(*s));
     if (s == NULL)
         return NULL;
     if (object_init(&s->base,
                     bounded ? OBJECT_BOUNDED_SEMAPHORE : OBJECT_SEMAPHORE,
                     name, &semaphore_ops) != 0) {
-        free(s);
+        xfree(s);
         return NULL;
     }
     s->base.param = value;
@@ -84,7 +85,7 @@ static void semaphore_free(struct object *o)
     struct semaphore *s = semaphore_from_object(o);
 
     object_fini(o);
-    free(s);
+    xfree(s);
 }
 
 static const struct object_ops semaphore_ops = {
