@@ -4,8 +4,9 @@
  * replies through the daemon's codec_encode_reply(_alloc), and
  * fuzz_dispatch programs in the format of fuzz_program.h.
  *
- *   make_corpus DIR    writes DIR/fuzz_frame, DIR/fuzz_client_reply and
- *                      DIR/fuzz_dispatch (created if missing)
+ *   make_corpus DIR    writes DIR/fuzz_frame, DIR/fuzz_client_reply,
+ *                      DIR/fuzz_syncctl_output and DIR/fuzz_dispatch
+ *                      (created if missing)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -171,6 +172,16 @@ static void reply(struct buf *b, const struct reply *rp)
     free(heap);
 }
 
+/* fuzz_syncctl_output takes one ServerMessage without its frame header. */
+static void output_seed(const char *name, const struct reply *rp)
+{
+    struct buf framed = {.n = 0}, raw = {.n = 0};
+
+    reply(&framed, rp);
+    put(&raw, framed.b + FRAME_HEADER_SIZE, framed.n - FRAME_HEADER_SIZE);
+    write_seed("fuzz_syncctl_output", name, &raw);
+}
+
 static void reply_seeds(void)
 {
     static const uint8_t cuts[] = {3, 1, 9};
@@ -230,19 +241,23 @@ static void reply_seeds(void)
     rp = (struct reply){.id = 6, .kind = REPLY_STATUS, .u.status = &st};
     reply(&b, &rp);
     write_seed("fuzz_client_reply", "status", &b);
+    output_seed("status", &rp);
     stream_head(&b, 0x80, 0, NULL);
     rp = (struct reply){.id = 7, .kind = REPLY_LIST, .u.list = &list};
     reply(&b, &rp);
     write_seed("fuzz_client_reply", "list", &b);
+    output_seed("list", &rp);
     stream_head(&b, 0x80, 0, NULL);
     rp = (struct reply){.id = 8, .kind = REPLY_OBJECT, .u.object = &obj};
     reply(&b, &rp);
     write_seed("fuzz_client_reply", "object", &b);
+    output_seed("object", &rp);
     stream_head(&b, 0x80, 0, NULL);
     rp = (struct reply){.id = 9, .kind = REPLY_CLIENTS,
                         .u.clients = &clients};
     reply(&b, &rp);
     write_seed("fuzz_client_reply", "clients", &b);
+    output_seed("clients", &rp);
 }
 
 /* ---- fuzz_dispatch: programs -------------------------------------------- */
