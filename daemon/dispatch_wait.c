@@ -1,0 +1,238 @@
+/*
+ * dispatch_wait.c: the requests that may block (acquire, event wait,
+ * condition wait, barrier wait).  A wait is started on its object with a
+ * pending record from the session's free list; if it queues, its deadline
+ * goes into the server's heap and dispatch_complete_cb answers it exactly
+ * once (grant, timeout, cancel).  Blocking Lock/RLock acquires are checked
+ * against the wait-for graph first.
+ */
+#include "dispatch.h"
+
+#include "deadlock.h"
+#include "dispatch_internal.h"
+#include "log.h"
+#include "objects/barrier.h"
+#include "objects/condition.h"
+#include "objects/event.h"
+#include "objects/lock.h"
+#include "objects/semaphore.h"
+#include "server.h"
+
+static void dispatch_acquired(struct session *s, uint64_t id,
+                              const struct object *o, const struct waiter *w)
+{
+    struct reply rp = {.id = id, .kind = REPLY_ACQUIRE};
+
+    s->server->stats.acquisitions++;
+    if (w->owner_died)
+        log_info("%s '%s' granted to pid %d uid %u (%s) after its previous "
+                 "holder died",
+                 object_type_name(o->type), o->name, (int)s->pid,
+                 (unsigned)s->uid, s->client_name);
+
+    rp.u.acquire.token = w->token;
+    rp.u.acquire.owner_died = w->owner_died;
+    rp.u.acquire.index = w->value;
+    session_send(s, &rp);
+}
+
+/* Log a refused acquire's wait-for cycle: who holds what. */
+static void dispatch_log_cycle(struct session *s, const struct deadlock_edge *e,
+                               size_t n)
+{
+    struct session *peer;
+    size_t i;
+
+    log_warnx("deadlock refused: pid %d uid %u thread %llu asked for '%s', "
+              "closing a cycle of %zu:",
+              (int)s->pid, (unsigned)s->uid, (unsigned long long)e[0].thread,
+              e[0].wants->base.name, n);
+    for (i = 0; i < n; i++) {
+        peer = server_find_session(s->server, e[(i + 1) % n].owner);
+        log_warnx("  '%s' is held by pid %d thread %llu%s%s%s",
+                  e[i].wants->base.name, peer ? (int)peer->pid : -1,
+                  (unsigned long long)e[(i + 1) % n].thread,
+                  i + 1 < n ? ", which waits for '" : "",
+                  i + 1 < n ? e[i + 1].wants->base.name : "",
+                  i + 1 < n ? "'" : "");
+    }
+}
+
+/* Acquire a Lock/RLock, refusing one that would close a wait-for cycle. */
+static int dispatch_lock_acquire(struct session *s, struct lock *l,
+                                 struct pending *p, bool may_wait)
+{
+    struct deadlock_edge cycle[DEADLOCK_MAX_CHAIN];
+    size_t n;
+
+    /* The holder's own thread asking again is RLock re-entry, or a Lock
+     * used as a signal another thread will release (legal in Python):
+     * never a cycle.  Any other thread, even of the same client, is a
+     * node of its own. */
+    if (may_wait && l->held &&
+        !(l->holder == p->w.owner && l->holder_thread == p->w.thread)) {
+        n = deadlock_find_cycle(l, p->w.owner, p->w.thread, cycle);
+        if (n > 0) {
+            s->server->stats.deadlocks++;
+            dispatch_log_cycle(s, cycle, n);
+            return SYNC_EDEADLK;
+        }
+    }
+    return lock_acquire(l, &p->w, may_wait);
+}
+
+/* Start one wait-capable operation on o for p; returns 0, PENDING or <0. */
+static int dispatch_start(struct session *s, struct object *o,
+                          enum request_op op, struct pending *p,
+                          bool may_wait)
+{
+    switch (o->type) {
+    case OBJECT_LOCK:
+    case OBJECT_RLOCK:
+    case OBJECT_CONDITION:
+        if (op == OP_ACQUIRE)
+            return dispatch_lock_acquire(s, lock_from_object(object_root(o)),
+                                         p, may_wait);
+        if (op == OP_COND_WAIT && o->type == OBJECT_CONDITION)
+            return condition_wait(condition_from_object(o), &p->w);
+        break;
+    case OBJECT_SEMAPHORE:
+    case OBJECT_BOUNDED_SEMAPHORE:
+        if (op == OP_ACQUIRE)
+            return semaphore_acquire(semaphore_from_object(o), &p->w,
+                                     may_wait);
+        break;
+    case OBJECT_EVENT:
+        if (op == OP_EVENT_WAIT)
+            return event_wait(event_from_object(o), &p->w, may_wait);
+        break;
+    case OBJECT_BARRIER:
+        if (op == OP_BARRIER_WAIT)
+            return barrier_wait(barrier_from_object(o), &p->w);
+        break;
+    }
+    return SYNC_ETYPE;
+}
+
+/* An acquire succeeded through h: count it for undo. */
+static void dispatch_note_grant(struct handle *h, enum request_op op)
+{
+    if (op == OP_ACQUIRE && (h->flags & HANDLE_FLAG_UNDO))
+        h->undo++;
+}
+
+/* Condition waits always queue, even with a zero timeout (Python's
+ * wait(0) still releases and re-acquires the lock), and barrier waits
+ * unless they complete the round; the others queue only when they may
+ * block. */
+static bool dispatch_always_queues(enum request_op op, struct object *o)
+{
+    return op == OP_COND_WAIT ||
+           (op == OP_BARRIER_WAIT && o->type == OBJECT_BARRIER &&
+            barrier_would_queue(barrier_from_object(o)));
+}
+
+static void dispatch_wait_limit(struct session *s, const struct request *rq,
+                                const struct object *o)
+{
+    log_warnx("client pid %d uid %u: '%s': max_waits (%u) reached",
+              (int)s->pid, (unsigned)s->uid, o->name,
+              s->server->limits.max_waits);
+    dispatch_reply(s, rq->id, SYNC_ELIMIT, "too many pending waits");
+}
+
+static void dispatch_wait_failed(struct session *s, const struct request *rq,
+                                 const struct object *o, int rv)
+{
+    if (rv == SYNC_ETYPE) {
+        dispatch_wrong_type(s, rq, o);
+        return;
+    }
+    if (rv == SYNC_ENOMEM)
+        log_warnx("client pid %d uid %u: '%s': out of memory starting a "
+                  "wait", (int)s->pid, (unsigned)s->uid, o->name);
+    dispatch_reply(s, rq->id, rv,
+                   rv == SYNC_EPERM     ? "the lock is not held by this thread"
+                   : rv == SYNC_EDEADLK ? "acquiring would deadlock"
+                   : rv == SYNC_EBROKEN ? "the barrier is broken"
+                   : rv == SYNC_ENOMEM  ? "out of memory"
+                                        : NULL);
+}
+
+void dispatch_wait(struct session *s, const struct request *rq)
+{
+    struct handle *h = dispatch_handle(s, rq);
+    bool at_limit = s->n_pending >= s->server->limits.max_waits;
+    struct pending *p;
+    int rv;
+
+    if (h == NULL)
+        return;
+    if (at_limit && dispatch_always_queues(rq->op, h->obj)) {
+        dispatch_wait_limit(s, rq, h->obj);
+        return;
+    }
+    p = session_pending_new(s, rq->id, rq->handle, rq->op);
+    if (p == NULL) {
+        dispatch_reply(s, rq->id, SYNC_ENOMEM, NULL);
+        return;
+    }
+    p->w.thread = rq->thread;
+    /* At the limit, still serve what needs no queueing: try once. */
+    rv = dispatch_start(s, h->obj, rq->op, p, rq->timeout_us != 0 && !at_limit);
+    if (rv == SYNCD_PENDING) {
+        session_pending_track(s, p);
+        /* Round up, so a wait never ends before its timeout. */
+        if (rq->timeout_us >= 0 &&
+            deadline_add(&s->server->deadlines, &p->deadline,
+                         ((uint64_t)rq->timeout_us + 999) / 1000) != 0)
+            object_cancel(&p->w, SYNC_ENOMEM);
+        return;
+    }
+    if (rv == 0) {
+        dispatch_note_grant(h, rq->op);
+        dispatch_acquired(s, rq->id, h->obj, &p->w);
+    } else if (rv == SYNC_ETIMEDOUT && at_limit && rq->timeout_us != 0) {
+        dispatch_wait_limit(s, rq, h->obj);
+    } else {
+        dispatch_wait_failed(s, rq, h->obj, rv);
+    }
+    session_pending_free(p);
+}
+
+static void dispatch_timed_out_holding(struct session *s, uint64_t id,
+                                       const struct waiter *w)
+{
+    struct reply rp = {.id = id, .code = SYNC_ETIMEDOUT,
+                       .kind = REPLY_ACQUIRE};
+
+    rp.u.acquire.token = w->token;
+    rp.u.acquire.owner_died = w->owner_died;
+    session_send(s, &rp);
+}
+
+void dispatch_complete_cb(struct waiter *w, int code)
+{
+    struct pending *p = container_of(w, struct pending, w);
+    struct session *s = p->session;
+    struct handle *h;
+
+    if (code == 0) {
+        h = handle_find(&s->handles, p->handle);
+        if (h != NULL)
+            dispatch_note_grant(h, p->op);
+    }
+    if (p->expired)
+        s->server->stats.timeouts++;
+    if (s->state != SESSION_CLOSING) {
+        if (code == 0)
+            dispatch_acquired(s, p->req_id, w->obj, w);
+        else if (code == SYNC_ETIMEDOUT && p->op == OP_COND_WAIT)
+            /* The lock is held again: its token belongs in the reply. */
+            dispatch_timed_out_holding(s, p->req_id, w);
+        else
+            dispatch_reply(s, p->req_id, code, NULL);
+    }
+    session_pending_free(p);
+}
+
