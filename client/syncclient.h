@@ -251,6 +251,9 @@ SYNC_API void sync_rlock_close(sync_rlock *r);
  * lock_name NULL: the condition's own private RLock, as
  * threading.Condition() does.  Opening an existing condition with another
  * lock_name is SYNC_EEXIST; a lock_name naming another type is SYNC_ETYPE.
+ * A condition stays bound to its lock object: once that lock is unlinked,
+ * opening the condition with its lock_name is SYNC_EEXIST too (the name
+ * now means another lock, or none).
  */
 SYNC_API int sync_cond_open(sync_client *c, const char *name,
                             const char *lock_name, sync_cond **out);

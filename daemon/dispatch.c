@@ -72,6 +72,19 @@ static bool dispatch_allowed(struct session *s, const struct request *rq,
     return false;
 }
 
+/* Why opening the existing object o with other parameters failed. */
+static const char *dispatch_exists_why(const struct object *o)
+{
+    const struct condition *c;
+
+    if (o == NULL || o->type != OBJECT_CONDITION)
+        return "name exists with other parameters";
+    c = condition_from_object((struct object *)o);
+    return !c->own_lock && !c->lock->base.linked
+               ? "the condition's lock was unlinked (it stays bound to it)"
+               : "the condition is bound to another lock";
+}
+
 static void dispatch_hello(struct session *s, const struct request *rq)
 {
     struct reply rp = {.id = rq->id, .kind = REPLY_HELLO};
@@ -181,7 +194,7 @@ static void dispatch_open(struct session *s, const struct request *rq)
         rv = registry_open(&s->server->registry, rq->name, &spec, &o,
                            &created);
         why = rv == SYNC_ETYPE    ? "name exists with another type"
-              : rv == SYNC_EEXIST ? "name exists with other parameters"
+              : rv == SYNC_EEXIST ? dispatch_exists_why(existing)
               : rv == SYNC_ELIMIT ? "max_objects reached"
                                   : NULL;
     }

@@ -181,7 +181,10 @@ static bool registry_same_params(const struct object *o,
     c = container_of(o, struct condition, base);
     if (spec->lock_name == NULL)
         return c->own_lock;
-    return !c->own_lock && strcmp(c->lock->base.name, spec->lock_name) == 0;
+    /* Bound by object, compared by name: once the lock is unlinked the
+     * name means another lock (or none), so it no longer matches. */
+    return !c->own_lock && c->lock->base.linked &&
+           strcmp(c->lock->base.name, spec->lock_name) == 0;
 }
 
 /* The lock a new condition binds to, with a reference for it. */
