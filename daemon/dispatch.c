@@ -6,6 +6,7 @@
  */
 #include "dispatch.h"
 
+#include <string.h>
 #include <unistd.h>
 
 #include "dispatch_internal.h"
@@ -385,10 +386,25 @@ static void dispatch_list(struct session *s, const struct request *rq)
 {
     struct object_list l;
     struct reply rp = {.id = rq->id, .kind = REPLY_LIST};
-    int rv = inspect_list(s, rq->pattern_len ? rq->pattern : NULL,
-                          rq->lock_name_len ? rq->lock_name : NULL,
-                          rq->limit, &l);
+    const char *bad = NULL;
+    int rv;
 
+    /* Both were cut to SYNC_NAME_MAX bytes by the codec: a longer one
+     * would silently match something else. */
+    if (rq->pattern_len > SYNC_NAME_MAX)
+        bad = "pattern longer than 255 bytes";
+    else if (rq->lock_name_len > SYNC_NAME_MAX ||
+             strlen(rq->lock_name) != rq->lock_name_len)
+        bad = "'after' is not a valid name (over 255 bytes or a NUL byte)";
+    if (bad != NULL) {
+        log_warnx("client pid %d uid %u: list: %s", (int)s->pid,
+                  (unsigned)s->uid, bad);
+        dispatch_reply(s, rq->id, SYNC_EINVAL, bad);
+        return;
+    }
+    rv = inspect_list(s, rq->pattern_len ? rq->pattern : NULL,
+                      rq->lock_name_len ? rq->lock_name : NULL, rq->limit,
+                      &l);
     if (rv != 0) {
         dispatch_reply(s, rq->id, rv, NULL);
         return;

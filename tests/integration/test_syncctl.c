@@ -534,6 +534,31 @@ Test(syncctl, lock_nonblock_on_held_lock_exits_101)
     cr_assert(eq(int, ctl_code("lock", "-n", "X", "--", "true", NULL), 0));
 }
 
+/* protocol.md Q9 (fixed): a pattern the daemon would have cut at 255
+ * bytes is refused, not silently matched as its prefix. */
+Test(syncctl, ls_refuses_a_pattern_over_255_bytes)
+{
+    char pat[300];
+    struct ctl_run r;
+
+    memset(pat, '*', sizeof(pat) - 1);
+    memcpy(pat, "aaaaaaaaaa", 10);
+    memcpy(pat + sizeof(pat) - 4, "zzz", 3);
+    pat[sizeof(pat) - 1] = '\0';
+    cr_assert(eq(int, ctl_code("lock", "aaaaaaaaaa", "--", "true", NULL),
+                 0));
+    r = ctl("ls", pat, NULL);
+    cr_assert(eq(int, r.code, 100 - SYNC_EINVAL), "stderr: %s", r.err);
+    ctl_free(&r);
+    /* Cut to 255 bytes (what was matched before: "zzz" dropped) it is a
+     * legal pattern, and it matches. */
+    pat[255] = '\0';
+    r = ctl("ls", pat, NULL);
+    cr_assert(eq(int, r.code, 0), "stderr: %s", r.err);
+    cr_assert(strstr(r.out, "aaaaaaaaaa") != NULL, "%s", r.out);
+    ctl_free(&r);
+}
+
 /* Whether pid is gone: no such process, or a zombie nobody reaped yet. */
 static bool process_gone(pid_t pid)
 {
