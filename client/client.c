@@ -132,10 +132,13 @@ static void client_deliver(sync_client *c, const struct sync__incoming *in,
     for (call = c->calls; call != NULL; call = call->next) {
         if (call->id == in->id && !call->done) {
             call_finish(call, in->code, &in->result);
-            if (call->want_raw && in->code == 0) {
+            /* Errors too: the reply's message says why (syncctl shows
+             * it). */
+            if (call->want_raw) {
                 call->result.raw = malloc(len);
                 if (call->result.raw == NULL) {
-                    call->code = SYNC_ENOMEM;
+                    if (call->code == 0)
+                        call->code = SYNC_ENOMEM;
                     return;
                 }
                 memcpy(call->result.raw, payload, len);

@@ -53,8 +53,10 @@ int ctl_fail(const struct ctl *ctl,
                 "%s\n",
                 what, name ? " " : "", name ? name : "", ctl->socket);
     } else {
-        fprintf(stderr, "syncctl: %s%s%s: %s\n", what, name ? " " : "",
-                name ? name : "", sync_strerror(code));
+        fprintf(stderr, "syncctl: %s%s%s: %s%s%s%s\n", what,
+                name ? " " : "", name ? name : "", sync_strerror(code),
+                ctl->detail[0] ? " (" : "", ctl->detail,
+                ctl->detail[0] ? ")" : "");
     }
     return ctl_exit_code(code);
 }

@@ -15,11 +15,14 @@ struct ctl {
     const struct parse_result *res; /* borrowed (owner: main) */
     const struct output *out;       /* text_output or json_output */
     const char *socket;             /* the path in use, for messages */
+    char detail[256];               /* the daemon's message for the last
+                                       failed inspection, or "" */
 };
 
 /*
- * Print what failed to stderr ("syncctl: WHAT: sync_strerror(code)"; a
- * lost daemon is said plainly) and return 100 + the SYNC error number.
+ * Print what failed to stderr ("syncctl: WHAT: sync_strerror(code)", then
+ * the daemon's own words from ctl->detail if any; a lost daemon is said
+ * plainly) and return 100 + the SYNC error number.
  * name, if not NULL, follows what.
  */
 int ctl_fail(const struct ctl *ctl,

@@ -21,6 +21,31 @@ struct view_pages {
     size_t n_items;
 };
 
+/* Keep the error reply's message, printable ASCII only (it is the
+ * daemon's, but goes to a terminal). */
+static void view_keep_detail(struct ctl *ctl, const struct sync__result *res)
+{
+    Syncd__ServerMessage *m;
+    size_t i;
+
+    if (res->raw == NULL ||
+        (m = syncd__server_message__unpack(NULL, res->raw_len, res->raw)) ==
+            NULL)
+        return;
+    if (m->msg_case == SYNCD__SERVER_MESSAGE__MSG_REPLY &&
+        m->reply->message != NULL) {
+        for (i = 0; m->reply->message[i] != '\0' &&
+                    i + 1 < sizeof(ctl->detail);
+             i++)
+            ctl->detail[i] = m->reply->message[i] >= 0x20 &&
+                                     m->reply->message[i] < 0x7f
+                                 ? m->reply->message[i]
+                                 : '?';
+        ctl->detail[i] = '\0';
+    }
+    syncd__server_message__free_unpacked(m, NULL);
+}
+
 /* Send req; on success *out is the reply's ServerMessage (caller frees),
  * carrying the result `want`.  0 or SYNC_E*. */
 static int view_call(struct ctl *ctl,
@@ -33,8 +58,10 @@ static int view_call(struct ctl *ctl,
     int rv;
 
     memset(&res, 0, sizeof(res));
+    ctl->detail[0] = '\0';
     rv = sync__call(ctl->client, req, &res);
     if (rv != 0) {
+        view_keep_detail(ctl, &res);
         free(res.raw);
         return rv;
     }

@@ -549,6 +549,9 @@ Test(syncctl, ls_refuses_a_pattern_over_255_bytes)
                  0));
     r = ctl("ls", pat, NULL);
     cr_assert(eq(int, r.code, 100 - SYNC_EINVAL), "stderr: %s", r.err);
+    /* The daemon's reason reaches the user. */
+    cr_assert(strstr(r.err, "pattern longer than 255 bytes") != NULL, "%s",
+              r.err);
     ctl_free(&r);
     /* Cut to 255 bytes (what was matched before: "zzz" dropped) it is a
      * legal pattern, and it matches. */
