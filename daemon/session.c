@@ -204,6 +204,20 @@ static struct session *session_new(struct server *srv)
     return s;
 }
 
+/* Turn a just-accepted client away: an id-0 error tells it why before the
+ * close (its hello may not even be sent yet; the reply waits in its
+ * socket).  Returns code. */
+static int session_refuse(struct session *s, int code, const char *why)
+{
+    struct reply rp = {.id = 0, .code = code, .message = why};
+
+    log_warnx("client pid %d uid %u refused: %s", (int)s->pid,
+              (unsigned)s->uid, why);
+    session_send(s, &rp);
+    session_abort(s, why);
+    return code;
+}
+
 int session_accept(struct server *srv)
 {
     struct session *s = session_new(srv);
@@ -231,24 +245,10 @@ int session_accept(struct server *srv)
         return SYNC_EINTERNAL;
     }
     session_read_peercred(s);
-    if (!s->indexed) {
-        log_warnx("client pid %d uid %u refused: out of memory indexing "
-                  "the session", (int)s->pid, (unsigned)s->uid);
-        session_abort(s, "out of memory");
-        return SYNC_ENOMEM;
-    }
-    if (srv->n_sessions > srv->limits.max_clients) {
-        /* An id-0 SYNC_ELIMIT tells the client why before the close (its
-         * hello may not even be sent yet; the reply waits in its socket). */
-        struct reply rp = {.id = 0, .code = SYNC_ELIMIT,
-                           .message = "max_clients reached"};
-
-        log_warnx("client pid %d uid %u refused: max_clients (%u) reached",
-                  (int)s->pid, (unsigned)s->uid, srv->limits.max_clients);
-        session_send(s, &rp);
-        session_abort(s, "too many clients");
-        return SYNC_ELIMIT;
-    }
+    if (!s->indexed)
+        return session_refuse(s, SYNC_ENOMEM, "out of memory");
+    if (srv->n_sessions > srv->limits.max_clients)
+        return session_refuse(s, SYNC_ELIMIT, "max_clients reached");
     uv_read_start((uv_stream_t *)&s->pipe, session_alloc_cb, session_read_cb);
     log_debug("client pid %d uid %u connected (session %llu)", (int)s->pid,
               (unsigned)s->uid, (unsigned long long)s->id);
