@@ -59,6 +59,8 @@ void run_s1(const char *endpoint, const struct bparams *p,
                  sync_strerror(h->err));
     } else {
         run_workload(W2, &bsys_syncd, endpoint, p, r);
+        free(r->samples);
+        r->samples = NULL;
         snprintf(r->note + strlen(r->note), sizeof(r->note) - strlen(r->note),
                  "; %d idle clients connected in %.2f s", h->connected,
                  h->secs);

@@ -263,6 +263,138 @@ static void stop_servers(void)
     }
 }
 
+/* ---- running the C systems ---------------------------------------------- */
+
+void bench_server_cpu(struct bresult *r)
+{
+    double ticks = r->user_ticks + r->sys_ticks;
+
+    r->server_cpu_us = r->cpu_ops > 0 ? r->cpu_ns / 1e3 / r->cpu_ops : NAN;
+    /* The split comes from tick counts (coarser than schedstat). */
+    r->server_user_pct = ticks > 0 ? 100.0 * r->user_ticks / ticks : NAN;
+}
+
+/* Append r's samples to *v (n values so far). */
+static void append_samples(double **v, size_t *n, const struct bresult *r)
+{
+    double *nv = realloc(*v, (*n + r->n_samples) * sizeof(**v));
+
+    if (nv == NULL && *n + r->n_samples > 0)
+        bdie("out of memory merging samples");
+    *v = nv;
+    if (r->n_samples > 0)
+        memcpy(*v + *n, r->samples, r->n_samples * sizeof(**v));
+    *n += r->n_samples;
+}
+
+struct merge {
+    double *v[SYS_COUNT]; /* every system's samples so far */
+    size_t n[SYS_COUNT];
+    bool failed[SYS_COUNT];
+};
+
+/* Fold one repetition's result r of system s into res[m][w][s]. */
+static void merge_one(struct merge *g, int m, enum wl_id w, int s, int rep,
+                      struct bresult *r)
+{
+    struct bresult *a = &res[m][w][s];
+
+    if (!r->valid) {
+        g->failed[s] = true;
+        free(r->samples);
+        r->samples = NULL;
+        *a = *r;
+        return;
+    }
+    append_samples(&g->v[s], &g->n[s], r);
+    free(r->samples);
+    r->samples = NULL;
+    if (rep == 0) {
+        *a = *r;
+        a->cpu_ns = a->cpu_ops = a->user_ticks = a->sys_ticks = 0;
+    }
+    /* A broken mutual exclusion in any repetition must show. */
+    if (strstr(r->note, "INCONSISTENT") != NULL)
+        snprintf(a->note, sizeof(a->note), "%s", r->note);
+    a->cpu_ns += r->cpu_ns;
+    a->cpu_ops += r->cpu_ops;
+    a->user_ticks += r->user_ticks;
+    a->sys_ticks += r->sys_ticks;
+}
+
+static bool sys_runs(int s, const struct merge *g)
+{
+    return sys_on[s] && sys_impl[s] != NULL && !g->failed[s];
+}
+
+/*
+ * Run workload w on every selected C system one repetition at a time, in
+ * turn, and merge each system's repetitions: a slow spell of the shared
+ * machine then hits every system alike instead of whichever happened to
+ * be running.  W1, W2 and W5 go further for syncd and the floor, the pair
+ * the goals compare: one run measures both, taking turns every few
+ * operations.  Each repetition brings its own warm-up.
+ */
+static void run_interleaved(int m, enum wl_id w, const struct bparams *p)
+{
+    struct bparams one = *p;
+    struct merge g = {{NULL}, {0}, {false}};
+    bool paired = (w == W1 || w == W2 || w == W5);
+
+    one.reps = 1;
+    for (int rep = 0; rep < p->reps; rep++) {
+        if (paired && sys_runs(SYS_SYNCD, &g) && sys_runs(SYS_FLOOR, &g)) {
+            const struct bsys *const two[2] = {&bsys_syncd, &bsys_floor};
+            const char *const eps[2] = {syncd_sock, floor_sock};
+            struct bresult r[2];
+
+            run_workload_pair(w, two, eps, &one, r);
+            merge_one(&g, m, w, SYS_SYNCD, rep, &r[0]);
+            merge_one(&g, m, w, SYS_FLOOR, rep, &r[1]);
+        }
+        for (int s = 0; s < SYS_COUNT; s++) {
+            struct bresult r;
+
+            if (!sys_runs(s, &g) ||
+                (paired && (s == SYS_SYNCD || s == SYS_FLOOR) &&
+                 sys_runs(SYS_SYNCD, &g) && sys_runs(SYS_FLOOR, &g)))
+                continue;
+            bench_server_pid = s == SYS_SYNCD ? syncd_pid
+                               : s == SYS_FLOOR ? floor_pid : 0;
+            run_workload(w, sys_impl[s], s == SYS_SYNCD ? syncd_sock
+                                                         : floor_sock,
+                         &one, &r);
+            merge_one(&g, m, w, s, rep, &r);
+        }
+    }
+    for (int s = 0; s < SYS_COUNT; s++) {
+        struct bresult *a = &res[m][w][s];
+
+        if (!sys_on[s] || sys_impl[s] == NULL)
+            continue;
+        if (!g.failed[s] && g.n[s] > 0) {
+            a->median = quantile(g.v[s], g.n[s], 0.5);
+            a->p99 = quantile(g.v[s], g.n[s], a->throughput ? 0.01 : 0.99);
+            if (paired)
+                snprintf(a->note, sizeof(a->note), "%zu samples%s", g.n[s],
+                         s == SYS_SYNCD || s == SYS_FLOOR
+                             ? ", syncd and floor taking turns"
+                             : "");
+            if (a->cpu_ops > 0) {
+                bench_server_cpu(a);
+                snprintf(a->note + strlen(a->note),
+                         sizeof(a->note) - strlen(a->note),
+                         "; server CPU %.2f us/op (%.0f%% user)",
+                         a->server_cpu_us, a->server_user_pct);
+            }
+        }
+        free(g.v[s]);
+        fprintf(stderr, "[%s] %-5s %-12s median %10.2f tail %10.2f %s  %s\n",
+                mode_names[m], wl_names[w], sys_names[s], a->median, a->p99,
+                a->unit ? a->unit : "", a->note);
+    }
+}
+
 /* ---- SyncManager (python3) ----------------------------------------------- */
 
 static void run_python(int mode, const struct bparams *p)
@@ -740,21 +872,9 @@ int main(int argc, char **argv)
         pin_self(m == MODE_PINNED);
         pin_pid(syncd_pid, m == MODE_PINNED);
         pin_pid(floor_pid, m == MODE_PINNED);
-        for (int w = W1; w <= W5; w++) {
-            for (int s = 0; s < SYS_COUNT && wl_on[w]; s++) {
-                struct bresult *r = &res[m][w][s];
-                const char *ep = s == SYS_SYNCD ? syncd_sock : floor_sock;
-
-                if (!sys_on[s] || sys_impl[s] == NULL)
-                    continue;
-                bench_server_pid = s == SYS_SYNCD ? syncd_pid
-                                   : s == SYS_FLOOR ? floor_pid : 0;
-                run_workload((enum wl_id)w, sys_impl[s], ep, &p, r);
-                fprintf(stderr, "[%s] %-5s %-12s median %10.2f tail %10.2f "
-                        "%s  %s\n", mode_names[m], wl_names[w], sys_names[s],
-                        r->median, r->p99, r->unit, r->note);
-            }
-        }
+        for (int w = W1; w <= W5; w++)
+            if (wl_on[w])
+                run_interleaved(m, (enum wl_id)w, &p);
         if (sys_on[SYS_PYMGR])
             run_python(m, &p);
         if (wl_on[S1] && sys_on[SYS_SYNCD]) {

@@ -144,13 +144,29 @@ struct bresult {
     bool throughput;      /* higher is better */
     double server_cpu_us; /* W3: server CPU per acquire+release, or NAN */
     double server_user_pct; /* W3: the user-space share of it, percent */
+    /* The raw material, so runs can be merged (syncbench.c interleaves
+     * systems repetition by repetition): per-operation latencies (W1, W2,
+     * W5, S1), per-repetition throughputs (W3) or latencies (W4).  Heap,
+     * owned by the caller (free it). */
+    double *samples;
+    size_t n_samples;
+    double cpu_ns, cpu_ops;          /* W3: server CPU and operations */
+    double user_ticks, sys_ticks;    /* W3: its user/kernel split */
     const char *unit;
     char note[160];
 };
 
-/* Run workload w against sys at endpoint; fills r. */
+/* From r's cpu_ns/cpu_ops/ticks: server_cpu_us and server_user_pct. */
+void bench_server_cpu(struct bresult *r);
+
+/* Run workload w against sys at endpoint; fills r (free r->samples). */
 void run_workload(enum wl_id w, const struct bsys *sys, const char *endpoint,
                   const struct bparams *p, struct bresult *r);
+/* W1, W2, W5: the same against two systems at once (sys[1] may be NULL),
+ * taking turns a few operations at a time; fills r[0] and r[1]. */
+void run_workload_pair(enum wl_id w, const struct bsys *const sys[2],
+                       const char *const endpoint[2],
+                       const struct bparams *p, struct bresult r[2]);
 
 /* S1/S2 need the daemon's pid (RSS) and socket. */
 void run_s1(const char *endpoint, const struct bparams *p,

@@ -99,72 +99,117 @@ static void bar(void)
     pthread_barrier_wait(&sh->bar);
 }
 
+/* Keep a heap copy of n values in r (its raw material). */
+static void keep_samples(struct bresult *r, const double *v, size_t n)
+{
+    r->samples = malloc(n * sizeof(*v));
+    if (r->samples == NULL)
+        bdie("out of memory keeping %zu samples", n);
+    memcpy(r->samples, v, n * sizeof(*v));
+    r->n_samples = n;
+}
+
 /* ---- W1 / W5: one process, per-op latency ------------------------------ */
 
-static double *samples;
+/*
+ * W1, W2 and W5 can measure two systems in one run: the same processes
+ * connect to both and take turns, PAIR_BLOCK operations each, so the two
+ * see the same machine at the same moment (on a shared VM the noise of one
+ * second to the next is larger than the difference being measured).
+ */
+#define PAIR_BLOCK 10
+
+static const struct bsys *SYS[2];
+static const char *EPS[2];
+static int NSYS;
+static double *SAMPLES[2];
 
 static void w1_child(int w5)
 {
-    bconn *c;
-    bobj *l = NULL;
+    bconn *c[2];
+    bobj *l[2] = {NULL, NULL};
     int n = w5 ? P->w5_pairs : P->w1_pairs, warm = n / 5 + 10;
 
-    CHECK("connect", S->connect(EP, &c));
-    if (!w5)
-        CHECK("lock_open", S->lock_open(c, "w1/lock", &l));
+    for (int k = 0; k < NSYS; k++) {
+        S = SYS[k]; /* errors name the system at fault */
+        CHECK("connect", S->connect(EPS[k], &c[k]));
+        if (!w5)
+            CHECK("lock_open", S->lock_open(c[k], "w1/lock", &l[k]));
+    }
     for (int r = -1; r < P->reps; r++) {
         int cnt = r < 0 ? warm : n;
 
-        for (int i = 0; i < cnt; i++) {
-            double t0 = now_us();
+        for (int i0 = 0; i0 < cnt; i0 += PAIR_BLOCK) {
+            for (int k = 0; k < NSYS; k++) {
+                S = SYS[k];
+                for (int i = i0; i < cnt && i < i0 + PAIR_BLOCK; i++) {
+                    double t0 = now_us();
 
-            if (w5) {
-                CHECK("open_close", S->open_close(c, "w5/obj"));
-            } else {
-                CHECK("acquire", S->acquire(l));
-                CHECK("release", S->release(l));
+                    if (w5) {
+                        CHECK("open_close", S->open_close(c[k], "w5/obj"));
+                    } else {
+                        CHECK("acquire", S->acquire(l[k]));
+                        CHECK("release", S->release(l[k]));
+                    }
+                    if (r >= 0)
+                        SAMPLES[k][(size_t)r * n + i] = now_us() - t0;
+                }
             }
-            if (r >= 0)
-                samples[(size_t)r * n + i] = now_us() - t0;
         }
     }
-    if (l != NULL)
-        S->close(l);
-    S->disconnect(c);
+    for (int k = 0; k < NSYS; k++) {
+        S = SYS[k];
+        if (l[k] != NULL)
+            S->close(l[k]);
+        S->disconnect(c[k]);
+    }
 }
 
 /* ---- W2: ping-pong ------------------------------------------------------ */
 
+/* Both roles follow the same schedule of turns, so they always meet on
+ * the same system. */
 static void w2_child(int role)
 {
-    bconn *c;
-    bobj *a, *b;
+    bconn *c[2];
+    bobj *a[2], *b[2];
     int n = P->w2_rounds, warm = n / 5 + 10;
 
-    CHECK("connect", S->connect(EP, &c));
-    CHECK("sem_open a", S->sem_open(c, "w2/a", 0, &a));
-    CHECK("sem_open b", S->sem_open(c, "w2/b", 0, &b));
+    for (int k = 0; k < NSYS; k++) {
+        S = SYS[k];
+        CHECK("connect", S->connect(EPS[k], &c[k]));
+        CHECK("sem_open a", S->sem_open(c[k], "w2/a", 0, &a[k]));
+        CHECK("sem_open b", S->sem_open(c[k], "w2/b", 0, &b[k]));
+    }
     bar();
     for (int r = -1; r < P->reps; r++) {
         int cnt = r < 0 ? warm : n;
 
-        for (int i = 0; i < cnt; i++) {
-            if (role == 0) {
-                double t0 = now_us();
+        for (int i0 = 0; i0 < cnt; i0 += PAIR_BLOCK) {
+            for (int k = 0; k < NSYS; k++) {
+                S = SYS[k];
+                for (int i = i0; i < cnt && i < i0 + PAIR_BLOCK; i++) {
+                    if (role == 0) {
+                        double t0 = now_us();
 
-                CHECK("release a", S->release(a));
-                CHECK("acquire b", S->acquire(b));
-                if (r >= 0)
-                    samples[(size_t)r * n + i] = now_us() - t0;
-            } else {
-                CHECK("acquire a", S->acquire(a));
-                CHECK("release b", S->release(b));
+                        CHECK("release a", S->release(a[k]));
+                        CHECK("acquire b", S->acquire(b[k]));
+                        if (r >= 0)
+                            SAMPLES[k][(size_t)r * n + i] = now_us() - t0;
+                    } else {
+                        CHECK("acquire a", S->acquire(a[k]));
+                        CHECK("release b", S->release(b[k]));
+                    }
+                }
             }
         }
     }
-    S->close(a);
-    S->close(b);
-    S->disconnect(c);
+    for (int k = 0; k < NSYS; k++) {
+        S = SYS[k];
+        S->close(a[k]);
+        S->close(b[k]);
+        S->disconnect(c[k]);
+    }
 }
 
 /* ---- W3: contended throughput ----------------------------------------- */
@@ -289,6 +334,7 @@ static void run_w4(struct bresult *r)
             lat[rep] = last - sh->t_set;
     }
     if (!sh->failed) {
+        keep_samples(r, lat, (size_t)P->reps);
         r->median = quantile(lat, (size_t)P->reps, 0.5);
         r->p99 = quantile(lat, (size_t)P->reps, 0.99);
         snprintf(r->note, sizeof(r->note), "%d waiters in %d processes",
@@ -300,6 +346,7 @@ static void run_w4(struct bresult *r)
 }
 
 /* ---- driver -------------------------------------------------------------- */
+
 
 static void run_w3(struct bresult *r)
 {
@@ -348,45 +395,50 @@ static void run_w3(struct bresult *r)
     /* Every critical section of the measured repetitions (their ramp-up
      * too) against the server's CPU over exactly those repetitions. */
     if (cpu0 >= 0 && cpu1 >= cpu0 && measured_ops > 0) {
-        double u = ut1 - ut0, k = st1 - st0;
-
-        r->server_cpu_us = (cpu1 - cpu0) / 1e3 / (double)measured_ops;
-        /* The split comes from tick counts (coarser than schedstat). */
-        r->server_user_pct = u + k > 0 ? 100.0 * u / (u + k) : NAN;
+        r->cpu_ns = cpu1 - cpu0;
+        r->cpu_ops = (double)measured_ops;
+        r->user_ticks = ut1 - ut0;
+        r->sys_ticks = st1 - st0;
+        bench_server_cpu(r);
     }
+    keep_samples(r, tput, (size_t)P->reps);
     r->median = quantile(tput, (size_t)P->reps, 0.5);
     r->p99 = quantile(tput, (size_t)P->reps, 0.01);
     snprintf(r->note, sizeof(r->note), "%d processes; shared counter %s",
              np, sh->failed ? "n/a" : sh->counter - before == total
                  ? "consistent" : "INCONSISTENT: mutual exclusion broken");
-    if (!isnan(r->server_cpu_us))
-        snprintf(r->note + strlen(r->note), sizeof(r->note) - strlen(r->note),
-                 "; server CPU %.2f us/op (%.0f%% user)", r->server_cpu_us,
-                 r->server_user_pct);
     free(pids);
     free(tput);
 }
 
-void run_workload(enum wl_id w, const struct bsys *sys, const char *endpoint,
-                  const struct bparams *p, struct bresult *r)
+void run_workload_pair(enum wl_id w, const struct bsys *const sys[2],
+                       const char *const endpoint[2],
+                       const struct bparams *p, struct bresult r[2])
 {
+    int nsys = sys[1] != NULL ? 2 : 1;
     size_t n = 0;
 
-    memset(r, 0, sizeof(*r));
-    r->server_cpu_us = NAN;
-    r->server_user_pct = NAN;
-    S = sys;
-    EP = endpoint;
+    for (int k = 0; k < nsys; k++) {
+        memset(&r[k], 0, sizeof(r[k]));
+        r[k].server_cpu_us = NAN;
+        r[k].server_user_pct = NAN;
+        r[k].unit = "us";
+        SYS[k] = sys[k];
+        EPS[k] = endpoint[k];
+    }
+    NSYS = nsys;
+    S = sys[0];
+    EP = endpoint[0];
     P = p;
     sh = shared_alloc(sizeof(*sh));
-    r->unit = "us";
     if (w == W1 || w == W5 || w == W2 || w == S1) {
         int per = w == W1 ? p->w1_pairs : w == W5 ? p->w5_pairs
                                                   : p->w2_rounds;
         pid_t pids[2];
 
         n = (size_t)per * (size_t)p->reps;
-        samples = shared_alloc(n * sizeof(double));
+        for (int k = 0; k < nsys; k++)
+            SAMPLES[k] = shared_alloc(n * sizeof(double));
         if (w == W1 || w == W5) {
             pids[0] = spawn(w1_child, w == W5);
             reap(pids, 1);
@@ -396,23 +448,38 @@ void run_workload(enum wl_id w, const struct bsys *sys, const char *endpoint,
             pids[1] = spawn(w2_child, 1);
             reap(pids, 2);
         }
-        if (!sh->failed) {
-            r->median = quantile(samples, n, 0.5);
-            r->p99 = quantile(samples, n, 0.99);
-            snprintf(r->note, sizeof(r->note), "%zu samples", n);
+        for (int k = 0; k < nsys; k++) {
+            if (!sh->failed) {
+                keep_samples(&r[k], SAMPLES[k], n);
+                r[k].median = quantile(SAMPLES[k], n, 0.5);
+                r[k].p99 = quantile(SAMPLES[k], n, 0.99);
+                snprintf(r[k].note, sizeof(r[k].note), "%zu samples", n);
+            }
+            shared_free(SAMPLES[k], n * sizeof(double));
         }
-        shared_free(samples, n * sizeof(double));
-    } else if (w == W3 || w == W3_64) {
+    } else if (nsys == 1 && (w == W3 || w == W3_64)) {
         w3_procs = w == W3 ? 4 : 64;
-        run_w3(r);
-        r->unit = "ops/s";
-    } else if (w == W4) {
-        run_w4(r);
-    }
-    if (sh->failed) {
-        snprintf(r->note, sizeof(r->note), "FAILED: %s", sh->err);
+        run_w3(&r[0]);
+        r[0].unit = "ops/s";
+    } else if (nsys == 1 && w == W4) {
+        run_w4(&r[0]);
     } else {
-        r->valid = true;
+        bdie("workload %s cannot run two systems at once", wl_names[w]);
+    }
+    for (int k = 0; k < nsys; k++) {
+        if (sh->failed)
+            snprintf(r[k].note, sizeof(r[k].note), "FAILED: %s", sh->err);
+        else
+            r[k].valid = true;
     }
     shared_free(sh, sizeof(*sh));
+}
+
+void run_workload(enum wl_id w, const struct bsys *sys, const char *endpoint,
+                  const struct bparams *p, struct bresult *r)
+{
+    const struct bsys *const one[2] = {sys, NULL};
+    const char *const ep[2] = {endpoint, NULL};
+
+    run_workload_pair(w, one, ep, p, r);
 }
