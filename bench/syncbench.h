@@ -133,6 +133,8 @@ struct bparams {
     int s1_clients;
     int s2_objects;
     bool verbose;
+    bool no_warmup;      /* skip the warm-up repetition (syncbench.c's
+                            later turns: the first turn warmed up) */
 };
 
 /* Outcome of one workload on one system. */

@@ -46,6 +46,9 @@ struct wshared {
 };
 
 static struct wshared *sh;
+
+/* Repetition -1 is the warm-up, unless the caller skips it. */
+#define FIRST_REP (P->no_warmup ? 0 : -1)
 static const struct bsys *S;
 static const char *EP;
 static const struct bparams *P;
@@ -136,7 +139,7 @@ static void w1_child(int w5)
         if (!w5)
             CHECK("lock_open", S->lock_open(c[k], "w1/lock", &l[k]));
     }
-    for (int r = -1; r < P->reps; r++) {
+    for (int r = FIRST_REP; r < P->reps; r++) {
         int cnt = r < 0 ? warm : n;
 
         for (int i0 = 0; i0 < cnt; i0 += PAIR_BLOCK) {
@@ -182,7 +185,7 @@ static void w2_child(int role)
         CHECK("sem_open b", S->sem_open(c[k], "w2/b", 0, &b[k]));
     }
     bar();
-    for (int r = -1; r < P->reps; r++) {
+    for (int r = FIRST_REP; r < P->reps; r++) {
         int cnt = r < 0 ? warm : n;
 
         for (int i0 = 0; i0 < cnt; i0 += PAIR_BLOCK) {
@@ -223,7 +226,7 @@ static void w3_child(int idx)
 
     CHECK("connect", S->connect(EP, &c));
     CHECK("lock_open", S->lock_open(c, "w3/lock", &l));
-    for (int r = -1; r < P->reps; r++) {
+    for (int r = FIRST_REP; r < P->reps; r++) {
         uint64_t counted = 0;
         double t;
 
@@ -318,7 +321,7 @@ static void run_w4(struct bresult *r)
     pid_t *pids = calloc((size_t)np + 1, sizeof(pid_t));
 
     stamps = shared_alloc((size_t)n * sizeof(double));
-    for (int rep = -1; rep < P->reps && !sh->failed; rep++) {
+    for (int rep = FIRST_REP; rep < P->reps && !sh->failed; rep++) {
         double last = 0;
 
         atomic_store(&sh->ready, 0);
@@ -359,7 +362,7 @@ static void run_w3(struct bresult *r)
     barrier_init((unsigned)np + 1);
     for (int i = 0; i < np; i++)
         pids[i] = spawn(w3_child, i);
-    for (int rep = -1; rep < P->reps; rep++) {
+    for (int rep = FIRST_REP; rep < P->reps; rep++) {
         double secs = rep < 0 ? P->w3_seconds / 2 : P->w3_seconds;
         uint64_t ops = 0;
 
