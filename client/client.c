@@ -48,6 +48,7 @@ static void atfork_child(void)
         c->fd = -1;
         c->forked = true;
     }
+    sync__thread_id_forget();
     pthread_mutex_unlock(&all_mu);
 }
 
@@ -263,7 +264,9 @@ int sync__call(sync_client *c, const struct sync__request *req,
     size_t n;
     int rv;
 
-    if (c->forked || c->pid != getpid())
+    /* The fork handler (registered before any client exists) marks every
+     * inherited client: no getpid() system call per request. */
+    if (c->forked)
         return SYNC_EFORKED;
     pthread_mutex_lock(&c->mu);
     if (c->dead != 0) {
@@ -364,7 +367,6 @@ int sync_connect(const char *socket_path, sync_client **out)
         free(c);
         return rv;
     }
-    c->pid = getpid();
     c->refs = 1;
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->write_mu, NULL);
@@ -418,7 +420,7 @@ void sync_disconnect(sync_client *c)
 {
     if (c == NULL)
         return;
-    if (c->forked || c->pid != getpid()) {
+    if (c->forked) {
         sync__client_rele(c);
         return;
     }

@@ -96,7 +96,6 @@ struct sync__call {
 
 struct sync_client {
     int fd;                      /* owned; -1 once closed or forked */
-    pid_t pid;                   /* process that connected */
     bool forked;                 /* this copy was inherited by fork() */
     pthread_mutex_t mu;          /* guards everything below but `reader` */
     pthread_mutex_t write_mu;    /* one frame written at a time */
@@ -178,6 +177,8 @@ int sync__object_call(struct sync__object *o, struct sync__request *req,
                       struct sync__result *res);
 /* The calling thread's id, as the daemon knows it. */
 uint64_t sync__thread_id(void);
+/* In a fork child: the calling thread has a new id (client.c's handler). */
+void sync__thread_id_forget(void);
 /* Convert (blocking, timeout seconds) to the wire's timeout_us. */
 int sync__timeout_us(bool blocking, double timeout, int64_t *out);
 

@@ -31,9 +31,21 @@ int sync__timeout_us(bool blocking, double timeout, int64_t *out)
     return 0;
 }
 
+/* gettid() is a system call: once per thread, not once per request.
+ * Only the forking thread survives a fork, and the handler forgets its
+ * id there. */
+static __thread uint64_t thread_id;
+
 uint64_t sync__thread_id(void)
 {
-    return (uint64_t)gettid();
+    if (thread_id == 0)
+        thread_id = (uint64_t)gettid();
+    return thread_id;
+}
+
+void sync__thread_id_forget(void)
+{
+    thread_id = 0;
 }
 
 int sync__object_open(sync_client *c, const struct sync__request *open,
@@ -67,7 +79,7 @@ void sync__object_close(struct sync__object *o)
 
     /* After disconnect or fork this just fails fast; the daemon already
      * dropped the handle with the connection. */
-    if (!c->forked && c->pid == getpid())
+    if (!c->forked)
         (void)sync__call(c, &req, NULL);
     sync__client_rele(c);
 }

@@ -534,6 +534,35 @@ Test(syncctl, lock_nonblock_on_held_lock_exits_101)
     cr_assert(eq(int, ctl_code("lock", "-n", "X", "--", "true", NULL), 0));
 }
 
+/* The client library keeps each thread's id (gettid) after the first call
+ * instead of asking the kernel per request; the forking thread's id must
+ * not survive into a child, where that thread has another id. */
+Test(syncctl, holder_thread_after_fork_is_the_child_s_own)
+{
+    sync_client *c;
+    sync_lock *l;
+    pid_t pid;
+    json_t *j, *h;
+
+    /* This thread's id is now known to the library... */
+    cr_assert(eq(int, sync_connect(syncd_fx.sock, &c), 0));
+    cr_assert(eq(int, sync_lock_open(c, "tid/warm", &l), 0));
+    cr_assert(eq(int, sync_lock_acquire(l, true, -1), 0));
+    cr_assert(eq(int, sync_lock_release(l), 0));
+    sync_lock_close(l);
+    sync_disconnect(c);
+    /* ...and the child's holder must be reported with the child's. */
+    pid = spawn_holder("tid/held");
+    j = ctl_json("show", "tid/held");
+    cr_assert(j != NULL);
+    h = json_array_get(json_object_get(j, "holders"), 0);
+    cr_assert(eq(int, (int)jint(h, "pid"), (int)pid));
+    cr_assert(eq(int, (int)jint(h, "thread"), (int)pid));
+    json_decref(j);
+    kill(pid, SIGKILL);
+    reap(pid);
+}
+
 /* protocol.md Q9 (fixed): a pattern the daemon would have cut at 255
  * bytes is refused, not silently matched as its prefix. */
 Test(syncctl, ls_refuses_a_pattern_over_255_bytes)
