@@ -100,6 +100,21 @@ static void deadlines_rearm(struct deadlines *d)
                    0);
 }
 
+int deadline_reserve(struct deadlines *d)
+{
+    size_t cap;
+    struct deadline_entry **p;
+
+    if (d->len < d->cap)
+        return 0;
+    cap = d->cap ? d->cap * 2 : 64;
+    if ((p = xrealloc(d->heap, cap * sizeof(*p))) == NULL)
+        return SYNC_ENOMEM;
+    d->heap = p;
+    d->cap = cap;
+    return 0;
+}
+
 int deadline_add(struct deadlines *d, struct deadline_entry *e,
                  uint64_t timeout_ms)
 {
@@ -109,15 +124,8 @@ int deadline_add(struct deadlines *d, struct deadline_entry *e,
      * wait never ends before its timeout. */
     uint64_t now = (uv_hrtime() + 999999) / 1000000;
 
-    if (d->len == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 64;
-        struct deadline_entry **p = xrealloc(d->heap, cap * sizeof(*p));
-
-        if (p == NULL)
-            return SYNC_ENOMEM;
-        d->heap = p;
-        d->cap = cap;
-    }
+    if (deadline_reserve(d) != 0)
+        return SYNC_ENOMEM;
     e->when = timeout_ms > UINT64_MAX - now ? UINT64_MAX : now + timeout_ms;
     e->seq = d->next_seq++;
     d->heap[d->len] = e;

@@ -172,9 +172,14 @@ void dispatch_wait(struct session *s, const struct request *rq)
         dispatch_wait_limit(s, rq, h->obj);
         return;
     }
-    p = session_pending_new(s, rq->id, rq->handle, rq->op);
+    /* Room for the deadline before the object acts: once a condition
+     * wait has released its lock, or a party joined a barrier, the wait
+     * can no longer fail cleanly. */
+    p = rq->timeout_us >= 0 && deadline_reserve(&s->server->deadlines) != 0
+            ? NULL
+            : session_pending_new(s, rq->id, rq->handle, rq->op);
     if (p == NULL) {
-        dispatch_reply(s, rq->id, SYNC_ENOMEM, NULL);
+        dispatch_wait_failed(s, rq, h->obj, SYNC_ENOMEM);
         return;
     }
     p->w.thread = rq->thread;
@@ -182,11 +187,11 @@ void dispatch_wait(struct session *s, const struct request *rq)
     rv = dispatch_start(s, h->obj, rq->op, p, rq->timeout_us != 0 && !at_limit);
     if (rv == SYNCD_PENDING) {
         session_pending_track(s, p);
-        /* Round up, so a wait never ends before its timeout. */
-        if (rq->timeout_us >= 0 &&
-            deadline_add(&s->server->deadlines, &p->deadline,
-                         ((uint64_t)rq->timeout_us + 999) / 1000) != 0)
-            object_cancel(&p->w, SYNC_ENOMEM);
+        /* Round up, so a wait never ends before its timeout.  Cannot
+         * fail: the room was reserved above. */
+        if (rq->timeout_us >= 0)
+            (void)deadline_add(&s->server->deadlines, &p->deadline,
+                               ((uint64_t)rq->timeout_us + 999) / 1000);
         return;
     }
     if (rv == 0) {

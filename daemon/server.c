@@ -96,7 +96,7 @@ static void server_refuse_closed(uv_handle_t *h)
     if (srv->refuse_waiting) {
         srv->refuse_waiting = false;
         /* The waiting connection gets a session now if memory allows. */
-        if (srv->listening)
+        if (srv->listening && !srv->closing)
             (void)session_accept(srv);
     }
     server_maybe_finish(srv);

@@ -323,22 +323,24 @@ void session_send(struct session *s, const struct reply *rp)
     size_t n;
     int rv;
 
-    if (s->state == SESSION_CLOSING && rp->id != 0)
+    if ((s->state == SESSION_CLOSING && rp->id != 0) || s->doomed != NULL)
         return;
     if (uv_is_closing((uv_handle_t *)&s->pipe))
         return;
     n = codec_encode_reply(rp, stack, sizeof(stack));
     if (n == 0 && (frame = codec_encode_reply_alloc(rp, &n)) == NULL) {
-        session_abort(s, "out of memory encoding a reply");
-        return;
+        rv = -1;
+    } else {
+        rv = session_append(s, frame, n);
+        if (frame != stack)
+            xfree(frame);
     }
-    rv = session_append(s, frame, n);
-    if (frame != stack)
-        xfree(frame);
-    if (rv != 0) {
-        session_abort(s, "out of memory queueing a reply");
-        return;
-    }
+    /* A reply can be sent from inside object code (a waiter completed by
+     * a release), where closing the session would pull waiters out from
+     * under the caller: a lost reply dooms the session, and the flush,
+     * which runs outside object code, closes it. */
+    if (rv != 0)
+        s->doomed = "out of memory queueing a reply";
     if (list_empty(&s->dirty))
         list_insert_tail(&s->server->dirty, &s->dirty);
 }
@@ -350,6 +352,10 @@ void session_flush(struct session *s)
     int w;
 
     list_remove(&s->dirty);
+    if (s->doomed != NULL && s->state != SESSION_CLOSING) {
+        session_abort(s, s->doomed);
+        return;
+    }
     if (n == 0 || uv_is_closing((uv_handle_t *)&s->pipe))
         return;
     s->out_len = 0;

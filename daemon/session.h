@@ -33,6 +33,8 @@ struct session {
     struct server *server;       /* borrowed (owner: main) */
     uint64_t id;                 /* owner id given to objects; never 0 */
     enum session_state state;
+    const char *doomed;          /* a reply was lost (out of memory): the
+                                    next flush closes the session, why */
     pid_t pid;                   /* SO_PEERCRED */
     uid_t uid;
     gid_t gid;

@@ -209,3 +209,40 @@ Test(failmalloc, every_daemon_allocation_failing_once_is_survived,
     cr_assert_eq(xalloc_live(), 0, "%ld daemon blocks never freed",
                  xalloc_live());
 }
+
+/*
+ * A condition wait releases its lock before it is queued with a deadline.
+ * If making room for that deadline failed only then, the client got
+ * SYNC_ENOMEM without its lock (found in review).  Now the room is
+ * reserved first: whichever allocation fails, the caller still holds the
+ * lock when cond_wait returns.  A fresh server (this test's own process):
+ * the deadline heap does not exist yet, so its first allocation is met.
+ */
+Test(failmalloc, failed_condition_wait_keeps_the_lock, .timeout = 60)
+{
+    sync_client *c;
+    sync_cond *cv;
+    int rv, n;
+
+    server_start();
+    cr_assert_eq(sync_connect(sock, &c), 0);
+    cr_assert_eq(sync_cond_open(c, "fm/cv", NULL, &cv), 0);
+    for (n = 0; n < 50; n++) {
+        cr_assert_eq(sync_cond_acquire(cv, true, -1), 0);
+        xalloc_fail_after(n);
+        rv = sync_cond_wait(cv, 0.01);
+        xalloc_fail_after(-1);
+        cr_assert(rv == SYNC_ETIMEDOUT || rv == SYNC_ENOMEM,
+                  "n=%d: %s", n, sync_errname(rv));
+        /* Held on return in every case: releasing it must work. */
+        cr_assert_eq(sync_cond_release(cv), 0, "n=%d after %s", n,
+                     sync_errname(rv));
+        if (!xalloc_fault_fired())
+            break;
+    }
+    cr_assert_lt(n, 50);
+    sync_cond_close(cv);
+    sync_disconnect(c);
+    server_stop();
+    cr_assert_eq(xalloc_live(), 0);
+}
