@@ -183,5 +183,4 @@ void run_s2(const char *endpoint, pid_t daemon_pid, const struct bparams *p,
                  before / 1024.0, after / 1024.0);
     }
     shared_free(st, sizeof(*st));
-    (void)errno;
 }

@@ -265,7 +265,8 @@ static void stop_servers(void)
 
 /* ---- running the C systems ---------------------------------------------- */
 
-void bench_server_cpu(struct bresult *r)
+/* From r's cpu_ns/cpu_ops/ticks: server_cpu_us and server_user_pct. */
+static void bench_server_cpu(struct bresult *r)
 {
     double ticks = r->user_ticks + r->sys_ticks;
 
@@ -291,6 +292,8 @@ struct merge {
     double *v[SYS_COUNT]; /* every system's samples so far */
     size_t n[SYS_COUNT];
     bool failed[SYS_COUNT];
+    bool shared[SYS_COUNT]; /* some repetition ran syncd and the floor in
+                               the same processes */
 };
 
 /* Fold one repetition's result r of system s into res[m][w][s]. */
@@ -333,18 +336,23 @@ static bool sys_runs(int s, const struct merge *g)
  * machine then hits every system alike instead of whichever happened to
  * be running.  W1, W2 and W5 go further for syncd and the floor, the pair
  * the goals compare: one run measures both, taking turns every few
- * operations.  Each repetition brings its own warm-up.
+ * operations.  Only the first turn has a warm-up repetition.
  */
 static void run_interleaved(int m, enum wl_id w, const struct bparams *p)
 {
     struct bparams one = *p;
-    struct merge g = {{NULL}, {0}, {false}};
-    bool paired = (w == W1 || w == W2 || w == W5);
+    struct merge g = {{NULL}, {0}, {false}, {false}};
+    bool pairable = (w == W1 || w == W2 || w == W5);
 
     one.reps = 1;
     for (int rep = 0; rep < p->reps; rep++) {
-        one.no_warmup = rep > 0; /* the first turn warmed everything up */
-        if (paired && sys_runs(SYS_SYNCD, &g) && sys_runs(SYS_FLOOR, &g)) {
+        bool pair = pairable && sys_runs(SYS_SYNCD, &g) &&
+                    sys_runs(SYS_FLOOR, &g);
+
+        /* Servers and caches are warm after the first turn; each turn
+         * still starts its own processes and connections. */
+        one.no_warmup = rep > 0;
+        if (pair) {
             const struct bsys *const two[2] = {&bsys_syncd, &bsys_floor};
             const char *const eps[2] = {syncd_sock, floor_sock};
             struct bresult r[2];
@@ -352,13 +360,13 @@ static void run_interleaved(int m, enum wl_id w, const struct bparams *p)
             run_workload_pair(w, two, eps, &one, r);
             merge_one(&g, m, w, SYS_SYNCD, rep, &r[0]);
             merge_one(&g, m, w, SYS_FLOOR, rep, &r[1]);
+            g.shared[SYS_SYNCD] = g.shared[SYS_FLOOR] = true;
         }
         for (int s = 0; s < SYS_COUNT; s++) {
             struct bresult r;
 
             if (!sys_runs(s, &g) ||
-                (paired && (s == SYS_SYNCD || s == SYS_FLOOR) &&
-                 sys_runs(SYS_SYNCD, &g) && sys_runs(SYS_FLOOR, &g)))
+                (pair && (s == SYS_SYNCD || s == SYS_FLOOR)))
                 continue;
             bench_server_pid = s == SYS_SYNCD ? syncd_pid
                                : s == SYS_FLOOR ? floor_pid : 0;
@@ -376,11 +384,9 @@ static void run_interleaved(int m, enum wl_id w, const struct bparams *p)
         if (!g.failed[s] && g.n[s] > 0) {
             a->median = quantile(g.v[s], g.n[s], 0.5);
             a->p99 = quantile(g.v[s], g.n[s], a->throughput ? 0.01 : 0.99);
-            if (paired)
+            if (pairable)
                 snprintf(a->note, sizeof(a->note), "%zu samples%s", g.n[s],
-                         s == SYS_SYNCD || s == SYS_FLOOR
-                             ? ", syncd and floor taking turns"
-                             : "");
+                         g.shared[s] ? ", syncd and floor taking turns" : "");
             if (a->cpu_ops > 0) {
                 bench_server_cpu(a);
                 snprintf(a->note + strlen(a->note),
@@ -415,7 +421,8 @@ static void run_python(int mode, const struct bparams *p)
              "%s '%s' --only %s --reps %d --w1 %d --w2 %d --w3-seconds %g "
              "--w4-procs %d --w4-threads %d --w5 %d 2>&1",
              py ? py : "python3", SYNCBENCH_PY, only, p->reps,
-             p->w1_pairs / 4, p->w2_rounds / 4, p->w3_seconds, p->w4_procs,
+             p->w1_pairs / 4 > 0 ? p->w1_pairs / 4 : 1,
+             p->w2_rounds / 4 > 0 ? p->w2_rounds / 4 : 1, p->w3_seconds, p->w4_procs,
              p->w4_threads, p->w5_pairs / 10 > 0 ? p->w5_pairs / 10 : 1);
     fprintf(stderr, "[%s] SyncManager: %s\n", mode_names[mode], cmd);
     if ((f = popen(cmd, "r")) == NULL)
@@ -691,6 +698,7 @@ static void print_json(const struct bparams *p, bool quick)
         for (int w = 0; w < WL_COUNT; w++)
             for (int s = 0; s < SYS_COUNT; s++) {
                 const struct bresult *r = &res[m][w][s];
+                int rw = w == S1 ? W2 : w; /* S1 is W2 under load */
 
                 if (!r->valid && !r->note[0])
                     continue;
@@ -705,11 +713,11 @@ static void print_json(const struct bparams *p, bool quick)
                 printf(", \"tail\": ");
                 json_num(r->valid ? r->p99 : NAN);
                 printf(", \"x_floor\": ");
-                json_num(ratio(r, &res[m][w][SYS_FLOOR], 0));
+                json_num(ratio(r, &res[m][rw][SYS_FLOOR], 0));
                 printf(", \"x_floor_tail\": ");
-                json_num(ratio(r, &res[m][w][SYS_FLOOR], 1));
+                json_num(ratio(r, &res[m][rw][SYS_FLOOR], 1));
                 printf(", \"x_syncmanager\": ");
-                json_num(ratio(r, &res[m][w][SYS_PYMGR], 0));
+                json_num(ratio(r, &res[m][rw][SYS_PYMGR], 0));
                 printf(", \"server_cpu_us_per_op\": ");
                 json_num(r->server_cpu_us > 0 ? r->server_cpu_us : NAN);
                 printf(", \"note\": ");
@@ -737,8 +745,8 @@ static void usage(FILE *f)
 "  --systems LIST       syncd,floor,shm-pthread,posix-sem,SyncManager\n"
 "  --pin MODE           pinned, unpinned or both (default both)\n"
 "  --reps N             measured repetitions (turns) (default 5, quick 3)\n"
-"  --w1-pairs N         W1 pairs per repetition (default 10000; W5 uses a\n"
-"                       quarter, W2 half)\n"
+"  --w1-pairs N         W1 pairs per repetition (default 10000); also sets\n"
+"                       W2 to half and W5 to a quarter of N\n"
 "  --w3-seconds S       W3 window per repetition (default 0.5)\n"
 "  --s1-clients N       idle clients for S1 (default 10000)\n"
 "  --s2-objects N       named objects for S2 (default 1000000)\n"
@@ -779,7 +787,7 @@ int main(int argc, char **argv)
 {
     /* Sized so a full run stays under 3 minutes on a 2-CPU VM. */
     struct bparams p = {5, 10000, 5000, 0.5, 10, 100, 2500, 10000, 1000000,
-                        false, false};
+                        false};
     const char *prefix = NULL;
     bool quick = false, json = false;
     int w1 = 0, reps = 0, s1 = 0, s2 = 0;
@@ -832,7 +840,7 @@ int main(int argc, char **argv)
     }
     if (quick) {
         p = (struct bparams){3, 3000, 2000, 0.3, 10, 100, 1000, 2000, 100000,
-                             false, false};
+                             false};
     }
     if (reps > 0)
         p.reps = reps;

@@ -132,7 +132,6 @@ struct bparams {
     int w5_pairs;
     int s1_clients;
     int s2_objects;
-    bool verbose;
     bool no_warmup;      /* skip the warm-up repetition (syncbench.c's
                             later turns: the first turn warmed up) */
 };
@@ -158,9 +157,6 @@ struct bresult {
     char note[160];
 };
 
-/* From r's cpu_ns/cpu_ops/ticks: server_cpu_us and server_user_pct. */
-void bench_server_cpu(struct bresult *r);
-
 /* Run workload w against sys at endpoint; fills r (free r->samples). */
 void run_workload(enum wl_id w, const struct bsys *sys, const char *endpoint,
                   const struct bparams *p, struct bresult *r);
@@ -177,7 +173,6 @@ void run_s2(const char *endpoint, pid_t daemon_pid, const struct bparams *p,
             struct bresult *r, double *rss_mb);
 
 extern const char *const wl_names[WL_COUNT];
-extern const char *const wl_titles[WL_COUNT];
 
 void bdie(const char *fmt, ...) __attribute__((format(printf, 1, 2),
                                                noreturn));

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,16 +20,6 @@
 
 const char *const wl_names[WL_COUNT] = {"W1", "W2", "W3", "W3x64", "W4",
                                         "W5", "S1", "S2"};
-const char *const wl_titles[WL_COUNT] = {
-    "W1 uncontended Lock acquire+release (per pair)",
-    "W2 cross-process handoff via 2 semaphores (per round trip)",
-    "W3 contended Lock, 4 processes (total)",
-    "W3 contended Lock, 64 processes (total)",
-    "W4 Event broadcast to waiters: set -> last waiter returned",
-    "W5 open+close of a named object",
-    "S1 W2 round trip with many other clients connected",
-    "S2 daemon memory per named object",
-};
 
 /* What every child of one workload run shares with the parent. */
 struct wshared {
@@ -81,10 +70,20 @@ static pid_t spawn(void (*fn)(int), int arg)
     return pid;
 }
 
+/* Wait for the children; one that died without reporting (a crash, a
+ * signal) fails the run instead of leaving zeros among the samples. */
 static void reap(pid_t *pids, int n)
 {
-    for (int i = 0; i < n; i++)
-        waitpid(pids[i], NULL, 0);
+    for (int i = 0; i < n; i++) {
+        int st = 0;
+
+        waitpid(pids[i], &st, 0);
+        if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0) &&
+            atomic_fetch_add(&sh->failed, 1) == 0)
+            snprintf(sh->err, sizeof(sh->err), "%s: a child process %s %d",
+                     S->name, WIFSIGNALED(st) ? "died of signal" : "exited",
+                     WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+    }
 }
 
 static void barrier_init(unsigned n)
@@ -226,6 +225,7 @@ static void w3_child(int idx)
 
     CHECK("connect", S->connect(EP, &c));
     CHECK("lock_open", S->lock_open(c, "w3/lock", &l));
+    bar(); /* every process connected before any window or CPU reading */
     for (int r = FIRST_REP; r < P->reps; r++) {
         uint64_t counted = 0;
         double t;
@@ -286,8 +286,10 @@ static void w4_child(int proc)
     for (int i = 0; i < nt; i++) {
         ts[i].ev = ev;
         ts[i].slot = proc * nt + i;
-        if (pthread_create(&th[i], &at, w4_thread_fn, &ts[i]) != 0)
-            child_fail("pthread_create", -errno);
+        int e = pthread_create(&th[i], &at, w4_thread_fn, &ts[i]);
+
+        if (e != 0)
+            child_fail("pthread_create", -e);
     }
     for (int i = 0; i < nt; i++)
         pthread_join(th[i], NULL);
@@ -362,6 +364,7 @@ static void run_w3(struct bresult *r)
     barrier_init((unsigned)np + 1);
     for (int i = 0; i < np; i++)
         pids[i] = spawn(w3_child, i);
+    bar(); /* connections are set up outside the measured windows */
     for (int rep = FIRST_REP; rep < P->reps; rep++) {
         double secs = rep < 0 ? P->w3_seconds / 2 : P->w3_seconds;
         uint64_t ops = 0;
@@ -402,7 +405,6 @@ static void run_w3(struct bresult *r)
         r->cpu_ops = (double)measured_ops;
         r->user_ticks = ut1 - ut0;
         r->sys_ticks = st1 - st0;
-        bench_server_cpu(r);
     }
     keep_samples(r, tput, (size_t)P->reps);
     r->median = quantile(tput, (size_t)P->reps, 0.5);
@@ -434,7 +436,7 @@ void run_workload_pair(enum wl_id w, const struct bsys *const sys[2],
     EP = endpoint[0];
     P = p;
     sh = shared_alloc(sizeof(*sh));
-    if (w == W1 || w == W5 || w == W2 || w == S1) {
+    if (w == W1 || w == W5 || w == W2) {
         int per = w == W1 ? p->w1_pairs : w == W5 ? p->w5_pairs
                                                   : p->w2_rounds;
         pid_t pids[2];

@@ -54,7 +54,7 @@ Test(bench, syncbench_reports_every_row, .timeout = 120)
                                        "posix-sem"};
     int status;
     char *out = run_capture(
-        SYNCBENCH_BIN " --json --reps 1 --w1-pairs 200 --w3-seconds 0.1 "
+        SYNCBENCH_BIN " --json --reps 2 --w1-pairs 200 --w3-seconds 0.1 "
         "--s1-clients 100 --s2-objects 2000 "
         "--systems syncd,floor,shm-pthread,posix-sem 2>/dev/null", &status);
     json_error_t err;
@@ -82,6 +82,11 @@ Test(bench, syncbench_reports_every_row, .timeout = 120)
                     cr_assert_float_eq(
                         json_number_value(json_object_get(r, "x_floor")), 1.0,
                         1e-9);
+                /* syncd and the floor share processes where paired. */
+                if (s < 2 && (wls[w][1] == '1' || wls[w][1] == '2' ||
+                              wls[w][1] == '5'))
+                    cr_assert_not_null(strstr(note, "taking turns"), "%s",
+                                       note);
                 if (wls[w][1] == '3') {
                     cr_assert_not_null(strstr(note, "counter consistent"),
                                        "%s", note);
@@ -96,6 +101,8 @@ Test(bench, syncbench_reports_every_row, .timeout = 120)
         cr_assert(r && json_is_true(json_object_get(r, "valid")));
         cr_assert_not_null(strstr(json_string_value(json_object_get(r, "note")),
                                   "100 idle clients connected"));
+        /* S1 is compared with W2's floor. */
+        cr_assert(json_is_number(json_object_get(r, "x_floor")));
     }
     r = find_row(results, "unpinned", "S2", "syncd");
     cr_assert(r && json_is_true(json_object_get(r, "valid")));
