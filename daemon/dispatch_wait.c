@@ -18,12 +18,16 @@
 #include "objects/semaphore.h"
 #include "server.h"
 
-static void dispatch_acquired(struct session *s, uint64_t id,
+/* Answer an acquire/wait that holds what it asked for: granted (code 0),
+ * or a condition wait that timed out but has its lock back
+ * (SYNC_ETIMEDOUT: the re-acquisition's token belongs in the reply). */
+static void dispatch_acquired(struct session *s, uint64_t id, int code,
                               const struct object *o, const struct waiter *w)
 {
-    struct reply rp = {.id = id, .kind = REPLY_ACQUIRE};
+    struct reply rp = {.id = id, .code = code, .kind = REPLY_ACQUIRE};
 
-    s->server->stats.acquisitions++;
+    if (code == 0)
+        s->server->stats.acquisitions++;
     if (w->owner_died)
         log_info("%s '%s' granted to pid %d uid %u (%s) after its previous "
                  "holder died",
@@ -196,24 +200,13 @@ void dispatch_wait(struct session *s, const struct request *rq)
     }
     if (rv == 0) {
         dispatch_note_grant(h, rq->op);
-        dispatch_acquired(s, rq->id, h->obj, &p->w);
+        dispatch_acquired(s, rq->id, 0, h->obj, &p->w);
     } else if (rv == SYNC_ETIMEDOUT && at_limit && rq->timeout_us != 0) {
         dispatch_wait_limit(s, rq, h->obj);
     } else {
         dispatch_wait_failed(s, rq, h->obj, rv);
     }
     session_pending_free(p);
-}
-
-static void dispatch_timed_out_holding(struct session *s, uint64_t id,
-                                       const struct waiter *w)
-{
-    struct reply rp = {.id = id, .code = SYNC_ETIMEDOUT,
-                       .kind = REPLY_ACQUIRE};
-
-    rp.u.acquire.token = w->token;
-    rp.u.acquire.owner_died = w->owner_died;
-    session_send(s, &rp);
 }
 
 void dispatch_complete_cb(struct waiter *w, int code)
@@ -230,11 +223,8 @@ void dispatch_complete_cb(struct waiter *w, int code)
     if (p->expired)
         s->server->stats.timeouts++;
     if (s->state != SESSION_CLOSING) {
-        if (code == 0)
-            dispatch_acquired(s, p->req_id, w->obj, w);
-        else if (code == SYNC_ETIMEDOUT && p->op == OP_COND_WAIT)
-            /* The lock is held again: its token belongs in the reply. */
-            dispatch_timed_out_holding(s, p->req_id, w);
+        if (code == 0 || (code == SYNC_ETIMEDOUT && p->op == OP_COND_WAIT))
+            dispatch_acquired(s, p->req_id, code, w->obj, w);
         else
             dispatch_reply(s, p->req_id, code, NULL);
     }

@@ -7,7 +7,7 @@
  *
  * Failure modes, each logged with the peer's pid/uid:
  * - zero or oversized frame length: SYNC_EPROTO reply (id 0), close;
- * - undecodable frame: SYNC_EPROTO reply (id 0 or the request's), close;
+ * - undecodable frame: SYNC_EPROTO reply (id 0), close;
  * - a request before the handshake, or a version mismatch: error, close;
  * - unsent replies above max_write_backlog (a client that does not read):
  *   close;
@@ -45,16 +45,19 @@ static void session_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     buf->len = sizeof(s->server->read_buf);
 }
 
-/* Answer a connection-level failure and close. */
-static void session_fail(struct session *s, int code, const char *detail)
+/* Answer a connection-level failure (bad input, or a client turned away
+ * at accept) with an id-0 reply and close.  Returns code. */
+static int session_fail(struct session *s, int code, const char *detail)
 {
     struct reply rp = {.id = 0, .code = code, .message = detail};
 
     log_warnx("client pid %d uid %u (%s): %s; closing", (int)s->pid,
               (unsigned)s->uid, s->client_name, detail);
-    s->server->stats.protocol_errors++;
+    if (code == SYNC_EPROTO)
+        s->server->stats.protocol_errors++;
     session_send(s, &rp);
     session_abort(s, detail);
+    return code;
 }
 
 static void session_handle_frame(struct session *s, const uint8_t *p,
@@ -64,16 +67,8 @@ static void session_handle_frame(struct session *s, const uint8_t *p,
     const char *detail;
     int rv = codec_decode_request(p, n, &rq, &detail);
 
-    if (rv == SYNC_EPROTO) {
-        session_fail(s, SYNC_EPROTO, detail);
-        return;
-    }
-    if (rv != 0) {
-        struct reply rp = {.id = rq.id, .code = rv, .message = detail};
-
-        log_warnx("client pid %d uid %u: request %llu: %s", (int)s->pid,
-                  (unsigned)s->uid, (unsigned long long)rq.id, detail);
-        session_send(s, &rp);
+    if (rv != 0) { /* SYNC_EPROTO, the codec's only error */
+        session_fail(s, rv, detail);
         return;
     }
     s->server->stats.requests++;
@@ -204,20 +199,6 @@ static struct session *session_new(struct server *srv)
     return s;
 }
 
-/* Turn a just-accepted client away: an id-0 error tells it why before the
- * close (its hello may not even be sent yet; the reply waits in its
- * socket).  Returns code. */
-static int session_refuse(struct session *s, int code, const char *why)
-{
-    struct reply rp = {.id = 0, .code = code, .message = why};
-
-    log_warnx("client pid %d uid %u refused: %s", (int)s->pid,
-              (unsigned)s->uid, why);
-    session_send(s, &rp);
-    session_abort(s, why);
-    return code;
-}
-
 int session_accept(struct server *srv)
 {
     struct session *s = session_new(srv);
@@ -246,9 +227,9 @@ int session_accept(struct server *srv)
     }
     session_read_peercred(s);
     if (!s->indexed)
-        return session_refuse(s, SYNC_ENOMEM, "out of memory");
+        return session_fail(s, SYNC_ENOMEM, "out of memory for the session");
     if (srv->n_sessions > srv->limits.max_clients)
-        return session_refuse(s, SYNC_ELIMIT, "max_clients reached");
+        return session_fail(s, SYNC_ELIMIT, "max_clients reached");
     uv_read_start((uv_stream_t *)&s->pipe, session_alloc_cb, session_read_cb);
     log_debug("client pid %d uid %u connected (session %llu)", (int)s->pid,
               (unsigned)s->uid, (unsigned long long)s->id);
@@ -523,8 +504,7 @@ void session_abort(struct session *s, const char *why)
     /* Waits first, so nothing released below is granted back to us. */
     session_cancel_waits(s, 0, SYNC_ECONN);
     for (id = 1; id < handle_end(&s->handles); id++)
-        if (handle_find(&s->handles, id) != NULL)
-            session_close_handle(s, id);
+        (void)session_close_handle(s, id); /* SYNC_EBADF: a free slot */
     /* A last error reply (id 0) goes out before the close. */
     session_flush(s);
     uv_close((uv_handle_t *)&s->pipe, session_close_cb);
