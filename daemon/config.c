@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "syncclient.h"
@@ -67,6 +68,20 @@ static uint32_t *config_limit(struct syncd_limits *l, enum key k)
     }
 }
 
+/* Whether a setting that is not a limit differs between a and b. */
+static bool config_differs(const struct config *a, const struct config *b,
+                           enum key k)
+{
+    switch (k) {
+    case KEY_SOCKET: return strcmp(a->socket_path, b->socket_path) != 0;
+    case KEY_SOCKET_MODE: return a->socket_mode != b->socket_mode;
+    case KEY_SOCKET_USER: return a->socket_uid != b->socket_uid;
+    case KEY_SOCKET_GROUP: return a->socket_gid != b->socket_gid;
+    case KEY_LOG_LEVEL: return a->log_level != b->log_level;
+    default: return false;
+    }
+}
+
 /* Set key from text into cfg (limits into *limits).  0, or -1 with a
  * message on stderr naming `where`. */
 static int config_set(struct config *cfg, struct syncd_limits *limits,
@@ -81,11 +96,22 @@ static int config_set(struct config *cfg, struct syncd_limits *limits,
         n = strtoul(v, &end, 10);
         if (errno || *end || v[0] == '-' || n == 0 || n > settings[k].max)
             goto bad;
+        if (k == KEY_MAX_FRAME && n < SYNCD_MIN_FRAME) {
+            fprintf(stderr, "syncd: %s: max-frame %lu is too small: at "
+                    "least %u bytes, so that a handshake and a request with "
+                    "a %d-byte name fit\n", where, n, SYNCD_MIN_FRAME,
+                    SYNC_NAME_MAX);
+            return -1;
+        }
         *lim = (uint32_t)n;
         return 0;
     }
     switch (k) {
     case KEY_SOCKET:
+        if (v[0] == '\0') {
+            fprintf(stderr, "syncd: %s: the socket path is empty\n", where);
+            return -1;
+        }
         if (strlen(v) >= sizeof(cfg->socket_path))
             goto bad;
         strcpy(cfg->socket_path, v);
@@ -128,69 +154,187 @@ bad:
     return -1;
 }
 
+/*
+ * The config file is read with inih, through a line reader of our own:
+ * inih passes no line numbers to its handler, accepts `[section]` headers
+ * and `name: value` lines, and would hand us the fields of any file
+ * (`--config /etc/shadow` must not print user names).  The reader checks
+ * each line's shape first and stops at the first line that is not ours.
+ */
 struct config_file_ctx {
     struct config *cfg;
     struct syncd_limits *limits;
-    bool limits_only;
+    FILE *f;
+    int line;                   /* number of the line inih is parsing */
+    bool stop;                  /* a line that is not `key = value` */
+    unsigned long seen;         /* keys the file sets */
     int errors;
 };
+
+static void config_file_error(struct config_file_ctx *ctx, const char *what)
+{
+    fprintf(stderr, "syncd: %s:%d: %s\n", ctx->cfg->config_file, ctx->line,
+            what);
+    ctx->errors++;
+}
+
+/* A line is blank, a comment, or `key = value` with key in [a-z0-9_-]. */
+static const char *config_line_problem(const char *p, size_t len)
+{
+    size_t i = strspn(p, " \t");
+
+    if (memchr(p, '\0', len) != NULL)
+        return "NUL byte; not a syncd config file";
+    if (p[i] == '\0' || p[i] == '\n' || p[i] == '\r' || p[i] == '#' ||
+        p[i] == ';')
+        return NULL;
+    if (p[i] == '[')
+        return "[section] headers are not allowed (one flat list of keys)";
+    if (i > 0)
+        return "indented line; expected `key = value`";
+    i = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789_-");
+    i += strspn(p + i, " \t");
+    if (i == 0 || p[i] != '=')
+        return "not a `key = value` line; not a syncd config file?";
+    return NULL;
+}
+
+static char *config_reader(char *str, int num, void *stream)
+{
+    struct config_file_ctx *ctx = stream;
+    const char *problem;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+
+    if (ctx->stop)
+        return NULL;
+    n = getline(&line, &cap, ctx->f);
+    if (n < 0) {
+        free(line);
+        return NULL;
+    }
+    ctx->line++;
+    problem = config_line_problem(line, (size_t)n);
+    if (problem == NULL && n >= num)
+        problem = "line too long";
+    if (problem != NULL) {
+        config_file_error(ctx, problem);
+        ctx->stop = true;
+        free(line);
+        return NULL;
+    }
+    memcpy(str, line, (size_t)n + 1);
+    free(line);
+    return str;
+}
 
 static int config_ini_cb(void *user, const char *section, const char *name,
                          const char *value)
 {
     struct config_file_ctx *ctx = user;
+    char where[PATH_MAX + 32];
     int k;
 
-    (void)section;
+    (void)section; /* always "": the reader refuses headers */
+    snprintf(where, sizeof(where), "%s:%d", ctx->cfg->config_file,
+             ctx->line);
     for (k = 0; k < KEY_COUNT; k++) {
         if (strcmp(name, settings[k].key) != 0)
             continue;
+        ctx->seen |= 1ul << k;
         /* Command-line flags win over the file. */
         if (ctx->cfg->set_by_flag & (1ul << k))
             return 1;
-        if (ctx->limits_only && config_limit(ctx->limits, k) == NULL)
-            return 1;
-        if (config_set(ctx->cfg, ctx->limits, k, value,
-                       ctx->cfg->config_file) != 0)
+        if (config_set(ctx->cfg, ctx->limits, k, value, where) != 0)
             ctx->errors++;
         return 1;
     }
-    fprintf(stderr, "syncd: %s: unknown key '%s'\n", ctx->cfg->config_file,
-            name);
+    /* The reader allowed only [A-Za-z0-9_-] in a key: safe to print. */
+    fprintf(stderr, "syncd: %s: unknown key '%.64s'\n", where, name);
     ctx->errors++;
     return 1;
 }
 
-/* Read the config file into cfg/limits.  0 or -1. */
+/* Read the config file into cfg/limits; *seen gets the keys it sets.
+ * 0, or -1 with messages on stderr. */
 static int config_read_file(struct config *cfg, struct syncd_limits *limits,
-                            bool limits_only)
+                            unsigned long *seen)
 {
-    struct config_file_ctx ctx = {cfg, limits, limits_only, 0};
+    struct config_file_ctx ctx = {.cfg = cfg, .limits = limits};
+    struct stat st;
     int rv;
 
     if (cfg->config_file[0] == '\0')
         return 0;
-    rv = ini_parse(cfg->config_file, config_ini_cb, &ctx);
-    if (rv < 0) {
+    ctx.f = fopen(cfg->config_file, "re");
+    if (ctx.f == NULL) {
         if (!cfg->config_file_given && errno == ENOENT)
             return 0;
-        fprintf(stderr, "syncd: cannot read %s: %s\n", cfg->config_file,
-                strerror(errno));
+        fprintf(stderr, "syncd: cannot read config file %s: %s\n",
+                cfg->config_file, strerror(errno));
         return -1;
     }
-    if (rv > 0)
-        fprintf(stderr, "syncd: %s:%d: syntax error\n", cfg->config_file, rv);
-    return rv == 0 && ctx.errors == 0 ? 0 : -1;
+    /* A regular file, or /dev/null for "no settings" (the units and tests
+     * use it); a directory, a FIFO or a terminal is a mistake. */
+    if (fstat(fileno(ctx.f), &st) != 0 ||
+        !(S_ISREG(st.st_mode) ||
+          (S_ISCHR(st.st_mode) && strcmp(cfg->config_file, "/dev/null") == 0))) {
+        fprintf(stderr, "syncd: config file %s is not a regular file\n",
+                cfg->config_file);
+        fclose(ctx.f);
+        return -1;
+    }
+    rv = ini_parse_stream(config_reader, &ctx, config_ini_cb, &ctx);
+    if (rv > 0 && !ctx.stop) {
+        ctx.line = rv;
+        config_file_error(&ctx, "syntax error");
+    }
+    fclose(ctx.f);
+    if (seen != NULL)
+        *seen = ctx.seen;
+    return ctx.errors == 0 && rv == 0 ? 0 : -1;
 }
 
-int config_reload_limits(const struct config *cfg,
-                         struct syncd_limits *limits)
+/* Append ", key" (or "key") to a report list. */
+static void config_report_add(char *buf, size_t size, const char *key)
+{
+    size_t len = strlen(buf);
+
+    snprintf(buf + len, size - len, "%s%s", len ? ", " : "", key);
+}
+
+int config_reload(const struct config *cfg, struct syncd_limits *limits,
+                  char *report, size_t size)
 {
     struct config copy = *cfg;
     struct syncd_limits next = *limits;
+    char applied[256] = "", restart[256] = "", flags[256] = "";
+    unsigned long seen = 0;
+    int k;
 
-    if (config_read_file(&copy, &next, true) != 0)
+    if (config_read_file(&copy, &next, &seen) != 0)
         return -1;
+    for (k = 0; k < KEY_COUNT; k++) {
+        uint32_t *now = config_limit(limits, k), *then;
+
+        if (!(seen & (1ul << k)))
+            continue;
+        if (cfg->set_by_flag & (1ul << k)) {
+            config_report_add(flags, sizeof(flags), settings[k].key);
+            continue;
+        }
+        then = config_limit(&next, k);
+        if (now != NULL && *now != *then)
+            config_report_add(applied, sizeof(applied), settings[k].key);
+        else if (now == NULL && config_differs(cfg, &copy, k))
+            config_report_add(restart, sizeof(restart), settings[k].key);
+    }
+    snprintf(report, size, "applied: %s; needs a restart: %s; "
+             "kept from the command line: %s",
+             applied[0] ? applied : "none", restart[0] ? restart : "none",
+             flags[0] ? flags : "none");
     *limits = next;
     return 0;
 }
@@ -209,10 +353,10 @@ static void config_usage(FILE *f)
 "  -s, --socket PATH        socket to listen on (default: $SYNCD_SOCKET, else\n"
 "                           /run/syncd/syncd.sock for root, else\n"
 "                           $XDG_RUNTIME_DIR/syncd.sock or /tmp/syncd-$UID.sock)\n"
-"  -c, --config FILE        settings file (default " CONFIG_DEFAULT_FILE
-" if it\n"
-"                           exists); `key = value` lines, keys as the long\n"
-"                           options below; flags win over the file\n");
+"  -c, --config FILE        settings file, default (if it exists)\n"
+"                           " CONFIG_DEFAULT_FILE "\n"
+"                           `key = value` lines, keys as the long options\n"
+"                           below; flags win over the file\n");
     for (k = KEY_SOCKET_MODE; k < KEY_COUNT; k++)
         fprintf(f, "      --%s %-*s %s\n", settings[k].key,
                 (int)(17 - strlen(settings[k].key)), settings[k].arg,
@@ -224,8 +368,11 @@ static void config_usage(FILE *f)
 "  -V, --version            show the version\n"
 "\n"
 "Signals: SIGTERM/SIGINT stop gracefully (waiters get SYNC_ESHUTDOWN, the\n"
-"socket file is removed); SIGHUP re-reads the limits from the config file.\n"
-"Exit status: 0 after SIGTERM/SIGINT, 1 on a start-up error, 2 on usage.\n");
+"socket file is removed); SIGHUP re-reads the limits from the config file\n"
+"and logs which keys it applied and which need a restart.\n"
+"Exit status: 0 after SIGTERM/SIGINT; 1 when it cannot start (the socket,\n"
+"the event loop; the log line names the path, the call and the reason); 2\n"
+"for an invalid command line or config file.\n");
 }
 
 void config_load(struct config *cfg, int argc, char **argv)
@@ -277,6 +424,6 @@ void config_load(struct config *cfg, int argc, char **argv)
         fprintf(stderr, "syncd: unexpected argument '%s'\n", argv[optind]);
         exit(2);
     }
-    if (config_read_file(cfg, &cfg->limits, false) != 0)
+    if (config_read_file(cfg, &cfg->limits, NULL) != 0)
         exit(2);
 }

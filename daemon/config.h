@@ -12,7 +12,8 @@
 #include "log.h"
 #include "syncd_limits.h"
 
-#define CONFIG_DEFAULT_FILE "/etc/syncd/syncd.conf"
+/* SYSCONFDIR/syncd/syncd.conf of the configured prefix (daemon/CMakeLists.txt). */
+#define CONFIG_DEFAULT_FILE SYNCD_CONFIG_FILE
 
 struct config {
     char socket_path[PATH_MAX];   /* empty: the default path */
@@ -35,11 +36,13 @@ struct config {
 void config_load(struct config *cfg, int argc, char **argv);
 
 /*
- * Re-read the config file's limits into *limits (SIGHUP), keeping values
- * fixed by flags.  0, or -1 with a log line when the file is invalid (then
- * *limits is unchanged).
+ * Re-read the config file (SIGHUP) into *limits, keeping values fixed by
+ * flags, and write into report (size bytes) which keys were applied, which
+ * changed but need a restart, and which the command line keeps.  0, or -1
+ * with messages on stderr when the file is invalid (then *limits is
+ * unchanged).
  */
-int config_reload_limits(const struct config *cfg,
-                         struct syncd_limits *limits);
+int config_reload(const struct config *cfg, struct syncd_limits *limits,
+                  char *report, size_t size);
 
 #endif

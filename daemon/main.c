@@ -42,12 +42,13 @@ static void on_hup(uv_signal_t *h, int signum)
 {
     struct server *srv = h->data;
     struct syncd_limits limits = srv->limits;
+    char report[800];
 
     (void)signum;
     service_reloading(0);
-    if (config_reload_limits(&cfg, &limits) == 0) {
+    if (config_reload(&cfg, &limits, report, sizeof(report)) == 0) {
         server_set_limits(srv, &limits);
-        log_info("SIGHUP: limits reloaded from %s", cfg.config_file);
+        log_info("SIGHUP: re-read %s: %s", cfg.config_file, report);
     } else {
         log_warnx("SIGHUP: %s is invalid; limits unchanged", cfg.config_file);
     }
@@ -102,8 +103,11 @@ int main(int argc, char **argv)
     config_load(&cfg, argc, argv);
     log_init(cfg.log_level, getenv("JOURNAL_STREAM") == NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (server_init(&srv, loop, &cfg.limits) != 0)
+    if (server_init(&srv, loop, &cfg.limits) != 0) {
+        log_error("cannot start: the event loop's timers and checks "
+                  "could not be initialised");
         return 1;
+    }
     srv.on_finish = on_finish;
     /* Before the socket exists: a SIGTERM sent as soon as clients can
      * connect must find its handler (libuv runs it from uv_run). */

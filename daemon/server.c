@@ -156,13 +156,45 @@ static int server_probe_live(const char *path)
     return rv == 0;
 }
 
-/* Remove a stale socket file at path; refuse anything else. */
+/*
+ * The directory that will hold the socket must exist and be a directory:
+ * uv_pipe_bind() reports a missing one as "permission denied".
+ */
+static int server_check_dir(const char *path)
+{
+    char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    const char *slash = strrchr(path, '/');
+    struct stat st;
+
+    if (slash == NULL)
+        return 0;
+    snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path),
+             path);
+    if (stat(dir, &st) != 0) {
+        log_error("cannot listen on %s: stat %s: %s%s", path, dir,
+                  strerror(errno),
+                  errno == ENOENT ? " (create the directory first)" : "");
+        return SYNC_EINVAL;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        log_error("cannot listen on %s: %s is not a directory", path, dir);
+        return SYNC_EINVAL;
+    }
+    return 0;
+}
+
+/* Remove a stale socket file at path; refuse anything else.  Every refusal
+ * names the path, the call and the reason. */
 static int server_clear_path(const char *path)
 {
     struct stat st;
 
-    if (lstat(path, &st) != 0)
-        return errno == ENOENT ? 0 : SYNC_EINTERNAL;
+    if (lstat(path, &st) != 0) {
+        if (errno == ENOENT)
+            return server_check_dir(path);
+        log_error("cannot listen on %s: lstat: %s", path, strerror(errno));
+        return SYNC_EINVAL;
+    }
     if (!S_ISSOCK(st.st_mode)) {
         log_error("%s exists and is not a socket; not touching it", path);
         return SYNC_EEXIST;

@@ -19,6 +19,10 @@ struct syncd_limits {
     uint32_t max_write_backlog; /* unsent reply bytes per client */
 };
 
+/* The smallest max_frame: a Hello with a long program name and a request
+ * with a 255-byte name must fit. */
+#define SYNCD_MIN_FRAME 1024u
+
 #define SYNCD_DEFAULT_LIMITS                                                  \
     {                                                                         \
         .max_frame = 64 * 1024, .max_objects = 1000000,                      \
