@@ -8,7 +8,7 @@
 #   lib/cmake/syncclient/syncclientConfig.cmake, ...ConfigVersion.cmake
 #   lib/systemd/system/syncd.service, syncd.socket
 #   etc/syncd/syncd.conf            (only when none is there yet)
-#   share/doc/syncd/                README.md, docs/*.md, syncd.conf.example
+#   share/doc/syncd/                README.md, LICENSE, docs/*.md, syncd.conf.example
 #   share/man/man{1,3,8}/           syncctl.1, libsyncclient.3 (+ one
 #                                    .so stub per sync_* function), syncd.8
 #
@@ -102,7 +102,7 @@ include(\"${PROJECT_SOURCE_DIR}/cmake/syncd_install_generated.cmake\")
 ")
 
 # ---- documentation ------------------------------------------------------------
-install(FILES ${PROJECT_SOURCE_DIR}/README.md
+install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/LICENSE
               ${PROJECT_SOURCE_DIR}/docs/syncd.conf.example
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/

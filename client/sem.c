@@ -19,7 +19,7 @@ int sync_sem_open_flags(sync_client *c, const char *name, unsigned value,
     if (out == NULL)
         return SYNC_EINVAL;
     *out = NULL;
-    if ((flags & ~SYNC_SEM_UNDO) != 0 || value > 0x7fffffffu)
+    if ((flags & ~SYNC_SEM_UNDO) != 0 || value > SYNC_SEM_VALUE_MAX)
         return SYNC_EINVAL;
     s = calloc(1, sizeof(*s));
     if (s == NULL)

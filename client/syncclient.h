@@ -88,6 +88,24 @@ enum sync_errno {
 #undef SYNC_ERRNO_ENUM
 };
 
+/*
+ * The version of this header.  The top-level CMakeLists.txt takes the
+ * project version from these three lines.  SYNC_VERSION_HEX is
+ * 0xMMmmpp, to compare with what sync_version() reports at run time.
+ */
+#define SYNC_VERSION_MAJOR 0
+#define SYNC_VERSION_MINOR 1
+#define SYNC_VERSION_PATCH 0
+#define SYNC_VERSION_STRING "0.1.0"
+#define SYNC_VERSION_HEX                                                      \
+    ((SYNC_VERSION_MAJOR << 16) | (SYNC_VERSION_MINOR << 8) |                 \
+     SYNC_VERSION_PATCH)
+
+/* The version of the library linked at run time, as SYNC_VERSION_HEX. */
+SYNC_API unsigned sync_version(void);
+/* The same as a string, "MAJOR.MINOR.PATCH"; never NULL. */
+SYNC_API const char *sync_version_string(void);
+
 /* Longest object name in bytes (the daemon may be configured lower). */
 #define SYNC_NAME_MAX 255
 
@@ -178,6 +196,10 @@ SYNC_API uint64_t sync_lock_token(sync_lock *l);
 SYNC_API void sync_lock_close(sync_lock *l);
 
 /* ---- Semaphore / BoundedSemaphore --------------------------------------- */
+
+/* Largest semaphore value (and bound); an open with more is SYNC_EINVAL, a
+ * release that would pass it is SYNC_EVALUE. */
+#define SYNC_SEM_VALUE_MAX 0x7fffffffu
 
 /* Flags for sync_sem_open_flags(). */
 #define SYNC_SEM_UNDO 0x1u /* give back unreleased permits on close/exit */

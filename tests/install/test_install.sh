@@ -107,7 +107,8 @@ for f in sbin/syncd \
          "$LIBDIR/cmake/syncclient/syncclientConfigVersion.cmake" \
          "$UNITDIR_REL/syncd.service" "$UNITDIR_REL/syncd.socket" \
          etc/syncd/syncd.conf \
-         share/doc/syncd/README.md share/doc/syncd/protocol.md \
+         share/doc/syncd/README.md share/doc/syncd/LICENSE \
+         share/doc/syncd/protocol.md \
          share/doc/syncd/syncd.conf.example \
          share/man/man8/syncd.8 share/man/man1/syncctl.1 \
          share/man/man3/libsyncclient.3 share/man/man3/sync_lock_acquire.3; do
@@ -161,6 +162,10 @@ fi
 step "pkg-config"
 pkg-config --validate syncclient || fail "pkg-config --validate syncclient"
 [ "$(pkg-config --modversion syncclient)" = "$VERSION" ] || fail "pkg-config --modversion"
+# The licence, as LICENSE and the README state it.
+[ "$(pkg-config --variable=license syncclient)" = MIT ] || fail "pkg-config license"
+grep -qx 'License: MIT' "$PREFIX/$LIBDIR/pkgconfig/syncclient.pc" || fail ".pc License field"
+head -1 "$PREFIX/share/doc/syncd/LICENSE" | grep -qx 'MIT License' || fail "installed LICENSE"
 CFLAGS_PC=$(pkg-config --cflags syncclient)
 LIBS_PC=$(pkg-config --libs syncclient)
 LIBS_STATIC=$(pkg-config --static --libs syncclient)

@@ -471,3 +471,23 @@ Test(semaphore, undo_never_pushes_a_bounded_semaphore_past_its_bound)
     sync_disconnect(c);
     sync_disconnect(obs);
 }
+
+Test(semaphore, value_limit_is_sync_sem_value_max)
+{
+    sync_client *c;
+    sync_sem *s, *t;
+
+    cr_assert(eq(int, sync_connect(syncd_fx.sock, &c), 0));
+    cr_assert(eq(u32, SYNC_SEM_VALUE_MAX, 2147483647u));
+    cr_assert(eq(int, sync_sem_open(c, "sem/huge", SYNC_SEM_VALUE_MAX + 1, &t),
+                 SYNC_EINVAL));
+    cr_assert(eq(ptr, t, NULL));
+    cr_assert(eq(int, sync_sem_open(c, "sem/max", SYNC_SEM_VALUE_MAX, &s), 0));
+    cr_assert(eq(int, sync_sem_value(s), (int)SYNC_SEM_VALUE_MAX));
+    cr_assert(eq(int, sync_sem_release(s, 1), SYNC_EVALUE));
+    cr_assert(eq(int, sync_sem_acquire(s, false, -1), 0));
+    cr_assert(eq(int, sync_sem_release(s, 1), 0));
+    cr_assert(eq(int, sync_sem_value(s), (int)SYNC_SEM_VALUE_MAX));
+    sync_sem_close(s);
+    sync_disconnect(c);
+}
