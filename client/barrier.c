@@ -10,8 +10,8 @@ struct sync_barrier {
 int sync_barrier_open(sync_client *c, const char *name, unsigned parties,
                       sync_barrier **out)
 {
-    struct sync__request open = {.op = SYNC__OP_OPEN, .name = name,
-                                 .type = SYNC__BARRIER, .value = parties};
+    struct sync__request open = {.op = OP_OPEN, .name = name,
+                                 .type = WIRE_TYPE_BARRIER, .value = parties};
     sync_barrier *b;
     int rv;
 
@@ -35,7 +35,7 @@ int sync_barrier_open(sync_client *c, const char *name, unsigned parties,
 
 int sync_barrier_wait(sync_barrier *b, double timeout)
 {
-    struct sync__request req = {.op = SYNC__OP_BARRIER_WAIT};
+    struct sync__request req = {.op = OP_BARRIER_WAIT};
     struct sync__result res;
     int rv;
 
@@ -51,13 +51,13 @@ int sync_barrier_wait(sync_barrier *b, double timeout)
 int sync_barrier_reset(sync_barrier *b)
 {
     return b == NULL ? SYNC_EINVAL
-                     : sync__object_simple(&b->o, SYNC__OP_BARRIER_RESET);
+                     : sync__object_simple(&b->o, OP_BARRIER_RESET);
 }
 
 int sync_barrier_abort(sync_barrier *b)
 {
     return b == NULL ? SYNC_EINVAL
-                     : sync__object_simple(&b->o, SYNC__OP_BARRIER_ABORT);
+                     : sync__object_simple(&b->o, OP_BARRIER_ABORT);
 }
 
 /* One field of the barrier's state. */

@@ -335,13 +335,13 @@ static int client_dial(const char *path, int *fd_out)
 
 static int client_handshake(sync_client *c)
 {
-    struct sync__request req = {.op = SYNC__OP_HELLO,
-                                .value = (uint32_t)getpid(),
-                                .name = program_invocation_short_name};
+    struct sync__request req = {.op = OP_HELLO,
+                                .pid = (uint32_t)getpid(),
+                                .client_name = program_invocation_short_name};
     struct sync__result res;
     int rv = sync__call(c, &req, &res);
 
-    if (rv == 0 && res.version != SYNC__PROTOCOL_VERSION)
+    if (rv == 0 && res.version != WIRE_PROTOCOL_VERSION)
         rv = SYNC_EVERSION;
     return rv;
 }
@@ -448,7 +448,7 @@ int sync_set_create_mode(sync_client *c, unsigned mode)
 
 int sync_unlink(sync_client *c, const char *name)
 {
-    struct sync__request req = {.op = SYNC__OP_UNLINK, .name = name};
+    struct sync__request req = {.op = OP_UNLINK, .name = name};
 
     if (c == NULL || name == NULL)
         return SYNC_EINVAL;

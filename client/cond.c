@@ -14,8 +14,8 @@ struct sync_cond {
 int sync_cond_open(sync_client *c, const char *name, const char *lock_name,
                    sync_cond **out)
 {
-    struct sync__request open = {.op = SYNC__OP_OPEN, .name = name,
-                                 .type = SYNC__CONDITION,
+    struct sync__request open = {.op = OP_OPEN, .name = name,
+                                 .type = WIRE_TYPE_CONDITION,
                                  .lock_name = lock_name};
 
     if (out == NULL)
@@ -39,7 +39,7 @@ int sync_cond_release(sync_cond *cv)
 
 int sync_cond_wait(sync_cond *cv, double timeout)
 {
-    struct sync__request req = {.op = SYNC__OP_COND_WAIT};
+    struct sync__request req = {.op = OP_COND_WAIT};
     struct sync__result res;
     int rv;
 
@@ -88,7 +88,7 @@ int sync_cond_wait_for(sync_cond *cv, bool (*predicate)(void *), void *arg,
 
 static int cond_notify(sync_cond *cv, unsigned n, bool all)
 {
-    struct sync__request req = {.op = SYNC__OP_COND_NOTIFY, .n = n,
+    struct sync__request req = {.op = OP_COND_NOTIFY, .n = n,
                                 .all = all};
 
     if (cv == NULL)

@@ -9,8 +9,8 @@ struct sync_event {
 
 int sync_event_open(sync_client *c, const char *name, sync_event **out)
 {
-    struct sync__request open = {.op = SYNC__OP_OPEN, .name = name,
-                                 .type = SYNC__EVENT};
+    struct sync__request open = {.op = OP_OPEN, .name = name,
+                                 .type = WIRE_TYPE_EVENT};
     sync_event *e;
     int rv;
 
@@ -32,13 +32,13 @@ int sync_event_open(sync_client *c, const char *name, sync_event **out)
 int sync_event_set(sync_event *e)
 {
     return e == NULL ? SYNC_EINVAL
-                     : sync__object_simple(&e->o, SYNC__OP_EVENT_SET);
+                     : sync__object_simple(&e->o, OP_EVENT_SET);
 }
 
 int sync_event_clear(sync_event *e)
 {
     return e == NULL ? SYNC_EINVAL
-                     : sync__object_simple(&e->o, SYNC__OP_EVENT_CLEAR);
+                     : sync__object_simple(&e->o, OP_EVENT_CLEAR);
 }
 
 int sync_event_is_set(sync_event *e)
@@ -54,7 +54,7 @@ int sync_event_is_set(sync_event *e)
 
 int sync_event_wait(sync_event *e, double timeout)
 {
-    struct sync__request req = {.op = SYNC__OP_EVENT_WAIT};
+    struct sync__request req = {.op = OP_EVENT_WAIT};
     int rv;
 
     if (e == NULL)

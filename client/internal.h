@@ -12,57 +12,30 @@
 
 #include "frame.h"
 #include "syncclient.h"
+#include "wire.h"
 
-#define SYNC__PROTOCOL_VERSION 1
-
-/* Object types, numbered as the wire ObjectType. */
-enum sync__type {
-    SYNC__LOCK = 1,
-    SYNC__RLOCK = 2,
-    SYNC__SEMAPHORE = 3,
-    SYNC__BOUNDED_SEMAPHORE = 4,
-    SYNC__EVENT = 5,
-    SYNC__CONDITION = 6,
-    SYNC__BARRIER = 7,
-};
-
-/* One request, in plain form (wire.c turns it into protobuf). */
-enum sync__op {
-    SYNC__OP_HELLO,
-    SYNC__OP_OPEN,
-    SYNC__OP_CLOSE,
-    SYNC__OP_UNLINK,
-    SYNC__OP_ACQUIRE,
-    SYNC__OP_RELEASE,
-    SYNC__OP_QUERY,
-    SYNC__OP_EVENT_SET,
-    SYNC__OP_EVENT_CLEAR,
-    SYNC__OP_EVENT_WAIT,
-    SYNC__OP_COND_WAIT,
-    SYNC__OP_COND_NOTIFY,
-    SYNC__OP_BARRIER_WAIT,
-    SYNC__OP_BARRIER_RESET,
-    SYNC__OP_BARRIER_ABORT,
-    /* Inspection (syncctl): the reply comes back as a raw frame. */
-    SYNC__OP_STATUS,
-    SYNC__OP_LIST_OBJECTS,  /* name: after; lock_name: pattern; n: limit */
-    SYNC__OP_SHOW_OBJECT,   /* name; n: max waiters */
-    SYNC__OP_LIST_CLIENTS,  /* thread: after session id; n: limit */
-};
-
+/* One request, in plain form (wire.c turns it into bytes); its op and
+ * object type are proto/wire.h's. */
 struct sync__request {
-    enum sync__op op;
+    enum wire_op op;
     uint32_t handle;
     int64_t timeout_us;
     uint32_t n;           /* release, notify */
     bool all;             /* notify */
     uint64_t thread;      /* acquire/release/cond: the caller's thread */
     uint32_t value;       /* open */
-    uint32_t flags;       /* open */
+    uint32_t flags;       /* open: WIRE_OPEN_FLAG_* */
     uint32_t mode;        /* open: filled in from the client */
-    enum sync__type type; /* open */
-    const char *name;     /* open/unlink, borrowed; hello: client name */
+    enum wire_type type;  /* open */
+    const char *name;     /* open/unlink/show object, borrowed */
     const char *lock_name; /* open of a condition, borrowed; NULL: own */
+    uint32_t pid;         /* hello */
+    const char *client_name; /* hello, borrowed */
+    const char *pattern;  /* list objects: glob, borrowed; NULL: all */
+    const char *after_name; /* list objects: page start, borrowed */
+    uint64_t after_id;    /* list clients: page start */
+    uint32_t limit;       /* list objects, list clients: page size */
+    uint32_t max_waiters; /* show object */
 };
 
 /* What a reply carries besides its code. */
@@ -159,7 +132,7 @@ struct sync__incoming {
     struct sync__result result;
 };
 /* Whether op's reply must be kept raw (inspection). */
-bool sync__wire_raw_reply(enum sync__op op);
+bool sync__wire_raw_reply(enum wire_op op);
 /* Decode one frame's payload; 0 or SYNC_EPROTO. */
 int sync__wire_decode(const uint8_t *p, size_t n, struct sync__incoming *in);
 
@@ -169,7 +142,7 @@ int sync__object_open(sync_client *c, const struct sync__request *open,
 /* Close o's handle on the daemon (best effort) and drop the client ref. */
 void sync__object_close(struct sync__object *o);
 /* Simple request on o's handle returning only a code. */
-int sync__object_simple(struct sync__object *o, enum sync__op op);
+int sync__object_simple(struct sync__object *o, enum wire_op op);
 /* Query o's state; 0 or <0 error. */
 int sync__object_query(struct sync__object *o, struct sync__result *res);
 /* Send a request with o's handle and the calling thread's id. */

@@ -46,7 +46,7 @@ void sync__lockable_note(struct sync__lockable *l,
 int sync__lockable_acquire(struct sync__lockable *l, bool blocking,
                            double timeout)
 {
-    struct sync__request req = {.op = SYNC__OP_ACQUIRE};
+    struct sync__request req = {.op = OP_ACQUIRE};
     struct sync__result res;
     int rv;
 
@@ -63,7 +63,7 @@ int sync__lockable_acquire(struct sync__lockable *l, bool blocking,
 
 int sync__lockable_release(struct sync__lockable *l)
 {
-    struct sync__request req = {.op = SYNC__OP_RELEASE, .n = 1};
+    struct sync__request req = {.op = OP_RELEASE, .n = 1};
 
     if (l == NULL)
         return SYNC_EINVAL;
@@ -118,8 +118,8 @@ void sync__lockable_close(struct sync__lockable *l)
 
 int sync_lock_open(sync_client *c, const char *name, sync_lock **out)
 {
-    struct sync__request open = {.op = SYNC__OP_OPEN, .name = name,
-                                 .type = SYNC__LOCK};
+    struct sync__request open = {.op = OP_OPEN, .name = name,
+                                 .type = WIRE_TYPE_LOCK};
 
     if (out == NULL)
         return SYNC_EINVAL;
@@ -161,8 +161,8 @@ void sync_lock_close(sync_lock *l)
 
 int sync_rlock_open(sync_client *c, const char *name, sync_rlock **out)
 {
-    struct sync__request open = {.op = SYNC__OP_OPEN, .name = name,
-                                 .type = SYNC__RLOCK};
+    struct sync__request open = {.op = OP_OPEN, .name = name,
+                                 .type = WIRE_TYPE_RLOCK};
 
     if (out == NULL)
         return SYNC_EINVAL;

@@ -74,7 +74,7 @@ int sync__object_open(sync_client *c, const struct sync__request *open,
 
 void sync__object_close(struct sync__object *o)
 {
-    struct sync__request req = {.op = SYNC__OP_CLOSE, .handle = o->handle};
+    struct sync__request req = {.op = OP_CLOSE, .handle = o->handle};
     sync_client *c = o->client;
 
     /* After disconnect or fork this just fails fast; the daemon already
@@ -84,7 +84,7 @@ void sync__object_close(struct sync__object *o)
     sync__client_rele(c);
 }
 
-int sync__object_simple(struct sync__object *o, enum sync__op op)
+int sync__object_simple(struct sync__object *o, enum wire_op op)
 {
     struct sync__request req = {.op = op, .handle = o->handle};
 
@@ -93,7 +93,7 @@ int sync__object_simple(struct sync__object *o, enum sync__op op)
 
 int sync__object_query(struct sync__object *o, struct sync__result *res)
 {
-    struct sync__request req = {.op = SYNC__OP_QUERY, .handle = o->handle};
+    struct sync__request req = {.op = OP_QUERY, .handle = o->handle};
 
     return sync__call(o->client, &req, res);
 }

@@ -11,8 +11,8 @@ int sync_sem_open_flags(sync_client *c, const char *name, unsigned value,
                         bool bounded, unsigned flags, sync_sem **out)
 {
     struct sync__request open = {
-        .op = SYNC__OP_OPEN, .name = name, .value = value, .flags = flags,
-        .type = bounded ? SYNC__BOUNDED_SEMAPHORE : SYNC__SEMAPHORE};
+        .op = OP_OPEN, .name = name, .value = value, .flags = flags,
+        .type = bounded ? WIRE_TYPE_BOUNDED_SEMAPHORE : WIRE_TYPE_SEMAPHORE};
     sync_sem *s;
     int rv;
 
@@ -47,7 +47,7 @@ int sync_bsem_open(sync_client *c, const char *name, unsigned value,
 
 int sync_sem_acquire(sync_sem *s, bool blocking, double timeout)
 {
-    struct sync__request req = {.op = SYNC__OP_ACQUIRE};
+    struct sync__request req = {.op = OP_ACQUIRE};
     int rv;
 
     if (s == NULL)
@@ -61,7 +61,7 @@ int sync_sem_acquire(sync_sem *s, bool blocking, double timeout)
 
 int sync_sem_release(sync_sem *s, unsigned n)
 {
-    struct sync__request req = {.op = SYNC__OP_RELEASE, .n = n};
+    struct sync__request req = {.op = OP_RELEASE, .n = n};
 
     if (s == NULL || n == 0)
         return SYNC_EINVAL;

@@ -41,15 +41,16 @@ static void wire_build(const struct sync__request *r, uint64_t id,
     syncd__request__init(&m->req);
     m->req.id = id;
     switch (r->op) {
-    case SYNC__OP_HELLO:
+    case OP_HELLO:
         syncd__hello__init(&m->u.hello);
-        m->u.hello.version = SYNC__PROTOCOL_VERSION;
-        m->u.hello.pid = r->value;
-        m->u.hello.client_name = (char *)(r->name ? r->name : "");
+        m->u.hello.version = WIRE_PROTOCOL_VERSION;
+        m->u.hello.pid = r->pid;
+        m->u.hello.client_name =
+            (char *)(r->client_name ? r->client_name : "");
         m->req.op_case = SYNCD__REQUEST__OP_HELLO;
         m->req.hello = &m->u.hello;
         break;
-    case SYNC__OP_OPEN:
+    case OP_OPEN:
         syncd__open__init(&m->u.open);
         m->u.open.name = wire_bytes(r->name);
         m->u.open.lock_name = wire_bytes(r->lock_name);
@@ -60,52 +61,52 @@ static void wire_build(const struct sync__request *r, uint64_t id,
         m->req.op_case = SYNCD__REQUEST__OP_OPEN;
         m->req.open = &m->u.open;
         break;
-    case SYNC__OP_UNLINK:
+    case OP_UNLINK:
         syncd__unlink__init(&m->u.unlink);
         m->u.unlink.name = wire_bytes(r->name);
         m->req.op_case = SYNCD__REQUEST__OP_UNLINK;
         m->req.unlink = &m->u.unlink;
         break;
-    case SYNC__OP_STATUS:
+    case OP_STATUS:
         syncd__status__init(&m->u.status);
         m->req.op_case = SYNCD__REQUEST__OP_STATUS;
         m->req.status = &m->u.status;
         break;
-    case SYNC__OP_LIST_OBJECTS:
+    case OP_LIST_OBJECTS:
         syncd__list_objects__init(&m->u.list_objects);
-        m->u.list_objects.pattern = (char *)(r->lock_name ? r->lock_name : "");
-        m->u.list_objects.after = wire_bytes(r->name);
-        m->u.list_objects.limit = r->n;
+        m->u.list_objects.pattern = (char *)(r->pattern ? r->pattern : "");
+        m->u.list_objects.after = wire_bytes(r->after_name);
+        m->u.list_objects.limit = r->limit;
         m->req.op_case = SYNCD__REQUEST__OP_LIST_OBJECTS;
         m->req.list_objects = &m->u.list_objects;
         break;
-    case SYNC__OP_SHOW_OBJECT:
+    case OP_SHOW_OBJECT:
         syncd__show_object__init(&m->u.show_object);
         m->u.show_object.name = wire_bytes(r->name);
-        m->u.show_object.max_waiters = r->n;
+        m->u.show_object.max_waiters = r->max_waiters;
         m->req.op_case = SYNCD__REQUEST__OP_SHOW_OBJECT;
         m->req.show_object = &m->u.show_object;
         break;
-    case SYNC__OP_LIST_CLIENTS:
+    case OP_LIST_CLIENTS:
         syncd__list_clients__init(&m->u.list_clients);
-        m->u.list_clients.after = r->thread;
-        m->u.list_clients.limit = r->n;
+        m->u.list_clients.after = r->after_id;
+        m->u.list_clients.limit = r->limit;
         m->req.op_case = SYNCD__REQUEST__OP_LIST_CLIENTS;
         m->req.list_clients = &m->u.list_clients;
         break;
-    case SYNC__OP_CLOSE:
-    case SYNC__OP_ACQUIRE:
-    case SYNC__OP_RELEASE:
-    case SYNC__OP_QUERY:
-    case SYNC__OP_EVENT_SET:
-    case SYNC__OP_EVENT_CLEAR:
-    case SYNC__OP_EVENT_WAIT:
-    case SYNC__OP_COND_WAIT:
-    case SYNC__OP_COND_NOTIFY:
-    case SYNC__OP_BARRIER_WAIT:
-    case SYNC__OP_BARRIER_RESET:
-    case SYNC__OP_BARRIER_ABORT:
-        break; /* integer-only ops: always encoded by fastwire */
+    case OP_CLOSE:
+    case OP_ACQUIRE:
+    case OP_RELEASE:
+    case OP_QUERY:
+    case OP_EVENT_SET:
+    case OP_EVENT_CLEAR:
+    case OP_EVENT_WAIT:
+    case OP_COND_WAIT:
+    case OP_COND_NOTIFY:
+    case OP_BARRIER_WAIT:
+    case OP_BARRIER_RESET:
+    case OP_BARRIER_ABORT:
+        break; /* wire_op_fast(): always encoded by fastwire */
     }
 }
 
@@ -125,38 +126,56 @@ size_t sync__wire_size(const struct sync__request *req, uint64_t id)
 static bool wire_fast_request(const struct sync__request *r, uint64_t id,
                               struct fw_request *f)
 {
+    if (!wire_op_fast(r->op))
+        return false;
     memset(f, 0, sizeof(*f));
     f->id = id;
-    f->f[1] = r->handle;
+    f->op = r->op;
     switch (r->op) {
-    case SYNC__OP_CLOSE: f->op = FW_OP_CLOSE; return true;
-    case SYNC__OP_QUERY: f->op = FW_OP_QUERY; return true;
-    case SYNC__OP_EVENT_SET: f->op = FW_OP_EVENT_SET; return true;
-    case SYNC__OP_EVENT_CLEAR: f->op = FW_OP_EVENT_CLEAR; return true;
-    case SYNC__OP_BARRIER_RESET: f->op = FW_OP_BARRIER_RESET; return true;
-    case SYNC__OP_BARRIER_ABORT: f->op = FW_OP_BARRIER_ABORT; return true;
-    case SYNC__OP_ACQUIRE: f->op = FW_OP_ACQUIRE; break;
-    case SYNC__OP_EVENT_WAIT: f->op = FW_OP_EVENT_WAIT; break;
-    case SYNC__OP_BARRIER_WAIT: f->op = FW_OP_BARRIER_WAIT; break;
-    case SYNC__OP_COND_WAIT: f->op = FW_OP_COND_WAIT; break;
-    case SYNC__OP_RELEASE:
-        f->op = FW_OP_RELEASE;
-        f->f[2] = r->n;
-        f->f[3] = r->thread;
-        return true;
-    case SYNC__OP_COND_NOTIFY:
-        f->op = FW_OP_COND_NOTIFY;
-        f->f[2] = r->n;
-        f->f[3] = r->all;
-        f->f[4] = r->thread;
-        return true;
-    default:
-        return false;
+    case OP_CLOSE: f->f[WIRE_CLOSE_HANDLE] = r->handle; break;
+    case OP_QUERY: f->f[WIRE_QUERY_HANDLE] = r->handle; break;
+    case OP_EVENT_SET: f->f[WIRE_EVENT_SET_HANDLE] = r->handle; break;
+    case OP_EVENT_CLEAR: f->f[WIRE_EVENT_CLEAR_HANDLE] = r->handle; break;
+    case OP_BARRIER_RESET: f->f[WIRE_BARRIER_RESET_HANDLE] = r->handle; break;
+    case OP_BARRIER_ABORT: f->f[WIRE_BARRIER_ABORT_HANDLE] = r->handle; break;
+    case OP_ACQUIRE:
+        f->f[WIRE_ACQUIRE_HANDLE] = r->handle;
+        f->f[WIRE_ACQUIRE_TIMEOUT_US] = (uint64_t)r->timeout_us;
+        f->f[WIRE_ACQUIRE_THREAD] = r->thread;
+        break;
+    case OP_EVENT_WAIT:
+        f->f[WIRE_EVENT_WAIT_HANDLE] = r->handle;
+        f->f[WIRE_EVENT_WAIT_TIMEOUT_US] = (uint64_t)r->timeout_us;
+        break;
+    case OP_COND_WAIT:
+        f->f[WIRE_COND_WAIT_HANDLE] = r->handle;
+        f->f[WIRE_COND_WAIT_TIMEOUT_US] = (uint64_t)r->timeout_us;
+        f->f[WIRE_COND_WAIT_THREAD] = r->thread;
+        break;
+    case OP_BARRIER_WAIT:
+        f->f[WIRE_BARRIER_WAIT_HANDLE] = r->handle;
+        f->f[WIRE_BARRIER_WAIT_TIMEOUT_US] = (uint64_t)r->timeout_us;
+        break;
+    case OP_RELEASE:
+        f->f[WIRE_RELEASE_HANDLE] = r->handle;
+        f->f[WIRE_RELEASE_N] = r->n;
+        f->f[WIRE_RELEASE_THREAD] = r->thread;
+        break;
+    case OP_COND_NOTIFY:
+        f->f[WIRE_COND_NOTIFY_HANDLE] = r->handle;
+        f->f[WIRE_COND_NOTIFY_N] = r->n;
+        f->f[WIRE_COND_NOTIFY_ALL] = r->all;
+        f->f[WIRE_COND_NOTIFY_THREAD] = r->thread;
+        break;
+    case OP_HELLO:
+    case OP_OPEN:
+    case OP_UNLINK:
+    case OP_STATUS:
+    case OP_LIST_OBJECTS:
+    case OP_SHOW_OBJECT:
+    case OP_LIST_CLIENTS:
+        return false; /* not wire_op_fast() */
     }
-    f->f[2] = (uint64_t)r->timeout_us;
-    /* Event and barrier waits have no thread field. */
-    if (r->op == SYNC__OP_ACQUIRE || r->op == SYNC__OP_COND_WAIT)
-        f->f[3] = r->thread;
     return true;
 }
 
@@ -221,14 +240,14 @@ static void wire_fast_result(const struct fw_reply *f,
     in->id = f->id;
     in->code = f->code > 0 ? SYNC_EPROTO : f->code;
     if (f->result == FW_RESULT_ACQUIRE) {
-        in->result.token = f->f[1];
-        in->result.owner_died = f->f[2] != 0;
-        in->result.index = (int64_t)f->f[3];
+        in->result.token = f->f[WIRE_ACQUIRE_RESULT_FENCING_TOKEN];
+        in->result.owner_died = f->f[WIRE_ACQUIRE_RESULT_OWNER_DIED] != 0;
+        in->result.index = (int64_t)f->f[WIRE_ACQUIRE_RESULT_INDEX];
     } else if (f->result == FW_RESULT_QUERY) {
-        in->result.value = (int64_t)f->f[1];
-        in->result.n_waiting = (uint32_t)f->f[2];
-        in->result.parties = (uint32_t)f->f[3];
-        in->result.broken = f->f[4] != 0;
+        in->result.value = (int64_t)f->f[WIRE_QUERY_RESULT_VALUE];
+        in->result.n_waiting = (uint32_t)f->f[WIRE_QUERY_RESULT_N_WAITING];
+        in->result.parties = (uint32_t)f->f[WIRE_QUERY_RESULT_PARTIES];
+        in->result.broken = f->f[WIRE_QUERY_RESULT_BROKEN] != 0;
     }
 }
 
@@ -263,8 +282,8 @@ int sync__wire_decode(const uint8_t *p, size_t n, struct sync__incoming *in)
     return 0;
 }
 
-bool sync__wire_raw_reply(enum sync__op op)
+bool sync__wire_raw_reply(enum wire_op op)
 {
-    return op == SYNC__OP_STATUS || op == SYNC__OP_LIST_OBJECTS ||
-           op == SYNC__OP_SHOW_OBJECT || op == SYNC__OP_LIST_CLIENTS;
+    return op == OP_STATUS || op == OP_LIST_OBJECTS ||
+           op == OP_SHOW_OBJECT || op == OP_LIST_CLIENTS;
 }

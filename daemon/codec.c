@@ -18,6 +18,14 @@
 #include "frame.h"
 #include "syncd.pb-c.h"
 
+/* The object layer numbers its types as the wire does (it cannot include
+ * wire.h: objects know nothing of the protocol). */
+#define CODEC_CHECK_TYPE(NAME, name)                                          \
+    _Static_assert((int)OBJECT_##NAME == (int)WIRE_TYPE_##NAME,              \
+                   "object.h: OBJECT_" #NAME " is not the wire's");
+WIRE_TYPE_MAP(CODEC_CHECK_TYPE)
+#undef CODEC_CHECK_TYPE
+
 /* Copy at most SYNC_NAME_MAX bytes of a name, NUL-terminated; *len gets
  * the length as sent so dispatch can refuse a long one. */
 static void codec_copy_name(const ProtobufCBinaryData *src,
@@ -127,13 +135,13 @@ static int codec_fill(const Syncd__Request *m, struct request *rq,
             pat.data = (uint8_t *)m->list_objects->pattern;
         }
         codec_copy_name(&pat, rq->pattern, &rq->pattern_len);
-        codec_copy_name(&m->list_objects->after, rq->lock_name,
-                        &rq->lock_name_len);
+        codec_copy_name(&m->list_objects->after, rq->after_name,
+                        &rq->after_name_len);
         return 0;
     }
     case SYNCD__REQUEST__OP_SHOW_OBJECT:
         rq->op = OP_SHOW_OBJECT;
-        rq->limit = m->show_object->max_waiters;
+        rq->max_waiters = m->show_object->max_waiters;
         codec_copy_name(&m->show_object->name, rq->name, &rq->name_len);
         return 0;
     case SYNCD__REQUEST__OP_LIST_CLIENTS:
@@ -170,33 +178,60 @@ static int codec_fill(const Syncd__Request *m, struct request *rq,
 static void codec_fill_fast(const struct fw_request *f, struct request *rq)
 {
     rq->id = f->id;
-    rq->handle = (uint32_t)f->f[1];
-    switch ((enum fastwire_op)f->op) {
-    case FW_OP_CLOSE: rq->op = OP_CLOSE; return;
-    case FW_OP_QUERY: rq->op = OP_QUERY; return;
-    case FW_OP_EVENT_SET: rq->op = OP_EVENT_SET; return;
-    case FW_OP_EVENT_CLEAR: rq->op = OP_EVENT_CLEAR; return;
-    case FW_OP_BARRIER_RESET: rq->op = OP_BARRIER_RESET; return;
-    case FW_OP_BARRIER_ABORT: rq->op = OP_BARRIER_ABORT; return;
-    case FW_OP_ACQUIRE: rq->op = OP_ACQUIRE; break;
-    case FW_OP_EVENT_WAIT: rq->op = OP_EVENT_WAIT; break;
-    case FW_OP_COND_WAIT: rq->op = OP_COND_WAIT; break;
-    case FW_OP_BARRIER_WAIT: rq->op = OP_BARRIER_WAIT; break;
-    case FW_OP_RELEASE:
-        rq->op = OP_RELEASE;
-        rq->n = (uint32_t)f->f[2];
-        rq->thread = f->f[3];
+    rq->op = (enum wire_op)f->op;
+    switch (rq->op) {
+    case OP_CLOSE: rq->handle = (uint32_t)f->f[WIRE_CLOSE_HANDLE]; return;
+    case OP_QUERY: rq->handle = (uint32_t)f->f[WIRE_QUERY_HANDLE]; return;
+    case OP_EVENT_SET:
+        rq->handle = (uint32_t)f->f[WIRE_EVENT_SET_HANDLE];
         return;
-    case FW_OP_COND_NOTIFY:
-        rq->op = OP_COND_NOTIFY;
-        rq->n = (uint32_t)f->f[2];
-        rq->notify_all = f->f[3] != 0;
-        rq->thread = f->f[4];
+    case OP_EVENT_CLEAR:
+        rq->handle = (uint32_t)f->f[WIRE_EVENT_CLEAR_HANDLE];
         return;
+    case OP_BARRIER_RESET:
+        rq->handle = (uint32_t)f->f[WIRE_BARRIER_RESET_HANDLE];
+        return;
+    case OP_BARRIER_ABORT:
+        rq->handle = (uint32_t)f->f[WIRE_BARRIER_ABORT_HANDLE];
+        return;
+    case OP_ACQUIRE:
+        rq->handle = (uint32_t)f->f[WIRE_ACQUIRE_HANDLE];
+        rq->timeout_us = (int64_t)f->f[WIRE_ACQUIRE_TIMEOUT_US];
+        rq->thread = f->f[WIRE_ACQUIRE_THREAD];
+        return;
+    case OP_EVENT_WAIT:
+        rq->handle = (uint32_t)f->f[WIRE_EVENT_WAIT_HANDLE];
+        rq->timeout_us = (int64_t)f->f[WIRE_EVENT_WAIT_TIMEOUT_US];
+        return;
+    case OP_COND_WAIT:
+        rq->handle = (uint32_t)f->f[WIRE_COND_WAIT_HANDLE];
+        rq->timeout_us = (int64_t)f->f[WIRE_COND_WAIT_TIMEOUT_US];
+        rq->thread = f->f[WIRE_COND_WAIT_THREAD];
+        return;
+    case OP_BARRIER_WAIT:
+        rq->handle = (uint32_t)f->f[WIRE_BARRIER_WAIT_HANDLE];
+        rq->timeout_us = (int64_t)f->f[WIRE_BARRIER_WAIT_TIMEOUT_US];
+        return;
+    case OP_RELEASE:
+        rq->handle = (uint32_t)f->f[WIRE_RELEASE_HANDLE];
+        rq->n = (uint32_t)f->f[WIRE_RELEASE_N];
+        rq->thread = f->f[WIRE_RELEASE_THREAD];
+        return;
+    case OP_COND_NOTIFY:
+        rq->handle = (uint32_t)f->f[WIRE_COND_NOTIFY_HANDLE];
+        rq->n = (uint32_t)f->f[WIRE_COND_NOTIFY_N];
+        rq->notify_all = f->f[WIRE_COND_NOTIFY_ALL] != 0;
+        rq->thread = f->f[WIRE_COND_NOTIFY_THREAD];
+        return;
+    case OP_HELLO:
+    case OP_OPEN:
+    case OP_UNLINK:
+    case OP_STATUS:
+    case OP_LIST_OBJECTS:
+    case OP_SHOW_OBJECT:
+    case OP_LIST_CLIENTS:
+        break; /* fastwire declines these */
     }
-    /* The waits: timeout_us (int64) and, for some, the thread. */
-    rq->timeout_us = (int64_t)f->f[2];
-    rq->thread = f->f[3];
 }
 
 int codec_decode_request(const uint8_t *buf, size_t len, struct request *rq,
@@ -213,6 +248,8 @@ int codec_decode_request(const uint8_t *buf, size_t len, struct request *rq,
     rq->name[0] = '\0';
     rq->lock_name_len = 0;
     rq->lock_name[0] = '\0';
+    rq->after_name_len = 0;
+    rq->after_name[0] = '\0';
     rq->pattern_len = 0;
     rq->pattern[0] = '\0';
     rq->client_name[0] = '\0';
@@ -320,16 +357,16 @@ static bool codec_encode_fast(const struct reply *rp, struct fw_reply *f)
         return true;
     case REPLY_ACQUIRE:
         f->result = FW_RESULT_ACQUIRE;
-        f->f[1] = rp->u.acquire.token;
-        f->f[2] = rp->u.acquire.owner_died;
-        f->f[3] = (uint64_t)rp->u.acquire.index;
+        f->f[WIRE_ACQUIRE_RESULT_FENCING_TOKEN] = rp->u.acquire.token;
+        f->f[WIRE_ACQUIRE_RESULT_OWNER_DIED] = rp->u.acquire.owner_died;
+        f->f[WIRE_ACQUIRE_RESULT_INDEX] = (uint64_t)rp->u.acquire.index;
         return true;
     case REPLY_QUERY:
         f->result = FW_RESULT_QUERY;
-        f->f[1] = (uint64_t)rp->u.query.value;
-        f->f[2] = rp->u.query.n_waiting;
-        f->f[3] = rp->u.query.parties;
-        f->f[4] = rp->u.query.broken;
+        f->f[WIRE_QUERY_RESULT_VALUE] = (uint64_t)rp->u.query.value;
+        f->f[WIRE_QUERY_RESULT_N_WAITING] = rp->u.query.n_waiting;
+        f->f[WIRE_QUERY_RESULT_PARTIES] = rp->u.query.parties;
+        f->f[WIRE_QUERY_RESULT_BROKEN] = rp->u.query.broken;
         return true;
     case REPLY_HELLO:
     case REPLY_OPEN:

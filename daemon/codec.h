@@ -1,6 +1,8 @@
 /*
- * codec.h: protobuf-c <-> plain structs for the daemon.  The only daemon
- * file that includes the generated *.pb-c.h; no protobuf pointer leaves it.
+ * codec.h: wire bytes <-> plain structs for the daemon (fastwire for the hot
+ * ops, protobuf-c for the rest).  codec.c and codec_inspect.c are the only
+ * daemon files that include the generated *.pb-c.h; no protobuf pointer
+ * leaves them.  The ops and their numbers are proto/wire.h's.
  */
 #ifndef SYNCD_CODEC_H
 #define SYNCD_CODEC_H
@@ -12,55 +14,35 @@
 #include "inspect.h"
 #include "objects/object.h"
 #include "syncclient.h"
-
-enum request_op {
-    OP_HELLO,
-    OP_OPEN,
-    OP_CLOSE,
-    OP_UNLINK,
-    OP_ACQUIRE,
-    OP_RELEASE,
-    OP_QUERY,
-    OP_EVENT_SET,
-    OP_EVENT_CLEAR,
-    OP_EVENT_WAIT,
-    OP_COND_WAIT,
-    OP_COND_NOTIFY,
-    OP_BARRIER_WAIT,
-    OP_BARRIER_RESET,
-    OP_BARRIER_ABORT,
-    OP_STATUS,
-    OP_LIST_OBJECTS,
-    OP_SHOW_OBJECT,
-    OP_LIST_CLIENTS,
-};
+#include "wire.h"
 
 #define CODEC_CLIENT_NAME_MAX 63
-#define OPEN_FLAG_UNDO 0x1u
 
 struct request {
     uint64_t id;
-    enum request_op op;
+    enum wire_op op;
     uint32_t handle;
     int64_t timeout_us;        /* < 0: forever; 0: try once */
     uint32_t n;                /* release count; notify count */
     bool notify_all;           /* cond notify */
     uint64_t thread;           /* caller's thread (RLock, condition) */
     uint32_t value;            /* open: semaphore value */
-    uint32_t flags;            /* open: OPEN_FLAG_* */
+    uint32_t flags;            /* open: WIRE_OPEN_FLAG_* */
     uint32_t mode;             /* open: permission bits when created */
-    uint32_t limit;            /* list: page size; show: max waiters */
+    uint32_t limit;            /* list objects, list clients: page size */
+    uint32_t max_waiters;      /* show object */
     uint64_t after_id;         /* list clients: page start */
-    uint32_t type;             /* open: wire ObjectType, unchecked */
+    uint32_t type;             /* open: enum wire_type, unchecked */
     uint32_t version;          /* hello */
     uint32_t pid;              /* hello */
     size_t name_len;           /* open/unlink: bytes in name as sent (may
                                   exceed SYNC_NAME_MAX: then only the
                                   first SYNC_NAME_MAX are copied) */
     char name[SYNC_NAME_MAX + 1];  /* NUL-terminated copy */
-    size_t lock_name_len;      /* open of a condition; 0: private lock.
-                                  list objects: the `after` name */
+    size_t lock_name_len;      /* open of a condition; 0: private lock */
     char lock_name[SYNC_NAME_MAX + 1];
+    size_t after_name_len;     /* list objects: page start; 0: the first */
+    char after_name[SYNC_NAME_MAX + 1];
     size_t pattern_len;        /* list objects: glob */
     char pattern[SYNC_NAME_MAX + 1];
     char client_name[CODEC_CLIENT_NAME_MAX + 1];

@@ -19,32 +19,6 @@
 #include "objects/semaphore.h"
 #include "server.h"
 
-static const char *dispatch_op_name(enum request_op op)
-{
-    switch (op) {
-    case OP_HELLO: return "hello";
-    case OP_OPEN: return "open";
-    case OP_CLOSE: return "close";
-    case OP_UNLINK: return "unlink";
-    case OP_ACQUIRE: return "acquire";
-    case OP_RELEASE: return "release";
-    case OP_QUERY: return "query";
-    case OP_EVENT_SET: return "set";
-    case OP_EVENT_CLEAR: return "clear";
-    case OP_EVENT_WAIT: return "wait";
-    case OP_COND_WAIT: return "cond-wait";
-    case OP_COND_NOTIFY: return "notify";
-    case OP_BARRIER_WAIT: return "barrier-wait";
-    case OP_BARRIER_RESET: return "reset";
-    case OP_BARRIER_ABORT: return "abort";
-    case OP_STATUS: return "status";
-    case OP_LIST_OBJECTS: return "list";
-    case OP_SHOW_OBJECT: return "show";
-    case OP_LIST_CLIENTS: return "clients";
-    }
-    return "?";
-}
-
 void dispatch_reply(struct session *s, uint64_t id, int code,
                     const char *message)
 {
@@ -66,7 +40,7 @@ static bool dispatch_allowed(struct session *s, const struct request *rq,
     s->server->stats.denied++;
     log_warnx("client pid %d uid %u: %s '%s' denied: needs %s (owner %u:%u "
               "mode %03o)",
-              (int)s->pid, (unsigned)s->uid, dispatch_op_name(rq->op),
+              (int)s->pid, (unsigned)s->uid, wire_op_name(rq->op),
               o->name, want & OBJECT_MAY_WRITE ? "write" : "read", o->uid,
               o->gid, o->mode);
     dispatch_reply(s, rq->id, SYNC_EPERM, "permission denied");
@@ -95,10 +69,10 @@ static void dispatch_hello(struct session *s, const struct request *rq)
         dispatch_reply(s, rq->id, SYNC_EPROTO, "duplicate handshake");
         return;
     }
-    if (rq->version != SYNCD_PROTOCOL_VERSION) {
+    if (rq->version != WIRE_PROTOCOL_VERSION) {
         snprintf(why, sizeof(why),
                  "protocol version %u not supported (daemon speaks %u)",
-                 rq->version, SYNCD_PROTOCOL_VERSION);
+                 rq->version, WIRE_PROTOCOL_VERSION);
         log_warnx("client pid %d uid %u: %s", (int)s->pid, (unsigned)s->uid,
                   why);
         dispatch_reply(s, rq->id, SYNC_EVERSION, why);
@@ -109,7 +83,7 @@ static void dispatch_hello(struct session *s, const struct request *rq)
     if (rq->client_name[0] != '\0')
         snprintf(s->client_name, sizeof(s->client_name), "%s",
                  rq->client_name);
-    rp.u.hello.version = SYNCD_PROTOCOL_VERSION;
+    rp.u.hello.version = WIRE_PROTOCOL_VERSION;
     rp.u.hello.server_pid = (uint32_t)getpid();
     rp.u.hello.session_id = s->id;
     rp.u.hello.max_frame = s->server->limits.max_frame;
@@ -149,8 +123,8 @@ static int dispatch_check_open(struct session *s, const struct request *rq,
         *why = "invalid lock name for a condition";
         return type != OBJECT_CONDITION ? SYNC_EINVAL : SYNC_ENAME;
     }
-    if ((rq->flags & ~OPEN_FLAG_UNDO) != 0 ||
-        ((rq->flags & OPEN_FLAG_UNDO) && type != OBJECT_SEMAPHORE &&
+    if ((rq->flags & ~WIRE_OPEN_FLAG_UNDO) != 0 ||
+        ((rq->flags & WIRE_OPEN_FLAG_UNDO) && type != OBJECT_SEMAPHORE &&
          type != OBJECT_BOUNDED_SEMAPHORE)) {
         *why = "flags not valid for this object type";
         return SYNC_EINVAL;
@@ -201,7 +175,7 @@ static void dispatch_open(struct session *s, const struct request *rq)
     }
     if (rv == 0) {
         rv = handle_add(&s->handles, o,
-                        (rq->flags & OPEN_FLAG_UNDO) ? HANDLE_FLAG_UNDO : 0,
+                        (rq->flags & WIRE_OPEN_FLAG_UNDO) ? HANDLE_FLAG_UNDO : 0,
                         &id);
         if (rv != 0)
             registry_rele(&s->server->registry, o);
@@ -393,8 +367,8 @@ static void dispatch_list(struct session *s, const struct request *rq)
      * would silently match something else. */
     if (rq->pattern_len > SYNC_NAME_MAX)
         bad = "pattern longer than 255 bytes";
-    else if (rq->lock_name_len > SYNC_NAME_MAX ||
-             strlen(rq->lock_name) != rq->lock_name_len)
+    else if (rq->after_name_len > SYNC_NAME_MAX ||
+             strlen(rq->after_name) != rq->after_name_len)
         bad = "'after' is not a valid name (over 255 bytes or a NUL byte)";
     if (bad != NULL) {
         log_warnx("client pid %d uid %u: list: %s", (int)s->pid,
@@ -403,7 +377,7 @@ static void dispatch_list(struct session *s, const struct request *rq)
         return;
     }
     rv = inspect_list(s, rq->pattern_len ? rq->pattern : NULL,
-                      rq->lock_name_len ? rq->lock_name : NULL, rq->limit,
+                      rq->after_name_len ? rq->after_name : NULL, rq->limit,
                       &l);
     if (rv != 0) {
         dispatch_reply(s, rq->id, rv, NULL);
@@ -422,7 +396,7 @@ static void dispatch_show(struct session *s, const struct request *rq)
                                  rq->name_len);
 
     if (rv == 0)
-        rv = inspect_show(s, rq->name, rq->limit, &o);
+        rv = inspect_show(s, rq->name, rq->max_waiters, &o);
     if (rv != 0) {
         dispatch_reply(s, rq->id, rv, NULL);
         return;

@@ -9,9 +9,6 @@
 #include "session.h"
 #include "waitq.h"
 
-/* Protocol version this daemon speaks. */
-#define SYNCD_PROTOCOL_VERSION 1
-
 /* Handle rq for s.  May abort the session (handshake failures). */
 void dispatch_request(struct session *s, const struct request *rq);
 

@@ -87,7 +87,7 @@ static int dispatch_lock_acquire(struct session *s, struct lock *l,
 
 /* Start one wait-capable operation on o for p; returns 0, PENDING or <0. */
 static int dispatch_start(struct session *s, struct object *o,
-                          enum request_op op, struct pending *p,
+                          enum wire_op op, struct pending *p,
                           bool may_wait)
 {
     switch (o->type) {
@@ -119,7 +119,7 @@ static int dispatch_start(struct session *s, struct object *o,
 }
 
 /* An acquire succeeded through h: count it for undo. */
-static void dispatch_note_grant(struct handle *h, enum request_op op)
+static void dispatch_note_grant(struct handle *h, enum wire_op op)
 {
     if (op == OP_ACQUIRE && (h->flags & HANDLE_FLAG_UNDO))
         h->undo++;
@@ -129,7 +129,7 @@ static void dispatch_note_grant(struct handle *h, enum request_op op)
  * wait(0) still releases and re-acquires the lock), and barrier waits
  * unless they complete the round; the others queue only when they may
  * block. */
-static bool dispatch_always_queues(enum request_op op, struct object *o)
+static bool dispatch_always_queues(enum wire_op op, struct object *o)
 {
     return op == OP_COND_WAIT ||
            (op == OP_BARRIER_WAIT && o->type == OBJECT_BARRIER &&

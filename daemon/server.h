@@ -27,7 +27,7 @@ struct server_stats {
     uint64_t deadlocks;       /* acquires refused with SYNC_EDEADLK */
     uint64_t acquisitions;    /* successful acquires and waits */
     uint64_t denied;          /* requests refused by access control */
-    uint64_t requests_by_op[32]; /* by enum request_op */
+    uint64_t requests_by_op[32]; /* by enum wire_op */
 };
 
 struct server {

@@ -367,7 +367,7 @@ static void session_pending_expire_cb(struct deadline_entry *e)
 }
 
 struct pending *session_pending_new(struct session *s, uint64_t req_id,
-                                    uint32_t handle, enum request_op op)
+                                    uint32_t handle, enum wire_op op)
 {
     struct server *srv = s->server;
     struct pending *p;

@@ -63,7 +63,7 @@ struct pending {
     struct session *session;     /* borrowed (owner: server) */
     uint64_t req_id;
     uint32_t handle;
-    enum request_op op;
+    enum wire_op op;
     uint64_t queued_ms;          /* loop time when the wait began */
     bool expired;                /* its deadline ended the wait */
 };
@@ -109,7 +109,7 @@ void session_cancel_waits(struct session *s, uint32_t id, int code);
 
 /* A pending waiter for this session (recycled), or NULL. */
 struct pending *session_pending_new(struct session *s, uint64_t req_id,
-                                    uint32_t handle, enum request_op op);
+                                    uint32_t handle, enum wire_op op);
 /* Put p on the session's list (it was queued by an object). */
 void session_pending_track(struct session *s, struct pending *p);
 /* Unlink p from the session and recycle it. */

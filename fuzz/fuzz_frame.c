@@ -81,7 +81,7 @@ static void same_request(const Syncd__Request *m, const struct request *rq)
         break;
     case SYNCD__REQUEST__OP_SHOW_OBJECT:
         assert(rq->op == OP_SHOW_OBJECT &&
-               rq->limit == m->show_object->max_waiters);
+               rq->max_waiters == m->show_object->max_waiters);
         same_name(rq->name, rq->name_len, &m->show_object->name);
         break;
     case SYNCD__REQUEST__OP_LIST_OBJECTS:
@@ -89,7 +89,7 @@ static void same_request(const Syncd__Request *m, const struct request *rq)
                rq->limit == m->list_objects->limit);
         assert(rq->pattern_len == strlen(m->list_objects->pattern));
         check_name(rq->pattern, rq->pattern_len);
-        same_name(rq->lock_name, rq->lock_name_len, &m->list_objects->after);
+        same_name(rq->after_name, rq->after_name_len, &m->list_objects->after);
         break;
     case SYNCD__REQUEST__OP_LIST_CLIENTS:
         assert(rq->op == OP_LIST_CLIENTS &&

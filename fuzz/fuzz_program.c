@@ -163,7 +163,7 @@ static char *pick_string(struct fuzz_cur *c, const char *const *table, size_t n,
     ((m)->rq.op_case = SYNCD__REQUEST__OP_##CASE, (m)->rq.field = &(m)->field)
 
 static void build_handle_op(struct fuzz_cur *c, struct req_msg *m,
-                            enum request_op op)
+                            enum wire_op op)
 {
     switch (op) {
     case OP_CLOSE:
@@ -194,7 +194,7 @@ static void build_handle_op(struct fuzz_cur *c, struct req_msg *m,
 }
 
 static void build_wait_op(struct fuzz_cur *c, struct req_msg *m,
-                          enum request_op op)
+                          enum wire_op op)
 {
     switch (op) {
     case OP_ACQUIRE:
@@ -241,7 +241,7 @@ static void build_request(struct fuzz_cur *c, struct req_msg *m)
                                                client_long};
     static const char *const patterns[] = {"", "*", "a*", "?", "[",
                                            "[!a-", "*\\", "l*k"};
-    enum request_op op = (enum request_op)(fuzz_u8(c) % (OP_LIST_CLIENTS + 1));
+    enum wire_op op = (enum wire_op)(fuzz_u8(c) % (OP_LIST_CLIENTS + 1));
 
     switch (op) {
     case OP_HELLO:

@@ -100,51 +100,57 @@ static void frame_seeds(void)
                                                          4, 5, 6, 7};
     struct sync__request r;
     struct buf b;
-    enum sync__op op;
+    enum wire_op op;
 
     /* One Hello, whole. */
     stream_head(&b, 0x80 | 0x7f, 0, NULL);
-    r = (struct sync__request){.op = SYNC__OP_HELLO, .name = "seed"};
+    r = (struct sync__request){.op = OP_HELLO, .client_name = "seed"};
     req(&b, &r);
     write_seed("fuzz_frame", "hello", &b);
 
     /* A lock's life, cut in three places. */
     stream_head(&b, 0xff, 3, cuts3);
     req(&b, &r);
-    r = (struct sync__request){.op = SYNC__OP_OPEN, .type = SYNC__LOCK,
+    r = (struct sync__request){.op = OP_OPEN, .type = WIRE_TYPE_LOCK,
                                .name = "lk", .mode = 0600};
     req(&b, &r);
-    r = (struct sync__request){.op = SYNC__OP_ACQUIRE, .handle = 1,
+    r = (struct sync__request){.op = OP_ACQUIRE, .handle = 1,
                                .timeout_us = -1, .thread = 7};
     req(&b, &r);
-    r = (struct sync__request){.op = SYNC__OP_RELEASE, .handle = 1,
+    r = (struct sync__request){.op = OP_RELEASE, .handle = 1,
                                .thread = 7};
     req(&b, &r);
     write_seed("fuzz_frame", "lock_cut", &b);
 
     /* Every op once, in small pieces. */
     stream_head(&b, 0x80 | 0x7f, 8, cuts8);
-    for (op = SYNC__OP_HELLO; op <= SYNC__OP_LIST_CLIENTS; op++) {
+    for (op = OP_HELLO; op <= OP_LIST_CLIENTS; op++) {
         r = (struct sync__request){.op = op, .handle = 2, .n = 3,
                                    .timeout_us = 1500, .thread = 1,
                                    .value = 2, .all = true,
-                                   .type = SYNC__CONDITION, .name = "cv",
-                                   .lock_name = "lk", .flags = 1};
+                                   .type = WIRE_TYPE_CONDITION, .name = "cv",
+                                   .lock_name = "lk", .flags = 1,
+                                   /* the fields that used to share the
+                                      ones above, as they were sent */
+                                   .pid = 2, .client_name = "cv",
+                                   .pattern = "lk", .after_name = "cv",
+                                   .after_id = 1, .limit = 3,
+                                   .max_waiters = 3};
         req(&b, &r);
     }
     write_seed("fuzz_frame", "all_ops", &b);
 
     /* A name of 255 bytes (max_frame 512). */
     stream_head(&b, 0x80 | 0x3f, 0, NULL);
-    r = (struct sync__request){.op = SYNC__OP_OPEN, .type = SYNC__EVENT,
+    r = (struct sync__request){.op = OP_OPEN, .type = WIRE_TYPE_EVENT,
                                .name = long_name};
     req(&b, &r);
     write_seed("fuzz_frame", "long_name", &b);
 
     /* A length above max_frame (16), then a zero length. */
     stream_head(&b, 15, 0, NULL);
-    r = (struct sync__request){.op = SYNC__OP_SHOW_OBJECT, .name = "sem",
-                               .n = 5};
+    r = (struct sync__request){.op = OP_SHOW_OBJECT, .name = "sem",
+                               .max_waiters = 5};
     req(&b, &r);
     write_seed("fuzz_frame", "too_big", &b);
     stream_head(&b, 0x7f, 1, cuts3);
@@ -279,14 +285,14 @@ static void run(struct buf *b)
     put8(b, ACT(ACT_RUN, 0));
 }
 
-static void op(struct buf *b, int client, enum request_op o)
+static void op(struct buf *b, int client, enum wire_op o)
 {
     put8(b, ACT(ACT_REQUEST, client));
     put8(b, o);
 }
 
 static void open_obj(struct buf *b, int client, enum fuzz_name name,
-                     enum sync__type type, unsigned value, unsigned flags,
+                     enum wire_type type, unsigned value, unsigned flags,
                      int lock_name, enum fuzz_mode mode)
 {
     op(b, client, OP_OPEN);
@@ -304,7 +310,7 @@ static void open_obj(struct buf *b, int client, enum fuzz_name name,
 }
 
 /* acquire, event wait, barrier wait, cond wait: handle, timeout(, thread) */
-static void wait_op(struct buf *b, int client, enum request_op o,
+static void wait_op(struct buf *b, int client, enum wire_op o,
                     unsigned handle, unsigned timeout, unsigned thread)
 {
     op(b, client, o);
@@ -323,7 +329,7 @@ static void release(struct buf *b, int client, unsigned handle, unsigned n,
     put8(b, thread);
 }
 
-static void handle_op(struct buf *b, int client, enum request_op o,
+static void handle_op(struct buf *b, int client, enum wire_op o,
                       unsigned handle)
 {
     op(b, client, o);
@@ -342,8 +348,8 @@ static void lock_programs(void)
 
     /* Hand-off, owner death, RLock depth, deadlock refused. */
     prog(&b, 2, 3, PROFILE_ROOMY, 0);
-    open_obj(&b, 0, NAME_LK, SYNC__LOCK, 0, 0, -1, MODE_DEFAULT);
-    open_obj(&b, 1, NAME_LK, SYNC__LOCK, 0, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 0, NAME_LK, WIRE_TYPE_LOCK, 0, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 1, NAME_LK, WIRE_TYPE_LOCK, 0, 0, -1, MODE_DEFAULT);
     run(&b);
     wait_op(&b, 0, OP_ACQUIRE, 1, FUZZ_T_FOREVER, 0);
     wait_op(&b, 1, OP_ACQUIRE, 1, FUZZ_T_FOREVER, 0);
@@ -356,10 +362,10 @@ static void lock_programs(void)
     write_seed("fuzz_dispatch", "lock_handoff_death", &b);
 
     prog(&b, 2, 3, PROFILE_ROOMY, 0);
-    open_obj(&b, 0, NAME_A, SYNC__RLOCK, 0, 0, -1, MODE_DEFAULT);
-    open_obj(&b, 0, NAME_B, SYNC__LOCK, 0, 0, -1, MODE_DEFAULT);
-    open_obj(&b, 1, NAME_A, SYNC__RLOCK, 0, 0, -1, MODE_DEFAULT);
-    open_obj(&b, 1, NAME_B, SYNC__LOCK, 0, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 0, NAME_A, WIRE_TYPE_RLOCK, 0, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 0, NAME_B, WIRE_TYPE_LOCK, 0, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 1, NAME_A, WIRE_TYPE_RLOCK, 0, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 1, NAME_B, WIRE_TYPE_LOCK, 0, 0, -1, MODE_DEFAULT);
     run(&b);
     wait_op(&b, 0, OP_ACQUIRE, 1, FUZZ_T_FOREVER, 1);
     wait_op(&b, 0, OP_ACQUIRE, 1, FUZZ_T_TRY, 1);
@@ -383,9 +389,9 @@ static void sem_event_programs(void)
     /* Semaphore with undo, a short wait that expires, a bounded one
      * released too often, a client dying with permits. */
     prog(&b, 2, 3, PROFILE_ROOMY, 0);
-    open_obj(&b, 0, NAME_SEM, SYNC__SEMAPHORE, 2, 1, -1, MODE_DEFAULT);
-    open_obj(&b, 1, NAME_SEM, SYNC__SEMAPHORE, 2, 0, -1, MODE_DEFAULT);
-    open_obj(&b, 1, NAME_B, SYNC__BOUNDED_SEMAPHORE, 1, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 0, NAME_SEM, WIRE_TYPE_SEMAPHORE, 2, 1, -1, MODE_DEFAULT);
+    open_obj(&b, 1, NAME_SEM, WIRE_TYPE_SEMAPHORE, 2, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 1, NAME_B, WIRE_TYPE_BOUNDED_SEMAPHORE, 1, 0, -1, MODE_DEFAULT);
     run(&b);
     wait_op(&b, 0, OP_ACQUIRE, 1, FUZZ_T_TRY, 0);
     wait_op(&b, 0, OP_ACQUIRE, 1, FUZZ_T_FOREVER, 0);
@@ -402,9 +408,9 @@ static void sem_event_programs(void)
 
     /* Event: waiters released by set, a timed wait after clear. */
     prog(&b, 3, 7, PROFILE_ROOMY, 0);
-    open_obj(&b, 0, NAME_EV, SYNC__EVENT, 0, 0, -1, MODE_DEFAULT);
-    open_obj(&b, 1, NAME_EV, SYNC__EVENT, 0, 0, -1, MODE_DEFAULT);
-    open_obj(&b, 2, NAME_EV, SYNC__EVENT, 0, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 0, NAME_EV, WIRE_TYPE_EVENT, 0, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 1, NAME_EV, WIRE_TYPE_EVENT, 0, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 2, NAME_EV, WIRE_TYPE_EVENT, 0, 0, -1, MODE_DEFAULT);
     run(&b);
     wait_op(&b, 1, OP_EVENT_WAIT, 1, FUZZ_T_FOREVER, 0);
     wait_op(&b, 2, OP_EVENT_WAIT, 1, FUZZ_T_FOREVER, 0);
@@ -425,8 +431,8 @@ static void cond_barrier_programs(void)
     /* Condition on a named lock: wait, notify, a timed wait that comes
      * back holding the lock, the waiter's client dying. */
     prog(&b, 2, 3, PROFILE_ROOMY, 0);
-    open_obj(&b, 0, NAME_CV, SYNC__CONDITION, 0, 0, NAME_LK, MODE_DEFAULT);
-    open_obj(&b, 1, NAME_CV, SYNC__CONDITION, 0, 0, NAME_LK, MODE_DEFAULT);
+    open_obj(&b, 0, NAME_CV, WIRE_TYPE_CONDITION, 0, 0, NAME_LK, MODE_DEFAULT);
+    open_obj(&b, 1, NAME_CV, WIRE_TYPE_CONDITION, 0, 0, NAME_LK, MODE_DEFAULT);
     run(&b);
     wait_op(&b, 0, OP_ACQUIRE, 1, FUZZ_T_FOREVER, 0);
     wait_op(&b, 0, OP_COND_WAIT, 1, FUZZ_T_FOREVER, 0);
@@ -448,9 +454,9 @@ static void cond_barrier_programs(void)
 
     /* Barrier of 2 passes; of 3 breaks on timeout, then reset, abort. */
     prog(&b, 3, 7, PROFILE_ROOMY, 0);
-    open_obj(&b, 0, NAME_B, SYNC__BARRIER, 2, 0, -1, MODE_DEFAULT);
-    open_obj(&b, 1, NAME_B, SYNC__BARRIER, 2, 0, -1, MODE_DEFAULT);
-    open_obj(&b, 2, NAME_A, SYNC__BARRIER, 3, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 0, NAME_B, WIRE_TYPE_BARRIER, 2, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 1, NAME_B, WIRE_TYPE_BARRIER, 2, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 2, NAME_A, WIRE_TYPE_BARRIER, 3, 0, -1, MODE_DEFAULT);
     run(&b);
     wait_op(&b, 0, OP_BARRIER_WAIT, 1, FUZZ_T_FOREVER, 0);
     wait_op(&b, 1, OP_BARRIER_WAIT, 1, FUZZ_T_FOREVER, 0);
@@ -471,10 +477,10 @@ static void inspect_programs(void)
     struct buf b;
 
     prog(&b, 2, 3, PROFILE_DEFAULT, 0);
-    open_obj(&b, 0, NAME_LK, SYNC__LOCK, 0, 0, -1, MODE_DEFAULT);
-    open_obj(&b, 0, NAME_CV, SYNC__CONDITION, 0, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 0, NAME_LK, WIRE_TYPE_LOCK, 0, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 0, NAME_CV, WIRE_TYPE_CONDITION, 0, 0, -1, MODE_DEFAULT);
     wait_op(&b, 0, OP_ACQUIRE, 1, FUZZ_T_FOREVER, 0);
-    open_obj(&b, 1, NAME_LK, SYNC__LOCK, 0, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 1, NAME_LK, WIRE_TYPE_LOCK, 0, 0, -1, MODE_DEFAULT);
     wait_op(&b, 1, OP_ACQUIRE, 1, FUZZ_T_FOREVER, 0);
     run(&b);
     op(&b, 1, OP_STATUS);
@@ -500,13 +506,13 @@ static void access_limit_programs(void)
      * the group as a supplementary) try them; root sees all. */
     prog(&b, 4, 15, PROFILE_ROOMY,
          CRED_ALICE | CRED_BOB << 2 | CRED_EVE << 4 | CRED_ROOT << 6);
-    open_obj(&b, 0, NAME_A, SYNC__LOCK, 0, 0, -1, MODE_600);
-    open_obj(&b, 0, NAME_B, SYNC__SEMAPHORE, 1, 0, -1, MODE_640);
+    open_obj(&b, 0, NAME_A, WIRE_TYPE_LOCK, 0, 0, -1, MODE_600);
+    open_obj(&b, 0, NAME_B, WIRE_TYPE_SEMAPHORE, 1, 0, -1, MODE_640);
     run(&b);
-    open_obj(&b, 1, NAME_A, SYNC__LOCK, 0, 0, -1, MODE_DEFAULT);
-    open_obj(&b, 1, NAME_B, SYNC__SEMAPHORE, 1, 0, -1, MODE_DEFAULT);
-    open_obj(&b, 2, NAME_B, SYNC__SEMAPHORE, 1, 0, -1, MODE_DEFAULT);
-    open_obj(&b, 3, NAME_A, SYNC__LOCK, 0, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 1, NAME_A, WIRE_TYPE_LOCK, 0, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 1, NAME_B, WIRE_TYPE_SEMAPHORE, 1, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 2, NAME_B, WIRE_TYPE_SEMAPHORE, 1, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 3, NAME_A, WIRE_TYPE_LOCK, 0, 0, -1, MODE_DEFAULT);
     run(&b);
     wait_op(&b, 1, OP_ACQUIRE, 1, FUZZ_T_TRY, 0);
     handle_op(&b, 1, OP_QUERY, 1);
@@ -520,19 +526,19 @@ static void access_limit_programs(void)
     /* Tight limits: a refused 3rd/4th client, too many objects, handles,
      * waits, a long name; then a SIGHUP back to roomy limits. */
     prog(&b, 4, 15, PROFILE_TIGHT, 0);
-    open_obj(&b, 0, NAME_A, SYNC__LOCK, 0, 0, -1, MODE_DEFAULT);
-    open_obj(&b, 0, NAME_CV, SYNC__CONDITION, 0, 0, -1, MODE_DEFAULT);
-    open_obj(&b, 0, NAME_B, SYNC__EVENT, 0, 0, -1, MODE_DEFAULT);
-    open_obj(&b, 0, NAME_9, SYNC__EVENT, 0, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 0, NAME_A, WIRE_TYPE_LOCK, 0, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 0, NAME_CV, WIRE_TYPE_CONDITION, 0, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 0, NAME_B, WIRE_TYPE_EVENT, 0, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 0, NAME_9, WIRE_TYPE_EVENT, 0, 0, -1, MODE_DEFAULT);
     run(&b);
-    open_obj(&b, 1, NAME_A, SYNC__LOCK, 0, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 1, NAME_A, WIRE_TYPE_LOCK, 0, 0, -1, MODE_DEFAULT);
     wait_op(&b, 1, OP_ACQUIRE, 1, FUZZ_T_FOREVER, 0);
     wait_op(&b, 0, OP_ACQUIRE, 1, FUZZ_T_FOREVER, 0);
     wait_op(&b, 0, OP_ACQUIRE, 1, FUZZ_T_FOREVER, 1);
     run(&b);
     put8(&b, ACT(ACT_LIMITS, 0));
     put8(&b, PROFILE_ROOMY);
-    open_obj(&b, 0, NAME_B, SYNC__EVENT, 0, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 0, NAME_B, WIRE_TYPE_EVENT, 0, 0, -1, MODE_DEFAULT);
     run(&b);
     write_seed("fuzz_dispatch", "limits", &b);
 }

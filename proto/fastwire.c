@@ -10,9 +10,37 @@
 #include <string.h>
 
 #include "frame.h"
+#include "syncd.pb-c.h"
+
+/* The numbers this file writes by hand are protobuf-c's (wire.h). */
+#define FW_CHECK_OP(NAME, name, fast)                                         \
+    _Static_assert((int)OP_##NAME + WIRE_OP_FIRST_FIELD ==                   \
+                       (int)SYNCD__REQUEST__OP_##NAME,                        \
+                   "wire.h: op " #name " is not Request field "             \
+                   "OP_" #NAME " + WIRE_OP_FIRST_FIELD");
+WIRE_OP_MAP(FW_CHECK_OP)
+#undef FW_CHECK_OP
+#define FW_CHECK_TYPE(NAME, name)                                             \
+    _Static_assert((int)WIRE_TYPE_##NAME == (int)SYNCD__OBJECT_TYPE__##NAME, \
+                   "wire.h: ObjectType " #NAME " differs from syncd.proto");
+WIRE_TYPE_MAP(FW_CHECK_TYPE)
+#undef FW_CHECK_TYPE
+_Static_assert((int)WIRE_REPLY_ACQUIRE == (int)SYNCD__REPLY__RESULT_ACQUIRE,
+               "wire.h: Reply.acquire");
+_Static_assert((int)WIRE_REPLY_QUERY == (int)SYNCD__REPLY__RESULT_QUERY,
+               "wire.h: Reply.query");
+_Static_assert((int)WIRE_SERVER_MESSAGE_REPLY ==
+                   (int)SYNCD__SERVER_MESSAGE__MSG_REPLY,
+               "wire.h: ServerMessage.reply");
+/* The fast ops' fields inside their messages have no generated constant;
+ * test_wire checks them against the generated descriptors. */
 
 #define WT_VARINT 0u
 #define WT_LEN 2u
+/* The highest Reply field the fast path accepts. */
+#define FW_RESULT_MAX                                                         \
+    (WIRE_REPLY_ACQUIRE > WIRE_REPLY_QUERY ? WIRE_REPLY_ACQUIRE               \
+                                           : WIRE_REPLY_QUERY)
 
 /* Read a varint at *p (< end); -1 when malformed or truncated. */
 static int fw_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
@@ -108,11 +136,6 @@ static int fw_get_len(const uint8_t **p, const uint8_t *end, uint64_t tag,
     return 0;
 }
 
-bool fastwire_op_known(uint32_t op)
-{
-    return op == FW_OP_CLOSE || (op >= FW_OP_ACQUIRE && op <= FW_OP_BARRIER_ABORT);
-}
-
 int fastwire_decode_request(const uint8_t *p, size_t n, struct fw_request *r)
 {
     const uint8_t *end = p + n, *body, *body_end;
@@ -124,15 +147,17 @@ int fastwire_decode_request(const uint8_t *p, size_t n, struct fw_request *r)
     /* id (field 1) comes first when set; then exactly one op field. */
     if (fw_get_varint(&p, end, &tag) != 0)
         return -1;
-    if (tag == (1u << 3 | WT_VARINT)) {
+    if (tag == ((uint64_t)WIRE_REQUEST_ID << 3 | WT_VARINT)) {
         if (fw_get_varint(&p, end, &r->id) != 0)
             return -1;
         if (fw_get_varint(&p, end, &tag) != 0)
             return -1;
     }
-    if (tag >> 3 > UINT32_MAX || !fastwire_op_known((uint32_t)(tag >> 3)))
+    if (tag >> 3 < WIRE_OP_FIRST_FIELD ||
+        tag >> 3 >= WIRE_OP_FIRST_FIELD + WIRE_OP_COUNT ||
+        !wire_op_fast((uint32_t)(tag >> 3) - WIRE_OP_FIRST_FIELD))
         return 1;
-    r->op = (uint32_t)(tag >> 3);
+    r->op = (uint32_t)(tag >> 3) - WIRE_OP_FIRST_FIELD;
     rv = fw_get_len(&p, end, tag, &body, &body_end);
     if (rv != 0)
         return rv;
@@ -158,8 +183,8 @@ size_t fastwire_encode_request(const struct fw_request *r, uint8_t *out,
     uint8_t body[FW_MAX_FIELDS * 11], msg[FW_MAX_FIELDS * 11 + 32];
     size_t bn = fw_put_fields(body, r->f), mn;
 
-    mn = fw_put_field(msg, 1, r->id);
-    mn += fw_put_message(msg + mn, r->op, body, bn);
+    mn = fw_put_field(msg, WIRE_REQUEST_ID, r->id);
+    mn += fw_put_message(msg + mn, r->op + WIRE_OP_FIRST_FIELD, body, bn);
     if (FRAME_HEADER_SIZE + mn > cap)
         return 0;
     frame_put_header(out, (uint32_t)mn);
@@ -187,13 +212,13 @@ size_t fastwire_encode_reply(const struct fw_reply *r, uint8_t *out,
     uint8_t msg[FW_MAX_FIELDS * 11 + 64];
     size_t rn = 0, pn, mn;
 
-    pn = fw_put_field(reply, 1, r->id);
-    pn += fw_put_field(reply + pn, 2, fw_zigzag32(r->code));
+    pn = fw_put_field(reply, WIRE_REPLY_ID, r->id);
+    pn += fw_put_field(reply + pn, WIRE_REPLY_CODE, fw_zigzag32(r->code));
     if (r->result != FW_RESULT_NONE) {
         rn = fw_put_fields(res, r->f);
         pn += fw_put_message(reply + pn, (uint32_t)r->result, res, rn);
     }
-    mn = fw_put_message(msg, 1, reply, pn);
+    mn = fw_put_message(msg, WIRE_SERVER_MESSAGE_REPLY, reply, pn);
     if (FRAME_HEADER_SIZE + mn > cap)
         return 0;
     frame_put_header(out, (uint32_t)mn);
@@ -201,7 +226,7 @@ size_t fastwire_encode_reply(const struct fw_reply *r, uint8_t *out,
     return FRAME_HEADER_SIZE + mn;
 }
 
-/* Reply fields 1 (id), 2 (code), then at most one result 6 or 7. */
+/* Reply fields id, code, then at most one result (acquire or query). */
 static int fw_get_reply(const uint8_t *p, const uint8_t *end,
                         struct fw_reply *r)
 {
@@ -214,15 +239,15 @@ static int fw_get_reply(const uint8_t *p, const uint8_t *end,
         if (fw_get_varint(&p, end, &tag) != 0)
             return -1;
         num = (uint32_t)(tag >> 3);
-        if (tag >> 3 > 7 || num <= last)
+        if (tag >> 3 > FW_RESULT_MAX || num <= last)
             return 1;
         last = num;
-        if (num == 1 || num == 2) {
+        if (num == WIRE_REPLY_ID || num == WIRE_REPLY_CODE) {
             if ((tag & 7) != WT_VARINT)
                 return 1;
             if (fw_get_varint(&p, end, &v) != 0)
                 return -1;
-            if (num == 1)
+            if (num == WIRE_REPLY_ID)
                 r->id = v;
             else
                 r->code = fw_unzigzag32(v);
@@ -249,7 +274,7 @@ int fastwire_decode_reply(const uint8_t *p, size_t n, struct fw_reply *r)
     memset(r, 0, sizeof(*r));
     if (fw_get_varint(&p, end, &tag) != 0)
         return -1;
-    if (tag != (1u << 3 | WT_LEN))
+    if (tag != ((uint64_t)WIRE_SERVER_MESSAGE_REPLY << 3 | WT_LEN))
         return 1;
     rv = fw_get_len(&p, end, tag, &body, &body_end);
     if (rv != 0)

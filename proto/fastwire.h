@@ -13,36 +13,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Request op field numbers the fast path handles (see syncd.proto). */
-enum fastwire_op {
-    FW_OP_CLOSE = 4,
-    FW_OP_ACQUIRE = 6,
-    FW_OP_RELEASE = 7,
-    FW_OP_QUERY = 8,
-    FW_OP_EVENT_SET = 9,
-    FW_OP_EVENT_CLEAR = 10,
-    FW_OP_EVENT_WAIT = 11,
-    FW_OP_COND_WAIT = 12,
-    FW_OP_COND_NOTIFY = 13,
-    FW_OP_BARRIER_WAIT = 14,
-    FW_OP_BARRIER_RESET = 15,
-    FW_OP_BARRIER_ABORT = 16,
-};
+#include "wire.h"
 
-#define FW_MAX_FIELDS 4
+#define FW_MAX_FIELDS WIRE_FAST_MAX_FIELD
 
-/* A request: its id, its op's field number, and the op's integer fields
- * by field number (f[1] is field 1; as sent, i.e. raw varint values). */
+/* A request: its id, its op (enum wire_op, one whose wire_op_fast() is
+ * true), and the op's integer fields by field number (f[WIRE_ACQUIRE_THREAD]
+ * is Acquire.thread; as sent, i.e. raw varint values). */
 struct fw_request {
     uint64_t id;
     uint32_t op;
     uint64_t f[FW_MAX_FIELDS + 1];
 };
 
-/* Replies the fast path covers: result NOT_SET, AcquireResult (6) or
- * QueryResult (7), without a message string. */
-enum fw_result { FW_RESULT_NONE = 0, FW_RESULT_ACQUIRE = 6,
-                 FW_RESULT_QUERY = 7 };
+/* Replies the fast path covers: result NOT_SET, AcquireResult or
+ * QueryResult, without a message string. */
+enum fw_result { FW_RESULT_NONE = 0, FW_RESULT_ACQUIRE = WIRE_REPLY_ACQUIRE,
+                 FW_RESULT_QUERY = WIRE_REPLY_QUERY };
 
 struct fw_reply {
     uint64_t id;
@@ -50,9 +37,6 @@ struct fw_reply {
     enum fw_result result;
     uint64_t f[FW_MAX_FIELDS + 1]; /* the result's fields, raw varints */
 };
-
-/* Whether op is one the fast path handles. */
-bool fastwire_op_known(uint32_t op);
 
 /*
  * Decode a Request.  0 when done; otherwise (other ops, strings, unknown

@@ -3,6 +3,7 @@
  * and metrics never disagree on what to call a type, an op or a state.
  */
 #include "output.h"
+#include "wire.h"
 
 #include <stdio.h>
 
@@ -28,19 +29,9 @@ const char *output_type_name(int type)
     }
 }
 
-/* As the daemon's enum request_op (daemon/codec.h), which indexes the
- * counters; append-only there, so append-only here. */
-static const char *const op_names[] = {
-    "hello",        "open",          "close",         "unlink",
-    "acquire",      "release",       "query",         "event_set",
-    "event_clear",  "event_wait",    "cond_wait",     "cond_notify",
-    "barrier_wait", "barrier_reset", "barrier_abort", "status",
-    "list_objects", "show_object",   "list_clients",
-};
-
 const char *output_op_name(size_t i)
 {
-    return i < sizeof(op_names) / sizeof(op_names[0]) ? op_names[i] : NULL;
+    return i <= UINT32_MAX ? wire_op_name((uint32_t)i) : NULL;
 }
 
 bool output_is_lockish(int type)

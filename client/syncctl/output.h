@@ -38,8 +38,8 @@ extern const struct output metrics_output;
 const char *output_type_name(int type);
 
 /*
- * Name of requests_by_op[i] ("acquire", ...), indexed as the daemon's enum
- * request_op (daemon/codec.h); NULL past the ops this syncctl knows.
+ * Name of requests_by_op[i] ("acquire", ...), indexed by enum wire_op
+ * (proto/wire.h); NULL past the ops this syncctl knows.
  */
 const char *output_op_name(size_t i);
 

@@ -119,7 +119,7 @@ static int view_pages_add(struct view_pages *p,
 
 int view_status(struct ctl *ctl, const struct output *out)
 {
-    struct sync__request req = {.op = SYNC__OP_STATUS};
+    struct sync__request req = {.op = OP_STATUS};
     Syncd__ServerMessage *m;
     int rv;
 
@@ -133,9 +133,9 @@ int view_status(struct ctl *ctl, const struct output *out)
 
 int view_ls(struct ctl *ctl)
 {
-    struct sync__request req = {.op = SYNC__OP_LIST_OBJECTS,
-                                .n = VIEW_PAGE,
-                                .lock_name = ctl->res->name};
+    struct sync__request req = {.op = OP_LIST_OBJECTS,
+                                .limit = VIEW_PAGE,
+                                .pattern = ctl->res->name};
     struct view_pages p = {0};
     Syncd__ServerMessage *m;
     Syncd__ObjectInfo *last;
@@ -144,7 +144,7 @@ int view_ls(struct ctl *ctl)
     int rv = 0;
 
     while (rv == 0 && more) {
-        req.name = after;
+        req.after_name = after;
         rv = view_call(ctl, &req, SYNCD__REPLY__RESULT_LIST, &m);
         if (rv != 0)
             break;
@@ -170,7 +170,7 @@ int view_ls(struct ctl *ctl)
 
 int view_show(struct ctl *ctl)
 {
-    struct sync__request req = {.op = SYNC__OP_SHOW_OBJECT,
+    struct sync__request req = {.op = OP_SHOW_OBJECT,
                                 .name = ctl->res->name};
     Syncd__ServerMessage *m;
     int rv;
@@ -185,7 +185,7 @@ int view_show(struct ctl *ctl)
 
 int view_clients(struct ctl *ctl)
 {
-    struct sync__request req = {.op = SYNC__OP_LIST_CLIENTS, .n = VIEW_PAGE};
+    struct sync__request req = {.op = OP_LIST_CLIENTS, .limit = VIEW_PAGE};
     struct view_pages p = {0};
     Syncd__ServerMessage *m;
     Syncd__ClientsResult *l;
@@ -199,7 +199,7 @@ int view_clients(struct ctl *ctl)
         l = m->reply->clients;
         more = l->more && l->n_clients > 0;
         if (l->n_clients > 0)
-            req.thread = l->clients[l->n_clients - 1]->session_id;
+            req.after_id = l->clients[l->n_clients - 1]->session_id;
         rv = view_pages_add(&p, m, (void **)l->clients, l->n_clients);
     } while (rv == 0 && more);
     if (rv == 0)

@@ -633,7 +633,7 @@ Test(access, mode_0644_lets_others_read_but_not_write)
     EXPECT_RV(R_A_BROKEN, 0, "A's barrier is not broken");
 
     cr_expect(syncd_fixture_log_contains(
-                  "uid 65533: set 'acl/r/event' denied: needs write "
+                  "uid 65533: event_set 'acl/r/event' denied: needs write "
                   "(owner 65534:65534 mode 644)", 2000),
               "no 'denied' log line for B's set of acl/r/event");
     cr_expect(syncd_fixture_log_contains(

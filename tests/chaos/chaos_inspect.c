@@ -1,7 +1,7 @@
 /*
  * chaos_inspect.c: the daemon's own accounting, read with the inspection
- * requests (client/internal.h sync__call with SYNC__OP_STATUS /
- * SYNC__OP_LIST_OBJECTS / SYNC__OP_LIST_CLIENTS, raw replies decoded with
+ * requests (client/internal.h sync__call with OP_STATUS /
+ * OP_LIST_OBJECTS / OP_LIST_CLIENTS, raw replies decoded with
  * syncd__server_message__unpack), compared with the truth.
  */
 #include <stdio.h>
@@ -47,7 +47,7 @@ static int ci_each_object(sync_client *c,
                           void *arg)
 {
     struct sync__request req = {
-        .op = SYNC__OP_LIST_OBJECTS, .n = 100, .lock_name = "chaos/*"};
+        .op = OP_LIST_OBJECTS, .limit = 100, .pattern = "chaos/*"};
     Syncd__ServerMessage *m;
     Syncd__ListResult *l;
     char after[SYNC_NAME_MAX + 1] = "";
@@ -57,7 +57,7 @@ static int ci_each_object(sync_client *c,
     size_t i;
 
     do {
-        req.name = after[0] ? after : NULL;
+        req.after_name = after[0] ? after : NULL;
         m = ci_call(c, &req, SYNCD__REPLY__RESULT_LIST);
         if (m == NULL)
             return -1;
@@ -126,7 +126,7 @@ static unsigned ci_await_quiet(sync_client *c,
                                unsigned *waiters,
                                unsigned *objects)
 {
-    struct sync__request req = {.op = SYNC__OP_STATUS};
+    struct sync__request req = {.op = OP_STATUS};
     double end = ch_now() + 10;
     Syncd__ServerMessage *m;
     unsigned clients = 0;
@@ -149,7 +149,7 @@ static unsigned ci_await_quiet(sync_client *c,
 static void ci_show_final(sync_client *c, const char *name)
 {
     struct sync__request req = {
-        .op = SYNC__OP_SHOW_OBJECT, .name = name, .n = 100};
+        .op = OP_SHOW_OBJECT, .name = name, .max_waiters = 100};
     Syncd__ServerMessage *m = ci_call(c, &req, SYNCD__REPLY__RESULT_OBJECT);
     Syncd__ObjectInfo *o;
 
@@ -204,7 +204,7 @@ static void ci_final_object(const Syncd__ObjectInfo *o, void *arg)
 
 void ch_inspect_final(sync_client *c, unsigned n_objects, unsigned my_handles)
 {
-    struct sync__request req = {.op = SYNC__OP_LIST_CLIENTS, .n = 100};
+    struct sync__request req = {.op = OP_LIST_CLIENTS, .limit = 100};
     unsigned clients, waiters = 0, objects = 0;
     Syncd__ServerMessage *m;
     Syncd__ClientInfo *ci;

@@ -59,48 +59,51 @@ static void make_pair(struct pair *p, int which)
     memset(p, 0, sizeof(*p));
     syncd__request__init(&p->req);
     p->f.id = p->req.id = rnd();
-    p->f.f[1] = (uint32_t)rnd();
+    p->f.f[WIRE_ACQUIRE_HANDLE] = (uint32_t)rnd(); /* 1 in every op */
     switch (which % 5) {
     case 0:
         syncd__acquire__init(&p->u.acquire);
-        p->f.op = FW_OP_ACQUIRE;
-        p->u.acquire.handle = (uint32_t)p->f.f[1];
-        p->u.acquire.timeout_us = (int64_t)(p->f.f[2] = rnd());
-        p->u.acquire.thread = p->f.f[3] = rnd();
+        p->f.op = OP_ACQUIRE;
+        p->u.acquire.handle = (uint32_t)p->f.f[WIRE_ACQUIRE_HANDLE];
+        p->u.acquire.timeout_us =
+            (int64_t)(p->f.f[WIRE_ACQUIRE_TIMEOUT_US] = rnd());
+        p->u.acquire.thread = p->f.f[WIRE_ACQUIRE_THREAD] = rnd();
         p->req.op_case = SYNCD__REQUEST__OP_ACQUIRE;
         p->req.acquire = &p->u.acquire;
         break;
     case 1:
         syncd__release__init(&p->u.release);
-        p->f.op = FW_OP_RELEASE;
-        p->u.release.handle = (uint32_t)p->f.f[1];
-        p->u.release.n = (uint32_t)(p->f.f[2] = (uint32_t)rnd());
-        p->u.release.thread = p->f.f[3] = rnd();
+        p->f.op = OP_RELEASE;
+        p->u.release.handle = (uint32_t)p->f.f[WIRE_ACQUIRE_HANDLE];
+        p->u.release.n = (uint32_t)(p->f.f[WIRE_RELEASE_N] = (uint32_t)rnd());
+        p->u.release.thread = p->f.f[WIRE_RELEASE_THREAD] = rnd();
         p->req.op_case = SYNCD__REQUEST__OP_RELEASE;
         p->req.release = &p->u.release;
         break;
     case 2:
         syncd__query__init(&p->u.query);
-        p->f.op = FW_OP_QUERY;
-        p->u.query.handle = (uint32_t)p->f.f[1];
+        p->f.op = OP_QUERY;
+        p->u.query.handle = (uint32_t)p->f.f[WIRE_ACQUIRE_HANDLE];
         p->req.op_case = SYNCD__REQUEST__OP_QUERY;
         p->req.query = &p->u.query;
         break;
     case 3:
         syncd__event_wait__init(&p->u.event_wait);
-        p->f.op = FW_OP_EVENT_WAIT;
-        p->u.event_wait.handle = (uint32_t)p->f.f[1];
-        p->u.event_wait.timeout_us = (int64_t)(p->f.f[2] = rnd());
+        p->f.op = OP_EVENT_WAIT;
+        p->u.event_wait.handle = (uint32_t)p->f.f[WIRE_ACQUIRE_HANDLE];
+        p->u.event_wait.timeout_us =
+            (int64_t)(p->f.f[WIRE_EVENT_WAIT_TIMEOUT_US] = rnd());
         p->req.op_case = SYNCD__REQUEST__OP_EVENT_WAIT;
         p->req.event_wait = &p->u.event_wait;
         break;
     default:
         syncd__cond_notify__init(&p->u.cond_notify);
-        p->f.op = FW_OP_COND_NOTIFY;
-        p->u.cond_notify.handle = (uint32_t)p->f.f[1];
-        p->u.cond_notify.n = (uint32_t)(p->f.f[2] = (uint32_t)rnd());
-        p->u.cond_notify.all = (p->f.f[3] = rnd() & 1) != 0;
-        p->u.cond_notify.thread = p->f.f[4] = rnd();
+        p->f.op = OP_COND_NOTIFY;
+        p->u.cond_notify.handle = (uint32_t)p->f.f[WIRE_ACQUIRE_HANDLE];
+        p->u.cond_notify.n =
+            (uint32_t)(p->f.f[WIRE_COND_NOTIFY_N] = (uint32_t)rnd());
+        p->u.cond_notify.all = (p->f.f[WIRE_COND_NOTIFY_ALL] = rnd() & 1) != 0;
+        p->u.cond_notify.thread = p->f.f[WIRE_COND_NOTIFY_THREAD] = rnd();
         p->req.op_case = SYNCD__REQUEST__OP_COND_NOTIFY;
         p->req.cond_notify = &p->u.cond_notify;
         break;
@@ -192,15 +195,17 @@ Test(fastwire, reply_bytes_equal_protobuf_c_and_round_trip)
                                       FW_RESULT_QUERY}[i % 3];
         rep.result_case = (Syncd__Reply__ResultCase)f.result;
         if (f.result == FW_RESULT_ACQUIRE) {
-            acq.fencing_token = f.f[1] = rnd();
-            acq.owner_died = (f.f[2] = rnd() & 1) != 0;
-            acq.index = (int64_t)(f.f[3] = rnd());
+            acq.fencing_token = f.f[WIRE_ACQUIRE_RESULT_FENCING_TOKEN] = rnd();
+            acq.owner_died = (f.f[WIRE_ACQUIRE_RESULT_OWNER_DIED] = rnd() & 1) != 0;
+            acq.index = (int64_t)(f.f[WIRE_ACQUIRE_RESULT_INDEX] = rnd());
             rep.acquire = &acq;
         } else if (f.result == FW_RESULT_QUERY) {
-            q.value = (int64_t)(f.f[1] = rnd());
-            q.n_waiting = (uint32_t)(f.f[2] = (uint32_t)rnd());
-            q.parties = (uint32_t)(f.f[3] = (uint32_t)rnd());
-            q.broken = (f.f[4] = rnd() & 1) != 0;
+            q.value = (int64_t)(f.f[WIRE_QUERY_RESULT_VALUE] = rnd());
+            q.n_waiting =
+                (uint32_t)(f.f[WIRE_QUERY_RESULT_N_WAITING] = (uint32_t)rnd());
+            q.parties =
+                (uint32_t)(f.f[WIRE_QUERY_RESULT_PARTIES] = (uint32_t)rnd());
+            q.broken = (f.f[WIRE_QUERY_RESULT_BROKEN] = rnd() & 1) != 0;
             rep.query = &q;
         }
         na = fastwire_encode_reply(&f, a, sizeof(a));

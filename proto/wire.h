@@ -1,0 +1,161 @@
+/*
+ * wire.h: the protocol's numbers, the one place the daemon, libsyncclient
+ * and syncctl take them from: the version, the object types, the ops (in
+ * Request.op order, with their field numbers and whether the hand-written
+ * fast path carries them) and every field the fast path writes by number.
+ * syncd.proto is the schema; fastwire.c checks these numbers against the
+ * protobuf-c generated constants at compile time, tests/unit/test_wire.c
+ * the field numbers against the generated descriptors.
+ */
+#ifndef SYNCD_WIRE_H
+#define SYNCD_WIRE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Hello.version / HelloResult.version this code speaks. */
+#define WIRE_PROTOCOL_VERSION 1
+
+/* XX(NAME, name): ObjectType values 1.. in order (NAME as in syncd.proto). */
+#define WIRE_TYPE_MAP(XX)                                                     \
+    XX(LOCK, lock)                                                            \
+    XX(RLOCK, rlock)                                                          \
+    XX(SEMAPHORE, semaphore)                                                  \
+    XX(BOUNDED_SEMAPHORE, bounded_semaphore)                                  \
+    XX(EVENT, event)                                                          \
+    XX(CONDITION, condition)                                                  \
+    XX(BARRIER, barrier)
+
+enum wire_type {
+    WIRE_TYPE_UNSPECIFIED = 0,
+#define WIRE_TYPE_ENUM(NAME, name) WIRE_TYPE_##NAME,
+    WIRE_TYPE_MAP(WIRE_TYPE_ENUM)
+#undef WIRE_TYPE_ENUM
+};
+
+/*
+ * XX(NAME, name, fast): the ops, in the order of Request's oneof: op
+ * OP_<NAME> is Request field OP_<NAME> + WIRE_OP_FIRST_FIELD, named <name>
+ * there.  fast: its message has integer fields only, so fastwire.c encodes
+ * and decodes it.  Append only: the daemon's counters (Counters.
+ * requests_by_op) and the fuzz corpus index by op.
+ */
+#define WIRE_OP_MAP(XX)                                                       \
+    XX(HELLO, hello, false)                                                   \
+    XX(OPEN, open, false)                                                     \
+    XX(CLOSE, close, true)                                                    \
+    XX(UNLINK, unlink, false)                                                 \
+    XX(ACQUIRE, acquire, true)                                                \
+    XX(RELEASE, release, true)                                                \
+    XX(QUERY, query, true)                                                    \
+    XX(EVENT_SET, event_set, true)                                            \
+    XX(EVENT_CLEAR, event_clear, true)                                        \
+    XX(EVENT_WAIT, event_wait, true)                                          \
+    XX(COND_WAIT, cond_wait, true)                                            \
+    XX(COND_NOTIFY, cond_notify, true)                                        \
+    XX(BARRIER_WAIT, barrier_wait, true)                                      \
+    XX(BARRIER_RESET, barrier_reset, true)                                    \
+    XX(BARRIER_ABORT, barrier_abort, true)                                    \
+    XX(STATUS, status, false)                                                 \
+    XX(LIST_OBJECTS, list_objects, false)                                     \
+    XX(SHOW_OBJECT, show_object, false)                                       \
+    XX(LIST_CLIENTS, list_clients, false)
+
+enum wire_op {
+#define WIRE_OP_ENUM(NAME, name, fast) OP_##NAME,
+    WIRE_OP_MAP(WIRE_OP_ENUM)
+#undef WIRE_OP_ENUM
+};
+
+/* How many ops there are (apart, so that switches need no case for it). */
+enum {
+#define WIRE_OP_ONE(NAME, name, fast) +1
+    WIRE_OP_COUNT = 0 WIRE_OP_MAP(WIRE_OP_ONE)
+#undef WIRE_OP_ONE
+};
+
+/* Request field number of the first op (1 is the request id). */
+#define WIRE_OP_FIRST_FIELD 2
+
+/* The op's name as in syncd.proto ("acquire"); NULL when op is unknown. */
+static inline const char *wire_op_name(uint32_t op)
+{
+    static const char *const names[] = {
+#define WIRE_OP_NAME(NAME, name, fast) #name,
+        WIRE_OP_MAP(WIRE_OP_NAME)
+#undef WIRE_OP_NAME
+    };
+
+    return op < WIRE_OP_COUNT ? names[op] : NULL;
+}
+
+/* Whether the fast path (fastwire.c) carries op. */
+static inline bool wire_op_fast(uint32_t op)
+{
+    switch (op) {
+#define WIRE_OP_FAST(NAME, name, fast)                                        \
+    case OP_##NAME:                                                           \
+        return fast;
+        WIRE_OP_MAP(WIRE_OP_FAST)
+#undef WIRE_OP_FAST
+    }
+    return false;
+}
+
+/*
+ * XX(CONST, message, field, number): every field the fast path reads or
+ * writes by number, as WIRE_<CONST> = number; message and field are the
+ * names in syncd.proto (message in protobuf-c's lower-case form).  Every
+ * fast op's fields are here; the fast path handles varint fields only.
+ */
+#define WIRE_FIELD_MAP(XX)                                                    \
+    XX(REQUEST_ID, request, id, 1)                                            \
+    XX(CLOSE_HANDLE, close, handle, 1)                                        \
+    XX(ACQUIRE_HANDLE, acquire, handle, 1)                                    \
+    XX(ACQUIRE_TIMEOUT_US, acquire, timeout_us, 2)                            \
+    XX(ACQUIRE_THREAD, acquire, thread, 3)                                    \
+    XX(RELEASE_HANDLE, release, handle, 1)                                    \
+    XX(RELEASE_N, release, n, 2)                                              \
+    XX(RELEASE_THREAD, release, thread, 3)                                    \
+    XX(QUERY_HANDLE, query, handle, 1)                                        \
+    XX(EVENT_SET_HANDLE, event_set, handle, 1)                                \
+    XX(EVENT_CLEAR_HANDLE, event_clear, handle, 1)                            \
+    XX(EVENT_WAIT_HANDLE, event_wait, handle, 1)                              \
+    XX(EVENT_WAIT_TIMEOUT_US, event_wait, timeout_us, 2)                      \
+    XX(COND_WAIT_HANDLE, cond_wait, handle, 1)                                \
+    XX(COND_WAIT_TIMEOUT_US, cond_wait, timeout_us, 2)                        \
+    XX(COND_WAIT_THREAD, cond_wait, thread, 3)                                \
+    XX(COND_NOTIFY_HANDLE, cond_notify, handle, 1)                            \
+    XX(COND_NOTIFY_N, cond_notify, n, 2)                                      \
+    XX(COND_NOTIFY_ALL, cond_notify, all, 3)                                  \
+    XX(COND_NOTIFY_THREAD, cond_notify, thread, 4)                            \
+    XX(BARRIER_WAIT_HANDLE, barrier_wait, handle, 1)                          \
+    XX(BARRIER_WAIT_TIMEOUT_US, barrier_wait, timeout_us, 2)                  \
+    XX(BARRIER_RESET_HANDLE, barrier_reset, handle, 1)                        \
+    XX(BARRIER_ABORT_HANDLE, barrier_abort, handle, 1)                        \
+    XX(SERVER_MESSAGE_REPLY, server_message, reply, 1)                        \
+    XX(REPLY_ID, reply, id, 1)                                                \
+    XX(REPLY_CODE, reply, code, 2)                                            \
+    XX(REPLY_ACQUIRE, reply, acquire, 6)                                      \
+    XX(REPLY_QUERY, reply, query, 7)                                          \
+    XX(ACQUIRE_RESULT_FENCING_TOKEN, acquire_result, fencing_token, 1)        \
+    XX(ACQUIRE_RESULT_OWNER_DIED, acquire_result, owner_died, 2)              \
+    XX(ACQUIRE_RESULT_INDEX, acquire_result, index, 3)                        \
+    XX(QUERY_RESULT_VALUE, query_result, value, 1)                            \
+    XX(QUERY_RESULT_N_WAITING, query_result, n_waiting, 2)                    \
+    XX(QUERY_RESULT_PARTIES, query_result, parties, 3)                        \
+    XX(QUERY_RESULT_BROKEN, query_result, broken, 4)
+
+enum wire_field {
+#define WIRE_FIELD_ENUM(CONST, message, field, number) WIRE_##CONST = number,
+    WIRE_FIELD_MAP(WIRE_FIELD_ENUM)
+#undef WIRE_FIELD_ENUM
+};
+
+/* The largest field number of a fast op's or fast result's message. */
+#define WIRE_FAST_MAX_FIELD 4
+
+/* Open.flags bits. */
+#define WIRE_OPEN_FLAG_UNDO 0x1u
+
+#endif
