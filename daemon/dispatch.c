@@ -451,7 +451,7 @@ void dispatch_request(struct session *s, const struct request *rq)
         dispatch_open(s, rq);
         break;
     case OP_CLOSE:
-        dispatch_reply(s, rq->id, session_close_handle(s, rq->handle), NULL);
+        dispatch_reply(s, rq->id, dispatch_close_handle(s, rq->handle), NULL);
         break;
     case OP_UNLINK:
         dispatch_unlink(s, rq);

@@ -1,12 +1,33 @@
 /*
- * dispatch_internal.h: what dispatch.c and dispatch_wait.c share.
+ * dispatch_internal.h: what the dispatch files share (dispatch.c,
+ * dispatch_wait.c, dispatch_client.c; inspect.c reads struct pending).
  */
 #ifndef SYNCD_DISPATCH_INTERNAL_H
 #define SYNCD_DISPATCH_INTERNAL_H
 
 #include "codec.h"
+#include "deadline.h"
 #include "handle.h"
 #include "session.h"
+#include "waitq.h"
+
+/*
+ * A queued wait of a session: the object links w, the deadline heap links
+ * deadline, the session's pending list links link.  Owned by the dispatch
+ * layer (recycled through server->free_pending); completed exactly once,
+ * by dispatch_complete_cb.
+ */
+struct pending {
+    struct waiter w;
+    struct deadline_entry deadline;
+    struct list_node link;       /* in session->pending or the free list */
+    struct session *session;     /* borrowed (owner: server) */
+    uint64_t req_id;
+    uint32_t handle;
+    enum wire_op op;
+    uint64_t queued_ms;          /* loop time when the wait began */
+    bool expired;                /* its deadline ended the wait */
+};
 
 /* Answer rq's id with code (and an optional message). */
 void dispatch_reply(struct session *s, uint64_t id, int code,
@@ -22,5 +43,31 @@ void dispatch_wrong_type(struct session *s, const struct request *rq,
 
 /* Start acquire / event wait / condition wait / barrier wait (dispatch_wait.c). */
 void dispatch_wait(struct session *s, const struct request *rq);
+
+/* Completion of a queued waiter: answers its request (unless the session
+ * is closing) and recycles it. */
+void dispatch_complete_cb(struct waiter *w, int code);
+
+/* A wait record for s (recycled, or new), not yet on any list; NULL when
+ * out of memory. */
+struct pending *dispatch_pending_new(struct session *s, uint64_t req_id,
+                                     uint32_t handle, enum wire_op op);
+/* Put p on its session's list (an object queued it). */
+void dispatch_pending_track(struct pending *p);
+/* Unlink p from its session and its deadline, and recycle it. */
+void dispatch_pending_free(struct pending *p);
+
+/*
+ * Cancel s's queued waits through handle id (0: all), each completed with
+ * code.  Safe when one cancellation completes others.
+ */
+void dispatch_cancel_waits(struct session *s, uint32_t id, int code);
+
+/*
+ * Close s's handle id: cancel its waits with SYNC_EBADF, release what s
+ * holds through it if no other handle of s refers to the object, give back
+ * undo permits, drop the object reference.  0 or SYNC_EBADF.
+ */
+int dispatch_close_handle(struct session *s, uint32_t id);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * dispatch_wait.c: the requests that may block (acquire, event wait,
  * condition wait, barrier wait).  A wait is started on its object with a
- * pending record from the session's free list; if it queues, its deadline
+ * pending record (dispatch_client.c); if it queues, its deadline
  * goes into the server's heap and dispatch_complete_cb answers it exactly
  * once (grant, timeout, cancel).  Blocking Lock/RLock acquires are checked
  * against the wait-for graph first.
@@ -181,7 +181,7 @@ void dispatch_wait(struct session *s, const struct request *rq)
      * can no longer fail cleanly. */
     p = rq->timeout_us >= 0 && deadline_reserve(&s->server->deadlines) != 0
             ? NULL
-            : session_pending_new(s, rq->id, rq->handle, rq->op);
+            : dispatch_pending_new(s, rq->id, rq->handle, rq->op);
     if (p == NULL) {
         dispatch_wait_failed(s, rq, h->obj, SYNC_ENOMEM);
         return;
@@ -190,7 +190,7 @@ void dispatch_wait(struct session *s, const struct request *rq)
     /* At the limit, still serve what needs no queueing: try once. */
     rv = dispatch_start(s, h->obj, rq->op, p, rq->timeout_us != 0 && !at_limit);
     if (rv == SYNCD_PENDING) {
-        session_pending_track(s, p);
+        dispatch_pending_track(p);
         /* Round up, so a wait never ends before its timeout.  Cannot
          * fail: the room was reserved above. */
         if (rq->timeout_us >= 0)
@@ -206,7 +206,7 @@ void dispatch_wait(struct session *s, const struct request *rq)
     } else {
         dispatch_wait_failed(s, rq, h->obj, rv);
     }
-    session_pending_free(p);
+    dispatch_pending_free(p);
 }
 
 void dispatch_complete_cb(struct waiter *w, int code)
@@ -228,6 +228,6 @@ void dispatch_complete_cb(struct waiter *w, int code)
         else
             dispatch_reply(s, p->req_id, code, NULL);
     }
-    session_pending_free(p);
+    dispatch_pending_free(p);
 }
 

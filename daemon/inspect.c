@@ -15,6 +15,7 @@
 #include "objects/event.h"
 #include "objects/lock.h"
 #include "objects/semaphore.h"
+#include "dispatch_internal.h"
 #include "server.h"
 #include "session.h"
 

@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "dispatch.h"
 #include "log.h"
 #include "server.h"
 #include "service.h"
@@ -103,7 +104,7 @@ int main(int argc, char **argv)
     config_load(&cfg, argc, argv);
     log_init(cfg.log_level, getenv("JOURNAL_STREAM") == NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (server_init(&srv, loop, &cfg.limits) != 0) {
+    if (server_init(&srv, loop, &cfg.limits, &dispatch_handler) != 0) {
         log_error("cannot start: the event loop's timers and checks "
                   "could not be initialised");
         return 1;

@@ -50,11 +50,13 @@ static void server_flush_pre_cb(uv_prepare_t *h)
 }
 
 int server_init(struct server *srv, uv_loop_t *loop,
-                const struct syncd_limits *limits)
+                const struct syncd_limits *limits,
+                const struct session_handler *handler)
 {
     memset(srv, 0, sizeof(*srv));
     srv->loop = loop;
     srv->limits = *limits;
+    srv->handler = handler;
     list_init(&srv->sessions);
     list_init(&srv->dirty);
     list_init(&srv->free_pending);
@@ -355,8 +357,8 @@ void server_shutdown(struct server *srv)
     /* Every waiter first: closing one session would otherwise hand its
      * locks to another's waiter instead of telling it we are stopping. */
     list_foreach_safe(n, tmp, &srv->sessions)
-        session_cancel_waits(container_of(n, struct session, link), 0,
-                             SYNC_ESHUTDOWN);
+        srv->handler->cancel_waits(container_of(n, struct session, link),
+                                   SYNC_ESHUTDOWN);
     list_foreach_safe(n, tmp, &srv->sessions)
         session_abort(container_of(n, struct session, link),
                       "daemon shutting down");
@@ -393,13 +395,7 @@ struct session *server_find_session(struct server *srv, uint64_t id)
 
 void server_fini(struct server *srv)
 {
-    struct list_node *n;
-
     registry_fini(&srv->registry);
     deadlines_fini(&srv->deadlines);
-    while (!list_empty(&srv->free_pending)) {
-        n = srv->free_pending.next;
-        list_remove(n);
-        xfree(container_of(n, struct pending, link));
-    }
+    srv->handler->fini(srv);
 }

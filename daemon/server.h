@@ -18,6 +18,8 @@
 
 #define SERVER_READ_BUF_SIZE (64 * 1024)
 
+struct session_handler;
+
 struct server_stats {
     uint64_t requests;        /* requests handled */
     uint64_t sessions_total;  /* sessions ever accepted */
@@ -36,6 +38,7 @@ struct server {
     struct deadlines deadlines;    /* embedded, owns its timer */
     struct registry registry;      /* embedded */
     struct syncd_limits limits;
+    const struct session_handler *handler; /* borrowed (static) */
     struct list_node sessions;     /* struct session.link, owned */
     struct session *by_id;         /* uthash over the same sessions */
     uint32_t n_sessions;
@@ -46,7 +49,7 @@ struct server {
     uv_prepare_t flusher_pre;      /* ... and after timers, before poll */
     bool flusher_open;
     bool flusher_pre_open;
-    struct list_node free_pending; /* recycled struct pending */
+    struct list_node free_pending; /* the handler's recycled waits */
     uint32_t n_free_pending;
     struct server_stats stats;
     uint64_t started_ms;
@@ -76,9 +79,11 @@ struct server {
  * (no memory for a session). */
 void server_refuse_connection(struct server *srv);
 
-/* Initialise srv on loop with the given limits.  0 or SYNC_EINTERNAL. */
+/* Initialise srv on loop with the given limits; sessions hand their
+ * requests to handler.  0 or SYNC_EINTERNAL. */
 int server_init(struct server *srv, uv_loop_t *loop,
-                const struct syncd_limits *limits);
+                const struct syncd_limits *limits,
+                const struct session_handler *handler);
 
 /*
  * Listen on path: refuse (SYNC_EEXIST) when a live daemon answers there,

@@ -12,7 +12,9 @@
  * - unsent replies above max_write_backlog (a client that does not read):
  *   close;
  * - EOF or a read/write error: close.
- * Closing releases everything the client held, at once.
+ * Closing releases everything the client held, at once (the handler's
+ * closing callback).  Requests go to the handler the server registered;
+ * the session knows nothing of objects or waits.
  */
 #include "session.h"
 #include "xalloc.h"
@@ -22,9 +24,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "dispatch.h"
 #include "log.h"
-#include "objects/semaphore.h"
 #include "server.h"
 
 struct write_req {
@@ -72,7 +72,7 @@ static void session_handle_frame(struct session *s, const uint8_t *p,
         return;
     }
     s->server->stats.requests++;
-    dispatch_request(s, &rq);
+    s->server->handler->request(s, &rq);
 }
 
 static void session_drain_frames(struct session *s)
@@ -355,156 +355,16 @@ void session_flush(struct session *s)
     }
 }
 
-/* ---- waiters ------------------------------------------------------------ */
-
-static void session_pending_expire_cb(struct deadline_entry *e)
-{
-    struct pending *p = container_of(e, struct pending, deadline);
-
-    /* A condition waiter already notified keeps waiting for its lock. */
-    p->expired = p->w.queue != NULL && !p->w.reacquiring;
-    object_expire(&p->w);
-}
-
-struct pending *session_pending_new(struct session *s, uint64_t req_id,
-                                    uint32_t handle, enum wire_op op)
-{
-    struct server *srv = s->server;
-    struct pending *p;
-
-    if (!list_empty(&srv->free_pending)) {
-        p = container_of(srv->free_pending.next, struct pending, link);
-        list_remove(&p->link);
-        srv->n_free_pending--;
-    } else {
-        p = xmalloc(sizeof(*p));
-        if (p == NULL)
-            return NULL;
-    }
-    memset(&p->w, 0, sizeof(p->w));
-    list_init(&p->w.node);
-    p->w.owner = s->id;
-    p->w.complete = dispatch_complete_cb;
-    deadline_entry_init(&p->deadline, session_pending_expire_cb);
-    list_init(&p->link);
-    p->session = s;
-    p->req_id = req_id;
-    p->handle = handle;
-    p->op = op;
-    p->queued_ms = uv_now(srv->loop);
-    p->expired = false;
-    return p;
-}
-
-void session_pending_track(struct session *s, struct pending *p)
-{
-    list_insert_tail(&s->pending, &p->link);
-    s->n_pending++;
-    s->server->n_waiters++;
-}
-
-void session_pending_free(struct pending *p)
-{
-    struct server *srv = p->session->server;
-
-    if (!list_empty(&p->link)) {
-        list_remove(&p->link);
-        p->session->n_pending--;
-        srv->n_waiters--;
-    }
-    deadline_remove(&srv->deadlines, &p->deadline);
-    /* Keep a bounded stock for reuse so the hot path does not allocate. */
-    if (srv->n_free_pending < 1024) {
-        list_insert_tail(&srv->free_pending, &p->link);
-        srv->n_free_pending++;
-    } else {
-        xfree(p);
-    }
-}
-
-void session_cancel_waits(struct session *s, uint32_t id, int code)
-{
-    struct list_node *n;
-    struct pending *p;
-
-    /*
-     * Rescan from the start after every cancellation: completing one wait
-     * may complete others of this session too (a barrier breaks for all
-     * its parties), and those are unlinked and recycled, so a saved "next"
-     * pointer could lead into the free list.
-     */
-again:
-    for (n = s->pending.next; n != &s->pending; n = n->next) {
-        p = container_of(n, struct pending, link);
-        if ((id == 0 || p->handle == id) && p->w.queue != NULL) {
-            object_cancel(&p->w, code);
-            goto again;
-        }
-    }
-}
-
-/* ---- handles ------------------------------------------------------------ */
-
-/* Give back permits taken with undo and not released.  A bounded
- * semaphore may have been raised meanwhile: never push it past its bound. */
-static void session_undo(struct session *s, struct semaphore *sem,
-                         uint32_t undo)
-{
-    uint32_t room = sem->bound - sem->value;
-    uint32_t give = undo < room ? undo : room;
-
-    if (give > 0)
-        semaphore_release(sem, give);
-    log_info("%s '%s': %u permit(s) given back for pid %d uid %u (undo)%s",
-             object_type_name(sem->base.type), sem->base.name, give,
-             (int)s->pid, (unsigned)s->uid,
-             give < undo ? "; the rest would pass the bound" : "");
-}
-
-int session_close_handle(struct session *s, uint32_t id)
-{
-    struct handle *h = handle_find(&s->handles, id);
-    struct object *o, *root;
-    uint32_t undo;
-
-    if (h == NULL)
-        return SYNC_EBADF;
-    o = h->obj;
-    undo = h->undo;
-    session_cancel_waits(s, id, SYNC_EBADF);
-    handle_remove(&s->handles, id);
-    /* Ownership is per session: keep it while another handle remains.
-     * Log before dropping, so the line precedes the new holder's. */
-    root = object_root(o);
-    if (!handle_refers(&s->handles, root, 0) && object_holds(root, s->id)) {
-        s->server->stats.owner_deaths++;
-        log_info("%s '%s' released: holder pid %d uid %u (%s) %s",
-                 object_type_name(o->type), o->name, (int)s->pid,
-                 (unsigned)s->uid, s->client_name,
-                 s->state == SESSION_CLOSING ? "is gone" : "closed it");
-        object_drop_owner(root, s->id);
-    }
-    if (undo > 0)
-        session_undo(s, semaphore_from_object(o), undo);
-    registry_rele(&s->server->registry, o);
-    return 0;
-}
-
 /* ---- closing ------------------------------------------------------------ */
 
 void session_abort(struct session *s, const char *why)
 {
-    uint32_t id;
-
     if (s->state == SESSION_CLOSING)
         return;
     s->state = SESSION_CLOSING;
     log_debug("client pid %d uid %u (%s) closing: %s", (int)s->pid,
               (unsigned)s->uid, s->client_name, why);
-    /* Waits first, so nothing released below is granted back to us. */
-    session_cancel_waits(s, 0, SYNC_ECONN);
-    for (id = 1; id < handle_end(&s->handles); id++)
-        (void)session_close_handle(s, id); /* SYNC_EBADF: a free slot */
+    s->server->handler->closing(s);
     /* A last error reply (id 0) goes out before the close. */
     session_flush(s);
     uv_close((uv_handle_t *)&s->pipe, session_close_cb);

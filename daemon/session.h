@@ -1,8 +1,8 @@
 /*
- * session.h: one connected client.  A session owns everything its client
- * holds: handles (and through them object references and undo permits),
- * lock ownership (by session id) and pending waiters.  On close it gives
- * all of it back at once.
+ * session.h: one connected client: its bytes (frames in, replies out), its
+ * credentials and its handle table.  Decoded requests go to the handler
+ * the server registered at start (the dispatch layer), which also keeps
+ * the client's waits and gives back what it holds when the session closes.
  */
 #ifndef SYNCD_SESSION_H
 #define SYNCD_SESSION_H
@@ -13,16 +13,32 @@
 #include <uv.h>
 
 #include "codec.h"
-#include "deadline.h"
 #include "frame.h"
 #include "handle.h"
 #include "list.h"
 #include "hash.h"
-#include "waitq.h"
 
 #define SESSION_MAX_GROUPS 64
 
 struct server;
+struct session;
+
+/*
+ * What a session hands on, registered once at start (server_init): the
+ * session calls down through it and never names the layer below, which
+ * answers through session_send (libuv's handles report the same way).
+ */
+struct session_handler {
+    /* One decoded request.  May abort the session. */
+    void (*request)(struct session *s, const struct request *rq);
+    /* Complete every queued wait of s with code (shutdown). */
+    void (*cancel_waits)(struct session *s, int code);
+    /* s is closing: cancel its waits, then give back all it holds through
+     * its handles and close them. */
+    void (*closing)(struct session *s);
+    /* The server is freed: free what the handler kept for reuse. */
+    void (*fini)(struct server *srv);
+};
 
 /* HANDSHAKE -> READY -> CLOSING; no way back. */
 enum session_state { SESSION_HANDSHAKE, SESSION_READY, SESSION_CLOSING };
@@ -46,26 +62,14 @@ struct session {
     uint64_t connected_ms;       /* loop time at accept */
     struct frame_decoder decoder;
     struct handle_table handles;
-    struct list_node pending;    /* struct pending.link, owned */
+    struct list_node pending;    /* the handler's waits of this client
+                                    (dispatch's struct pending.link) */
     uint32_t n_pending;
     /* Replies of this loop iteration, sent in one write by
      * session_flush (from the server's uv_check) or before closing. */
     uint8_t *out;                /* owned */
     size_t out_len, out_cap;
     struct list_node dirty;      /* in server->dirty while out_len > 0 */
-};
-
-/* A queued wait: the object links w, the deadline heap links deadline. */
-struct pending {
-    struct waiter w;
-    struct deadline_entry deadline;
-    struct list_node link;       /* in session->pending or the free list */
-    struct session *session;     /* borrowed (owner: server) */
-    uint64_t req_id;
-    uint32_t handle;
-    enum wire_op op;
-    uint64_t queued_ms;          /* loop time when the wait began */
-    bool expired;                /* its deadline ended the wait */
 };
 
 /*
@@ -76,9 +80,9 @@ struct pending {
 int session_accept(struct server *srv);
 
 /*
- * Close the session now: cancel its waits, release everything it holds
- * (locks go to their next waiter, marked owner-died), give back undo
- * permits, close its handles, then close the socket.  Idempotent.
+ * Close the session now: the handler cancels its waits and gives back
+ * everything it holds (locks go to their next waiter, marked owner-died;
+ * undo permits return), then the socket closes.  Idempotent.
  */
 void session_abort(struct session *s, const char *why);
 
@@ -92,27 +96,5 @@ void session_send(struct session *s, const struct reply *rp);
 /* Write the queued replies now (uv_try_write, queueing what the kernel
  * does not take); aborts the session on backlog overflow. */
 void session_flush(struct session *s);
-
-/*
- * Close handle id: cancel its waits with SYNC_EBADF, release what the
- * session holds through it if no other handle of the session refers to the
- * object, give back undo permits, drop the object reference.
- * 0 or SYNC_EBADF.
- */
-int session_close_handle(struct session *s, uint32_t id);
-
-/*
- * Cancel the session's queued waits through handle id (0: all), each
- * completed with code.  Safe when one cancellation completes others.
- */
-void session_cancel_waits(struct session *s, uint32_t id, int code);
-
-/* A pending waiter for this session (recycled), or NULL. */
-struct pending *session_pending_new(struct session *s, uint64_t req_id,
-                                    uint32_t handle, enum wire_op op);
-/* Put p on the session's list (it was queued by an object). */
-void session_pending_track(struct session *s, struct pending *p);
-/* Unlink p from the session and recycle it. */
-void session_pending_free(struct pending *p);
 
 #endif

@@ -37,6 +37,8 @@
 #include <uv.h>
 
 #include "codec.h"
+#include "dispatch.h"
+#include "dispatch_internal.h"
 #include "frame.h"
 #include "fuzz_program.h"
 #include "log.h"
@@ -642,7 +644,7 @@ static void setup(uint8_t h0, uint8_t h1)
     memset(&seen, 0, sizeof(seen));
     note_limits(&l);
     CHECK(uv_loop_init(&loop) == 0, "uv_loop_init");
-    CHECK(server_init(&srv, &loop, &l) == 0, "server_init");
+    CHECK(server_init(&srv, &loop, &l, &dispatch_handler) == 0, "server_init");
     CHECK(server_listen(&srv, sock_path, 0600) == 0, "server_listen %s",
           sock_path);
     n_clients = (h0 & 3) + 1;

@@ -70,6 +70,16 @@ int semaphore_release(struct semaphore *s, uint32_t n)
     return 0;
 }
 
+uint32_t semaphore_undo(struct semaphore *s, uint32_t n)
+{
+    uint32_t room = s->bound - s->value;
+    uint32_t give = n < room ? n : room;
+
+    if (give > 0)
+        (void)semaphore_release(s, give); /* fits: cannot fail */
+    return give;
+}
+
 static int64_t semaphore_query(const struct object *o)
 {
     return container_of(o, struct semaphore, base)->value;

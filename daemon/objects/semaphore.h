@@ -35,6 +35,13 @@ int semaphore_acquire(struct semaphore *s, struct waiter *w, bool may_wait);
  */
 int semaphore_release(struct semaphore *s, uint32_t n);
 
+/*
+ * Give back up to n permits a dead or closing owner took with undo: as
+ * many as fit under the bound (a bounded semaphore may have been raised
+ * meanwhile) and SEMAPHORE_VALUE_MAX.  Returns how many were given.
+ */
+uint32_t semaphore_undo(struct semaphore *s, uint32_t n);
+
 struct semaphore *semaphore_from_object(struct object *o);
 
 #endif

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "dispatch.h"
 #include "log.h"
 #include "server.h"
 #include "syncclient.h"
@@ -53,7 +54,7 @@ static void server_start(void)
     cr_assert_not_null(mkdtemp(dir));
     snprintf(sock, sizeof(sock), "%s/s.sock", dir);
     cr_assert_eq(uv_loop_init(&loop), 0);
-    cr_assert_eq(server_init(&srv, &loop, &limits), 0);
+    cr_assert_eq(server_init(&srv, &loop, &limits, &dispatch_handler), 0);
     cr_assert_eq(server_listen(&srv, sock, 0600), 0);
     cr_assert_eq(uv_async_init(&loop, &stop_async, on_stop), 0);
     cr_assert_eq(pthread_create(&loop_thread, NULL, loop_main, NULL), 0);
