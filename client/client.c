@@ -8,6 +8,7 @@
  * in flight with SYNC_ECONN, so nothing hangs.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,10 +312,51 @@ int sync__call(sync_client *c, const struct sync__request *req,
 
 /* ---- connect / disconnect ---------------------------------------------- */
 
+/* Whether SYNCD_TRUST_UID (comma-separated uids) names uid. */
+static bool client_uid_trusted_by_env(uid_t uid)
+{
+    const char *p = getenv("SYNCD_TRUST_UID");
+    unsigned long n;
+    char *end;
+
+    while (p != NULL && *p != '\0') {
+        errno = 0;
+        n = strtoul(p, &end, 10);
+        if (end == p || errno != 0)
+            return false;
+        if (n == uid)
+            return true;
+        p = *end == ',' ? end + 1 : NULL;
+    }
+    return false;
+}
+
+/*
+ * The daemon must run as root, as the system daemon's user "syncd", or as
+ * we do: anyone can bind a path in /tmp first and wait for our requests.
+ */
+static int client_check_peer(int fd)
+{
+    struct ucred cr;
+    socklen_t len = sizeof(cr);
+    struct passwd pw, *found = NULL;
+    char buf[1024];
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
+        return SYNC_ECONN;
+    if (cr.uid == 0 || cr.uid == geteuid() ||
+        client_uid_trusted_by_env(cr.uid))
+        return 0;
+    if (getpwnam_r("syncd", &pw, buf, sizeof(buf), &found) == 0 &&
+        found != NULL && found->pw_uid == cr.uid)
+        return 0;
+    return SYNC_EPEER;
+}
+
 static int client_dial(const char *path, int *fd_out)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int fd;
+    int fd, rv;
 
     if (strlen(path) >= sizeof(sa.sun_path))
         return SYNC_EINVAL;
@@ -328,6 +370,11 @@ static int client_dial(const char *path, int *fd_out)
             continue;
         close(fd);
         return SYNC_ECONN;
+    }
+    rv = client_check_peer(fd);
+    if (rv != 0) {
+        close(fd);
+        return rv;
     }
     *fd_out = fd;
     return 0;

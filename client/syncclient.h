@@ -80,7 +80,9 @@ extern "C" {
     XX(ENAME, 16, "invalid object name")                                      \
     XX(EDEADLK, 17, "deadlock detected")                                      \
     XX(EBROKEN, 18, "barrier is broken")                                      \
-    XX(EINTERNAL, 19, "internal error")
+    XX(EINTERNAL, 19, "internal error")                                       \
+    XX(EPEER, 20, "the daemon at this socket runs as another user (not "     \
+                  "root, syncd or you); SYNCD_TRUST_UID=UID accepts it")
 
 enum sync_errno {
 #define SYNC_ERRNO_ENUM(name, num, msg) SYNC_##name = -(num),
@@ -125,11 +127,20 @@ typedef struct sync_barrier sync_barrier;
 /* ---- connection --------------------------------------------------------- */
 
 /*
- * Connect to the daemon at socket_path, or, when NULL, at the default path:
- * $SYNCD_SOCKET, else /run/syncd/syncd.sock for root, else
- * $XDG_RUNTIME_DIR/syncd.sock, else /tmp/syncd-$UID.sock.  Performs the
- * protocol handshake.  Returns 0, SYNC_ECONN (no daemon there), SYNC_EVERSION,
- * SYNC_EPROTO, SYNC_ENOMEM, SYNC_EINVAL (path too long).
+ * Connect to the daemon at socket_path, or, when NULL, at the default path
+ * (one rule, the same in syncctl and syncd):
+ *   1. $SYNCD_SOCKET when set;
+ *   2. the system daemon's socket, /run/syncd/syncd.sock, when it exists and
+ *      this user may connect to it (always, for root);
+ *   3. the per-user socket: $XDG_RUNTIME_DIR/syncd.sock, else
+ *      /tmp/syncd-$UID.sock.
+ * Whatever the path, the daemon at the other end must run as root, as the
+ * user "syncd" or as the caller's own effective uid (SO_PEERCRED), so that
+ * another user cannot stand in for it (anyone may bind a path in /tmp);
+ * SYNCD_TRUST_UID (a comma-separated list of uids) accepts other uids.
+ * Performs the protocol handshake.  Returns 0, SYNC_ECONN (no daemon
+ * there), SYNC_EPEER (an untrusted uid), SYNC_EVERSION, SYNC_EPROTO,
+ * SYNC_ENOMEM, SYNC_EINVAL (path too long).
  */
 SYNC_API int sync_connect(const char *socket_path, sync_client **out);
 
@@ -151,8 +162,14 @@ SYNC_API void sync_disconnect(sync_client *c);
  */
 SYNC_API int sync_set_create_mode(sync_client *c, unsigned mode);
 
-/* Write the default socket path into buf; 0 or SYNC_EINVAL if too small. */
+/* Write the default socket path (sync_connect's rule) into buf; 0 or
+ * SYNC_EINVAL if too small. */
 SYNC_API int sync_default_socket_path(char *buf, unsigned long size);
+
+/* The same, and *why (not NULL) gets a static phrase saying which rule
+ * chose the path (e.g. "$SYNCD_SOCKET is set"). */
+SYNC_API int sync_default_socket_reason(char *buf, unsigned long size,
+                                        const char **why);
 
 /*
  * Remove a name.  Objects already open stay usable by whoever has them open

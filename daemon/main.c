@@ -17,6 +17,7 @@
 #include "log.h"
 #include "server.h"
 #include "service.h"
+#include "sockpath.h"
 #include "syncclient.h"
 
 static struct config cfg;
@@ -25,7 +26,7 @@ static uv_signal_t sig_term, sig_int, sig_hup;
 /* The default root path lives in /run/syncd, which may not exist yet. */
 static void ensure_socket_dir(const char *path)
 {
-    if (strcmp(path, "/run/syncd/syncd.sock") == 0 &&
+    if (strcmp(path, SOCKPATH_SYSTEM) == 0 &&
         mkdir("/run/syncd", 0755) != 0 && errno != EEXIST)
         log_warn("mkdir /run/syncd");
 }
@@ -84,8 +85,8 @@ static int start_listening(struct server *srv)
     if (fd >= 0)
         return server_listen_fd(srv, fd);
     if (cfg.socket_path[0] == '\0' &&
-        sync_default_socket_path(cfg.socket_path, sizeof(cfg.socket_path)) !=
-            0) {
+        sockpath_resolve(cfg.socket_path, sizeof(cfg.socket_path), true,
+                         NULL) != 0) {
         log_error("default socket path too long");
         return -1;
     }

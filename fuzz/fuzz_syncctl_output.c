@@ -34,7 +34,7 @@ static void show(const struct output *out, const Syncd__Reply *r)
     switch (r->result_case) {
     case SYNCD__REPLY__RESULT_STATUS:
         if (out->status)
-            out->status(r->status);
+            out->status(r->status, "/fuzz.sock", "fuzz");
         break;
     case SYNCD__REPLY__RESULT_LIST:
         if (out->objects)

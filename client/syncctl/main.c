@@ -44,9 +44,9 @@ int ctl_fail(const struct ctl *ctl,
                     ctl->socket);
         else
             fprintf(stderr,
-                    "syncctl: no syncd is listening on %s (start "
-                    "it with: syncd --socket %s)\n",
-                    ctl->socket, ctl->socket);
+                    "syncctl: no syncd is listening on %s (%s); start "
+                    "it with: syncd --socket %s\n",
+                    ctl->socket, ctl->socket_why, ctl->socket);
     } else if (code == SYNC_ECONN) {
         fprintf(stderr,
                 "syncctl: %s%s%s: lost the connection to syncd on "
@@ -106,14 +106,19 @@ int main(int argc, char **argv)
     if (rv >= 0)
         return rv;
     ctl.out = res.json ? &json_output : &text_output;
-    /* Only for messages: sync_connect(NULL) resolves the same default. */
-    if (res.socket != NULL)
+    /* Resolved here (the library's rule) so that status and every
+     * message can say which socket was used and why. */
+    if (res.socket != NULL) {
         ctl.socket = res.socket;
-    else if (sync_default_socket_path(path, sizeof(path)) == 0)
+        ctl.socket_why = "--socket";
+    } else if (sync_default_socket_reason(path, sizeof(path),
+                                          &ctl.socket_why) == 0) {
         ctl.socket = path;
-    else
-        ctl.socket = "the default socket";
-    rv = sync_connect(res.socket, &ctl.client);
+    } else {
+        fprintf(stderr, "syncctl: the default socket path is too long\n");
+        return ctl_exit_code(SYNC_EINVAL);
+    }
+    rv = sync_connect(ctl.socket, &ctl.client);
     if (rv != 0)
         return ctl_fail(&ctl, rv, "connect", ctl.socket);
     if (res.mode >= 0)

@@ -14,8 +14,10 @@
 #include "syncd.pb-c.h"
 
 struct output {
-    /* status, or metrics for metrics_output. */
-    void (*status)(const Syncd__StatusResult *st);
+    /* status, or metrics for metrics_output; used is the socket syncctl
+     * connected to and why the rule that chose it. */
+    void (*status)(const Syncd__StatusResult *st, const char *used,
+                   const char *why);
     /* ls: every matching object, sorted by name. */
     void (*objects)(Syncd__ObjectInfo *const *v, size_t n);
     /* show: one object with holders and waiters. */

@@ -170,7 +170,8 @@ static json_t *json_limits(const Syncd__Limits *l)
 }
 /* clang-format on */
 
-static void json_status(const Syncd__StatusResult *st)
+static void json_status(const Syncd__StatusResult *st, const char *used,
+                        const char *why)
 {
     json_t *j = json_object();
 
@@ -178,6 +179,8 @@ static void json_status(const Syncd__StatusResult *st)
     json_object_set_new(j, "pid", json_integer(st->pid));
     json_object_set_new(j, "uptime_ms", json_u64(st->uptime_ms));
     json_object_set_new(j, "socket", json_str(st->socket));
+    json_object_set_new(j, "connected_to", json_string(used));
+    json_object_set_new(j, "connected_because", json_string(why));
     json_object_set_new(j, "clients", json_integer(st->clients));
     json_object_set_new(j, "objects", json_integer(st->objects));
     json_object_set_new(j, "waiters", json_integer(st->waiters));

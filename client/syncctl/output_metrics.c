@@ -91,8 +91,11 @@ static void metric_limits(const Syncd__Limits *l)
         printf("syncd_limit{limit=\"%s\"} %u\n", names[i], v[i]);
 }
 
-static void metrics_status(const Syncd__StatusResult *st)
+static void metrics_status(const Syncd__StatusResult *st, const char *used,
+                           const char *why)
 {
+    (void)used;
+    (void)why;
     metric_family("syncd_info", "gauge", "The daemon's version and pid.");
     printf("syncd_info{version=\"");
     metric_label_value(st->server_version);

@@ -80,7 +80,8 @@ static void text_requests_by_op(const Syncd__Counters *c)
     printf("\n");
 }
 
-static void text_status(const Syncd__StatusResult *st)
+static void text_status(const Syncd__StatusResult *st, const char *used,
+                        const char *why)
 {
     const Syncd__Counters *c = st->counters;
     const Syncd__Limits *l = st->limits;
@@ -92,6 +93,8 @@ static void text_status(const Syncd__StatusResult *st)
     printf("%-16s %s\n",
            "uptime:", text_duration(st->uptime_ms, buf, sizeof(buf)));
     printf("%-16s %s\n", "socket:", text_str(st->socket, buf, sizeof(buf)));
+    printf("%-16s %s (%s)\n", "connected to:", text_str(used, buf, sizeof(buf)),
+           why);
     printf("%-16s %u (%llu accepted since start)\n", "clients:", st->clients,
            c ? (unsigned long long)c->sessions_total : 0ULL);
     printf("%-16s %u\n%-16s %u\n", "objects:", st->objects,

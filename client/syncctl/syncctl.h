@@ -15,6 +15,7 @@ struct ctl {
     const struct parse_result *res; /* borrowed (owner: main) */
     const struct output *out;       /* text_output or json_output */
     const char *socket;             /* the path in use, for messages */
+    const char *socket_why;         /* the rule that chose it (static) */
     char detail[256];               /* the daemon's message for the last
                                        failed inspection, or "" */
 };

@@ -79,9 +79,10 @@ static const struct verb verbs[] = {
 static const char global_help[] =
     "Options for every verb:\n"
     "  -s, --socket PATH      the daemon's socket (default: $SYNCD_SOCKET,\n"
-    "                         else /run/syncd/syncd.sock for root, else\n"
+    "                         else /run/syncd/syncd.sock if it exists and\n"
+    "                         you may connect (always for root), else\n"
     "                         $XDG_RUNTIME_DIR/syncd.sock, else\n"
-    "                         /tmp/syncd-$UID.sock)\n"
+    "                         /tmp/syncd-$UID.sock; `status` says which)\n"
     "  -j, --json             print JSON instead of text\n"
     "  -h, --help             show help (syncctl VERB --help: that verb's)\n"
     "  -V, --version          print syncctl's version\n";

@@ -126,7 +126,7 @@ int view_status(struct ctl *ctl, const struct output *out)
     rv = view_call(ctl, &req, SYNCD__REPLY__RESULT_STATUS, &m);
     if (rv != 0)
         return ctl_fail(ctl, rv, "status", NULL);
-    out->status(m->reply->status);
+    out->status(m->reply->status, ctl->socket, ctl->socket_why);
     syncd__server_message__free_unpacked(m, NULL);
     return 0;
 }

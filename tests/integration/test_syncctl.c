@@ -313,6 +313,37 @@ Test(syncctl, status_shows_socket_and_version)
     json_decref(j);
 }
 
+Test(syncctl, status_says_which_socket_it_used_and_why)
+{
+    static const char *const args[] = {"status", NULL};
+    static const char *const jargs[] = {"--json", "status", NULL};
+    char want[256], env[192];
+    struct ctl_run r = ctl("status", NULL);
+    json_t *j;
+
+    snprintf(want, sizeof(want), "connected to:    %s (--socket)\n",
+             syncd_fx.sock);
+    cr_assert(strstr(r.out, want) != NULL, "%s", r.out);
+    ctl_free(&r);
+    snprintf(env, sizeof(env), "SYNCD_SOCKET=%s", syncd_fx.sock);
+    ctl_startv(&r, false, env, args);
+    ctl_wait(&r, 10000);
+    cr_assert(eq(int, r.code, 0), "stderr: %s", r.err);
+    snprintf(want, sizeof(want), "connected to:    %s ($SYNCD_SOCKET is set)",
+             syncd_fx.sock);
+    cr_assert(strstr(r.out, want) != NULL, "%s", r.out);
+    ctl_free(&r);
+    ctl_startv(&r, false, env, jargs);
+    ctl_wait(&r, 10000);
+    j = json_loads(r.out, 0, NULL);
+    cr_assert(j != NULL, "%s", r.out);
+    cr_assert(eq(str, (char *)jstr(j, "connected_to"), syncd_fx.sock));
+    cr_assert(eq(str, (char *)jstr(j, "connected_because"),
+                 "$SYNCD_SOCKET is set"));
+    json_decref(j);
+    ctl_free(&r);
+}
+
 /* ---- ls / show / clients --------------------------------------------------
  */
 
@@ -878,14 +909,14 @@ Test(syncctl, metrics_in_prometheus_format)
 
 Test(syncctl, no_daemon_exits_109_and_says_so)
 {
-    char sock[160], want[400], env[200];
+    char sock[160], want[512], env[200];
     const char *args[] = {"status", NULL};
     struct ctl_run r;
 
     snprintf(sock, sizeof(sock), "%s/none.sock", syncd_fx.dir);
     snprintf(want, sizeof(want),
              "syncctl: no syncd is listening on %s "
-             "(start it with: syncd --socket %s)",
+             "(--socket); start it with: syncd --socket %s",
              sock, sock);
     r = ctl("--socket", sock, "ls", NULL);
     cr_assert(eq(int, r.code, 109));
@@ -897,6 +928,10 @@ Test(syncctl, no_daemon_exits_109_and_says_so)
     ctl_startv(&r, false, env, args);
     ctl_wait(&r, 10000);
     cr_assert(eq(int, r.code, 109));
+    snprintf(want, sizeof(want),
+             "syncctl: no syncd is listening on %s "
+             "($SYNCD_SOCKET is set); start it with: syncd --socket %s",
+             sock, sock);
     cr_assert(strstr(r.err, want) != NULL, "%s", r.err);
     ctl_free(&r);
     /* And $SYNCD_SOCKET pointing at the fixture's daemon works. */
