@@ -3,12 +3,11 @@
  * condition wait, barrier wait).  A wait is started on its object with a
  * pending record (dispatch_client.c); if it queues, its deadline
  * goes into the server's heap and dispatch_complete_cb answers it exactly
- * once (grant, timeout, cancel).  Blocking Lock/RLock acquires are checked
- * against the wait-for graph first.
+ * once (grant, timeout, cancel).  A blocking Lock/RLock acquire the lock
+ * refuses as a deadlock is logged with its cycle.
  */
 #include "dispatch.h"
 
-#include "deadlock.h"
 #include "dispatch_internal.h"
 #include "log.h"
 #include "objects/barrier.h"
@@ -41,16 +40,17 @@ static void dispatch_acquired(struct session *s, uint64_t id, int code,
 }
 
 /* Log a refused acquire's wait-for cycle: who holds what. */
-static void dispatch_log_cycle(struct session *s, const struct deadlock_edge *e,
-                               size_t n)
+static void dispatch_log_cycle(struct session *s, const struct lock *l,
+                               const struct waiter *w)
 {
+    struct lock_edge e[LOCK_MAX_CHAIN];
+    size_t n = lock_find_cycle(l, w->owner, w->thread, e), i;
     struct session *peer;
-    size_t i;
 
     log_warnx("deadlock refused: pid %d uid %u thread %llu asked for '%s', "
               "closing a cycle of %zu:",
-              (int)s->pid, (unsigned)s->uid, (unsigned long long)e[0].thread,
-              e[0].wants->base.name, n);
+              (int)s->pid, (unsigned)s->uid, (unsigned long long)w->thread,
+              l->base.name, n);
     for (i = 0; i < n; i++) {
         peer = server_find_session(s->server, e[(i + 1) % n].owner);
         log_warnx("  '%s' is held by pid %d thread %llu%s%s%s",
@@ -62,27 +62,17 @@ static void dispatch_log_cycle(struct session *s, const struct deadlock_edge *e,
     }
 }
 
-/* Acquire a Lock/RLock, refusing one that would close a wait-for cycle. */
+/* Acquire a Lock/RLock; the lock refuses a wait that would deadlock. */
 static int dispatch_lock_acquire(struct session *s, struct lock *l,
                                  struct pending *p, bool may_wait)
 {
-    struct deadlock_edge cycle[DEADLOCK_MAX_CHAIN];
-    size_t n;
+    int rv = lock_acquire(l, &p->w, may_wait);
 
-    /* The holder's own thread asking again is RLock re-entry, or a Lock
-     * used as a signal another thread will release (legal in Python):
-     * never a cycle.  Any other thread, even of the same client, is a
-     * node of its own. */
-    if (may_wait && l->held &&
-        !(l->holder == p->w.owner && l->holder_thread == p->w.thread)) {
-        n = deadlock_find_cycle(l, p->w.owner, p->w.thread, cycle);
-        if (n > 0) {
-            s->server->stats.deadlocks++;
-            dispatch_log_cycle(s, cycle, n);
-            return SYNC_EDEADLK;
-        }
+    if (rv == SYNC_EDEADLK) {
+        s->server->stats.deadlocks++;
+        dispatch_log_cycle(s, l, &p->w);
     }
-    return lock_acquire(l, &p->w, may_wait);
+    return rv;
 }
 
 /* Start one wait-capable operation on o for p; returns 0, PENDING or <0. */

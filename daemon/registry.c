@@ -14,8 +14,6 @@
 #include "objects/semaphore.h"
 #include "syncclient.h"
 
-int hash_oom; /* hash.h */
-
 void registry_init(struct registry *r, uint32_t max_objects,
                    uint32_t max_name)
 {
@@ -205,6 +203,7 @@ static int registry_condition_lock(struct registry *r, const char *cond_name,
         own = rlock_new(cond_name);
         if (own == NULL)
             return SYNC_ENOMEM;
+        own->base.env = &r->env;
         own->base.refs = 1;
         own->base.uid = spec->uid;
         own->base.gid = spec->gid;
@@ -285,14 +284,15 @@ int registry_open(struct registry *r, const char *name,
     } else if ((o = registry_create(name, spec)) == NULL) {
         return SYNC_ENOMEM;
     }
+    o->env = &r->env;
     r->count++;
     o->refs = 1;
     o->uid = spec->uid;
     o->gid = spec->gid;
     o->mode = spec->mode;
-    hash_oom = 0;
+    o->hash_oom = false;
     HASH_ADD_KEYPTR(hh, r->by_name, o->name, strlen(o->name), o);
-    if (hash_oom) {
+    if (o->hash_oom) {
         registry_rele(r, o);
         return SYNC_ENOMEM;
     }

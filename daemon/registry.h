@@ -13,6 +13,7 @@
 #include "objects/object.h"
 
 struct registry {
+    struct object_env env;   /* what its objects share (clock, graph) */
     struct object *by_name;  /* owned: uthash head of linked objects */
     uint32_t count;          /* live objects, linked or not */
     uint32_t max_objects;

@@ -18,12 +18,10 @@
 #include "session.h"
 #include "syncclient.h"
 
-static uv_loop_t *server_clock_loop;
-
 /* Objects stamp "held since" with the loop's millisecond clock. */
-static uint64_t server_clock(void)
+static uint64_t server_clock(void *loop)
 {
-    return uv_now(server_clock_loop);
+    return uv_now(loop);
 }
 
 /*
@@ -85,8 +83,8 @@ int server_init(struct server *srv, uv_loop_t *loop,
                                              sizeof(srv->enomem_frame));
     }
     srv->started_ms = uv_now(loop);
-    server_clock_loop = loop;
-    object_clock = server_clock;
+    srv->registry.env.clock = server_clock;
+    srv->registry.env.clock_arg = loop;
     return 0;
 }
 

@@ -215,9 +215,9 @@ int session_accept(struct server *srv)
     }
     s->pipe.data = s;
     list_insert_tail(&srv->sessions, &s->link);
-    hash_oom = 0;
+    s->hash_oom = false;
     HASH_ADD(hh, srv->by_id, id, sizeof(s->id), s);
-    s->indexed = !hash_oom;
+    s->indexed = !s->hash_oom;
     srv->n_sessions++;
     srv->stats.sessions_total++;
     if (uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&s->pipe) !=

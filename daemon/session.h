@@ -57,6 +57,7 @@ struct session {
     uint32_t groups[SESSION_MAX_GROUPS]; /* supplementary, from /proc */
     struct object_cred cred;     /* uid/gid/groups for access checks */
     UT_hash_handle hh;           /* server->by_id */
+    bool hash_oom;               /* adding to by_id failed (hash.h) */
     bool indexed;                /* in by_id (false: out of memory) */
     char client_name[CODEC_CLIENT_NAME_MAX + 1];
     uint64_t connected_ms;       /* loop time at accept */

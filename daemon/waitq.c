@@ -1,8 +1,6 @@
 /* waitq.c: FIFO wait queue; see waitq.h for the completion rule. */
 #include "waitq.h"
 
-#include "deadlock.h"
-
 void waitq_init(struct waitq *q)
 {
     list_init(&q->head);
@@ -37,7 +35,6 @@ void waitq_remove(struct waiter *w)
 {
     if (w->queue == NULL)
         return;
-    deadlock_untrack(w);
     list_remove(&w->node);
     w->queue->len--;
     w->queue = NULL;

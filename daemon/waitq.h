@@ -35,10 +35,11 @@ struct waiter {
     uint64_t token;          /* lock: fencing token of the acquisition */
     bool owner_died;         /* lock: previous holder died holding it */
     int64_t value;           /* barrier: arrival index */
-    /* Wait-for graph (deadlock.c): indexed by (owner, thread) while the
+    /* Wait-for graph (lock.c): indexed by (owner, thread) while the
      * waiter is queued on a Lock or RLock. */
     bool waits_for_lock;
     UT_hash_handle wf_hh;
+    bool hash_oom;           /* indexing it failed (hash.h) */
     /* Called once when the object removes the waiter; code 0 or SYNC_E*. */
     void (*complete)(struct waiter *w, int code);
 };

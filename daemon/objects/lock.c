@@ -1,15 +1,21 @@
 /*
- * lock.c: the Lock/RLock state machine.  Invariant: waiters are queued
+ * lock.c: the Lock/RLock state machine.  Invariants: waiters are queued
  * only while the lock is held; a release hands the lock straight to the
  * oldest waiter (FIFO, no barging), so it is never free while someone
- * waits.  Blocked waiters are indexed in the wait-for graph.
+ * waits; a held lock has exactly one holder and a depth >= 1.  Queued
+ * waiters are indexed in the wait-for graph (in the objects' environment):
+ * every thread blocks on at most one lock at a time, so the graph is a set
+ * of chains and a cycle check is a walk along one chain: O(length), no
+ * allocation.  Only Lock/RLock waiters are edges: a thread waiting on a
+ * semaphore, event, condition or barrier can be woken by anyone, so it
+ * never makes a cycle definite.
  */
 #include "lock.h"
 #include "xalloc.h"
 
+#include <assert.h>
 #include <stdlib.h>
 
-#include "deadlock.h"
 #include "syncclient.h"
 
 static const struct object_ops lock_ops;
@@ -44,13 +50,77 @@ struct lock *lock_from_object(struct object *o)
     return container_of(o, struct lock, base);
 }
 
+/* The graph's index key: the adjacent (owner, thread) fields of a waiter. */
+struct lock_key {
+    uint64_t owner;
+    uint64_t thread;
+};
+
+/* Index w (queued on l) by its (owner, thread); false when the index
+ * could not allocate (w is then not part of the graph). */
+static bool lock_track(struct lock *l, struct waiter *w)
+{
+    struct object_env *env = l->base.env;
+
+    if (env == NULL)
+        return true;
+    w->hash_oom = false;
+    HASH_ADD(wf_hh, env->wait_for, owner, sizeof(struct lock_key), w);
+    w->waits_for_lock = !w->hash_oom;
+    return w->waits_for_lock;
+}
+
+/* Take w (just removed from l's queue) out of the graph. */
+static void lock_untrack(struct lock *l, struct waiter *w)
+{
+    if (!w->waits_for_lock)
+        return;
+    HASH_DELETE(wf_hh, l->base.env->wait_for, w);
+    w->waits_for_lock = false;
+}
+
+static struct waiter *lock_waiting(struct object_env *env, uint64_t owner,
+                                   uint64_t thread)
+{
+    struct lock_key key = {owner, thread};
+    struct waiter *w = NULL;
+
+    HASH_FIND(wf_hh, env->wait_for, &key, sizeof(key), w);
+    return w;
+}
+
+size_t lock_find_cycle(const struct lock *l, uint64_t owner, uint64_t thread,
+                       struct lock_edge cycle[LOCK_MAX_CHAIN])
+{
+    const struct lock *cur = l;
+    struct waiter *w;
+    size_t n = 0;
+
+    if (l->base.env == NULL)
+        return 0;
+    cycle[n++] = (struct lock_edge){owner, thread, l};
+    while (cur->held) {
+        if (cur->holder == owner && cur->holder_thread == thread)
+            return n;
+        if (n == LOCK_MAX_CHAIN)
+            return 0;
+        w = lock_waiting(l->base.env, cur->holder, cur->holder_thread);
+        if (w == NULL || w->obj == NULL)
+            return 0;
+        cur = lock_from_object(w->obj);
+        cycle[n++] = (struct lock_edge){w->owner, w->thread, cur};
+    }
+    return 0;
+}
+
 static void lock_grant(struct lock *l, struct waiter *w, uint32_t depth)
 {
+    assert(!l->held && depth >= 1);
     l->held = true;
     l->holder = w->owner;
     l->holder_thread = w->thread;
     l->depth = depth;
-    l->held_since = object_clock();
+    l->held_since = object_now(&l->base);
     w->token = ++l->tokens;
     /* The first holder after a death is told, then the flag is spent. */
     w->owner_died = l->owner_died;
@@ -61,13 +131,16 @@ static void lock_grant(struct lock *l, struct waiter *w, uint32_t depth)
  * in which case w is queued but invisible to deadlock detection. */
 static bool lock_enqueue(struct lock *l, struct waiter *w)
 {
+    assert(l->held && w->queue == NULL);
     w->obj = &l->base;
     waitq_push(&l->waiters, w);
-    return deadlock_track(w);
+    return lock_track(l, w);
 }
 
 int lock_acquire(struct lock *l, struct waiter *w, bool may_wait)
 {
+    struct lock_edge cycle[LOCK_MAX_CHAIN];
+
     if (!l->held) {
         lock_grant(l, w, 1);
         return 0;
@@ -85,6 +158,12 @@ int lock_acquire(struct lock *l, struct waiter *w, bool may_wait)
     }
     if (!may_wait)
         return SYNC_ETIMEDOUT;
+    /* Any thread but the holder's, even of the same client, is a node of
+     * its own (the holder's own thread is the case above, or a Lock used
+     * as a signal). */
+    if (!(l->holder == w->owner && l->holder_thread == w->thread) &&
+        lock_find_cycle(l, w->owner, w->thread, cycle) > 0)
+        return SYNC_EDEADLK;
     if (!lock_enqueue(l, w)) {
         /* A wait the deadlock check cannot see is refused, not risked. */
         waitq_remove(w);
@@ -105,6 +184,7 @@ static void lock_hand_off(struct lock *l, bool died)
     next = waitq_pop(&l->waiters);
     if (next == NULL)
         return;
+    lock_untrack(l, next);
     lock_grant(l, next, next->reacquiring ? next->depth : 1);
     next->reacquiring = false;
     next->complete(next, next->grant_code);
@@ -171,6 +251,14 @@ static bool lock_drop_owner(struct object *o, uint64_t owner)
     return true;
 }
 
+/* A queued waiter was cancelled (client gone, handle closed, timeout,
+ * shutdown): it leaves the graph with its queue. */
+static void lock_cancelled(struct object *o, struct waiter *w, int code)
+{
+    lock_untrack(lock_from_object(o), w);
+    w->complete(w, code);
+}
+
 static int64_t lock_query(const struct object *o)
 {
     return container_of(o, struct lock, base)->held ? 1 : 0;
@@ -185,6 +273,7 @@ static void lock_free(struct object *o)
 {
     struct lock *l = lock_from_object(o);
 
+    assert(waitq_empty(&l->waiters));
     object_fini(o);
     xfree(l);
 }
@@ -194,5 +283,6 @@ static const struct object_ops lock_ops = {
     .holds = lock_holds,
     .query = lock_query,
     .n_waiting = lock_n_waiting,
+    .cancelled = lock_cancelled,
     .free = lock_free,
 };

@@ -4,11 +4,25 @@
  * it); an RLock by a (client, thread) pair, which may acquire it again and
  * must release it as often.  FIFO hand-off on release; a fencing token per
  * acquisition; the next holder learns when the previous one died holding it.
+ * A blocking acquire that would close a cycle in the wait-for graph (nodes
+ * are (owner, thread) pairs; an edge goes from a queued waiter to the holder
+ * of the lock it waits for) is refused with SYNC_EDEADLK instead of hanging.
  */
 #ifndef SYNCD_LOCK_H
 #define SYNCD_LOCK_H
 
 #include "object.h"
+
+/* Longest cycle reported (and searched), inclusive: a chain longer than
+ * this is not followed further, so it is never reported. */
+#define LOCK_MAX_CHAIN 64
+
+/* One edge of a cycle: `owner/thread` waits for `wants`. */
+struct lock_edge {
+    uint64_t owner;
+    uint64_t thread;
+    const struct lock *wants;
+};
 
 struct lock {
     struct object base;
@@ -18,7 +32,7 @@ struct lock {
     uint64_t holder;     /* owner id while held */
     uint64_t holder_thread; /* thread that acquired it (RLock: the owner) */
     uint32_t depth;      /* RLock recursion level; 1 for a held Lock */
-    uint64_t held_since; /* object_clock() at the grant */
+    uint64_t held_since; /* object_now() at the grant */
     uint64_t tokens;     /* fencing tokens handed out so far */
     struct waitq waiters;
 };
@@ -32,9 +46,22 @@ struct lock *rlock_new(const char *name);
  * Acquire for (w->owner, w->thread).  0 when granted now (w->token,
  * w->owner_died set; an RLock's owner just goes one level deeper);
  * SYNCD_PENDING when queued (w completes later); SYNC_ETIMEDOUT when taken
- * and may_wait is false.
+ * and may_wait is false; SYNC_EDEADLK when waiting would close a cycle of
+ * the wait-for graph (lock_find_cycle names it); SYNC_ENOMEM when the
+ * graph could not index the wait.  The holder's own thread asking again
+ * is RLock re-entry or, for a Lock, a signal another thread will release
+ * (legal in Python): never a cycle.
  */
 int lock_acquire(struct lock *l, struct waiter *w, bool may_wait);
+
+/*
+ * Would (owner, thread) waiting for l close a cycle?  Follows holder ->
+ * the lock that holder's thread waits for -> its holder ...  Returns the
+ * number of edges in the cycle (filled into cycle[], first the requester),
+ * or 0 when there is none (or l has no environment).
+ */
+size_t lock_find_cycle(const struct lock *l, uint64_t owner, uint64_t thread,
+                       struct lock_edge cycle[LOCK_MAX_CHAIN]);
 
 /* Release a Lock; the oldest waiter gets it.  SYNC_EPERM unless owner
  * holds it. */

@@ -7,12 +7,12 @@
 
 #include "syncclient.h"
 
-static uint64_t object_no_clock(void)
+uint64_t object_now(const struct object *o)
 {
-    return 0;
+    return o->env != NULL && o->env->clock != NULL
+               ? o->env->clock(o->env->clock_arg)
+               : 0;
 }
-
-uint64_t (*object_clock)(void) = object_no_clock;
 
 bool object_may(const struct object *o, const struct object_cred *cred,
                 unsigned want)

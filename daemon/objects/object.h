@@ -25,6 +25,18 @@ enum object_type {
 
 struct object;
 
+/*
+ * What the objects of one registry share, kept there instead of in
+ * file-scope globals: the clock for "held since" stamps and the locks'
+ * wait-for graph (lock.c).
+ */
+struct object_env {
+    uint64_t (*clock)(void *arg); /* loop time in ms; NULL: no clock (0) */
+    void *clock_arg;              /* borrowed */
+    struct waiter *wait_for;      /* owned by lock.c: queued Lock/RLock
+                                     waiters by (owner, thread), uthash */
+};
+
 struct object_ops {
     /* Release whatever owner holds, as when it dies (locks: owner died).
      * Returns true when something was released.  NULL: types without an
@@ -61,7 +73,11 @@ struct object {
     uint32_t mode;               /* OBJECT_MODE_* bits, like a file's */
     bool linked;                 /* reachable by name in the registry */
     const struct object_ops *ops; /* borrowed (static) */
+    struct object_env *env;      /* borrowed (owner: registry); NULL for an
+                                    object outside one: no clock and no
+                                    deadlock detection */
     UT_hash_handle hh;           /* registry name map */
+    bool hash_oom;               /* adding to the map failed (hash.h) */
 };
 
 /* Permission bits (a file's, without execute). */
@@ -88,9 +104,8 @@ const char *object_type_name(enum object_type t);
 bool object_may(const struct object *o, const struct object_cred *cred,
                 unsigned want);
 
-/* Loop time in ms for "held since" stamps; the server sets it, tests may
- * fake it.  Returns 0 until set. */
-extern uint64_t (*object_clock)(void);
+/* o's environment's clock (loop time in ms), or 0 without one. */
+uint64_t object_now(const struct object *o);
 
 /* Fill in the base with a copy of name.  0, or -1 when out of memory. */
 int object_init(struct object *o, enum object_type type, const char *name,

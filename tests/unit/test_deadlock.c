@@ -1,13 +1,12 @@
 /*
- * test_deadlock.c: the wait-for graph (daemon/deadlock.c), built from real
- * Locks/RLocks and queued fake waiters as dispatch builds it: a cycle is
+ * test_deadlock.c: the locks' wait-for graph (objects/lock.c), built from
+ * real Locks/RLocks and queued fake waiters as dispatch builds it: a cycle is
  * found exactly when every lock on the chain is held by someone waiting
  * for the next, and a waiter leaves the graph when it leaves its queue.
  */
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
-#include "deadlock.h"
 #include "fake_waiter.h"
 #include "objects/condition.h"
 #include "objects/lock.h"
@@ -20,7 +19,8 @@ enum { T1 = 11, T2 = 12 };
 
 static struct lock *lk[N_LOCKS];
 static struct fake_waiter holds[N_LOCKS], waits[N_LOCKS];
-static struct deadlock_edge cycle[DEADLOCK_MAX_CHAIN];
+static struct lock_edge cycle[LOCK_MAX_CHAIN];
+static struct object_env env; /* as a registry's: the graph lives here */
 
 static void setup(void)
 {
@@ -31,6 +31,7 @@ static void setup(void)
         snprintf(name, sizeof(name), "L%d", i);
         lk[i] = i % 2 ? rlock_new(name) : lock_new(name);
         cr_assert(ne(ptr, lk[i], NULL));
+        lk[i]->base.env = &env;
     }
 }
 
@@ -46,6 +47,7 @@ static void teardown(void)
                         "waiters left");
         lk[i]->base.ops->free(&lk[i]->base);
     }
+    TEST_FINI_CHECK(env.wait_for == NULL, "waiters left in the graph");
 }
 
 TestSuite(deadlock, .init = setup, .fini = teardown);
@@ -71,12 +73,12 @@ static void block(int slot, struct lock *l, uint64_t owner, uint64_t thread)
     cr_assert(eq(int, waits[slot].w.waits_for_lock, true));
 }
 
-/* What dispatch does before a blocking acquire. */
+/* What lock_acquire checks before queueing. */
 static size_t would_deadlock(struct lock *l, uint64_t owner, uint64_t thread)
 {
     if (!l->held || lock_is_owner(l, owner, thread))
         return 0;
-    return deadlock_find_cycle(l, owner, thread, cycle);
+    return lock_find_cycle(l, owner, thread, cycle);
 }
 
 static void assert_edge(size_t i,
@@ -96,10 +98,27 @@ Test(deadlock, two_party_cycle_is_found_with_its_edges)
     hold(1, Y, B, T1);
     block(0, Y, A, T1);
     /* B asking for X would close A -> Y -> B -> X -> A. */
-    cr_assert(eq(sz, deadlock_find_cycle(X, B, T1, cycle), 2));
+    cr_assert(eq(sz, lock_find_cycle(X, B, T1, cycle), 2));
     assert_edge(0, B, T1, X);
     assert_edge(1, A, T1, Y);
     cr_assert(eq(sz, would_deadlock(X, B, T1), 2));
+}
+
+Test(deadlock, acquire_that_would_close_a_cycle_is_refused_unqueued)
+{
+    struct fake_waiter w;
+
+    hold(0, X, A, T1);
+    hold(1, Y, B, T1);
+    block(0, Y, A, T1);
+    fake_waiter_init_thread(&w, B, T1);
+    cr_assert(eq(int, lock_acquire(X, &w.w, true), SYNC_EDEADLK));
+    cr_assert(eq(ptr, (void *)w.w.queue, NULL));
+    cr_assert(eq(int, w.w.waits_for_lock, false));
+    cr_assert(eq(sz, waitq_len(&X->waiters), 0));
+    /* Trying once never waits, so it is no deadlock. */
+    cr_assert(eq(int, lock_acquire(X, &w.w, false), SYNC_ETIMEDOUT));
+    FAKE_ASSERT_UNTOUCHED(&w);
 }
 
 Test(deadlock, no_cycle_when_holder_is_not_waiting)
@@ -107,7 +126,7 @@ Test(deadlock, no_cycle_when_holder_is_not_waiting)
     hold(0, X, A, T1);
     hold(1, Y, B, T1);
     /* A holds X but waits for nothing: B would just wait. */
-    cr_assert(eq(sz, deadlock_find_cycle(X, B, T1, cycle), 0));
+    cr_assert(eq(sz, lock_find_cycle(X, B, T1, cycle), 0));
     cr_assert(eq(sz, would_deadlock(Y, A, T1), 0));
     block(0, X, B, T1);
     /* Now B waits for X; A asking for Y closes it. */
@@ -120,7 +139,7 @@ Test(deadlock, free_lock_is_never_a_cycle)
 {
     hold(0, X, A, T1);
     block(0, X, B, T1);
-    cr_assert(eq(sz, deadlock_find_cycle(Y, A, T1, cycle), 0));
+    cr_assert(eq(sz, lock_find_cycle(Y, A, T1, cycle), 0));
     cr_assert(eq(sz, would_deadlock(Y, A, T1), 0));
 }
 
@@ -206,7 +225,7 @@ Test(deadlock, rlock_reentry_by_owner_is_not_a_cycle)
     hold(1, R, A, T1);
     cr_assert(eq(u32, R->depth, 2));
     /* Without that check the walk would see A waiting for itself. */
-    cr_assert(eq(sz, deadlock_find_cycle(R, A, T1, cycle), 1));
+    cr_assert(eq(sz, lock_find_cycle(R, A, T1, cycle), 1));
     lock_release_by(R, A, T1);
     lock_release_by(R, A, T1);
 }
@@ -312,7 +331,7 @@ static size_t ring(size_t n)
 
 Test(deadlock, long_cycle_within_limit_is_found)
 {
-    size_t i, n = DEADLOCK_MAX_CHAIN - 1;
+    size_t i, n = LOCK_MAX_CHAIN - 1;
 
     cr_assert(eq(sz, ring(n), n));
     for (i = 0; i < n; i++)
@@ -322,7 +341,7 @@ Test(deadlock, long_cycle_within_limit_is_found)
 Test(deadlock, cycle_longer_than_limit_is_not_reported)
 {
     /* Never a false positive, and never a write past cycle[]. */
-    cr_assert(eq(sz, ring(DEADLOCK_MAX_CHAIN + 1), 0));
+    cr_assert(eq(sz, ring(LOCK_MAX_CHAIN + 1), 0));
 }
 
 Test(deadlock, much_longer_cycle_is_not_reported)
@@ -330,14 +349,14 @@ Test(deadlock, much_longer_cycle_is_not_reported)
     cr_assert(eq(sz, ring(N_LOCKS), 0));
 }
 
-/* DEADLOCK_MAX_CHAIN is the longest cycle reported, inclusive. */
+/* LOCK_MAX_CHAIN is the longest cycle reported, inclusive. */
 Test(deadlock, cycle_of_exactly_max_chain_is_found)
 {
-    cr_assert(eq(sz, ring(DEADLOCK_MAX_CHAIN), DEADLOCK_MAX_CHAIN));
+    cr_assert(eq(sz, ring(LOCK_MAX_CHAIN), LOCK_MAX_CHAIN));
 }
 
 /*
- * Documented semantics (deadlock.h, syncclient.h): a plain Lock's node in
+ * Documented semantics (lock.h, syncclient.h): a plain Lock's node in
  * the wait-for graph is the thread that acquired it.  Another thread of
  * the same client could release it, but a program that does so while the
  * acquiring thread is blocked is the rare case; reporting the cycle is what

@@ -178,20 +178,24 @@ Test(object, root_of_plain_object_is_itself)
     cr_assert(eq(ptr, object_root(o), o));
 }
 
-static uint64_t fake_now(void)
+static uint64_t fake_now(void *arg)
 {
-    return 777;
+    return *(uint64_t *)arg;
 }
 
-Test(object, clock_hook_stamps_lock_grants)
+Test(object, environment_clock_stamps_lock_grants)
 {
     struct waiter w = {.owner = 1};
+    uint64_t now = 777;
+    struct object_env env = {.clock = fake_now, .clock_arg = &now};
 
-    cr_assert(eq(u64, object_clock(), 0), "no clock until the server sets it");
-    object_clock = fake_now;
+    cr_assert(eq(u64, object_now(&l->base), 0), "no clock without an env");
+    l->base.env = &env;
+    cr_assert(eq(u64, object_now(&l->base), 777));
     cr_assert(eq(int, lock_acquire(l, &w, false), 0));
     cr_assert(eq(u64, l->held_since, 777));
     cr_assert(eq(int, lock_release(l, 1), 0));
+    l->base.env = NULL;
 }
 
 Test(object, type_names)
