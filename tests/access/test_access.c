@@ -42,6 +42,9 @@
 #ifndef SYNCCTL_BIN
 #define SYNCCTL_BIN ""
 #endif
+#ifndef SYNCCLIENT_SONAME_FILE
+#define SYNCCLIENT_SONAME_FILE ""
+#endif
 
 #define ACCESS_GID_SHARED 64000u
 
@@ -794,6 +797,47 @@ Test(access, root_may_do_everything)
 
 /* ---- syncctl ls as another user ------------------------------------------ */
 
+/* Copy the file at from (following links) to to, mode 0755. */
+static void copy_executable(const char *from, const char *to)
+{
+    char buf[65536];
+    int in = open(from, O_RDONLY | O_CLOEXEC), out;
+    ssize_t n;
+
+    cr_assert(in >= 0, "open %s: %s", from, strerror(errno));
+    out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+    cr_assert(out >= 0, "create %s: %s", to, strerror(errno));
+    while ((n = read(in, buf, sizeof(buf))) > 0)
+        cr_assert(write(out, buf, (size_t)n) == n);
+    cr_assert(n == 0, "read %s", from);
+    close(in);
+    close(out);
+}
+
+/*
+ * The build tree may sit where other users cannot enter (a clone under
+ * /root, mode 0700): the other uids run a copy of syncctl and of the
+ * libsyncclient it loads from the test's own directory (mode 0755).
+ * Returns the copy's path.
+ */
+static const char *syncctl_staged(void)
+{
+    static char bin[192];
+
+    if (bin[0] != '\0')
+        return bin;
+    snprintf(bin, sizeof(bin), "%s/syncctl", syncd_fx.dir);
+    copy_executable(SYNCCTL_BIN, bin);
+    if (SYNCCLIENT_SONAME_FILE[0] != '\0') {
+        char lib[192];
+
+        snprintf(lib, sizeof(lib), "%s/%s", syncd_fx.dir,
+                 strrchr(SYNCCLIENT_SONAME_FILE, '/') + 1);
+        copy_executable(SYNCCLIENT_SONAME_FILE, lib);
+    }
+    return bin;
+}
+
 /*
  * Run SYNCCTL_BIN --socket SOCK args... as id; its stdout (and stderr) go
  * into out.  Returns the exit code.
@@ -807,7 +851,7 @@ static int syncctl_as(const struct ident *id, const char *const *args,
     ssize_t n;
     pid_t pid;
 
-    argv[argc++] = SYNCCTL_BIN;
+    argv[argc++] = syncctl_staged();
     argv[argc++] = "--socket";
     argv[argc++] = syncd_fx.sock;
     while (*args != NULL && argc < 15)
@@ -823,7 +867,8 @@ static int syncctl_as(const struct ident *id, const char *const *args,
         dup2(fd[1], 2);
         close(fd[0]);
         close(fd[1]);
-        execv(SYNCCTL_BIN, (char *const *)argv);
+        setenv("LD_LIBRARY_PATH", syncd_fx.dir, 1);
+        execv(argv[0], (char *const *)argv);
         _exit(127);
     }
     close(fd[1]);
