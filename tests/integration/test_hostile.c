@@ -41,8 +41,13 @@ TestSuite(hostile, .init = hostile_init, .fini = syncd_fixture_fini,
  * leaks themselves are caught by LeakSanitizer when the daemon exits. */
 #if defined(__SANITIZE_ADDRESS__)
 #define RSS_SLACK_KIB (96 * 1024)
+#define STORM_SLACK_KIB RSS_SLACK_KIB
 #else
 #define RSS_SLACK_KIB (8 * 1024)
+/* After thousands of connections came and went the daemon gives their
+ * memory back (malloc_trim once the loop is idle): within 4 MB of where it
+ * started, not at its high-water mark. */
+#define STORM_SLACK_KIB (4 * 1024)
 #endif
 
 /* The daemon's resident memory in KiB, from /proc. */
@@ -249,8 +254,8 @@ Test(hostile, five_thousand_clients_at_once)
         cr_assert(eq(int, fx_waitpid(pids[i], 10000), 0));
     cr_assert(eq(int, wait_clients(1), 1), "only syncctl itself is left");
     cr_assert(syncd_fixture_alive());
-    /* Session memory is returned (allocator caches allow some slack). */
-    cr_assert(lt(long, daemon_rss_kib(), rss0 + 4 * RSS_SLACK_KIB),
+    /* Session memory is returned to the system, not kept at its peak. */
+    cr_assert(lt(long, daemon_rss_kib(), rss0 + STORM_SLACK_KIB),
               "RSS %ld KiB after, %ld KiB before", daemon_rss_kib(), rss0);
     close(ready[0]);
     close(ready[1]);
@@ -274,7 +279,8 @@ Test(hostile, connect_and_vanish_loops)
     cr_assert(eq(int, wait_clients(1), 1), "only syncctl itself is left");
     cr_assert(syncd_fixture_alive());
     good_client_pair_time();
-    cr_assert(lt(long, daemon_rss_kib(), rss0 + RSS_SLACK_KIB));
+    cr_assert(lt(long, daemon_rss_kib(), rss0 + STORM_SLACK_KIB),
+              "RSS %ld KiB after, %ld KiB before", daemon_rss_kib(), rss0);
 }
 
 /* One hostile act, then the checks every hostile test makes. */
