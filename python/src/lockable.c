@@ -1,0 +1,467 @@
+/*
+ * lockable.c: syncd._syncd.Lock, RLock and Condition.  A Lock belongs to
+ * the process (any thread may release it); an RLock to a thread, whose
+ * ownership and depth this process also tracks locally so _is_owned() and
+ * Condition.wait() need no round trip.  A Condition made on a Lock/RLock
+ * acquires through that object; one made without a lock uses its own.
+ */
+#include "syncd_py.h"
+
+#include <limits.h>
+#include <pythread.h>
+
+#define SPY_PYERR INT_MIN /* a Python exception is set */
+
+static const char *const spy_rlock_unowned = "cannot release un-acquired lock";
+
+/* The object whose lock a Lock/RLock/Condition call works on. */
+static struct spy_obj *lk_target(struct spy_obj *o)
+{
+    return o->kind == SPY_COND && o->lock != NULL ? o->lock : o;
+}
+
+static bool lk_tracked(const struct spy_obj *t)
+{
+    return t->kind != SPY_LOCK;
+}
+
+static int lk_acquire_raw(struct spy_obj *o, bool blocking, double timeout)
+{
+    struct spy_obj *t = lk_target(o);
+    void *h = spy_handle(t);
+    unsigned long me;
+    int rv = SYNC_EINVAL;
+
+    if (h == NULL)
+        return SPY_PYERR;
+    switch (t->kind) {
+    case SPY_LOCK:
+        SPY_BLOCKING(rv, sync_lock_acquire(h, blocking, timeout));
+        break;
+    case SPY_RLOCK:
+        SPY_BLOCKING(rv, sync_rlock_acquire(h, blocking, timeout));
+        break;
+    case SPY_COND:
+        SPY_BLOCKING(rv, sync_cond_acquire(h, blocking, timeout));
+        break;
+    default:
+        break;
+    }
+    if (rv == 0 && lk_tracked(t)) {
+        me = PyThread_get_thread_ident();
+        if (t->owner == me) {
+            t->depth++;
+        } else {
+            t->owner = me;
+            t->depth = 1;
+        }
+    }
+    return rv;
+}
+
+/* 0, or -1 with an exception. */
+static int lk_release_raw(struct spy_obj *o)
+{
+    struct spy_obj *t = lk_target(o);
+    void *h;
+    int rv = SYNC_EINVAL;
+
+    if (lk_tracked(t) && t->owner != PyThread_get_thread_ident()) {
+        PyErr_SetString(PyExc_RuntimeError, spy_rlock_unowned);
+        return -1;
+    }
+    if ((h = spy_handle(t)) == NULL)
+        return -1;
+    switch (t->kind) {
+    case SPY_LOCK: SPY_BLOCKING(rv, sync_lock_release(h)); break;
+    case SPY_RLOCK: SPY_BLOCKING(rv, sync_rlock_release(h)); break;
+    case SPY_COND: SPY_BLOCKING(rv, sync_cond_release(h)); break;
+    default: break;
+    }
+    if (rv == 0) {
+        if (lk_tracked(t) && --t->depth == 0)
+            t->owner = 0;
+        return 0;
+    }
+    spy_raise(rv, t, lk_tracked(t) ? spy_rlock_unowned : "release unlocked lock");
+    return -1;
+}
+
+static PyObject *lk_result(struct spy_obj *o, int rv)
+{
+    if (rv == 0)
+        Py_RETURN_TRUE;
+    if (rv == SYNC_ETIMEDOUT)
+        Py_RETURN_FALSE;
+    if (rv == SPY_PYERR)
+        return NULL;
+    return spy_raise(rv, lk_target(o), NULL);
+}
+
+static PyObject *lk_acquire(PyObject *self, PyObject *const *args,
+                            Py_ssize_t nargs, PyObject *kwnames)
+{
+    bool blocking;
+    double timeout;
+
+    if (spy_parse_lock_args(args, nargs, kwnames, &blocking, &timeout) != 0)
+        return NULL;
+    return lk_result((struct spy_obj *)self,
+                     lk_acquire_raw((struct spy_obj *)self, blocking, timeout));
+}
+
+static PyObject *lk_enter(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    return lk_result((struct spy_obj *)self,
+                     lk_acquire_raw((struct spy_obj *)self, true, -1));
+}
+
+static PyObject *lk_release(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (lk_release_raw((struct spy_obj *)self) != 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *lk_exit(PyObject *self, PyObject *const *args,
+                         Py_ssize_t nargs)
+{
+    (void)args;
+    (void)nargs;
+    return lk_release(self, NULL);
+}
+
+static PyObject *lk_locked(PyObject *self, PyObject *unused)
+{
+    struct spy_obj *t = lk_target((struct spy_obj *)self);
+    void *h = spy_handle(t);
+    int rv = SYNC_EINVAL;
+
+    (void)unused;
+    if (h == NULL)
+        return NULL;
+    switch (t->kind) {
+    case SPY_LOCK: SPY_BLOCKING(rv, sync_lock_locked(h)); break;
+    case SPY_RLOCK: SPY_BLOCKING(rv, sync_rlock_locked(h)); break;
+    case SPY_COND:
+        /* A Condition's own lock: held by this thread, or ask whether
+         * anyone holds it by trying it. */
+        if (t->owner != 0)
+            Py_RETURN_TRUE;
+        SPY_BLOCKING(rv, sync_cond_acquire(h, false, -1));
+        if (rv == 0) {
+            SPY_BLOCKING(rv, sync_cond_release(h));
+            if (rv == 0)
+                Py_RETURN_FALSE;
+        } else if (rv == SYNC_ETIMEDOUT) {
+            Py_RETURN_TRUE;
+        }
+        break;
+    default: break;
+    }
+    if (rv < 0)
+        return spy_raise(rv, t, NULL);
+    return PyBool_FromLong(rv);
+}
+
+static PyObject *lk_is_owned(PyObject *self, PyObject *unused)
+{
+    struct spy_obj *t = lk_target((struct spy_obj *)self);
+    int rv;
+
+    (void)unused;
+    if (lk_tracked(t))
+        return PyBool_FromLong(t->owner == PyThread_get_thread_ident());
+    /* threading.Condition's rule for a plain Lock: held if we cannot
+     * take it now. */
+    rv = lk_acquire_raw(t, false, -1);
+    if (rv == 0) {
+        if (lk_release_raw(t) != 0)
+            return NULL;
+        Py_RETURN_FALSE;
+    }
+    if (rv == SYNC_ETIMEDOUT)
+        Py_RETURN_TRUE;
+    return lk_result(t, rv);
+}
+
+static PyObject *lk_release_save(PyObject *self, PyObject *unused)
+{
+    struct spy_obj *t = lk_target((struct spy_obj *)self);
+    unsigned long depth = t->depth, owner = t->owner;
+
+    (void)unused;
+    if (!lk_tracked(t))
+        return lk_release(self, NULL);
+    if (owner != PyThread_get_thread_ident() || depth == 0) {
+        PyErr_SetString(PyExc_RuntimeError, spy_rlock_unowned);
+        return NULL;
+    }
+    while (t->depth > 0)
+        if (lk_release_raw(t) != 0)
+            return NULL;
+    return Py_BuildValue("(kk)", depth, owner);
+}
+
+static PyObject *lk_acquire_restore(PyObject *self, PyObject *state)
+{
+    struct spy_obj *t = lk_target((struct spy_obj *)self);
+    unsigned long depth = 1, owner = 0, i;
+    int rv;
+
+    if (lk_tracked(t) && !PyArg_ParseTuple(state, "kk", &depth, &owner))
+        return NULL;
+    for (i = 0; i < depth; i++) {
+        rv = lk_acquire_raw(t, true, -1);
+        if (rv != 0)
+            return lk_result(t, rv);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *lk_recursion_count(PyObject *self, PyObject *unused)
+{
+    struct spy_obj *t = lk_target((struct spy_obj *)self);
+
+    (void)unused;
+    return PyLong_FromUnsignedLong(
+        t->owner == PyThread_get_thread_ident() ? t->depth : 0);
+}
+
+/* ---- Condition wait / notify --------------------------------------------- */
+
+static PyObject *cond_wait(PyObject *self, PyObject *const *args,
+                           Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const kw[] = {"timeout"};
+    struct spy_obj *o = (struct spy_obj *)self, *t = lk_target(o);
+    PyObject *a[1] = {NULL};
+    unsigned long owner = t->owner, depth = t->depth;
+    double timeout;
+    void *h;
+    int rv;
+
+    if (spy_args("wait", kw, 1, args, nargs, kwnames, a) != 0 ||
+        spy_parse_wait_timeout(a[0], &timeout) != 0)
+        return NULL;
+    if (lk_tracked(t) && owner != PyThread_get_thread_ident()) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot wait on un-acquired lock");
+        return NULL;
+    }
+    if ((h = spy_handle(o)) == NULL)
+        return NULL;
+    /* The daemon releases every level and queues in one step; while we
+     * wait, other threads of this process may own the lock. */
+    t->owner = 0;
+    t->depth = 0;
+    SPY_BLOCKING(rv, sync_cond_wait(h, timeout));
+    if (rv == 0 || rv == SYNC_ETIMEDOUT || rv == SYNC_EPERM) {
+        t->owner = owner;
+        t->depth = depth;
+    }
+    if (rv == SYNC_EPERM)
+        return spy_raise(rv, o, "cannot wait on un-acquired lock");
+    return lk_result(o, rv);
+}
+
+static PyObject *cond_notify_n(struct spy_obj *o, unsigned n, bool all)
+{
+    struct spy_obj *t = lk_target(o);
+    void *h;
+    int rv;
+
+    if (lk_tracked(t) && t->owner != PyThread_get_thread_ident()) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "cannot notify on un-acquired lock");
+        return NULL;
+    }
+    if (n == 0 && !all)
+        Py_RETURN_NONE;
+    if ((h = spy_handle(o)) == NULL)
+        return NULL;
+    if (all)
+        SPY_BLOCKING(rv, sync_cond_notify_all(h));
+    else
+        SPY_BLOCKING(rv, sync_cond_notify(h, n));
+    if (rv != 0)
+        return spy_raise(rv, o, "cannot notify on un-acquired lock");
+    Py_RETURN_NONE;
+}
+
+static PyObject *cond_notify(PyObject *self, PyObject *const *args,
+                             Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const kw[] = {"n"};
+    PyObject *a[1] = {NULL};
+    long long n = 1;
+    int overflow;
+
+    if (spy_args("notify", kw, 1, args, nargs, kwnames, a) != 0)
+        return NULL;
+    if (a[0] != NULL) {
+        n = PyLong_AsLongLongAndOverflow(a[0], &overflow);
+        if (n == -1 && PyErr_Occurred())
+            return NULL;
+        if (overflow != 0)
+            n = overflow > 0 ? LLONG_MAX : 0;
+    }
+    if (n < 0)
+        n = 0;
+    return cond_notify_n((struct spy_obj *)self,
+                         n > UINT_MAX ? UINT_MAX : (unsigned)n, false);
+}
+
+static PyObject *cond_notify_all(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    return cond_notify_n((struct spy_obj *)self, 0, true);
+}
+
+/* ---- attributes ---------------------------------------------------------- */
+
+static PyObject *lk_get_token(PyObject *self, void *unused)
+{
+    struct spy_obj *t = lk_target((struct spy_obj *)self);
+
+    (void)unused;
+    if (t->h == NULL)
+        return PyLong_FromLong(0);
+    if (t->kind == SPY_LOCK)
+        return PyLong_FromUnsignedLongLong(sync_lock_token(t->h));
+    if (t->kind == SPY_RLOCK)
+        return PyLong_FromUnsignedLongLong(sync_rlock_token(t->h));
+    Py_RETURN_NONE;
+}
+
+static PyObject *lk_get_owner_died(PyObject *self, void *unused)
+{
+    struct spy_obj *t = lk_target((struct spy_obj *)self);
+
+    (void)unused;
+    if (t->h == NULL)
+        Py_RETURN_FALSE;
+    if (t->kind == SPY_LOCK)
+        return PyBool_FromLong(sync_lock_owner_died(t->h) == 1);
+    if (t->kind == SPY_RLOCK)
+        return PyBool_FromLong(sync_rlock_owner_died(t->h) == 1);
+    Py_RETURN_FALSE;
+}
+
+static PyObject *cond_get_lock(PyObject *self, void *unused)
+{
+    struct spy_obj *o = (struct spy_obj *)self;
+
+    (void)unused;
+    if (o->lock == NULL)
+        Py_RETURN_NONE;
+    return Py_NewRef((PyObject *)o->lock);
+}
+
+/* ---- types ---------------------------------------------------------------- */
+
+static int lock_init(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"name", NULL};
+    PyObject *name = NULL;
+    struct spy_obj *o = (struct spy_obj *)self;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O", kwlist, &name))
+        return -1;
+    if (spy_obj_init_common(
+            o, PyObject_TypeCheck(self, &spy_rlock_type) ? SPY_RLOCK : SPY_LOCK,
+            name) != 0)
+        return -1;
+    return spy_handle(o) == NULL ? -1 : 0;
+}
+
+static int cond_init(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"lock", "name", NULL};
+    PyObject *lock = NULL, *name = NULL;
+    struct spy_obj *o = (struct spy_obj *)self;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O$O", kwlist, &lock, &name))
+        return -1;
+    if (lock != NULL && lock != Py_None &&
+        !PyObject_TypeCheck(lock, &spy_lock_type) &&
+        !PyObject_TypeCheck(lock, &spy_rlock_type)) {
+        PyErr_Format(PyExc_TypeError,
+                     "syncd.Condition needs a syncd.Lock or syncd.RLock "
+                     "(shared between processes), not %.100s",
+                     Py_TYPE(lock)->tp_name);
+        return -1;
+    }
+    if (spy_obj_init_common(o, SPY_COND, name) != 0)
+        return -1;
+    if (lock != NULL && lock != Py_None)
+        o->lock = (struct spy_obj *)Py_NewRef(lock);
+    return spy_handle(o) == NULL ? -1 : 0;
+}
+
+#define LK_COMMON_METHODS                                                     \
+    SPY_METH("acquire", lk_acquire, SPY_FAST,                                 \
+             "acquire(blocking=True, timeout=-1) -> bool"),                   \
+        SPY_METH("release", lk_release, METH_NOARGS, "release()"),            \
+        SPY_METH("__enter__", lk_enter, METH_NOARGS, NULL),                   \
+        SPY_METH("__exit__", lk_exit, METH_FASTCALL, NULL),                   \
+        SPY_METH("locked", lk_locked, METH_NOARGS,                            \
+                 "True when anyone holds it (asks the daemon)"),              \
+        SPY_METH("_is_owned", lk_is_owned, METH_NOARGS, NULL),                \
+        SPY_METH("_release_save", lk_release_save, METH_NOARGS, NULL),        \
+        SPY_METH("_acquire_restore", lk_acquire_restore, METH_O, NULL),       \
+        SPY_METH("close", spy_close_method, METH_NOARGS,                      \
+                 "close the handle (what it holds is released)")
+
+static PyMethodDef lock_methods[] = {
+    LK_COMMON_METHODS,
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMethodDef rlock_methods[] = {
+    LK_COMMON_METHODS,
+    SPY_METH("_recursion_count", lk_recursion_count, METH_NOARGS, NULL),
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMethodDef cond_methods[] = {
+    LK_COMMON_METHODS,
+    SPY_METH("_recursion_count", lk_recursion_count, METH_NOARGS, NULL),
+    SPY_METH("wait", cond_wait, SPY_FAST, "wait(timeout=None) -> bool"),
+    SPY_METH("notify", cond_notify, SPY_FAST, "notify(n=1)"),
+    SPY_METH("notify_all", cond_notify_all, METH_NOARGS, "notify_all()"),
+    SPY_METH("notifyAll", cond_notify_all, METH_NOARGS, "notify_all()"),
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef lock_getset[] = {
+    {"token", lk_get_token, NULL,
+     "fencing token of this handle's last acquisition (0 before)", NULL},
+    {"owner_died", lk_get_owner_died, NULL,
+     "True when the last acquisition followed a holder's death", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyGetSetDef cond_getset[] = {
+    {"lock", cond_get_lock, NULL,
+     "the syncd Lock/RLock given to the constructor, or None", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+SPY_TYPE(spy_lock_type, "syncd._syncd.Lock", "Lock(name=None)", lock_init,
+         lock_methods, lock_getset);
+SPY_TYPE(spy_rlock_type, "syncd._syncd.RLock", "RLock(name=None)", lock_init,
+         rlock_methods, lock_getset);
+SPY_TYPE(spy_cond_type, "syncd._syncd.Condition",
+         "Condition(lock=None, *, name=None)", cond_init, cond_methods,
+         cond_getset);
+
+int spy_lockable_types_ready(PyObject *m)
+{
+    if (spy_add_type(m, &spy_lock_type, "Lock") < 0 ||
+        spy_add_type(m, &spy_rlock_type, "RLock") < 0 ||
+        spy_add_type(m, &spy_cond_type, "Condition") < 0)
+        return -1;
+    return 0;
+}

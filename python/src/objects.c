@@ -1,0 +1,331 @@
+/*
+ * objects.c: syncd._syncd.Semaphore, BoundedSemaphore, Event and Barrier.
+ * Each call is one libsyncclient call with the GIL released; the
+ * threading timeout conventions are applied before it (spy_parse_*).
+ */
+#include "syncd_py.h"
+
+#include <limits.h>
+
+/* ---- Semaphore / BoundedSemaphore --------------------------------------- */
+
+static PyObject *sem_acquire(PyObject *self, PyObject *const *args,
+                             Py_ssize_t nargs, PyObject *kwnames)
+{
+    struct spy_obj *o = (struct spy_obj *)self;
+    bool blocking;
+    double timeout;
+    void *h;
+    int rv;
+
+    if (spy_parse_sem_args(args, nargs, kwnames, &blocking, &timeout) != 0 ||
+        (h = spy_handle(o)) == NULL)
+        return NULL;
+    SPY_BLOCKING(rv, sync_sem_acquire(h, blocking, timeout));
+    if (rv == 0)
+        Py_RETURN_TRUE;
+    if (rv == SYNC_ETIMEDOUT)
+        Py_RETURN_FALSE;
+    return spy_raise(rv, o, NULL);
+}
+
+static PyObject *sem_enter(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    return sem_acquire(self, NULL, 0, NULL);
+}
+
+static PyObject *sem_release(PyObject *self, PyObject *const *args,
+                             Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const kw[] = {"n"};
+    struct spy_obj *o = (struct spy_obj *)self;
+    PyObject *a[1] = {NULL};
+    long n = 1;
+    void *h;
+    int rv;
+
+    if (spy_args("release", kw, 1, args, nargs, kwnames, a) != 0)
+        return NULL;
+    if (a[0] != NULL && (n = PyLong_AsLong(a[0])) == -1 && PyErr_Occurred())
+        return NULL;
+    if (n < 1) {
+        PyErr_SetString(PyExc_ValueError, "n must be one or more");
+        return NULL;
+    }
+    if ((h = spy_handle(o)) == NULL)
+        return NULL;
+    if (n > (long)SYNC_SEM_VALUE_MAX)
+        return spy_raise(o->kind == SPY_BSEM ? SYNC_EVALUE : SYNC_EINVAL, o,
+                         NULL);
+    SPY_BLOCKING(rv, sync_sem_release(h, (unsigned)n));
+    if (rv != 0)
+        return spy_raise(rv, o, NULL);
+    Py_RETURN_NONE;
+}
+
+static PyObject *sem_exit(PyObject *self, PyObject *const *args,
+                          Py_ssize_t nargs)
+{
+    (void)args;
+    (void)nargs;
+    return sem_release(self, NULL, 0, NULL);
+}
+
+static PyObject *sem_get_value(PyObject *self, void *unused)
+{
+    struct spy_obj *o = (struct spy_obj *)self;
+    void *h = spy_handle(o);
+    int rv;
+
+    (void)unused;
+    if (h == NULL)
+        return NULL;
+    SPY_BLOCKING(rv, sync_sem_value(h));
+    if (rv < 0)
+        return spy_raise(rv, o, NULL);
+    return PyLong_FromLong(rv);
+}
+
+static int sem_init(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"value", "name", NULL};
+    struct spy_obj *o = (struct spy_obj *)self;
+    PyObject *value = NULL, *name = NULL;
+    long long v = 1;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O$O", kwlist, &value, &name))
+        return -1;
+    if (value != NULL && (v = PyLong_AsLongLong(value)) == -1 &&
+        PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+            return -1;
+        PyErr_Clear();
+        v = _PyLong_Sign(value) < 0 ? -1 : LLONG_MAX;
+    }
+    if (v < 0) {
+        PyErr_SetString(PyExc_ValueError, "semaphore initial value must be >= 0");
+        return -1;
+    }
+    if (v > (long long)SYNC_SEM_VALUE_MAX) {
+        PyErr_Format(PyExc_ValueError,
+                     "semaphore initial value must be <= %u (syncd's limit)",
+                     SYNC_SEM_VALUE_MAX);
+        return -1;
+    }
+    o->value = (unsigned)v;
+    if (spy_obj_init_common(
+            o, PyObject_TypeCheck(self, &spy_bsem_type) ? SPY_BSEM : SPY_SEM,
+            name) != 0)
+        return -1;
+    return spy_handle(o) == NULL ? -1 : 0;
+}
+
+static PyMethodDef sem_methods[] = {
+    SPY_METH("acquire", sem_acquire, SPY_FAST,
+             "acquire(blocking=True, timeout=None) -> bool"),
+    SPY_METH("release", sem_release, SPY_FAST, "release(n=1)"),
+    SPY_METH("__enter__", sem_enter, METH_NOARGS, NULL),
+    SPY_METH("__exit__", sem_exit, METH_FASTCALL, NULL),
+    SPY_METH("close", spy_close_method, METH_NOARGS, "close the handle"),
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef sem_getset[] = {
+    {"_value", sem_get_value, NULL, "current value (asks the daemon)", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+SPY_TYPE(spy_sem_type, "syncd._syncd.Semaphore",
+         "Semaphore(value=1, *, name=None)", sem_init, sem_methods,
+         sem_getset);
+/* BoundedSemaphore derives from Semaphore, as in threading. */
+SPY_TYPE(spy_bsem_type, "syncd._syncd.BoundedSemaphore",
+         "BoundedSemaphore(value=1, *, name=None)", sem_init, NULL, NULL);
+
+/* ---- Event ------------------------------------------------------------- */
+
+/* Call fn(h): None ('N'), a bool ('b') or an int ('i') from its
+ * non-negative result. */
+static PyObject *spy_call_int(PyObject *self, int (*fn)(void *), int as)
+{
+    struct spy_obj *o = (struct spy_obj *)self;
+    void *h = spy_handle(o);
+    int rv;
+
+    if (h == NULL)
+        return NULL;
+    SPY_BLOCKING(rv, fn(h));
+    if (rv < 0)
+        return spy_raise(rv, o, NULL);
+    if (as == 'N')
+        Py_RETURN_NONE;
+    return as == 'b' ? PyBool_FromLong(rv) : PyLong_FromLong(rv);
+}
+
+#define SPY_CALL(self, fn, as) spy_call_int(self, (int (*)(void *))(fn), as)
+
+static PyObject *event_set(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    return SPY_CALL(self, sync_event_set, 'N');
+}
+
+static PyObject *event_clear(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    return SPY_CALL(self, sync_event_clear, 'N');
+}
+
+static PyObject *event_is_set(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    return SPY_CALL(self, sync_event_is_set, 'b');
+}
+
+static PyObject *event_wait(PyObject *self, PyObject *const *args,
+                            Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const kw[] = {"timeout"};
+    struct spy_obj *o = (struct spy_obj *)self;
+    PyObject *a[1] = {NULL};
+    double timeout;
+    void *h;
+    int rv;
+
+    if (spy_args("wait", kw, 1, args, nargs, kwnames, a) != 0 ||
+        spy_parse_wait_timeout(a[0], &timeout) != 0 ||
+        (h = spy_handle(o)) == NULL)
+        return NULL;
+    SPY_BLOCKING(rv, sync_event_wait(h, timeout));
+    if (rv == 0)
+        Py_RETURN_TRUE;
+    if (rv == SYNC_ETIMEDOUT)
+        Py_RETURN_FALSE;
+    return spy_raise(rv, o, NULL);
+}
+
+static int event_init(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"name", NULL};
+    PyObject *name = NULL;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O", kwlist, &name))
+        return -1;
+    if (spy_obj_init_common((struct spy_obj *)self, SPY_EVENT, name) != 0)
+        return -1;
+    return spy_handle((struct spy_obj *)self) == NULL ? -1 : 0;
+}
+
+static PyMethodDef event_methods[] = {
+    SPY_METH("set", event_set, METH_NOARGS, "set the flag, wake every waiter"),
+    SPY_METH("clear", event_clear, METH_NOARGS, "clear the flag"),
+    SPY_METH("is_set", event_is_set, METH_NOARGS, "is_set() -> bool"),
+    SPY_METH("isSet", event_is_set, METH_NOARGS, "is_set() -> bool"),
+    SPY_METH("wait", event_wait, SPY_FAST, "wait(timeout=None) -> bool"),
+    SPY_METH("close", spy_close_method, METH_NOARGS, "close the handle"),
+    {NULL, NULL, 0, NULL},
+};
+
+SPY_TYPE(spy_event_type, "syncd._syncd.Event", "Event(name=None)",
+         event_init, event_methods, NULL);
+
+/* ---- Barrier ------------------------------------------------------------ */
+
+/* _wait(timeout): the daemon's barrier; None waits forever. */
+static PyObject *barrier_wait(PyObject *self, PyObject *arg)
+{
+    struct spy_obj *o = (struct spy_obj *)self;
+    double timeout;
+    void *h;
+    int rv;
+
+    if (spy_parse_wait_timeout(arg, &timeout) != 0 ||
+        (h = spy_handle(o)) == NULL)
+        return NULL;
+    SPY_BLOCKING(rv, sync_barrier_wait(h, timeout));
+    if (rv < 0)
+        return spy_raise(rv, o, NULL);
+    return PyLong_FromLong(rv);
+}
+
+static PyObject *barrier_reset(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    return SPY_CALL(self, sync_barrier_reset, 'N');
+}
+
+static PyObject *barrier_abort(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    return SPY_CALL(self, sync_barrier_abort, 'N');
+}
+
+static PyObject *barrier_get_parties(PyObject *self, void *unused)
+{
+    (void)unused;
+    return PyLong_FromUnsignedLong(((struct spy_obj *)self)->value);
+}
+
+static PyObject *barrier_get_n_waiting(PyObject *self, void *unused)
+{
+    (void)unused;
+    return SPY_CALL(self, sync_barrier_n_waiting, 'i');
+}
+
+static PyObject *barrier_get_broken(PyObject *self, void *unused)
+{
+    (void)unused;
+    return SPY_CALL(self, sync_barrier_broken, 'b');
+}
+
+static int barrier_init(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"parties", "name", NULL};
+    struct spy_obj *o = (struct spy_obj *)self;
+    PyObject *name = NULL;
+    long long parties;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "L|$O", kwlist, &parties,
+                                     &name))
+        return -1;
+    if (parties < 1 || parties > INT_MAX) {
+        PyErr_SetString(PyExc_ValueError, "parties must be > 0");
+        return -1;
+    }
+    o->value = (unsigned)parties;
+    if (spy_obj_init_common(o, SPY_BARRIER, name) != 0)
+        return -1;
+    return spy_handle(o) == NULL ? -1 : 0;
+}
+
+static PyMethodDef barrier_methods[] = {
+    SPY_METH("_wait", barrier_wait, METH_O, "_wait(timeout) -> index"),
+    SPY_METH("reset", barrier_reset, METH_NOARGS, "reset()"),
+    SPY_METH("abort", barrier_abort, METH_NOARGS, "abort()"),
+    SPY_METH("close", spy_close_method, METH_NOARGS, "close the handle"),
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef barrier_getset[] = {
+    {"parties", barrier_get_parties, NULL, "number of parties", NULL},
+    {"n_waiting", barrier_get_n_waiting, NULL,
+     "parties waiting now (asks the daemon)", NULL},
+    {"broken", barrier_get_broken, NULL, "True when broken", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+SPY_TYPE(spy_barrier_type, "syncd._syncd.Barrier",
+         "Barrier(parties, *, name=None)", barrier_init, barrier_methods,
+         barrier_getset);
+
+int spy_other_types_ready(PyObject *m)
+{
+    spy_bsem_type.tp_base = &spy_sem_type;
+    if (spy_add_type(m, &spy_sem_type, "Semaphore") < 0 ||
+        spy_add_type(m, &spy_bsem_type, "BoundedSemaphore") < 0 ||
+        spy_add_type(m, &spy_event_type, "Event") < 0 ||
+        spy_add_type(m, &spy_barrier_type, "Barrier") < 0)
+        return -1;
+    return 0;
+}

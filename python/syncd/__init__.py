@@ -1,0 +1,232 @@
+"""syncd: threading's Lock, RLock, Condition, Semaphore, BoundedSemaphore,
+Event and Barrier, shared between processes through the syncd daemon.
+
+Change ``import threading`` to ``import syncd`` and the same code works
+across processes::
+
+    import syncd
+    lock = syncd.Lock("deploy")      # opens (or creates) the named lock
+    with lock:
+        ...                          # one process at a time, machine-wide
+
+Every class takes an optional ``name``; without one the object is
+anonymous (a generated name, removed when its creator drops it) and is
+shared by passing it to other processes (it pickles by name).  Blocking
+calls release the GIL.  The daemon is found like the C library finds it:
+``syncd.connect(path)``, else ``$SYNCD_SOCKET``, else the default path.
+"""
+
+import os as _os
+import threading as _threading
+import time as _time
+
+from . import _syncd
+from ._syncd import (ConnectionError, DeadlockError, Error, connect,
+                     socket_path, unlink)
+
+__all__ = ["Lock", "RLock", "Condition", "Semaphore", "BoundedSemaphore",
+           "Event", "Barrier", "BrokenBarrierError", "TIMEOUT_MAX",
+           "Error", "DeadlockError", "ConnectionError", "connect",
+           "socket_path", "unlink"]
+
+#: The very class threading raises, so ``except threading.BrokenBarrierError``
+#: catches syncd's too.
+BrokenBarrierError = _threading.BrokenBarrierError
+TIMEOUT_MAX = _threading.TIMEOUT_MAX
+
+for _e in (Error, DeadlockError, ConnectionError):
+    _e.__module__ = "syncd"
+del _e
+
+
+def _rebuild(cls, args, kwargs):
+    return cls(*args, **kwargs)
+
+
+def _where(obj):
+    return "name=%r" % obj.name
+
+
+class Lock(_syncd.Lock):
+    """threading.Lock across processes: Lock(name=None).
+
+    Owned by the process: any of its threads may release it.  ``token`` is
+    the fencing token and ``owner_died`` tells whether the previous holder
+    died holding it, both for this handle's last acquisition.
+    """
+    __slots__ = ()
+
+    def __reduce__(self):
+        return _rebuild, (type(self), (self.name,), {})
+
+    def __repr__(self):
+        state = "locked" if self.locked() else "unlocked"
+        return "<%s %s.%s object %s at %#x>" % (
+            state, type(self).__module__, type(self).__qualname__,
+            _where(self), id(self))
+
+
+class RLock(_syncd.RLock):
+    """threading.RLock across processes: RLock(name=None).
+
+    Owned by one thread of one process, which may re-acquire it and must
+    release it as often.
+    """
+    __slots__ = ()
+
+    def __reduce__(self):
+        return _rebuild, (type(self), (self.name,), {})
+
+    def __repr__(self):
+        count = self._recursion_count()
+        state = "locked" if count or self.locked() else "unlocked"
+        return "<%s %s.%s object %s count=%d at %#x>" % (
+            state, type(self).__module__, type(self).__qualname__,
+            _where(self), count, id(self))
+
+
+class Condition(_syncd.Condition):
+    """threading.Condition across processes: Condition(lock=None, *, name=None).
+
+    ``lock`` must be a syncd Lock or RLock (the condition then acquires
+    through it); without one the condition has its own RLock.
+    """
+    __slots__ = ()
+
+    def __reduce__(self):
+        return _rebuild, (type(self), (self.lock,), {"name": self.name})
+
+    def __repr__(self):
+        if self.lock is not None:
+            inner = repr(self.lock)
+        else:
+            count = self._recursion_count()
+            inner = "<%s %s.RLock object (the condition's own) %s count=%d at %#x>" % (
+                "locked" if count or self.locked() else "unlocked",
+                type(self).__module__, _where(self), count, id(self))
+        return "<%s(%s)>" % (type(self).__name__, inner)
+
+    def wait_for(self, predicate, timeout=None):
+        """Wait until predicate() is true; return its last value
+        (threading's algorithm: the predicate runs with the lock held)."""
+        endtime = None
+        waittime = timeout
+        result = predicate()
+        while not result:
+            if waittime is not None:
+                if endtime is None:
+                    endtime = _time.monotonic() + waittime
+                else:
+                    waittime = endtime - _time.monotonic()
+                    if waittime <= 0:
+                        break
+            self.wait(waittime)
+            result = predicate()
+        return result
+
+
+class Semaphore(_syncd.Semaphore):
+    """threading.Semaphore across processes: Semaphore(value=1, *, name=None)."""
+    __slots__ = ()
+
+    def __reduce__(self):
+        return _rebuild, (type(self), (self._initial_value,),
+                          {"name": self.name})
+
+    def __repr__(self):
+        return "<%s.%s at %#x %s: value=%d>" % (
+            type(self).__module__, type(self).__qualname__, id(self),
+            _where(self), self._value)
+
+
+class BoundedSemaphore(_syncd.BoundedSemaphore, Semaphore):
+    """threading.BoundedSemaphore across processes."""
+    __slots__ = ()
+
+    def __repr__(self):
+        return "<%s.%s at %#x %s: value=%d/%d>" % (
+            type(self).__module__, type(self).__qualname__, id(self),
+            _where(self), self._value, self._initial_value)
+
+
+class Event(_syncd.Event):
+    """threading.Event across processes: Event(name=None)."""
+    __slots__ = ()
+
+    def __reduce__(self):
+        return _rebuild, (type(self), (self.name,), {})
+
+    def __repr__(self):
+        return "<%s.%s at %#x %s: %s>" % (
+            type(self).__module__, type(self).__qualname__, id(self),
+            _where(self), "set" if self.is_set() else "unset")
+
+
+class Barrier(_syncd.Barrier):
+    """threading.Barrier across processes:
+    Barrier(parties, action=None, timeout=None, *, name=None).
+
+    The last party to arrive runs ``action`` (its own process's) before any
+    party leaves; if it raises, the barrier breaks.  Every process of one
+    barrier must pass an action, or none (a pickled Barrier carries its
+    action, by reference).
+    """
+    __slots__ = ("_action", "_timeout", "_phase2")
+
+    def __init__(self, parties, action=None, timeout=None, *, name=None):
+        super().__init__(parties, name=name)
+        self._action = action
+        self._timeout = timeout
+        # The action's phase: everyone waits here until the action ran.
+        self._phase2 = None
+        if action is not None:
+            self._phase2 = _syncd.Barrier(parties, name=self.name + ".action")
+
+    def __reduce__(self):
+        return _rebuild, (type(self), (self.parties, self._action,
+                                       self._timeout), {"name": self.name})
+
+    def __repr__(self):
+        if self.broken:
+            state = "broken"
+        else:
+            state = "waiters=%d/%d" % (self.n_waiting, self.parties)
+        return "<%s.%s at %#x %s: %s>" % (
+            type(self).__module__, type(self).__qualname__, id(self),
+            _where(self), state)
+
+    def wait(self, timeout=None):
+        """Wait for every party; return this party's arrival index
+        (0 .. parties-1).  BrokenBarrierError when the barrier is or
+        becomes broken (also when timeout passes)."""
+        if timeout is None:
+            timeout = self._timeout
+        index = self._wait(timeout)
+        if self._phase2 is None:
+            return index
+        if index == self.parties - 1:
+            try:
+                self._action()
+            except BaseException:
+                self._phase2.abort()
+                self.abort()
+                raise
+        try:
+            self._phase2._wait(timeout)
+        except BrokenBarrierError:
+            self.abort()
+            raise
+        return index
+
+    def reset(self):
+        super().reset()
+        if self._phase2 is not None:
+            self._phase2.reset()
+
+    def abort(self):
+        super().abort()
+        if self._phase2 is not None:
+            self._phase2.abort()
+
+
+_os.register_at_fork(after_in_child=_syncd._after_fork)

@@ -1,0 +1,43 @@
+"""pytest fixtures: one syncd daemon on a private socket for the session.
+
+$SYNCD_BIN names the daemon (CTest sets it); otherwise build/daemon/syncd
+of the source tree.  Its socket goes into $SYNCD_SOCKET before anything
+connects, so processes started by the tests (fork, spawn, forkserver)
+find it too.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+
+def _daemon_path():
+    path = os.environ.get("SYNCD_BIN") or os.path.join(ROOT, "build", "daemon", "syncd")
+    if not os.access(path, os.X_OK):
+        pytest.exit("no syncd daemon at %s (build first, or set SYNCD_BIN)" % path, 2)
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def syncd_daemon():
+    tmp = tempfile.mkdtemp(prefix="syncd-py-")
+    sock = os.path.join(tmp, "syncd.sock")
+    proc = subprocess.Popen([_daemon_path(), "--socket", sock, "--quiet"],
+                            stderr=open(os.path.join(tmp, "syncd.log"), "w"))
+    deadline = time.monotonic() + 10
+    while not os.path.exists(sock):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            pytest.exit("syncd did not start (see %s/syncd.log)" % tmp, 2)
+        time.sleep(0.01)
+    os.environ["SYNCD_SOCKET"] = sock
+    yield sock
+    proc.terminate()
+    rc = proc.wait(timeout=10)
+    sys.stderr.write(open(os.path.join(tmp, "syncd.log")).read())
+    assert rc == 0, "syncd exited with %d" % rc
