@@ -7,6 +7,7 @@
  * and one read and never a thread hop.  EOF or an error fails every call
  * in flight with SYNC_ECONN, so nothing hangs.
  */
+#include <assert.h>
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "error.h"
 #include "internal.h"
 
 /* Every live client of the process, so fork() can detach them. */
@@ -363,8 +365,7 @@ static int client_dial(const char *path, int *fd_out)
     memcpy(sa.sun_path, path, strlen(path) + 1);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return errno == ENOMEM || errno == ENOBUFS ? SYNC_ENOMEM
-                                                   : SYNC_ECONN;
+        return sync_error_from_errno(errno);
     while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
         if (errno == EINTR)
             continue;
@@ -452,11 +453,13 @@ void sync__client_rele(sync_client *c)
     unsigned left;
 
     if (c->forked) {
+        assert(c->refs > 0);
         if (--c->refs == 0)
             client_free(c);
         return;
     }
     pthread_mutex_lock(&c->mu);
+    assert(c->refs > 0);
     left = --c->refs;
     pthread_mutex_unlock(&c->mu);
     if (left == 0)
@@ -472,7 +475,6 @@ void sync_disconnect(sync_client *c)
         return;
     }
     pthread_mutex_lock(&c->mu);
-    c->closing = true;
     /* Wake a reader blocked in read() and fail every call in flight. */
     shutdown(c->fd, SHUT_RDWR);
     client_fail_all(c, SYNC_ECONN);

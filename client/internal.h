@@ -78,7 +78,6 @@ struct sync_client {
     unsigned create_mode;        /* for objects created by this client */
     bool reader_busy;            /* a caller thread is reading the socket */
     int dead;                    /* 0, or the code every call now gets */
-    bool closing;                /* sync_disconnect in progress */
     struct sync__call *calls;    /* in flight */
     struct frame_decoder reader; /* only touched by the reading thread */
     struct sync_client *next_all; /* in the process-wide list (fork) */

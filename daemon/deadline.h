@@ -33,10 +33,10 @@ void deadlines_fini(struct deadlines *d);
 
 void deadline_entry_init(struct deadline_entry *e,
                          void (*expire)(struct deadline_entry *e));
-/* Arm e to expire `timeout_ms` from now.  0 or SYNC_ENOMEM. */
 /* Room for one more entry: after it, deadline_add cannot fail.  0 or
  * SYNC_ENOMEM. */
 int deadline_reserve(struct deadlines *d);
+/* Arm e to expire `timeout_ms` from now.  0 or SYNC_ENOMEM. */
 int deadline_add(struct deadlines *d, struct deadline_entry *e,
                  uint64_t timeout_ms);
 /* Disarm e; no-op when it is not armed. */

@@ -5,6 +5,7 @@
 #include "handle.h"
 #include "xalloc.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,6 +76,7 @@ struct object *handle_remove(struct handle_table *t, uint32_t id)
         return NULL;
     o = h->obj;
     memset(h, 0, sizeof(*h));
+    assert(t->used > 0);
     t->used--;
     return o;
 }

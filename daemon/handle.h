@@ -13,7 +13,9 @@
 #define HANDLE_FLAG_UNDO 0x1u
 
 struct handle {
-    struct object *obj;  /* borrowed reference (owner: registry); NULL = free */
+    struct object *obj;  /* owned reference (one of obj->refs, given back
+                            with registry_rele when the handle closes);
+                            NULL = free */
     uint32_t flags;      /* HANDLE_FLAG_* */
     uint32_t undo;       /* semaphore permits acquired and not released */
 };
@@ -30,14 +32,16 @@ void handle_table_init(struct handle_table *t, uint32_t max);
 void handle_table_fini(struct handle_table *t);
 
 /*
- * Store obj under a new handle (the table borrows the caller's reference).
- * 0 and *id, SYNC_ELIMIT when max handles are open, SYNC_ENOMEM.
+ * Store obj under a new handle, which takes over the caller's reference
+ * (on failure the caller still owns it).  0 and *id, SYNC_ELIMIT when max
+ * handles are open, SYNC_ENOMEM.
  */
 int handle_add(struct handle_table *t, struct object *obj, uint32_t flags,
                uint32_t *id);
 /* The handle called id, or NULL when unknown. */
 struct handle *handle_find(struct handle_table *t, uint32_t id);
-/* Free the slot id; returns the object it referenced (or NULL). */
+/* Free the slot id; returns the object it referenced (or NULL), whose
+ * reference passes to the caller. */
 struct object *handle_remove(struct handle_table *t, uint32_t id);
 /* Whether any open handle other than `except` references root, directly
  * or through an object whose object_root() it is (a condition's lock). */

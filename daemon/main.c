@@ -77,10 +77,12 @@ static void start_signals(uv_loop_t *loop, struct server *srv)
     uv_signal_start(&sig_hup, on_hup, SIGHUP);
 }
 
-/* Listen on systemd's socket when activated, else on our own path. */
+/* Listen on systemd's socket when activated, else on our own path.
+ * 0 or a SYNC_E* code (the cause is logged). */
 static int start_listening(struct server *srv)
 {
     int fd = service_listen_fd();
+    int rv;
 
     if (fd >= 0)
         return server_listen_fd(srv, fd);
@@ -88,11 +90,12 @@ static int start_listening(struct server *srv)
         sockpath_resolve(cfg.socket_path, sizeof(cfg.socket_path), true,
                          NULL) != 0) {
         log_error("default socket path too long");
-        return -1;
+        return SYNC_EINVAL;
     }
     ensure_socket_dir(cfg.socket_path);
-    if (server_listen(srv, cfg.socket_path, cfg.socket_mode) != 0)
-        return -1;
+    rv = server_listen(srv, cfg.socket_path, cfg.socket_mode);
+    if (rv != 0)
+        return rv;
     return server_chown_socket(srv, cfg.socket_uid, cfg.socket_gid);
 }
 

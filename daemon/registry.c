@@ -5,6 +5,7 @@
  */
 #include "registry.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "objects/barrier.h"
@@ -29,6 +30,7 @@ static void registry_free_object(struct registry *r, struct object *o)
 
     if (o->type == OBJECT_CONDITION)
         bound = condition_from_object(o)->lock;
+    assert(o->refs == 0 && o->ops->n_waiting(o) == 0 && r->count > 0);
     o->ops->free(o);
     r->count--;
     if (bound != NULL)
@@ -304,6 +306,7 @@ int registry_open(struct registry *r, const char *name,
 
 void registry_rele(struct registry *r, struct object *o)
 {
+    assert(o->refs > 0);
     o->refs--;
     if (o->refs == 0 && !o->linked)
         registry_free_object(r, o);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "error.h"
 #include "log.h"
 #include "session.h"
 #include "syncclient.h"
@@ -77,6 +78,8 @@ int server_init(struct server *srv, uv_loop_t *loop,
                 const struct syncd_limits *limits,
                 const struct session_handler *handler)
 {
+    int rv;
+
     memset(srv, 0, sizeof(*srv));
     srv->loop = loop;
     srv->limits = *limits;
@@ -85,16 +88,19 @@ int server_init(struct server *srv, uv_loop_t *loop,
     list_init(&srv->dirty);
     list_init(&srv->free_pending);
     registry_init(&srv->registry, limits->max_objects, limits->max_name);
-    if (deadlines_init(&srv->deadlines, loop) != 0)
-        return SYNC_EINTERNAL;
+    rv = deadlines_init(&srv->deadlines, loop);
+    if (rv != 0)
+        goto err_registry;
+    rv = sync_error_from_errno(-uv_check_init(loop, &srv->flusher));
+    if (rv != 0)
+        goto err_timer;
+    rv = sync_error_from_errno(-uv_prepare_init(loop, &srv->flusher_pre));
+    if (rv != 0)
+        goto err_check;
     srv->timer_open = true;
-    if (uv_check_init(loop, &srv->flusher) != 0)
-        return SYNC_EINTERNAL;
     srv->flusher.data = srv;
     srv->flusher_open = true;
     uv_check_start(&srv->flusher, server_flush_cb);
-    if (uv_prepare_init(loop, &srv->flusher_pre) != 0)
-        return SYNC_EINTERNAL;
     srv->flusher_pre.data = srv;
     srv->flusher_pre_open = true;
     uv_prepare_start(&srv->flusher_pre, server_flush_pre_cb);
@@ -112,6 +118,15 @@ int server_init(struct server *srv, uv_loop_t *loop,
     srv->registry.env.clock = server_clock;
     srv->registry.env.clock_arg = loop;
     return 0;
+
+    /* Handles close when the caller next runs the loop. */
+err_check:
+    uv_close((uv_handle_t *)&srv->flusher, NULL);
+err_timer:
+    deadlines_close(&srv->deadlines, NULL);
+err_registry:
+    registry_fini(&srv->registry);
+    return rv;
 }
 
 static void server_refuse_closed(uv_handle_t *h)
@@ -239,6 +254,7 @@ static int server_clear_path(const char *path)
 
 int server_listen(struct server *srv, const char *path, unsigned mode)
 {
+    mode_t old_mask;
     int rv;
 
     if (strlen(path) >= sizeof(srv->socket_path)) {
@@ -253,17 +269,18 @@ int server_listen(struct server *srv, const char *path, unsigned mode)
         return SYNC_EINTERNAL;
     srv->listener.data = srv;
     srv->listening = true;
+    /* The socket file is created with mode at once (bind applies the
+     * umask; the daemon is single-threaded here): a chmod after bind
+     * would leave it briefly open to whoever the default mode lets in. */
+    old_mask = umask(~(mode_t)mode & 0777);
     rv = uv_pipe_bind(&srv->listener, path);
+    umask(old_mask);
     if (rv != 0) {
         log_error("bind %s: %s", path, uv_strerror(rv));
         goto err_close;
     }
     strcpy(srv->socket_path, path);
     srv->socket_mode = mode;
-    if (chmod(path, mode) != 0) {
-        log_warn("chmod %s", path);
-        goto err_unlink;
-    }
     rv = uv_listen((uv_stream_t *)&srv->listener, SOMAXCONN,
                    server_connection_cb);
     if (rv != 0) {
@@ -278,7 +295,7 @@ err_unlink:
 err_close:
     uv_close((uv_handle_t *)&srv->listener, NULL);
     srv->listening = false;
-    return SYNC_EINTERNAL;
+    return sync_error_from_errno(-rv);
 }
 
 int server_listen_fd(struct server *srv, int fd)

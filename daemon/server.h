@@ -81,15 +81,18 @@ struct server {
 void server_refuse_connection(struct server *srv);
 
 /* Initialise srv on loop with the given limits; sessions hand their
- * requests to handler.  0 or SYNC_EINTERNAL. */
+ * requests to handler.  0, or a SYNC_E* code after closing what it had
+ * opened (the handles finish closing when the loop next runs). */
 int server_init(struct server *srv, uv_loop_t *loop,
                 const struct syncd_limits *limits,
                 const struct session_handler *handler);
 
 /*
  * Listen on path: refuse (SYNC_EEXIST) when a live daemon answers there,
- * remove a stale socket file, bind, chmod to mode, listen.  Logs the cause
- * of any failure; returns 0, SYNC_EEXIST, SYNC_EINVAL or SYNC_EINTERNAL.
+ * remove a stale socket file, bind with mode (through the umask, so the
+ * file never exists with other permissions), listen.  Logs the cause of
+ * any failure; returns 0, SYNC_EEXIST, SYNC_EINVAL, SYNC_EPERM, SYNC_ENOMEM
+ * or SYNC_EINTERNAL.
  */
 int server_listen(struct server *srv, const char *path, unsigned mode);
 

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "error.h"
 #include "log.h"
 #include "server.h"
 
@@ -202,16 +203,18 @@ static struct session *session_new(struct server *srv)
 int session_accept(struct server *srv)
 {
     struct session *s = session_new(srv);
+    int rv;
 
     if (s == NULL) {
         log_warnx("connection refused: out of memory for a session");
         server_refuse_connection(srv);
         return SYNC_ENOMEM;
     }
-    if (uv_pipe_init(srv->loop, &s->pipe, 0) != 0) {
+    rv = uv_pipe_init(srv->loop, &s->pipe, 0);
+    if (rv != 0) {
         xfree(s); /* nothing else allocated yet */
         server_refuse_connection(srv);
-        return SYNC_EINTERNAL;
+        return sync_error_from_errno(-rv);
     }
     s->pipe.data = s;
     list_insert_tail(&srv->sessions, &s->link);
@@ -220,10 +223,10 @@ int session_accept(struct server *srv)
     s->indexed = !s->hash_oom;
     srv->n_sessions++;
     srv->stats.sessions_total++;
-    if (uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&s->pipe) !=
-        0) {
+    rv = uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&s->pipe);
+    if (rv != 0) {
         session_abort(s, "accept failed");
-        return SYNC_EINTERNAL;
+        return sync_error_from_errno(-rv);
     }
     session_read_peercred(s);
     if (!s->indexed)
@@ -277,7 +280,7 @@ static void session_queue_write(struct session *s, const uint8_t *p,
     }
 }
 
-/* Append n bytes to the session's output; 0 or -1 (no memory). */
+/* Append n bytes to the session's output; 0 or SYNC_ENOMEM. */
 static int session_append(struct session *s, const uint8_t *p, size_t n)
 {
     size_t cap = s->out_cap ? s->out_cap : 512;
@@ -288,7 +291,7 @@ static int session_append(struct session *s, const uint8_t *p, size_t n)
     if (cap != s->out_cap) {
         b = xrealloc(s->out, cap);
         if (b == NULL)
-            return -1;
+            return SYNC_ENOMEM;
         s->out = b;
         s->out_cap = cap;
     }
@@ -310,7 +313,7 @@ void session_send(struct session *s, const struct reply *rp)
         return;
     n = codec_encode_reply(rp, stack, sizeof(stack));
     if (n == 0 && (frame = codec_encode_reply_alloc(rp, &n)) == NULL) {
-        rv = -1;
+        rv = SYNC_ENOMEM;
     } else {
         rv = session_append(s, frame, n);
         if (frame != stack)

@@ -1,6 +1,8 @@
 /* waitq.c: FIFO wait queue; see waitq.h for the completion rule. */
 #include "waitq.h"
 
+#include <assert.h>
+
 void waitq_init(struct waitq *q)
 {
     list_init(&q->head);
@@ -19,6 +21,9 @@ size_t waitq_len(const struct waitq *q)
 
 void waitq_push(struct waitq *q, struct waiter *w)
 {
+    /* A waiter is on at most one queue, once: FIFO order holds by
+     * construction (append at the tail, take from the head). */
+    assert(w->queue == NULL);
     list_insert_tail(&q->head, &w->node);
     w->queue = q;
     q->len++;
@@ -35,6 +40,7 @@ void waitq_remove(struct waiter *w)
 {
     if (w->queue == NULL)
         return;
+    assert(w->queue->len > 0);
     list_remove(&w->node);
     w->queue->len--;
     w->queue = NULL;

@@ -4,6 +4,8 @@
  */
 #include "syncclient.h"
 
+#include <errno.h>
+
 #include "error.h"
 
 const char *sync_strerror(int code)
@@ -44,4 +46,36 @@ int sync_error_is_known(int code)
         return 1;
     }
     return 0;
+}
+
+int sync_error_from_errno(int err)
+{
+    switch (err) {
+    case 0:
+        return 0;
+    case ENOMEM:
+    case ENOBUFS:
+        return SYNC_ENOMEM;
+    case EMFILE:
+    case ENFILE:
+        return SYNC_ELIMIT;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+        return SYNC_EPERM;
+    case EINVAL:
+    case ENAMETOOLONG:
+    case ENOTDIR:
+        return SYNC_EINVAL;
+    case EEXIST:
+    case EADDRINUSE:
+        return SYNC_EEXIST;
+    case ENOENT:
+    case ECONNREFUSED:
+    case ECONNRESET:
+    case EPIPE:
+    case ENOTCONN:
+        return SYNC_ECONN;
+    }
+    return SYNC_EINTERNAL;
 }

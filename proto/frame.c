@@ -5,8 +5,11 @@
  */
 #include "frame.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "syncclient.h"
 
 void frame_decoder_init(struct frame_decoder *d, size_t max_frame)
 {
@@ -46,7 +49,7 @@ static int frame_reserve(struct frame_decoder *d, size_t need)
         cap *= 2;
     p = realloc(d->buf, cap);
     if (p == NULL)
-        return -1;
+        return SYNC_ENOMEM;
     d->buf = p;
     d->cap = cap;
     return 0;
@@ -63,7 +66,7 @@ int frame_decoder_feed(struct frame_decoder *d, const uint8_t *p, size_t n)
         d->off = 0;
     }
     if (frame_reserve(d, d->len + n) != 0)
-        return -1;
+        return SYNC_ENOMEM;
     memcpy(d->buf + d->len, p, n);
     d->len += n;
     return 0;
@@ -72,8 +75,11 @@ int frame_decoder_feed(struct frame_decoder *d, const uint8_t *p, size_t n)
 enum frame_status frame_decoder_next(struct frame_decoder *d,
                                      const uint8_t **payload, size_t *len)
 {
-    size_t avail = d->len - d->off;
+    size_t avail;
     uint32_t n;
+
+    assert(d->off <= d->len && d->len <= d->cap);
+    avail = d->len - d->off;
 
     if (avail < FRAME_HEADER_SIZE)
         return FRAME_NEED_MORE;

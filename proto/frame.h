@@ -35,7 +35,7 @@ void frame_decoder_init(struct frame_decoder *d, size_t max_frame);
 void frame_decoder_fini(struct frame_decoder *d);
 
 /*
- * Append n bytes.  Returns 0 or -1 when out of memory.  The caller must
+ * Append n bytes.  Returns 0 or SYNC_ENOMEM.  The caller must
  * then drain whole frames with frame_decoder_next().
  */
 int frame_decoder_feed(struct frame_decoder *d, const uint8_t *p, size_t n);

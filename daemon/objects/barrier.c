@@ -5,6 +5,7 @@
 #include "barrier.h"
 #include "xalloc.h"
 
+#include <assert.h>
 #include <stdlib.h>
 
 #include "syncclient.h"
@@ -55,6 +56,7 @@ int barrier_wait(struct barrier *b, struct waiter *w)
     if (b->broken)
         return SYNC_EBROKEN;
     w->value = (int64_t)waitq_len(&b->waiters);
+    assert((uint64_t)w->value < b->parties);
     if ((uint32_t)w->value + 1 < b->parties) {
         w->obj = &b->base;
         waitq_push(&b->waiters, w);
@@ -75,6 +77,7 @@ void barrier_abort(struct barrier *b)
 {
     b->broken = true;
     barrier_wake_all(b, SYNC_EBROKEN);
+    assert(waitq_empty(&b->waiters));
 }
 
 /* A waiter that leaves (its client died, its handle closed) breaks the

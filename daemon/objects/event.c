@@ -5,6 +5,7 @@
 #include "event.h"
 #include "xalloc.h"
 
+#include <assert.h>
 #include <stdlib.h>
 
 #include "syncclient.h"
@@ -38,6 +39,7 @@ void event_set(struct event *e)
     e->set = true;
     while ((w = waitq_pop(&e->waiters)) != NULL)
         w->complete(w, 0);
+    assert(waitq_empty(&e->waiters));
 }
 
 void event_clear(struct event *e)

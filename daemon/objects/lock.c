@@ -185,6 +185,7 @@ static void lock_hand_off(struct lock *l, bool died)
     if (next == NULL)
         return;
     lock_untrack(l, next);
+    /* Exactly one holder: the oldest waiter, straight from the release. */
     lock_grant(l, next, next->reacquiring ? next->depth : 1);
     next->reacquiring = false;
     next->complete(next, next->grant_code);
@@ -202,6 +203,7 @@ int lock_release_by(struct lock *l, uint64_t owner, uint64_t thread)
      * thread, raises RuntimeError. */
     if (!lock_is_owner(l, owner, thread))
         return SYNC_EPERM;
+    assert(l->depth >= 1);
     if (--l->depth == 0)
         lock_hand_off(l, false);
     return 0;

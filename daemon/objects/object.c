@@ -85,7 +85,7 @@ int object_init(struct object *o, enum object_type type, const char *name,
 {
     o->name = xstrdup(name);
     if (o->name == NULL)
-        return -1;
+        return SYNC_ENOMEM;
     o->type = type;
     o->ops = ops;
     return 0;

@@ -107,7 +107,7 @@ bool object_may(const struct object *o, const struct object_cred *cred,
 /* o's environment's clock (loop time in ms), or 0 without one. */
 uint64_t object_now(const struct object *o);
 
-/* Fill in the base with a copy of name.  0, or -1 when out of memory. */
+/* Fill in the base with a copy of name.  0 or SYNC_ENOMEM. */
 int object_init(struct object *o, enum object_type type, const char *name,
                 const struct object_ops *ops);
 /* Free what object_init allocated. */

@@ -5,6 +5,7 @@
 #include "semaphore.h"
 #include "xalloc.h"
 
+#include <assert.h>
 #include <stdlib.h>
 
 #include "syncclient.h"
@@ -41,6 +42,9 @@ struct semaphore *semaphore_from_object(struct object *o)
 
 int semaphore_acquire(struct semaphore *s, struct waiter *w, bool may_wait)
 {
+    /* Free permits and queued waiters never coexist (release hands
+     * permits to the oldest waiters first). */
+    assert(s->value == 0 || waitq_empty(&s->waiters));
     if (s->value > 0 && waitq_empty(&s->waiters)) {
         s->value--;
         return 0;
@@ -67,6 +71,8 @@ int semaphore_release(struct semaphore *s, uint32_t n)
         s->value--;
         w->complete(w, 0);
     }
+    assert(s->value <= s->bound);
+    assert(s->value == 0 || waitq_empty(&s->waiters));
     return 0;
 }
 

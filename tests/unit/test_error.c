@@ -4,6 +4,7 @@
  */
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
+#include <errno.h>
 #include <string.h>
 
 #include "error.h"
@@ -139,4 +140,19 @@ Test(error, one_past_the_last_code_is_unknown)
             lowest = codes[i].code;
     cr_assert(eq(int, sync_error_is_known(lowest - 1), 0));
     cr_assert(eq(str, (char *)sync_errname(lowest - 1), UNKNOWN_NAME));
+}
+
+/* errno becomes a code in one place (sync_error_from_errno). */
+Test(error, errno_maps_to_the_closest_code)
+{
+    cr_assert(eq(int, sync_error_from_errno(0), 0));
+    cr_assert(eq(int, sync_error_from_errno(ENOMEM), SYNC_ENOMEM));
+    cr_assert(eq(int, sync_error_from_errno(ENOBUFS), SYNC_ENOMEM));
+    cr_assert(eq(int, sync_error_from_errno(EMFILE), SYNC_ELIMIT));
+    cr_assert(eq(int, sync_error_from_errno(EACCES), SYNC_EPERM));
+    cr_assert(eq(int, sync_error_from_errno(EADDRINUSE), SYNC_EEXIST));
+    cr_assert(eq(int, sync_error_from_errno(ENAMETOOLONG), SYNC_EINVAL));
+    cr_assert(eq(int, sync_error_from_errno(ECONNREFUSED), SYNC_ECONN));
+    cr_assert(eq(int, sync_error_from_errno(EPIPE), SYNC_ECONN));
+    cr_assert(eq(int, sync_error_from_errno(EIO), SYNC_EINTERNAL));
 }

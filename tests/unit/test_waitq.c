@@ -1,6 +1,7 @@
 /* test_waitq.c: the FIFO wait queue every object keeps (daemon/waitq.c). */
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
+#include <signal.h>
 
 #include "fake_waiter.h"
 #include "syncclient.h"
@@ -166,4 +167,15 @@ Test(waitq, two_queues_are_independent)
     cr_assert(eq(sz, waitq_len(&q), 2));
     cr_assert(eq(ptr, waitq_pop(&q), &fw[0].w));
     cr_assert(eq(ptr, waitq_pop(&q), &fw[2].w));
+}
+
+/*
+ * The invariants are asserted in every build (CMakeLists.txt keeps
+ * NDEBUG off): a waiter queued twice would break FIFO order and the
+ * queue's count, so the core stops instead.
+ */
+Test(waitq, a_waiter_queued_twice_stops_the_core, .signal = SIGABRT)
+{
+    waitq_push(&q, &fw[0].w);
+    waitq_push(&q, &fw[0].w);
 }
