@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -194,9 +195,11 @@ static void client_read_until(sync_client *c, struct sync__call *mine)
     client_drain(c);
     while (!mine->done && c->dead == 0) {
         pthread_mutex_unlock(&c->mu);
-        do {
-            n = read(c->fd, buf, sizeof(buf));
-        } while (n < 0 && errno == EINTR);
+        /* A signal: a caller that can be interrupted may cancel its wait
+         * (intr.c), then reads on until the daemon's answer. */
+        while ((n = read(c->fd, buf, sizeof(buf))) < 0 && errno == EINTR)
+            if (mine->intr != NULL)
+                sync__intr_poll(c, mine);
         pthread_mutex_lock(&c->mu);
         if (n <= 0)
             client_fail_all(c, SYNC_ECONN);
@@ -235,6 +238,33 @@ static int client_write_all(sync_client *c, const uint8_t *p, size_t n)
     return rv;
 }
 
+/*
+ * Wait while another thread reads.  A signal does not end a condition
+ * variable wait, so an interruptible call looks at its check every
+ * SYNC__INTR_POLL_MS instead.
+ */
+static void client_follow(sync_client *c, struct sync__call *call)
+{
+    struct timespec ts;
+
+    if (call->intr == NULL || call->cancelled) {
+        pthread_cond_wait(&call->cv, &c->mu);
+        return;
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += SYNC__INTR_POLL_MS * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    if (pthread_cond_timedwait(&call->cv, &c->mu, &ts) == ETIMEDOUT &&
+        !call->done) {
+        pthread_mutex_unlock(&c->mu);
+        sync__intr_poll(c, call);
+        pthread_mutex_lock(&c->mu);
+    }
+}
+
 /* Wait for call's reply, taking the reader role when nobody has it. */
 static void client_wait(sync_client *c, struct sync__call *call)
 {
@@ -242,7 +272,7 @@ static void client_wait(sync_client *c, struct sync__call *call)
 
     while (!call->done) {
         if (c->reader_busy) {
-            pthread_cond_wait(&call->cv, &c->mu);
+            client_follow(c, call);
             continue;
         }
         c->reader_busy = true;
@@ -282,6 +312,7 @@ int sync__call(sync_client *c, const struct sync__request *req,
     pthread_cond_init(&call.cv, NULL);
     call.next = c->calls;
     c->calls = &call;
+    sync__intr_attach(&call, req);
     pthread_mutex_unlock(&c->mu);
 
     n = sync__wire_encode(req, call.id, stack, sizeof(stack));
@@ -309,7 +340,12 @@ int sync__call(sync_client *c, const struct sync__request *req,
     pthread_cond_destroy(&call.cv);
     if (res != NULL)
         *res = call.result;
-    return call.code;
+    return call.cancelled ? sync__intr_code(&call, req->op) : call.code;
+}
+
+int sync__write_frame(sync_client *c, const uint8_t *p, size_t n)
+{
+    return client_write_all(c, p, n);
 }
 
 /* ---- connect / disconnect ---------------------------------------------- */

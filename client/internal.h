@@ -36,6 +36,7 @@ struct sync__request {
     uint64_t after_id;    /* list clients: page start */
     uint32_t limit;       /* list objects, list clients: page size */
     uint32_t max_waiters; /* show object */
+    uint64_t cancel_id;   /* cancel: the request whose wait to end */
 };
 
 /* What a reply carries besides its code. */
@@ -65,6 +66,11 @@ struct sync__call {
     struct sync__result result;
     pthread_cond_t cv;
     struct sync__call *next; /* in the client's list of calls in flight */
+    /* Interruptible waits (intr.c): the calling thread's check, and
+     * whether a Cancel for this call was sent. */
+    bool (*intr)(void *arg);
+    void *intr_arg;
+    bool cancelled;
 };
 
 struct sync_client {
@@ -153,6 +159,24 @@ uint64_t sync__thread_id(void);
 void sync__thread_id_forget(void);
 /* Convert (blocking, timeout seconds) to the wire's timeout_us. */
 int sync__timeout_us(bool blocking, double timeout, int64_t *out);
+
+/* How often a thread waiting for another's read looks at its interrupt
+ * check (a signal does not end a condition variable wait). */
+#define SYNC__INTR_POLL_MS 20
+
+/* Set up call's interrupt check from the calling thread's (for ops that
+ * can wait; intr.c). */
+void sync__intr_attach(struct sync__call *call,
+                       const struct sync__request *req);
+/* A signal interrupted the wait for call, or a follower's poll interval
+ * passed: ask the check, and send a Cancel when it says so.  Called
+ * without c->mu. */
+void sync__intr_poll(sync_client *c, struct sync__call *call);
+/* The code a finished call returns: SYNC_EINTR for a cancelled wait that
+ * ended without its grant. */
+int sync__intr_code(const struct sync__call *call, enum wire_op op);
+/* Write one frame on c's connection; 0 or non-zero (client.c). */
+int sync__write_frame(sync_client *c, const uint8_t *p, size_t n);
 
 /* Drop one reference to c; frees it with the last one. */
 void sync__client_rele(sync_client *c);

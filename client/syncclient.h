@@ -82,7 +82,8 @@ extern "C" {
     XX(EBROKEN, 18, "barrier is broken")                                      \
     XX(EINTERNAL, 19, "internal error")                                       \
     XX(EPEER, 20, "the daemon at this socket runs as another user (not "     \
-                  "root, syncd or you); SYNCD_TRUST_UID=UID accepts it")
+                  "root, syncd or you); SYNCD_TRUST_UID=UID accepts it")    \
+    XX(EINTR, 21, "interrupted: the wait was cancelled")
 
 enum sync_errno {
 #define SYNC_ERRNO_ENUM(name, num, msg) SYNC_##name = -(num),
@@ -177,6 +178,23 @@ SYNC_API int sync_default_socket_reason(char *buf, unsigned long size,
  * new object.  0, SYNC_ENOENT, SYNC_ENAME.
  */
 SYNC_API int sync_unlink(sync_client *c, const char *name);
+
+/*
+ * Interruptible waits (what Python's Ctrl-C needs).  Registers, for the
+ * calling thread only, a check that its blocking calls (an acquire that
+ * may wait, sync_event_wait, sync_cond_wait, sync_barrier_wait) run when
+ * a signal interrupts them (install the handler without SA_RESTART), and
+ * every 20 ms while another thread of the client reads the connection.
+ * When check(arg) returns true the wait is cancelled in the daemon, as if
+ * its timeout ran out at that moment, and the call returns SYNC_EINTR:
+ * nothing was acquired; a condition wait holds its lock again (as
+ * Python's interrupted Condition.wait does); a barrier wait broke the
+ * barrier (as in Python).  If the daemon granted the wait before the
+ * cancel arrived, the call returns 0 as usual and the caller owns what it
+ * got.  check runs on the waiting thread, outside any library lock, and
+ * may call the library.  NULL removes it.
+ */
+SYNC_API void sync_set_interrupt_check(bool (*check)(void *arg), void *arg);
 
 /* ---- Lock (threading.Lock) ---------------------------------------------- */
 

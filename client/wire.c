@@ -21,6 +21,7 @@ struct wire_msg {
         Syncd__ListObjects list_objects;
         Syncd__ShowObject show_object;
         Syncd__ListClients list_clients;
+        Syncd__Cancel cancel;
     } u;
 };
 
@@ -93,6 +94,12 @@ static void wire_build(const struct sync__request *r, uint64_t id,
         m->u.list_clients.limit = r->limit;
         m->req.op_case = SYNCD__REQUEST__OP_LIST_CLIENTS;
         m->req.list_clients = &m->u.list_clients;
+        break;
+    case OP_CANCEL:
+        syncd__cancel__init(&m->u.cancel);
+        m->u.cancel.request_id = r->cancel_id;
+        m->req.op_case = SYNCD__REQUEST__OP_CANCEL;
+        m->req.cancel = &m->u.cancel;
         break;
     case OP_CLOSE:
     case OP_ACQUIRE:
@@ -174,6 +181,7 @@ static bool wire_fast_request(const struct sync__request *r, uint64_t id,
     case OP_LIST_OBJECTS:
     case OP_SHOW_OBJECT:
     case OP_LIST_CLIENTS:
+    case OP_CANCEL:
         return false; /* not wire_op_fast() */
     }
     return true;

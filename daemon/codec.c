@@ -125,6 +125,10 @@ static int codec_fill(const Syncd__Request *m, struct request *rq,
     case SYNCD__REQUEST__OP_STATUS:
         rq->op = OP_STATUS;
         return 0;
+    case SYNCD__REQUEST__OP_CANCEL:
+        rq->op = OP_CANCEL;
+        rq->cancel_id = m->cancel->request_id;
+        return 0;
     case SYNCD__REQUEST__OP_LIST_OBJECTS: {
         ProtobufCBinaryData pat = {0, NULL};
 
@@ -230,6 +234,7 @@ static void codec_fill_fast(const struct fw_request *f, struct request *rq)
     case OP_LIST_OBJECTS:
     case OP_SHOW_OBJECT:
     case OP_LIST_CLIENTS:
+    case OP_CANCEL:
         break; /* fastwire declines these */
     }
 }

@@ -32,6 +32,7 @@ struct request {
     uint32_t limit;            /* list objects, list clients: page size */
     uint32_t max_waiters;      /* show object */
     uint64_t after_id;         /* list clients: page start */
+    uint64_t cancel_id;        /* cancel: the request whose wait ends */
     uint32_t type;             /* open: enum wire_type, unchecked */
     uint32_t version;          /* hello */
     uint32_t pid;              /* hello */

@@ -479,5 +479,9 @@ void dispatch_request(struct session *s, const struct request *rq)
     case OP_EVENT_CLEAR:
         dispatch_event_flag(s, rq);
         break;
+    case OP_CANCEL:
+        dispatch_reply(s, rq->id, dispatch_cancel_request(s, rq->cancel_id),
+                       NULL);
+        break;
     }
 }

@@ -108,6 +108,23 @@ again:
     }
 }
 
+int dispatch_cancel_request(struct session *s, uint64_t req_id)
+{
+    struct list_node *n;
+    struct pending *p;
+
+    for (n = s->pending.next; n != &s->pending; n = n->next) {
+        p = container_of(n, struct pending, link);
+        if (p->req_id == req_id && p->w.queue != NULL && !p->w.reacquiring) {
+            /* The path a deadline takes: "acquired or timed out, never
+             * both" holds for a cancelled wait by the same construction. */
+            object_expire(&p->w);
+            return 0;
+        }
+    }
+    return SYNC_ENOENT;
+}
+
 /* Give back the permits s took through a handle with undo and did not
  * release (the semaphore keeps to its bound). */
 static void dispatch_undo(struct session *s, struct semaphore *sem,

@@ -64,6 +64,14 @@ void dispatch_pending_free(struct pending *p);
 void dispatch_cancel_waits(struct session *s, uint32_t id, int code);
 
 /*
+ * Cancel s's pending wait started by request req_id as if its deadline
+ * passed now (its reply says timed out; a condition wait first gets its
+ * lock back, a barrier breaks).  0, or SYNC_ENOENT when no such wait is
+ * queued (it completed, or is re-acquiring a condition's lock).
+ */
+int dispatch_cancel_request(struct session *s, uint64_t req_id);
+
+/*
  * Close s's handle id: cancel its waits with SYNC_EBADF, release what s
  * holds through it if no other handle of s refers to the object, give back
  * undo permits, drop the object reference.  0 or SYNC_EBADF.

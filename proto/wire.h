@@ -59,7 +59,8 @@ enum wire_type {
     XX(STATUS, status, false)                                                 \
     XX(LIST_OBJECTS, list_objects, false)                                     \
     XX(SHOW_OBJECT, show_object, false)                                       \
-    XX(LIST_CLIENTS, list_clients, false)
+    XX(LIST_CLIENTS, list_clients, false)                                     \
+    XX(CANCEL, cancel, false)
 
 enum wire_op {
 #define WIRE_OP_ENUM(NAME, name, fast) OP_##NAME,

@@ -25,10 +25,24 @@ static bool lk_tracked(const struct spy_obj *t)
     return t->kind != SPY_LOCK;
 }
 
+static int lk_release_raw(struct spy_obj *o);
+
+/* Release t while an exception is pending, keeping that exception. */
+static void lk_release_keeping_error(struct spy_obj *t)
+{
+    PyObject *type, *value, *tb;
+
+    PyErr_Fetch(&type, &value, &tb);
+    if (lk_release_raw(t) != 0)
+        PyErr_WriteUnraisable((PyObject *)t);
+    PyErr_Restore(type, value, tb);
+}
+
 static int lk_acquire_raw(struct spy_obj *o, bool blocking, double timeout)
 {
     struct spy_obj *t = lk_target(o);
     void *h = spy_handle(t);
+    struct spy_wait w;
     unsigned long me;
     int rv = SYNC_EINVAL;
 
@@ -36,15 +50,16 @@ static int lk_acquire_raw(struct spy_obj *o, bool blocking, double timeout)
         return SPY_PYERR;
     switch (t->kind) {
     case SPY_LOCK:
-        SPY_BLOCKING(rv, sync_lock_acquire(h, blocking, timeout));
+        SPY_WAIT(w, rv, sync_lock_acquire(h, blocking, timeout));
         break;
     case SPY_RLOCK:
-        SPY_BLOCKING(rv, sync_rlock_acquire(h, blocking, timeout));
+        SPY_WAIT(w, rv, sync_rlock_acquire(h, blocking, timeout));
         break;
     case SPY_COND:
-        SPY_BLOCKING(rv, sync_cond_acquire(h, blocking, timeout));
+        SPY_WAIT(w, rv, sync_cond_acquire(h, blocking, timeout));
         break;
     default:
+        w.raised = false;
         break;
     }
     if (rv == 0 && lk_tracked(t)) {
@@ -55,6 +70,13 @@ static int lk_acquire_raw(struct spy_obj *o, bool blocking, double timeout)
             t->owner = me;
             t->depth = 1;
         }
+    }
+    if (w.raised) {
+        /* Granted before the cancel arrived: nobody may be left holding
+         * a lock no code knows about, so give it back first. */
+        if (rv == 0)
+            lk_release_keeping_error(t);
+        return SPY_PYERR;
     }
     return rv;
 }
@@ -239,6 +261,7 @@ static PyObject *cond_wait(PyObject *self, PyObject *const *args,
     struct spy_obj *o = (struct spy_obj *)self, *t = lk_target(o);
     PyObject *a[1] = {NULL};
     unsigned long owner = t->owner, depth = t->depth;
+    struct spy_wait w;
     double timeout;
     void *h;
     int rv;
@@ -256,11 +279,16 @@ static PyObject *cond_wait(PyObject *self, PyObject *const *args,
      * wait, other threads of this process may own the lock. */
     t->owner = 0;
     t->depth = 0;
-    SPY_BLOCKING(rv, sync_cond_wait(h, timeout));
-    if (rv == 0 || rv == SYNC_ETIMEDOUT || rv == SYNC_EPERM) {
+    SPY_WAIT(w, rv, sync_cond_wait(h, timeout));
+    /* Interrupted too, the lock is held again (threading's wait gets it
+     * back in a finally: clause), and `with` releases it. */
+    if (rv == 0 || rv == SYNC_ETIMEDOUT || rv == SYNC_EPERM ||
+        rv == SYNC_EINTR) {
         t->owner = owner;
         t->depth = depth;
     }
+    if (w.raised)
+        return NULL;
     if (rv == SYNC_EPERM)
         return spy_raise(rv, o, "cannot wait on un-acquired lock");
     return lk_result(o, rv);

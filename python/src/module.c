@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
+#include <pythread.h>
 
 PyObject *spy_error, *spy_deadlock_error, *spy_connection_error,
     *spy_broken_barrier_error;
@@ -120,6 +121,38 @@ static PyObject *spy_default_path(PyObject *mod, PyObject *unused)
     if (sync_default_socket_path(path, sizeof(path)) != 0)
         return spy_raise(SYNC_EINVAL, NULL, NULL);
     return PyUnicode_DecodeFSDefault(path);
+}
+
+/* ---- interruptible waits ------------------------------------------------- */
+
+static unsigned long spy_main_ident;
+
+static bool spy_intr_check(void *arg)
+{
+    struct spy_wait *w = arg;
+
+    if (!w->raised) {
+        PyEval_RestoreThread(w->ts);
+        w->raised = PyErr_CheckSignals() < 0;
+        w->ts = PyEval_SaveThread();
+    }
+    return w->raised;
+}
+
+void spy_wait_begin(struct spy_wait *w)
+{
+    w->raised = false;
+    w->main = PyThread_get_thread_ident() == spy_main_ident;
+    w->ts = PyEval_SaveThread();
+    if (w->main)
+        sync_set_interrupt_check(spy_intr_check, w);
+}
+
+void spy_wait_end(struct spy_wait *w)
+{
+    if (w->main)
+        sync_set_interrupt_check(NULL, NULL);
+    PyEval_RestoreThread(w->ts);
 }
 
 /* ---- errors ---------------------------------------------------------------- */
@@ -585,12 +618,27 @@ static int spy_exceptions(PyObject *m)
         return -1;
     spy_broken_barrier_error =
         PyObject_GetAttrString(threading, "BrokenBarrierError");
+    /* threading.main_thread().ident: where Python runs signal handlers. */
+    t = PyObject_CallMethod(threading, "main_thread", NULL);
+    if (t != NULL) {
+        PyObject *ident = PyObject_GetAttrString(t, "ident");
+        Py_DECREF(t);
+        if (ident != NULL) {
+            spy_main_ident = PyLong_AsUnsignedLong(ident);
+            Py_DECREF(ident);
+        }
+    }
+    if (PyErr_Occurred()) {
+        Py_DECREF(threading);
+        return -1;
+    }
     t = PyObject_GetAttrString(threading, "TIMEOUT_MAX");
     Py_DECREF(threading);
     if (spy_broken_barrier_error == NULL || t == NULL)
         return -1;
     spy_timeout_max = PyFloat_AsDouble(t);
     Py_DECREF(t);
+
     spy_error = PyErr_NewExceptionWithDoc(
         "syncd.Error", "A syncd call failed; .code and .errname say how.",
         NULL, NULL);

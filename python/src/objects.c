@@ -13,6 +13,7 @@ static PyObject *sem_acquire(PyObject *self, PyObject *const *args,
                              Py_ssize_t nargs, PyObject *kwnames)
 {
     struct spy_obj *o = (struct spy_obj *)self;
+    struct spy_wait w;
     bool blocking;
     double timeout;
     void *h;
@@ -21,7 +22,13 @@ static PyObject *sem_acquire(PyObject *self, PyObject *const *args,
     if (spy_parse_sem_args(args, nargs, kwnames, &blocking, &timeout) != 0 ||
         (h = spy_handle(o)) == NULL)
         return NULL;
-    SPY_BLOCKING(rv, sync_sem_acquire(h, blocking, timeout));
+    SPY_WAIT(w, rv, sync_sem_acquire(h, blocking, timeout));
+    if (w.raised) {
+        /* Granted before the cancel arrived: give the permit back. */
+        if (rv == 0)
+            SPY_BLOCKING(rv, sync_sem_release(h, 1));
+        return NULL;
+    }
     if (rv == 0)
         Py_RETURN_TRUE;
     if (rv == SYNC_ETIMEDOUT)
@@ -189,6 +196,7 @@ static PyObject *event_wait(PyObject *self, PyObject *const *args,
     static const char *const kw[] = {"timeout"};
     struct spy_obj *o = (struct spy_obj *)self;
     PyObject *a[1] = {NULL};
+    struct spy_wait w;
     double timeout;
     void *h;
     int rv;
@@ -197,7 +205,9 @@ static PyObject *event_wait(PyObject *self, PyObject *const *args,
         spy_parse_wait_timeout(a[0], &timeout) != 0 ||
         (h = spy_handle(o)) == NULL)
         return NULL;
-    SPY_BLOCKING(rv, sync_event_wait(h, timeout));
+    SPY_WAIT(w, rv, sync_event_wait(h, timeout));
+    if (w.raised)
+        return NULL;
     if (rv == 0)
         Py_RETURN_TRUE;
     if (rv == SYNC_ETIMEDOUT)
@@ -236,6 +246,7 @@ SPY_TYPE(spy_event_type, "syncd._syncd.Event", "Event(name=None)",
 static PyObject *barrier_wait(PyObject *self, PyObject *arg)
 {
     struct spy_obj *o = (struct spy_obj *)self;
+    struct spy_wait w;
     double timeout;
     void *h;
     int rv;
@@ -243,7 +254,9 @@ static PyObject *barrier_wait(PyObject *self, PyObject *arg)
     if (spy_parse_wait_timeout(arg, &timeout) != 0 ||
         (h = spy_handle(o)) == NULL)
         return NULL;
-    SPY_BLOCKING(rv, sync_barrier_wait(h, timeout));
+    SPY_WAIT(w, rv, sync_barrier_wait(h, timeout));
+    if (w.raised)
+        return NULL; /* the barrier broke, as threading's does */
     if (rv < 0)
         return spy_raise(rv, o, NULL);
     return PyLong_FromLong(rv);

@@ -85,6 +85,28 @@ void spy_obj_dealloc(PyObject *self);
 extern PyGetSetDef spy_common_getset[];
 PyObject *spy_close_method(PyObject *self, PyObject *unused);
 
+/*
+ * A wait that Ctrl-C (any signal whose Python handler raises) interrupts,
+ * as CPython's own lock waits are: in the main thread, a signal makes
+ * libsyncclient run spy_intr_check, which runs the Python handlers; when
+ * one raises, the daemon cancels the wait and `raised` is set (the
+ * exception is pending in this thread).  The caller gives back whatever
+ * the wait got if it was granted anyway, and returns NULL.
+ */
+struct spy_wait {
+    PyThreadState *ts;
+    bool main;   /* the main thread: the only one Python signals reach */
+    bool raised; /* a signal handler raised: return NULL */
+};
+void spy_wait_begin(struct spy_wait *w);
+void spy_wait_end(struct spy_wait *w);
+#define SPY_WAIT(w, rv, call)                                                 \
+    do {                                                                      \
+        spy_wait_begin(&(w));                                                 \
+        (rv) = (call);                                                        \
+        spy_wait_end(&(w));                                                   \
+    } while (0)
+
 /* A blocking C call with the GIL released. */
 #define SPY_BLOCKING(rv, call)                                                \
     do {                                                                      \

@@ -37,6 +37,7 @@
 #define V_AFTER_ID 99u
 #define V_LIMIT 55u
 #define V_MAX_WAITERS 33u
+#define V_CANCEL_ID 77u
 
 /* The client's plain request for op, every field set. */
 static struct sync__request client_request(enum wire_op op)
@@ -48,7 +49,7 @@ static struct sync__request client_request(enum wire_op op)
         .lock_name = V_LOCK_NAME, .pid = V_PID, .client_name = V_CLIENT_NAME,
         .pattern = V_PATTERN, .after_name = V_AFTER_NAME,
         .after_id = V_AFTER_ID, .limit = V_LIMIT,
-        .max_waiters = V_MAX_WAITERS};
+        .max_waiters = V_MAX_WAITERS, .cancel_id = V_CANCEL_ID};
 }
 
 /* Storage for every op's message, built by protobuf-c names. */
@@ -73,6 +74,7 @@ struct pb_request {
     Syncd__ListObjects list_objects;
     Syncd__ShowObject show_object;
     Syncd__ListClients list_clients;
+    Syncd__Cancel cancel;
 };
 
 static ProtobufCBinaryData bytes(const char *s)
@@ -190,6 +192,10 @@ static void pb_request(enum wire_op op, struct pb_request *m)
         m->list_clients.after = V_AFTER_ID;
         m->list_clients.limit = V_LIMIT;
         return;
+    case OP_CANCEL:
+        PB_OP(m, cancel, CANCEL, syncd__cancel__init);
+        m->cancel.request_id = V_CANCEL_ID;
+        return;
     }
 }
 
@@ -261,6 +267,9 @@ static struct request daemon_request(enum wire_op op)
         r.after_id = V_AFTER_ID;
         r.limit = V_LIMIT;
         break;
+    case OP_CANCEL:
+        r.cancel_id = V_CANCEL_ID;
+        break;
     }
     return r;
 }
@@ -285,6 +294,8 @@ static void assert_same_request(const struct request *a,
     cr_assert(eq(u32, a->max_waiters, b->max_waiters), "%s %s: max_waiters",
               how, op);
     cr_assert(eq(u64, a->after_id, b->after_id), "%s %s: after_id", how, op);
+    cr_assert(eq(u64, a->cancel_id, b->cancel_id), "%s %s: cancel_id", how,
+              op);
     cr_assert(eq(u32, a->type, b->type), "%s %s: type", how, op);
     cr_assert(eq(u32, a->version, b->version), "%s %s: version", how, op);
     cr_assert(eq(u32, a->pid, b->pid), "%s %s: pid", how, op);
@@ -687,6 +698,7 @@ static const char *const v1_bytes[] = {
         "08d588cd91920292010d0a02612a120561667465721837",
     [OP_SHOW_OBJECT] = "08d588cd9192029a010b0a0763762f6e616d651021",
     [OP_LIST_CLIENTS] = "08d588cd919202a2010408631037",
+    [OP_CANCEL] = "08d588cd919202aa0102084d",
 };
 
 Test(wire, every_op_encodes_as_protocol_version_1)
