@@ -18,8 +18,11 @@ int sync_barrier_open(sync_client *c, const char *name, unsigned parties,
     if (out == NULL)
         return SYNC_EINVAL;
     *out = NULL;
-    /* Python: parties must be > 0 (ValueError). */
-    if (parties == 0 || parties > 0x7fffffffu)
+    /* Python: parties must be > 0 (ValueError); an open of an existing
+     * barrier (sync_set_open_existing) takes whatever it has. */
+    if ((parties == 0 &&
+         (c == NULL || !__atomic_load_n(&c->open_existing, __ATOMIC_RELAXED))) ||
+        parties > 0x7fffffffu)
         return SYNC_EINVAL;
     b = calloc(1, sizeof(*b));
     if (b == NULL)

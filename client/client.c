@@ -531,6 +531,14 @@ int sync_set_create_mode(sync_client *c, unsigned mode)
     return 0;
 }
 
+int sync_set_open_existing(sync_client *c, bool existing)
+{
+    if (c == NULL)
+        return SYNC_EINVAL;
+    __atomic_store_n(&c->open_existing, existing, __ATOMIC_RELAXED);
+    return 0;
+}
+
 int sync_unlink(sync_client *c, const char *name)
 {
     struct sync__request req = {.op = OP_UNLINK, .name = name};

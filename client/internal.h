@@ -82,6 +82,7 @@ struct sync_client {
     unsigned refs;               /* user's + one per open object */
     uint64_t next_id;
     unsigned create_mode;        /* for objects created by this client */
+    bool open_existing;          /* opens never create (sync_set_open_existing) */
     bool reader_busy;            /* a caller thread is reading the socket */
     int dead;                    /* 0, or the code every call now gets */
     struct sync__call *calls;    /* in flight */

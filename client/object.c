@@ -61,6 +61,8 @@ int sync__object_open(sync_client *c, const struct sync__request *open,
         return SYNC_ENAME;
     req = *open;
     req.mode = __atomic_load_n(&c->create_mode, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&c->open_existing, __ATOMIC_RELAXED))
+        req.flags |= WIRE_OPEN_FLAG_EXISTING;
     rv = sync__call(c, &req, &res);
     if (rv != 0)
         return rv;

@@ -163,6 +163,17 @@ SYNC_API void sync_disconnect(sync_client *c);
  */
 SYNC_API int sync_set_create_mode(sync_client *c, unsigned mode);
 
+/*
+ * With existing true, every _open through this client from now on opens
+ * only an object that exists (SYNC_ENOENT otherwise; nothing is created)
+ * and accepts it whatever its creation parameters: the value of
+ * sync_sem_open, the parties of sync_barrier_open and the lock of
+ * sync_cond_open are then ignored (the type must still match).  For
+ * programs that only look at or act on objects others create.  Returns 0
+ * or SYNC_EINVAL (c NULL).
+ */
+SYNC_API int sync_set_open_existing(sync_client *c, bool existing);
+
 /* Write the default socket path (sync_connect's rule) into buf; 0 or
  * SYNC_EINVAL if too small. */
 SYNC_API int sync_default_socket_path(char *buf, unsigned long size);

@@ -112,7 +112,8 @@ static int dispatch_check_open(struct session *s, const struct request *rq,
         *why = "unknown object type";
         return SYNC_EINVAL;
     }
-    if (type == OBJECT_BARRIER && rq->value == 0) {
+    if (type == OBJECT_BARRIER && rq->value == 0 &&
+        !(rq->flags & WIRE_OPEN_FLAG_EXISTING)) {
         *why = "a barrier needs at least one party";
         return SYNC_EINVAL;
     }
@@ -123,7 +124,7 @@ static int dispatch_check_open(struct session *s, const struct request *rq,
         *why = "invalid lock name for a condition";
         return type != OBJECT_CONDITION ? SYNC_EINVAL : SYNC_ENAME;
     }
-    if ((rq->flags & ~WIRE_OPEN_FLAG_UNDO) != 0 ||
+    if ((rq->flags & ~(WIRE_OPEN_FLAG_UNDO | WIRE_OPEN_FLAG_EXISTING)) != 0 ||
         ((rq->flags & WIRE_OPEN_FLAG_UNDO) && type != OBJECT_SEMAPHORE &&
          type != OBJECT_BOUNDED_SEMAPHORE)) {
         *why = "flags not valid for this object type";
@@ -139,7 +140,8 @@ static void dispatch_open(struct session *s, const struct request *rq)
         .type = type, .value = rq->value,
         .lock_name = rq->lock_name_len > 0 ? rq->lock_name : NULL,
         .uid = (uint32_t)s->uid, .gid = (uint32_t)s->gid,
-        .mode = rq->mode ? rq->mode & OBJECT_MODE_MASK : OBJECT_MODE_DEFAULT};
+        .mode = rq->mode ? rq->mode & OBJECT_MODE_MASK : OBJECT_MODE_DEFAULT,
+        .existing = (rq->flags & WIRE_OPEN_FLAG_EXISTING) != 0};
     struct object *existing;
     struct reply rp = {.id = rq->id, .kind = REPLY_OPEN};
     const char *why = NULL;
@@ -171,6 +173,7 @@ static void dispatch_open(struct session *s, const struct request *rq)
         why = rv == SYNC_ETYPE    ? "name exists with another type"
               : rv == SYNC_EEXIST ? dispatch_exists_why(existing)
               : rv == SYNC_ELIMIT ? "max_objects reached"
+              : rv == SYNC_ENOENT ? "not created (opened as existing only)"
                                   : NULL;
     }
     if (rv == 0) {

@@ -265,13 +265,15 @@ int registry_open(struct registry *r, const char *name,
 
     *out = NULL;
     *created = false;
-    rv = registry_check_spec(spec);
+    if (o == NULL && spec->existing)
+        return SYNC_ENOENT;
+    rv = spec->existing ? 0 : registry_check_spec(spec);
     if (rv != 0)
         return rv;
     if (o != NULL) {
         if (o->type != spec->type)
             return SYNC_ETYPE;
-        if (!registry_same_params(o, spec))
+        if (!spec->existing && !registry_same_params(o, spec))
             return SYNC_EEXIST;
         o->refs++;
         *out = o;

@@ -29,6 +29,8 @@ struct object_spec {
                                 as an RLock if missing); NULL: a private
                                 RLock of the condition's own */
     uint32_t uid, gid, mode; /* owner and permissions of what is created */
+    bool existing;           /* open only what exists (SYNC_ENOENT), with
+                                whatever parameters it was created */
 };
 
 void registry_init(struct registry *r, uint32_t max_objects,

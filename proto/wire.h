@@ -158,5 +158,9 @@ enum wire_field {
 
 /* Open.flags bits. */
 #define WIRE_OPEN_FLAG_UNDO 0x1u
+/* Open only an existing object (SYNC_ENOENT otherwise), whatever its
+ * creation parameters (value, parties, lock): for readers and for verbs on
+ * an object someone else created. */
+#define WIRE_OPEN_FLAG_EXISTING 0x2u
 
 #endif

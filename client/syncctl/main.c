@@ -2,20 +2,22 @@
  * main.c: syncctl, the command-line tool of syncd: parse the command line,
  * connect to the daemon as libsyncclient does, run one verb, exit.
  *
- * Exit status (also listed by `syncctl --help`):
+ * Exit status (also listed by `syncctl --help`); lock and sem follow
+ * flock(1):
  *   0        success; lock and sem: CMD's exit status, 128 + N when CMD was
  *            killed by signal N
- *   1        false: `event is-set` found the event clear
- *   2        usage error
+ *   1        false: `event is-set` found the event clear; lock/sem: -n
+ *            found the hold taken or -w ran out (-E N chooses the code)
+ *   64       usage error (EX_USAGE)
+ *   69       lock/sem: CMD could not be run (EX_UNAVAILABLE)
  *   100 + N  syncd error N, the stable number of SYNC_ERRNO_MAP; the
  *            message (sync_strerror) goes to stderr.  The common ones:
- *            101 SYNC_ETIMEDOUT  not acquired / timed out (-n, -w)
+ *            101 SYNC_ETIMEDOUT  event wait -w timed out
  *            102 SYNC_EPERM      permission denied
- *            106 SYNC_ENOENT     no such object (show, rm)
+ *            106 SYNC_ENOENT     no such object (show, rm, is-set, ...)
  *            109 SYNC_ECONN      no daemon listening, or connection lost
  *            118 SYNC_EBROKEN    barrier broken
  *   125      syncctl itself failed (fork, signalfd, output)
- *   126, 127 lock/sem: CMD could not be executed / was not found
  * As with env(1) or timeout(1), CMD's own status may use any of these.
  */
 #include <errno.h>

@@ -116,7 +116,13 @@ static json_t *json_info(const Syncd__ObjectInfo *o, bool full)
     json_object_set_new(j, "handles", json_integer(o->handles));
     json_object_set_new(j, "uid", json_integer(o->uid));
     json_object_set_new(j, "gid", json_integer(o->gid));
-    json_object_set_new(j, "mode", json_integer(o->mode));
+    {
+        char mode[8];
+
+        /* Octal, as the text output and chmod(1) write it: "0660". */
+        snprintf(mode, sizeof(mode), "%04o", o->mode & 07777u);
+        json_object_set_new(j, "mode", json_string(mode));
+    }
     json_object_set_new(j, "holders",
                         json_parties(o->holders, o->n_holders, o->type, true));
     if (full)

@@ -26,6 +26,8 @@ static const struct option longopts[] = {
     {"value", required_argument, NULL, 'v'},
     {"bounded", no_argument, NULL, 'b'},
     {"parties", required_argument, NULL, 'p'},
+    {"conflict-exit-code", required_argument, NULL, 'E'},
+    {"command", required_argument, NULL, 'c'},
     {NULL, 0, NULL, 0},
 };
 
@@ -103,6 +105,10 @@ static unsigned opt_bit(int c)
             return O_BOUNDED;
         case 'p':
             return O_PARTIES;
+        case 'E':
+            return O_CONFLICT;
+        case 'c':
+            return O_COMMAND;
         default:
             return 0;
     }
@@ -148,6 +154,18 @@ static int parse_opt(const struct verb *v,
                 res->parties == 0)
                 return usage_error(v->name, "bad number of parties '%s'", arg);
             return 0;
+        case 'E':
+            if (!parse_uint(arg, 10, 255, &u))
+                return usage_error(v->name, "bad exit code '%s' (0-255)", arg);
+            res->conflict_exit = (int)u;
+            return 0;
+        case 'c':
+            /* flock(1)'s -c: one command line for the shell. */
+            res->shell[0] = "/bin/sh";
+            res->shell[1] = "-c";
+            res->shell[2] = (char *)arg;
+            res->shell[3] = NULL;
+            return 0;
     }
     return usage_error(v->name, "%s", "internal option error");
 }
@@ -162,8 +180,8 @@ static int parse_verb_opts(const struct verb *v,
 
     optind = 0; /* glibc: start afresh, permuting again */
     opterr = 0;
-    while ((c = getopt_long(n, args, ":s:jhVw:nm:v:bp:", longopts, NULL)) !=
-           -1) {
+    while ((c = getopt_long(n, args, ":s:jhVw:nm:v:bp:E:c:", longopts,
+                            NULL)) != -1) {
         if (c == 'h') {
             usage_verb(v);
             return 0;
@@ -232,29 +250,73 @@ static int parse_barrier(const struct verb *v,
         res->action = BARRIER_ABORT;
     else
         return usage_error(v->name, "unknown action '%s'", ops[1]);
-    if (res->parties == 0)
-        return usage_error(v->name, "%s", "--parties N is required");
+    /* Without --parties the barrier must exist (its parties are read). */
     return -1;
 }
 
-/* lock/sem: NAME, then CMD after "--" (cmd) or as the other operands. */
+/*
+ * lock/sem: NAME, then CMD after "--" (cmd) or as the other operands, or
+ * -c CMD.  A NAME that begins with "-" comes after "--", as usual:
+ * `lock -n -- -name CMD` or `lock -n -- -name -- CMD`.
+ */
 static int parse_run(const struct verb *v,
                      int n,
                      char **ops,
                      char **cmd,
                      struct parse_result *res)
 {
-    if (n < 1)
-        return usage_error(v->name, "%s", "expects NAME -- CMD [ARG...]");
-    res->name = ops[0];
-    if (cmd != NULL && n > 1)
+    char **rest;
+
+    if (n > 1 && cmd != NULL)
         return usage_error(v->name, "unexpected '%s' before --", ops[1]);
-    res->cmd = cmd != NULL ? cmd : ops + 1;
+    if (n >= 1) {
+        res->name = ops[0];
+        rest = cmd != NULL ? cmd : ops + 1;
+    } else if (cmd != NULL && cmd[0] != NULL) {
+        res->name = cmd[0];
+        rest = cmd + 1;
+        if (rest[0] != NULL && strcmp(rest[0], "--") == 0)
+            rest++;
+    } else {
+        return usage_error(v->name, "%s", "expects NAME -- CMD [ARG...]");
+    }
+    if (res->shell[0] != NULL) {
+        if (rest[0] != NULL)
+            return usage_error(v->name, "-c and '%s' exclude each other",
+                               rest[0]);
+        res->cmd = res->shell;
+        return -1;
+    }
+    res->cmd = rest;
     if (res->cmd[0] == NULL)
         return usage_error(v->name, "%s", "expects a command to run");
-    if (res->action == SEM && !res->value_set)
-        return usage_error(v->name, "%s", "--value N is required");
     return -1;
+}
+
+/* Whether action prints something --json can shape. */
+static bool action_prints(enum actions a)
+{
+    switch (a) {
+        case STATUS:
+        case LS:
+        case SHOW:
+        case CLIENTS:
+        case EVENT_IS_SET:
+        case BARRIER_WAIT:
+            return true;
+        case NONE:
+        case METRICS:
+        case LOCK:
+        case SEM:
+        case EVENT_SET:
+        case EVENT_CLEAR:
+        case EVENT_WAIT:
+        case BARRIER_RESET:
+        case BARRIER_ABORT:
+        case RM:
+            return false;
+    }
+    return false;
 }
 
 /* Operands of verb v (ops: NULL-terminated).  -1 or an exit code. */
@@ -341,6 +403,7 @@ int parse(int argc, char **argv, struct parse_result *res)
     memset(res, 0, sizeof(*res));
     res->timeout = -1;
     res->mode = -1;
+    res->conflict_exit = EXIT_CONFLICT;
     if ((rv = parse_globals(argc, argv, res)) >= 0)
         return rv;
     if (optind >= argc)
@@ -363,5 +426,12 @@ int parse(int argc, char **argv, struct parse_result *res)
     }
     if ((rv = parse_verb_opts(v, n, args, res)) >= 0)
         return rv;
-    return parse_operands(v, n - optind, args + optind, cmd, res);
+    if ((rv = parse_operands(v, n - optind, args + optind, cmd, res)) >= 0)
+        return rv;
+    if (res->json && !action_prints(res->action))
+        return usage_error(v->name, "--json does not apply: %s",
+                           res->action == METRICS
+                               ? "it prints the Prometheus text format"
+                               : "it prints nothing on success");
+    return -1;
 }

@@ -8,12 +8,13 @@
 
 #include <stdbool.h>
 
-/* Exit codes besides 100 + SYNC error number (see main.c). */
+/* Exit codes besides 100 + SYNC error number (see main.c); lock and sem
+ * follow flock(1) and sysexits.h. */
 #define EXIT_FALSE 1       /* event is-set: the event is clear */
-#define EXIT_USAGE 2       /* bad command line */
+#define EXIT_CONFLICT 1    /* lock/sem: not acquired (-n, -w); -E sets it */
+#define EXIT_USAGE 64      /* EX_USAGE: bad command line */
+#define EXIT_NOCMD 69      /* EX_UNAVAILABLE: lock/sem: CMD cannot run */
 #define EXIT_LOCAL 125     /* syncctl itself failed (fork, pipe, memory) */
-#define EXIT_NOEXEC 126    /* CMD found but not executable */
-#define EXIT_NOTFOUND 127  /* CMD not found */
 #define EXIT_SYNC_BASE 100 /* + the SYNC error number */
 
 enum actions {
@@ -49,7 +50,10 @@ struct parse_result {
     bool bounded;       /* sem --bounded */
     unsigned parties;   /* barrier --parties */
     int mode;           /* --mode; -1: the library's default */
-    char **cmd;         /* lock/sem: NULL-terminated; borrowed (argv) */
+    int conflict_exit;  /* lock/sem: exit code when not acquired (-E) */
+    char **cmd;         /* lock/sem: NULL-terminated; borrowed (argv) or
+                           shell */
+    char *shell[4];     /* -c CMD: /bin/sh -c CMD */
 };
 
 /*

@@ -60,8 +60,10 @@ static void run_child(const struct ctl *ctl,
     }
     execvp(ctl->res->cmd[0], ctl->res->cmd);
     err = errno;
-    fprintf(stderr, "syncctl: %s: %s\n", ctl->res->cmd[0], strerror(err));
-    _exit(err == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC);
+    fprintf(stderr, "syncctl: cannot run %s: %s\n", ctl->res->cmd[0],
+            strerror(err));
+    /* flock(1): EX_UNAVAILABLE when the command cannot be executed. */
+    _exit(EXIT_NOCMD);
 }
 
 /* A call that reads the socket: it consumes a notice or sees EOF. */
@@ -88,36 +90,53 @@ static void run_forward(int sfd, pid_t pid)
         kill(pid, (int)si.ssi_signo);
 }
 
+/* What became of CMD once the daemon (and with it the hold) was lost. */
+struct run_lost {
+    bool lost;   /* the connection went away while CMD ran */
+    bool killed; /* CMD outlived RUN_TERM_GRACE_MS after SIGTERM: SIGKILL */
+};
+
+/* How long CMD may take to end after SIGTERM before it gets SIGKILL: it
+ * runs without the hold meanwhile, and may ignore SIGTERM. */
+#define RUN_TERM_GRACE_MS 5000
+
 /*
  * Wait for CMD (pid) to end while forwarding signals and watching the
- * daemon connection.  Returns CMD's wait status; *lost is set when the
- * connection went away (CMD was then sent SIGTERM).
+ * daemon connection.  Returns CMD's wait status.  When the connection goes
+ * away CMD gets SIGTERM, then SIGKILL after RUN_TERM_GRACE_MS (*lost says
+ * which).
  */
 static int run_wait(const struct ctl *ctl,
                     const struct run_hold *h,
                     int sfd,
                     pid_t pid,
-                    bool *lost)
+                    struct run_lost *lost)
 {
     struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN},
                             {.fd = ctl->client->fd, .events = POLLIN}};
-    int status;
+    int status, n;
 
     for (;;) {
         if (waitpid(pid, &status, WNOHANG) == pid)
             return status;
-        if (poll(pfd, 2, -1) < 0 && errno != EINTR) {
+        n = poll(pfd, 2, lost->lost && !lost->killed ? RUN_TERM_GRACE_MS : -1);
+        if (n < 0 && errno != EINTR) {
             /* Blind now: CMD must not outlive the hold we give back. */
             kill(pid, SIGKILL);
             waitpid(pid, NULL, 0);
             return -1;
+        }
+        if (n == 0 && lost->lost && !lost->killed) {
+            lost->killed = true;
+            kill(pid, SIGKILL);
+            continue;
         }
         if (pfd[0].revents & POLLIN)
             run_forward(sfd, pid);
         /* A query on a held handle fails only when the connection (and
          * with it the hold) is gone: a lost daemon, EOF, a shutdown. */
         if (pfd[1].revents != 0 && run_ping(h) < 0) {
-            *lost = true;
+            lost->lost = true;
             pfd[1].fd = -1;
             kill(pid, SIGTERM);
         }
@@ -125,7 +144,8 @@ static int run_wait(const struct ctl *ctl,
 }
 
 /* Fork CMD, wait for it; CMD's exit code or EXIT_LOCAL. */
-static int run_cmd(const struct ctl *ctl, const struct run_hold *h, bool *lost)
+static int run_cmd(const struct ctl *ctl, const struct run_hold *h,
+                   struct run_lost *lost)
 {
     sigset_t set, old;
     pid_t pid, parent = getpid();
@@ -162,18 +182,36 @@ static int run_cmd(const struct ctl *ctl, const struct run_hold *h, bool *lost)
     return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
+/* What happened to CMD after SIGTERM, for the lost-daemon message. */
+static const char *run_fate(int code, bool killed, char *buf, size_t size)
+{
+    if (killed)
+        snprintf(buf, size, "it ignored SIGTERM for %d s and was killed "
+                 "with SIGKILL", RUN_TERM_GRACE_MS / 1000);
+    else if (code == 128 + SIGTERM)
+        snprintf(buf, size, "it was terminated by SIGTERM");
+    else if (code > 128)
+        snprintf(buf, size, "it was killed by signal %d", code - 128);
+    else
+        snprintf(buf, size, "it exited with status %d after SIGTERM", code);
+    return buf;
+}
+
 /* After CMD: the exit code, given how the release went. */
 static int run_finish(const struct ctl *ctl,
                       const char *what,
                       int code,
-                      bool lost,
+                      const struct run_lost *lost,
                       int released)
 {
-    if (lost) {
+    char fate[96];
+
+    if (lost->lost) {
         fprintf(stderr,
-                "syncctl: lost the connection to syncd on %s; "
-                "%s %s was no longer held, so %s was stopped\n",
-                ctl->socket, what, ctl->res->name, ctl->res->cmd[0]);
+                "syncctl: lost the connection to syncd on %s, so %s %s was "
+                "no longer held; sent SIGTERM to %s: %s\n",
+                ctl->socket, what, ctl->res->name, ctl->res->cmd[0],
+                run_fate(code, lost->killed, fate, sizeof(fate)));
         return ctl_exit_code(SYNC_ECONN);
     }
     if (released != 0)
@@ -181,11 +219,37 @@ static int run_finish(const struct ctl *ctl,
     return code;
 }
 
+/*
+ * -n found the hold taken or -w ran out: say who has it (flock(1) users
+ * expect "held", not "timed out") and exit with -E's code (1).
+ */
+static int run_not_acquired(struct ctl *ctl, const char *what)
+{
+    const struct parse_result *r = ctl->res;
+    char who[160], when[48] = "";
+
+    if (!r->nonblock)
+        snprintf(when, sizeof(when), " after waiting %g s", r->timeout);
+    if (strcmp(what, "lock") == 0) {
+        view_holder(ctl, r->name, who, sizeof(who));
+        if (who[0] != '\0')
+            fprintf(stderr, "syncctl: lock %s is held by %s%s\n", r->name,
+                    who, when);
+        else
+            fprintf(stderr, "syncctl: lock %s was held%s (it is free now)\n",
+                    r->name, when);
+    } else {
+        fprintf(stderr, "syncctl: semaphore %s has no permit free%s\n",
+                r->name, when);
+    }
+    return r->conflict_exit;
+}
+
 int run_lock(struct ctl *ctl)
 {
     const struct parse_result *r = ctl->res;
     struct run_hold h = {0};
-    bool lost = false;
+    struct run_lost lost = {0};
     int rv, code;
 
     rv = sync_lock_open(ctl->client, r->name, &h.lock);
@@ -194,7 +258,8 @@ int run_lock(struct ctl *ctl)
     rv = sync_lock_acquire(h.lock, !r->nonblock, r->timeout);
     if (rv != 0) {
         sync_lock_close(h.lock);
-        return ctl_fail(ctl, rv, "lock", r->name);
+        return rv == SYNC_ETIMEDOUT ? run_not_acquired(ctl, "lock")
+                                    : ctl_fail(ctl, rv, "lock", r->name);
     }
     h.owner_died = sync_lock_owner_died(h.lock) == 1;
     snprintf(h.token, sizeof(h.token), "%" PRIu64, sync_lock_token(h.lock));
@@ -204,29 +269,56 @@ int run_lock(struct ctl *ctl)
                 "it\n",
                 r->name);
     code = run_cmd(ctl, &h, &lost);
-    rv = lost ? 0 : sync_lock_release(h.lock);
+    rv = lost.lost ? 0 : sync_lock_release(h.lock);
     sync_lock_close(h.lock);
-    return run_finish(ctl, "lock", code, lost, rv);
+    return run_finish(ctl, "lock", code, &lost, rv);
+}
+
+/*
+ * Open the semaphore: with --value, open or create it with that value;
+ * without, open the existing one whatever its value (SYNC_ENOENT says to
+ * give --value).
+ */
+static int run_sem_open(struct ctl *ctl, sync_sem **out)
+{
+    const struct parse_result *r = ctl->res;
+    int rv;
+
+    if (r->value_set)
+        return sync_sem_open_flags(ctl->client, r->name, r->value, r->bounded,
+                                   SYNC_SEM_UNDO, out);
+    sync_set_open_existing(ctl->client, true);
+    rv = sync_sem_open_flags(ctl->client, r->name, 0, r->bounded,
+                             SYNC_SEM_UNDO, out);
+    /* Without --bounded either kind will do. */
+    if (rv == SYNC_ETYPE && !r->bounded)
+        rv = sync_sem_open_flags(ctl->client, r->name, 0, true, SYNC_SEM_UNDO,
+                                 out);
+    sync_set_open_existing(ctl->client, false);
+    if (rv == SYNC_ENOENT)
+        snprintf(ctl->detail, sizeof(ctl->detail),
+                 "give --value N to create it");
+    return rv;
 }
 
 int run_sem(struct ctl *ctl)
 {
     const struct parse_result *r = ctl->res;
     struct run_hold h = {0};
-    bool lost = false;
+    struct run_lost lost = {0};
     int rv, code;
 
-    rv = sync_sem_open_flags(ctl->client, r->name, r->value, r->bounded,
-                             SYNC_SEM_UNDO, &h.sem);
+    rv = run_sem_open(ctl, &h.sem);
     if (rv != 0)
         return ctl_fail(ctl, rv, "sem", r->name);
     rv = sync_sem_acquire(h.sem, !r->nonblock, r->timeout);
     if (rv != 0) {
         sync_sem_close(h.sem);
-        return ctl_fail(ctl, rv, "sem", r->name);
+        return rv == SYNC_ETIMEDOUT ? run_not_acquired(ctl, "semaphore")
+                                    : ctl_fail(ctl, rv, "sem", r->name);
     }
     code = run_cmd(ctl, &h, &lost);
-    rv = lost ? 0 : sync_sem_release(h.sem, 1);
+    rv = lost.lost ? 0 : sync_sem_release(h.sem, 1);
     sync_sem_close(h.sem);
-    return run_finish(ctl, "semaphore", code, lost, rv);
+    return run_finish(ctl, "semaphore", code, &lost, rv);
 }

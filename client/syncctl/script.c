@@ -1,8 +1,11 @@
 /*
  * script.c: the small scripting verbs: event set/clear/wait/is-set,
- * barrier wait/reset/abort and rm.  Each opens (creating if needed) the
- * object through the public API, does one thing and closes it.
+ * barrier wait/reset/abort and rm.  Each opens the object through the
+ * public API, does one thing and closes it.  A reader (event is-set) never
+ * creates; a barrier named without --parties must exist already.
  */
+#include <stdio.h>
+
 #include "syncctl.h"
 
 int script_event(struct ctl *ctl)
@@ -11,6 +14,7 @@ int script_event(struct ctl *ctl)
     sync_event *e;
     int rv;
 
+    sync_set_open_existing(ctl->client, r->action == EVENT_IS_SET);
     rv = sync_event_open(ctl->client, r->name, &e);
     if (rv != 0)
         return ctl_fail(ctl, rv, "event", r->name);
@@ -44,7 +48,12 @@ int script_barrier(struct ctl *ctl)
     sync_barrier *b;
     int rv;
 
+    /* Without --parties: the existing barrier, whatever its parties. */
+    sync_set_open_existing(ctl->client, r->parties == 0);
     rv = sync_barrier_open(ctl->client, r->name, r->parties, &b);
+    if (rv == SYNC_ENOENT)
+        snprintf(ctl->detail, sizeof(ctl->detail),
+                 "give --parties N to create it");
     if (rv != 0)
         return ctl_fail(ctl, rv, "barrier", r->name);
     if (r->action == BARRIER_WAIT) {

@@ -40,6 +40,10 @@ int view_ls(struct ctl *ctl);
 int view_show(struct ctl *ctl);
 int view_clients(struct ctl *ctl);
 
+/* "pid N (COMMAND)" of the first holder of name into buf, or "" when it
+ * has none or cannot be read.  Prints nothing. */
+void view_holder(struct ctl *ctl, const char *name, char *buf, size_t size);
+
 /* lock / sem: run CMD while holding (run.c). */
 int run_lock(struct ctl *ctl);
 int run_sem(struct ctl *ctl);

@@ -16,6 +16,8 @@
 #define O_VALUE 0x08u
 #define O_BOUNDED 0x10u
 #define O_PARTIES 0x20u
+#define O_CONFLICT 0x40u /* -E N */
+#define O_COMMAND 0x80u  /* -c CMD */
 
 struct verb {
     const char *name;

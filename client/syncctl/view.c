@@ -4,6 +4,7 @@
  * unpacks the raw ServerMessage it returns, follows `more` page by page,
  * and hands the decoded messages to the chosen output.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -181,6 +182,35 @@ int view_show(struct ctl *ctl)
     ctl->out->object(m->reply->object);
     syncd__server_message__free_unpacked(m, NULL);
     return 0;
+}
+
+void view_holder(struct ctl *ctl, const char *name, char *buf, size_t size)
+{
+    struct sync__request req = {.op = OP_SHOW_OBJECT, .name = name};
+    Syncd__ServerMessage *m;
+    const Syncd__Party *p;
+    size_t i;
+
+    buf[0] = '\0';
+    if (view_call(ctl, &req, SYNCD__REPLY__RESULT_OBJECT, &m) != 0)
+        return;
+    if (m->reply->object->n_holders > 0) {
+        p = m->reply->object->holders[0];
+        snprintf(buf, size, "pid %u (", p->pid);
+        /* The command name is the client's own words: printable only. */
+        for (i = 0; p->client_name != NULL && p->client_name[i] != '\0' &&
+                    strlen(buf) + 2 < size && i < 32;
+             i++) {
+            size_t len = strlen(buf);
+
+            buf[len] = p->client_name[i] >= 0x20 && p->client_name[i] < 0x7f
+                           ? p->client_name[i]
+                           : '?';
+            buf[len + 1] = '\0';
+        }
+        snprintf(buf + strlen(buf), size - strlen(buf), ")");
+    }
+    syncd__server_message__free_unpacked(m, NULL);
 }
 
 int view_clients(struct ctl *ctl)

@@ -213,3 +213,35 @@ Test(event, set_from_another_thread_wakes_waiter_on_same_client)
     sync_event_close(a.e);
     sync_disconnect(c);
 }
+
+Test(event, open_existing_never_creates_and_ignores_parameters)
+{
+    sync_client *c;
+    sync_event *e;
+    sync_barrier *b;
+    sync_sem *s;
+
+    cr_assert(eq(int, sync_connect(syncd_fx.sock, &c), 0));
+    cr_assert(eq(int, sync_set_open_existing(c, true), 0));
+    cr_assert(eq(int, sync_event_open(c, "ex/ev", &e), SYNC_ENOENT));
+    cr_assert(eq(ptr, e, NULL));
+    cr_assert(eq(int, sync_barrier_open(c, "ex/b", 0, &b), SYNC_ENOENT));
+    cr_assert(eq(int, sync_set_open_existing(c, false), 0));
+    cr_assert(eq(int, sync_barrier_open(c, "ex/b", 0, &b), SYNC_EINVAL));
+    cr_assert(eq(int, sync_barrier_open(c, "ex/b", 3, &b), 0));
+    sync_barrier_close(b);
+    cr_assert(eq(int, sync_sem_open(c, "ex/s", 5, &s), 0));
+    sync_sem_close(s);
+    cr_assert(eq(int, sync_sem_open(c, "ex/s", 2, &s), SYNC_EEXIST));
+    /* Existing only: whatever value or parties it was created with. */
+    cr_assert(eq(int, sync_set_open_existing(c, true), 0));
+    cr_assert(eq(int, sync_sem_open(c, "ex/s", 2, &s), 0));
+    cr_assert(eq(int, sync_sem_value(s), 5));
+    sync_sem_close(s);
+    cr_assert(eq(int, sync_barrier_open(c, "ex/b", 0, &b), 0));
+    cr_assert(eq(int, sync_barrier_parties(b), 3));
+    sync_barrier_close(b);
+    /* The type still has to match. */
+    cr_assert(eq(int, sync_event_open(c, "ex/s", &e), SYNC_ETYPE));
+    sync_disconnect(c);
+}

@@ -425,7 +425,7 @@ Test(syncctl, show_lists_holder_and_queue_in_order)
 
     j = ctl_json("show", "jobs");
     cr_assert(j != NULL);
-    cr_assert(eq(int, (int)jint(j, "mode"), 0660));
+    cr_assert(eq(str, (char *)jstr(j, "mode"), "0660"));
     cr_assert(eq(int, (int)jint(j, "uid"), (int)getuid()));
     h = json_array_get(json_object_get(j, "holders"), 0);
     cr_assert(eq(int, (int)jint(h, "pid"), (int)pids[0]));
@@ -534,35 +534,78 @@ Test(syncctl, lock_exits_with_cmd_status)
     cr_assert(eq(int, r.code, 0), "stderr: %s", r.err);
     cr_assert(strstr(r.out, "\"locked\"") != NULL, "%s", r.out);
     ctl_free(&r);
+    /* flock(1): 69 (EX_UNAVAILABLE) when CMD cannot run. */
     r = ctl("lock", "L", "--", "/nonexistent/cmd", NULL);
-    cr_assert(eq(int, r.code, 127));
-    cr_assert(strstr(r.err, "/nonexistent/cmd") != NULL, "%s", r.err);
+    cr_assert(eq(int, r.code, 69));
+    cr_assert(strstr(r.err, "cannot run /nonexistent/cmd") != NULL, "%s",
+              r.err);
     ctl_free(&r);
     cr_assert(held_by("L", 0), "the lock must be free after CMD");
 }
 
-Test(syncctl, lock_nonblock_on_held_lock_exits_101)
+Test(syncctl, lock_taken_exits_1_names_the_holder_and_E_chooses)
 {
     struct ctl_run bg, r;
+    char want[96];
     double t0;
 
     ctl_start(&bg, "lock", "X", "--", "sleep", "5", NULL);
     await_held_by("X", bg.pid);
+    /* As flock(1): 1 when -n finds it taken, and says who holds it. */
     r = ctl("lock", "-n", "X", "--", "true", NULL);
-    cr_assert(eq(int, r.code, 101));
-    cr_assert(strstr(r.err, sync_strerror(SYNC_ETIMEDOUT)) != NULL, "%s",
-              r.err);
+    cr_assert(eq(int, r.code, 1));
+    snprintf(want, sizeof(want), "lock X is held by pid %d (syncctl)",
+             (int)bg.pid);
+    cr_assert(strstr(r.err, want) != NULL, "%s", r.err);
+    cr_assert(strstr(r.err, "timed out") == NULL, "%s", r.err);
     ctl_free(&r);
     t0 = fx_now();
-    cr_assert(
-        eq(int, ctl_code("lock", "-w", "0.3", "X", "--", "true", NULL), 101));
+    r = ctl("lock", "-w", "0.3", "X", "--", "true", NULL);
+    cr_assert(eq(int, r.code, 1));
     cr_assert(ge(dbl, fx_now() - t0, 0.25));
+    cr_assert(strstr(r.err, "after waiting 0.3 s") != NULL, "%s", r.err);
+    ctl_free(&r);
+    cr_assert(eq(int, ctl_code("lock", "-n", "-E", "42", "X", "--", "true",
+                               NULL),
+                 42));
+    cr_assert(eq(int, ctl_code("sem", "-n", "--conflict-exit-code", "9", "X",
+                               "--value", "1", "--", "true", NULL),
+                 104), "X is a lock: SYNC_ETYPE, not a conflict");
     /* SIGTERM goes on to CMD, whose death is syncctl's status. */
     kill(bg.pid, SIGTERM);
     ctl_wait(&bg, 5000);
     cr_assert(eq(int, bg.code, 128 + SIGTERM), "stderr: %s", bg.err);
     ctl_free(&bg);
     cr_assert(eq(int, ctl_code("lock", "-n", "X", "--", "true", NULL), 0));
+}
+
+Test(syncctl, lock_c_runs_a_shell_command_line)
+{
+    struct ctl_run r = ctl("lock", "C", "-c", "echo \"$SYNCCTL_TOKEN\"; exit 5",
+                           NULL);
+
+    cr_assert(eq(int, r.code, 5), "stderr: %s", r.err);
+    cr_assert(eq(str, r.out, "1\n"));
+    ctl_free(&r);
+    /* -c and a CMD exclude each other. */
+    cr_assert(eq(int, ctl_code("lock", "C", "-c", "true", "--", "true", NULL),
+                 64));
+}
+
+Test(syncctl, names_beginning_with_a_dash_follow_double_dash)
+{
+    struct ctl_run r;
+
+    cr_assert(eq(int, ctl_code("lock", "-n", "--", "-odd", "--", "true", NULL),
+                 0));
+    cr_assert(eq(int, ctl_code("lock", "--", "-odd", "true", NULL), 0));
+    cr_assert(eq(int, ctl_code("event", "set", "--", "-ev", NULL), 0));
+    cr_assert(eq(int, ctl_code("event", "is-set", "--", "-ev", NULL), 0));
+    r = ctl("show", "--", "-odd", NULL);
+    cr_assert(eq(int, r.code, 0), "stderr: %s", r.err);
+    cr_assert(strstr(r.out, "-odd") != NULL, "%s", r.out);
+    ctl_free(&r);
+    cr_assert(eq(int, ctl_code("rm", "--", "-odd", NULL), 0));
 }
 
 /* The client library keeps each thread's id (gettid) after the first call
@@ -694,6 +737,30 @@ Test(syncctl, lost_daemon_stops_cmd_and_exits_109)
     cr_assert(eq(int, bg.code, 109), "stderr: %s", bg.err);
     cr_assert(strstr(bg.err, "lost the connection to syncd") != NULL, "%s",
               bg.err);
+    cr_assert(strstr(bg.err, "sleep: it was terminated by SIGTERM") != NULL,
+              "%s", bg.err);
+    ctl_free(&bg);
+}
+
+Test(syncctl, lost_daemon_reports_a_cmd_that_ignores_sigterm, .timeout = 40)
+{
+    struct ctl_run bg;
+    double t0;
+
+    /* The shell ignores SIGTERM, and so does the sleep it execs. */
+    ctl_start(&bg, "lock", "D", "-c", "trap '' TERM; exec sleep 30", NULL);
+    await_held_by("D", bg.pid);
+    fx_sleep_ms(200); /* the trap is set */
+    t0 = fx_now();
+    syncd_fixture_kill(SIGKILL);
+    ctl_wait(&bg, 15000);
+    /* SIGTERM, 5 s of grace, then SIGKILL: not left running unheld. */
+    cr_assert(ge(dbl, fx_now() - t0, 4.5));
+    cr_assert(lt(dbl, fx_now() - t0, 12.0));
+    cr_assert(eq(int, bg.code, 109), "stderr: %s", bg.err);
+    cr_assert(strstr(bg.err, "/bin/sh: it ignored SIGTERM for 5 s and was "
+                             "killed with SIGKILL") != NULL,
+              "%s", bg.err);
     ctl_free(&bg);
 }
 
@@ -719,7 +786,9 @@ Test(syncctl, sem_value_2_admits_two_at_a_time)
     json_decref(j);
     cr_assert(eq(int,
                  ctl_code("sem", "-n", "S", "--value", "2", "--", "true", NULL),
-                 101));
+                 1));
+    /* An existing semaphore needs no --value. */
+    cr_assert(eq(int, ctl_code("sem", "-n", "S", "--", "true", NULL), 1));
     r = ctl("show", "S", NULL);
     cr_assert(strstr(r.out, "PERMITS") != NULL, "%s", r.out);
     ctl_free(&r);
@@ -759,7 +828,10 @@ Test(syncctl, event_set_is_set_clear_wait)
     struct ctl_run bg;
     double t0;
 
-    cr_assert(eq(int, ctl_code("event", "is-set", "E", NULL), 1));
+    /* A reader never creates: no such event yet. */
+    cr_assert(eq(int, ctl_code("event", "is-set", "E", NULL), 106));
+    cr_assert(eq(int, ctl_code("show", "E", NULL), 106));
+    cr_assert(eq(int, ctl_code("event", "is-set", "E", NULL), 106));
     cr_assert(eq(int, ctl_code("event", "set", "E", NULL), 0));
     cr_assert(eq(int, ctl_code("event", "is-set", "E", NULL), 0));
     cr_assert(eq(int, ctl_code("event", "wait", "E", NULL), 0));
@@ -817,16 +889,21 @@ Test(syncctl, rm_then_show_is_enoent)
 
 Test(syncctl, mode_option_sets_create_mode)
 {
+    struct ctl_run r;
     json_t *j;
 
     cr_assert(
         eq(int, ctl_code("event", "set", "--mode", "0600", "M", NULL), 0));
     j = ctl_json("show", "M");
     cr_assert(j != NULL);
-    cr_assert(eq(int, (int)jint(j, "mode"), 0600));
+    /* Modes print in octal, in JSON as in text. */
+    cr_assert(eq(str, (char *)jstr(j, "mode"), "0600"));
     json_decref(j);
+    r = ctl("show", "M", NULL);
+    cr_assert(strstr(r.out, "mode 0600") != NULL, "%s", r.out);
+    ctl_free(&r);
     cr_assert(
-        eq(int, ctl_code("event", "set", "--mode", "999", "M2", NULL), 2));
+        eq(int, ctl_code("event", "set", "--mode", "999", "M2", NULL), 64));
 }
 
 /* ---- metrics --------------------------------------------------------------
@@ -968,16 +1045,72 @@ Test(syncctl, every_verb_has_help)
     }
 }
 
-Test(syncctl, usage_errors_exit_2)
+Test(syncctl, usage_errors_exit_64)
 {
-    cr_assert(eq(int, ctl_code(NULL), 2));
-    cr_assert(eq(int, ctl_code("frobnicate", NULL), 2));
-    cr_assert(eq(int, ctl_code("lock", "X", NULL), 2));
+    cr_assert(eq(int, ctl_code(NULL), 64));
+    cr_assert(eq(int, ctl_code("frobnicate", NULL), 64));
+    cr_assert(eq(int, ctl_code("lock", "X", NULL), 64));
     cr_assert(
-        eq(int, ctl_code("lock", "-n", "-w", "1", "X", "--", "true", NULL), 2));
-    cr_assert(eq(int, ctl_code("sem", "S", "--", "true", NULL), 2));
-    cr_assert(eq(int, ctl_code("event", "toggle", "E", NULL), 2));
-    cr_assert(eq(int, ctl_code("barrier", "B", "wait", NULL), 2));
-    cr_assert(eq(int, ctl_code("status", "--value", "3", NULL), 2));
-    cr_assert(eq(int, ctl_code("show", NULL), 2));
+        eq(int, ctl_code("lock", "-n", "-w", "1", "X", "--", "true", NULL), 64));
+    cr_assert(eq(int, ctl_code("lock", "-E", "256", "X", "--", "true", NULL),
+                 64));
+    cr_assert(eq(int, ctl_code("event", "toggle", "E", NULL), 64));
+    cr_assert(eq(int, ctl_code("status", "--value", "3", NULL), 64));
+    cr_assert(eq(int, ctl_code("show", NULL), 64));
+}
+
+Test(syncctl, json_is_refused_where_nothing_is_printed)
+{
+    static const char *const quiet[][6] = {
+        {"--json", "lock", "J", "--", "true", NULL},
+        {"--json", "sem", "J2", "--", "true", NULL},
+        {"--json", "event", "set", "J3", NULL, NULL},
+        {"--json", "rm", "J", NULL, NULL, NULL},
+        {"--json", "metrics", NULL, NULL, NULL, NULL},
+        {"barrier", "J4", "reset", "--json", NULL, NULL},
+    };
+    struct ctl_run r;
+    size_t i;
+
+    for (i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++) {
+        ctl_startv(&r, true, NULL, quiet[i]);
+        ctl_wait(&r, 10000);
+        cr_assert(eq(int, r.code, 64), "case %zu: %s", i, r.err);
+        cr_assert(strstr(r.err, "--json does not apply") != NULL, "%s", r.err);
+        ctl_free(&r);
+    }
+    /* The verbs that print honour it. */
+    cr_assert(eq(int, ctl_code("event", "set", "J5", NULL), 0));
+    r = ctl("--json", "event", "is-set", "J5", NULL);
+    cr_assert(eq(int, r.code, 0));
+    cr_assert(strstr(r.out, "\"set\": true") != NULL, "%s", r.out);
+    ctl_free(&r);
+}
+
+Test(syncctl, verbs_on_existing_objects_need_no_creation_parameters)
+{
+    struct ctl_run r;
+
+    /* Missing: told how to create it, nothing created. */
+    r = ctl("barrier", "B", "reset", NULL);
+    cr_assert(eq(int, r.code, 106));
+    cr_assert(strstr(r.err, "give --parties N") != NULL, "%s", r.err);
+    ctl_free(&r);
+    r = ctl("sem", "S", "--", "true", NULL);
+    cr_assert(eq(int, r.code, 106));
+    cr_assert(strstr(r.err, "give --value N") != NULL, "%s", r.err);
+    ctl_free(&r);
+    cr_assert(eq(int, ctl_code("show", "B", NULL), 106));
+    /* Once created, its parameters are its own. */
+    cr_assert(eq(int, ctl_code("barrier", "B", "--parties", "3", "abort",
+                               NULL),
+                 0));
+    cr_assert(eq(int, ctl_code("barrier", "B", "reset", NULL), 0));
+    cr_assert(eq(int, ctl_code("barrier", "B", "--parties", "4", "reset",
+                               NULL),
+                 105));
+    cr_assert(eq(int, ctl_code("sem", "S", "--value", "3", "--bounded", "--",
+                               "true", NULL),
+                 0));
+    cr_assert(eq(int, ctl_code("sem", "S", "--", "true", NULL), 0));
 }
