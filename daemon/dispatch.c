@@ -101,12 +101,12 @@ static enum object_type dispatch_object_type(uint32_t wire)
 static int dispatch_check_open(struct session *s, const struct request *rq,
                                enum object_type type, const char **why)
 {
-    int rv = registry_check_name(&s->server->registry, rq->name,
-                                 rq->name_len);
+    const char *bad = registry_name_problem(&s->server->registry, rq->name,
+                                            rq->name_len);
 
-    if (rv != 0) {
-        *why = "name must be 1 to max_name bytes of UTF-8 without NUL";
-        return rv;
+    if (bad != NULL) {
+        *why = bad;
+        return SYNC_ENAME;
     }
     if (type == 0) {
         *why = "unknown object type";
@@ -184,9 +184,16 @@ static void dispatch_open(struct session *s, const struct request *rq)
             registry_rele(&s->server->registry, o);
     }
     if (rv != 0) {
-        log_warnx("client pid %d uid %u: open '%s': %s%s%s", (int)s->pid,
-                  (unsigned)s->uid, rq->name, sync_strerror(rv),
-                  why ? ": " : "", why ? why : "");
+        /* An invalid name is not echoed: it may hold control characters
+         * (a forged log line) or be 10,000 bytes long. */
+        if (rv == SYNC_ENAME)
+            log_warnx("client pid %d uid %u: open of a %zu-byte name: %s%s%s",
+                      (int)s->pid, (unsigned)s->uid, rq->name_len,
+                      sync_strerror(rv), why ? ": " : "", why ? why : "");
+        else
+            log_warnx("client pid %d uid %u: open '%s': %s%s%s", (int)s->pid,
+                      (unsigned)s->uid, rq->name, sync_strerror(rv),
+                      why ? ": " : "", why ? why : "");
         dispatch_reply(s, rq->id, rv, why);
         return;
     }
@@ -200,8 +207,9 @@ static void dispatch_open(struct session *s, const struct request *rq)
 
 static void dispatch_unlink(struct session *s, const struct request *rq)
 {
-    int rv = registry_check_name(&s->server->registry, rq->name,
-                                 rq->name_len);
+    const char *bad = registry_name_problem(&s->server->registry, rq->name,
+                                            rq->name_len);
+    int rv = bad != NULL ? SYNC_ENAME : 0;
     struct object *o;
 
     if (rv == 0 && (o = registry_lookup(&s->server->registry, rq->name)) &&
@@ -212,7 +220,7 @@ static void dispatch_unlink(struct session *s, const struct request *rq)
     if (rv == 0)
         log_info("'%s' unlinked by pid %d uid %u", rq->name, (int)s->pid,
                  (unsigned)s->uid);
-    dispatch_reply(s, rq->id, rv, NULL);
+    dispatch_reply(s, rq->id, rv, bad);
 }
 
 /*
@@ -395,13 +403,14 @@ static void dispatch_show(struct session *s, const struct request *rq)
 {
     struct object_info o;
     struct reply rp = {.id = rq->id, .kind = REPLY_OBJECT};
-    int rv = registry_check_name(&s->server->registry, rq->name,
-                                 rq->name_len);
+    const char *bad = registry_name_problem(&s->server->registry, rq->name,
+                                            rq->name_len);
+    int rv = bad != NULL ? SYNC_ENAME : 0;
 
     if (rv == 0)
         rv = inspect_show(s, rq->name, rq->max_waiters, &o);
     if (rv != 0) {
-        dispatch_reply(s, rq->id, rv, NULL);
+        dispatch_reply(s, rq->id, rv, bad);
         return;
     }
     rp.u.object = &o;

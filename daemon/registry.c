@@ -6,6 +6,7 @@
 #include "registry.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "objects/barrier.h"
@@ -84,23 +85,64 @@ static size_t utf8_seq_len(const unsigned char *p, size_t n)
     return len;
 }
 
-int registry_check_name(const struct registry *r, const char *name,
-                        size_t len)
+/* What is wrong with the '/'-separated segments of name, or NULL: an
+ * empty one ("a//b", a leading or trailing '/') or "." / "..", which
+ * would make two spellings of one path. */
+static const char *registry_segment_problem(const char *name, size_t len)
 {
+    size_t start = 0, end, n;
+
+    while (start <= len) {
+        const char *slash = memchr(name + start, '/', len - start);
+
+        end = slash != NULL ? (size_t)(slash - name) : len;
+        n = end - start;
+        if (n == 0)
+            return "name has an empty path segment ('//', or '/' at its "
+                   "start or end)";
+        if ((n == 1 && name[start] == '.') ||
+            (n == 2 && name[start] == '.' && name[start + 1] == '.'))
+            return "name has a '.' or '..' path segment";
+        start = end + 1;
+    }
+    return NULL;
+}
+
+const char *registry_name_problem(const struct registry *r, const char *name,
+                                  size_t len)
+{
+    static char too_long[48];
     const unsigned char *p = (const unsigned char *)name;
     size_t i = 0, step;
 
-    if (len == 0 || len > r->max_name)
-        return SYNC_ENAME;
+    if (len == 0)
+        return "empty name";
+    if (len > r->max_name) {
+        /* The limit, never the name: it may be 10,000 bytes. */
+        snprintf(too_long, sizeof(too_long), "name longer than %u bytes",
+                 (unsigned)r->max_name);
+        return too_long;
+    }
     while (i < len) {
         if (p[i] == 0)
-            return SYNC_ENAME;
+            return "name contains a NUL byte";
+        /* C0 controls, DEL and the C1 controls U+0080..U+009F. */
+        if (p[i] < 0x20 || p[i] == 0x7f ||
+            (p[i] == 0xc2 && i + 1 < len && p[i + 1] >= 0x80 &&
+             p[i + 1] <= 0x9f))
+            return "name contains a control character";
         step = utf8_seq_len(p + i, len - i);
         if (step == 0)
-            return SYNC_ENAME;
+            return "name is not valid UTF-8";
         i += step;
     }
-    return 0;
+    return registry_segment_problem(name, len);
+}
+
+int registry_check_name(const struct registry *r, const char *name,
+                        size_t len)
+{
+    return registry_name_problem(r, name, len) == NULL ? 0 : SYNC_ENAME;
 }
 
 struct object *registry_lookup(const struct registry *r, const char *name)

@@ -40,8 +40,15 @@ void registry_fini(struct registry *r);
 
 /*
  * 0 when name (len bytes, not NUL-terminated) is a valid object name:
- * 1..max_name bytes of UTF-8 without NUL.  SYNC_ENAME otherwise.
+ * 1..max_name bytes of UTF-8 without NUL or other control characters
+ * (C0, DEL, C1), whose '/'-separated segments are neither empty (no "//",
+ * no leading or trailing '/') nor "." or "..".  SYNC_ENAME otherwise.
  */
+/* The same check: NULL when valid, else why not ("name longer than 255
+ * bytes"; a static string, overwritten by the next call). */
+const char *registry_name_problem(const struct registry *r, const char *name,
+                                  size_t len);
+
 int registry_check_name(const struct registry *r, const char *name,
                         size_t len);
 

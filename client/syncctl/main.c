@@ -21,6 +21,8 @@
  * As with env(1) or timeout(1), CMD's own status may use any of these.
  */
 #include <errno.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/un.h>
@@ -33,11 +35,36 @@ int ctl_exit_code(int code)
     return code < 0 ? EXIT_SYNC_BASE - code : code;
 }
 
+/* name for a message: escaped, and cut after 64 bytes ("... (N bytes)"):
+ * a 10,000-byte name is not echoed. */
+static const char *ctl_show_name(const char *name, char *buf, size_t size)
+{
+    size_t len = strlen(name);
+    char esc[4 * 64 + 1];
+
+    output_escape(name, len > 64 ? 64 : len, esc, sizeof(esc), NULL);
+    if (len > 64)
+        snprintf(buf, size, "%s... (%zu bytes)", esc, len);
+    else
+        snprintf(buf, size, "%s", esc);
+    return buf;
+}
+
 int ctl_fail(const struct ctl *ctl,
              int code,
              const char *what,
              const char *name)
 {
+    char shown[4 * 64 + 32], detail[sizeof(ctl->detail)];
+
+    if (name != NULL)
+        name = ctl_show_name(name, shown, sizeof(shown));
+    snprintf(detail, sizeof(detail), "%s", ctl->detail);
+    /* The library refuses a long name itself, without the daemon's words. */
+    if (code == SYNC_ENAME && detail[0] == '\0' && ctl->res != NULL &&
+        ctl->res->name != NULL && strlen(ctl->res->name) > SYNC_NAME_MAX)
+        snprintf(detail, sizeof(detail), "name longer than %d bytes",
+                 SYNC_NAME_MAX);
     if (code == SYNC_ECONN && ctl->client == NULL) {
         if (access(ctl->socket, F_OK) == 0 && access(ctl->socket, W_OK) != 0)
             fprintf(stderr,
@@ -57,8 +84,7 @@ int ctl_fail(const struct ctl *ctl,
     } else {
         fprintf(stderr, "syncctl: %s%s%s: %s%s%s%s\n", what,
                 name ? " " : "", name ? name : "", sync_strerror(code),
-                ctl->detail[0] ? " (" : "", ctl->detail,
-                ctl->detail[0] ? ")" : "");
+                detail[0] ? " (" : "", detail, detail[0] ? ")" : "");
     }
     return ctl_exit_code(code);
 }
@@ -107,6 +133,11 @@ int main(int argc, char **argv)
     rv = parse(argc, argv, &res);
     if (rv >= 0)
         return rv;
+    /* Display widths of names (wcwidth) need a UTF-8 LC_CTYPE; output is
+     * bytes either way, so no other locale category changes. */
+    if (setlocale(LC_CTYPE, "") == NULL ||
+        strcmp(nl_langinfo(CODESET), "UTF-8") != 0)
+        setlocale(LC_CTYPE, "C.UTF-8");
     ctl.out = res.json ? &json_output : &text_output;
     /* Resolved here (the library's rule) so that status and every
      * message can say which socket was used and why. */

@@ -55,4 +55,14 @@ bool output_is_lockish(int type);
 /* Whether the type is a semaphore (holders then hold undo permits). */
 bool output_is_sem(int type);
 
+/*
+ * n bytes of s made safe for a terminal into buf (size bytes, always
+ * NUL-terminated): printable UTF-8 as it is, a backslash as "\\", every
+ * other byte (controls, invalid UTF-8) as \xNN; cut at a character
+ * boundary when buf is full.  *width (if not NULL) gets the display
+ * columns (wcwidth: 2 for a wide character).  Returns buf.
+ */
+const char *output_escape(const void *s, size_t n, char *buf, size_t size,
+                          int *width);
+
 #endif

@@ -1,7 +1,10 @@
 /*
  * output_text.c: the human back end: aligned tables and "key: value"
- * lines.  Names and command names come from other users, so every byte
- * that is not printable is shown as '?' (no terminal escapes get through).
+ * lines.  Names and command names come from other users: object names are
+ * escaped (\xNN for what is not printable UTF-8), command names show '?'
+ * for control bytes, so no terminal escape gets through.  Columns are
+ * measured in display columns, and a name wider than its column gets a
+ * line of its own, so the other columns stay aligned.
  */
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +12,10 @@
 #include "output.h"
 
 #define TEXT_MAX 256
+/* ls's NAME column at most; wider names take a line of their own. */
+#define TEXT_NAME_COLS 40
+/* An escaped 255-byte name: up to 4 bytes for each. */
+#define TEXT_NAME_MAX (4 * 255 + 1)
 
 /* Copy n bytes of s into buf, control characters replaced by '?'. */
 static const char *text_clean(const void *s, size_t n, char *buf, size_t size)
@@ -29,9 +36,20 @@ static const char *text_str(const char *s, char *buf, size_t size)
     return text_clean(s, s != NULL ? strlen(s) : 0, buf, size);
 }
 
-static const char *text_name(const Syncd__ObjectInfo *o, char *buf, size_t size)
+static const char *text_name(const Syncd__ObjectInfo *o, char *buf, size_t size,
+                             int *width)
 {
-    return text_clean(o->name.data, o->name.len, buf, size);
+    return output_escape(o->name.data, o->name.len, buf, size, width);
+}
+
+/* s (width display columns) padded to cols; a wider s ends its line and
+ * the row goes on below, under the next column. */
+static void text_pad(const char *s, int width, int cols)
+{
+    if (width > cols)
+        printf("%s\n%*s", s, cols, "");
+    else
+        printf("%s%*s", s, cols - width, "");
 }
 
 /* A duration the way people read it: 350ms, 12.3s, 5m03s, 2h05m, 3d04h. */
@@ -147,13 +165,13 @@ static const char *text_holder(const Syncd__ObjectInfo *o,
 
 static void text_objects(Syncd__ObjectInfo *const *v, size_t n)
 {
-    char name[TEXT_MAX], state[64], holder[96];
-    int wn = 4, wh = 6, len;
+    char name[TEXT_NAME_MAX], state[64], holder[96];
+    int wn = 4, wh = 6, len, w;
     size_t i;
 
     for (i = 0; i < n; i++) {
-        len = (int)strlen(text_name(v[i], name, sizeof(name)));
-        wn = len > wn ? len : wn;
+        text_name(v[i], name, sizeof(name), &w);
+        wn = w > wn ? (w < TEXT_NAME_COLS ? w : TEXT_NAME_COLS) : wn;
         len = (int)strlen(text_holder(v[i], holder, sizeof(holder)));
         wh = len > wh ? len : wh;
     }
@@ -161,10 +179,11 @@ static void text_objects(Syncd__ObjectInfo *const *v, size_t n)
            "HOLDER", "WAITERS");
     for (i = 0; i < n; i++) {
         output_state(v[i], state, sizeof(state));
-        printf("%-*s  %-10s  %-14s  %-*s  %u\n", wn,
-               text_name(v[i], name, sizeof(name)),
-               output_type_name(v[i]->type), state, wh,
-               text_holder(v[i], holder, sizeof(holder)), v[i]->n_waiting);
+        text_name(v[i], name, sizeof(name), &w);
+        text_pad(name, w, wn);
+        printf("  %-10s  %-14s  %-*s  %u\n", output_type_name(v[i]->type),
+               state, wh, text_holder(v[i], holder, sizeof(holder)),
+               v[i]->n_waiting);
     }
 }
 
@@ -219,9 +238,9 @@ static void text_waiters(const Syncd__ObjectInfo *o)
 
 static void text_object(const Syncd__ObjectInfo *o)
 {
-    char buf[TEXT_MAX];
+    char buf[TEXT_NAME_MAX];
 
-    printf("%-10s %s\n", "name:", text_name(o, buf, sizeof(buf)));
+    printf("%-10s %s\n", "name:", text_name(o, buf, sizeof(buf), NULL));
     printf("%-10s %s\n", "type:", output_type_name(o->type));
     output_state(o, buf, sizeof(buf));
     printf("%-10s %s\n", "state:", buf);
@@ -231,8 +250,8 @@ static void text_object(const Syncd__ObjectInfo *o)
     if (o->type == SYNCD__OBJECT_TYPE__CONDITION)
         printf("%-10s %s\n", "lock:",
                o->lock_name.len > 0
-                   ? text_clean(o->lock_name.data, o->lock_name.len, buf,
-                                sizeof(buf))
+                   ? output_escape(o->lock_name.data, o->lock_name.len, buf,
+                                   sizeof(buf), NULL)
                    : "(its own)");
     if (output_is_lockish(o->type))
         printf("%-10s %llu issued\n", "tokens:", (unsigned long long)o->tokens);

@@ -5,6 +5,7 @@
  * name from its object.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -291,4 +292,54 @@ Test(names, failed_open_sets_out_to_null)
     cr_assert(eq(ptr, l, NULL));
     sync_sem_close(held);
     sync_disconnect(c);
+}
+
+Test(names, controls_and_empty_or_dot_segments_are_ename)
+{
+    static const char *const bad[] = {
+        "a//b", "a/", "/a", "/", ".", "..", "a/./b", "a/../b",
+        "tab\there", "esc\x1b[2J", "del\x7f", "c1\xc2\x85",
+    };
+    sync_client *c = connect_ok();
+    sync_event *e;
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        e = BOGUS_EVENT;
+        cr_assert(eq(int, sync_event_open(c, bad[i], &e), SYNC_ENAME),
+                  "bad[%zu]", i);
+        cr_assert(eq(ptr, e, NULL), "bad[%zu]", i);
+        cr_assert(eq(int, sync_unlink(c, bad[i]), SYNC_ENAME), "bad[%zu]", i);
+    }
+    /* Dots inside a segment, and '-' first, are ordinary. */
+    cr_assert(eq(int, sync_event_open(c, "-v/a.b/...", &e), 0));
+    sync_event_close(e);
+    sync_disconnect(c);
+    cr_assert(syncd_fixture_log_contains(
+        "open of a 4-byte name: invalid object name: name has an empty path "
+        "segment", 0));
+    /* The control characters never reach the log. */
+    cr_assert(not(syncd_fixture_log_contains("\x1b[2J", 0)));
+}
+
+Test(names, a_long_name_is_refused_by_its_limit_not_echoed)
+{
+    static char name[10000];
+    uint32_t h = 0;
+    int fd = raw_connect(syncd_fx.sock);
+    char *log;
+
+    memset(name, 'q', sizeof(name));
+    cr_assert(ge(int, fd, 0));
+    cr_assert(eq(int, raw_hello(fd), 0));
+    cr_assert(eq(int, raw_open(fd, 2, name, sizeof(name),
+                               SYNCD__OBJECT_TYPE__LOCK, 0, &h),
+                 SYNC_ENAME));
+    close(fd);
+    cr_assert(syncd_fixture_log_contains(
+        "open of a 10000-byte name: invalid object name: name longer than "
+        "255 bytes", 5000));
+    log = syncd_fixture_read_log();
+    cr_assert(strstr(log, "qqqqqqqqqqqqqqqq") == NULL, "the name was echoed");
+    free(log);
 }

@@ -639,6 +639,62 @@ Test(syncctl, holder_thread_after_fork_is_the_child_s_own)
 
 /* protocol.md Q9 (fixed): a pattern the daemon would have cut at 255
  * bytes is refused, not silently matched as its prefix. */
+/* Display columns of the first n bytes of UTF-8 s (wide characters 2). */
+static int display_cols(const char *s, size_t n)
+{
+    int cols = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        unsigned char b = (unsigned char)s[i];
+
+        if ((b & 0xc0) == 0x80)
+            continue;
+        /* The test's wide names are CJK (3-byte, 2 columns). */
+        cols += (b & 0xf0) == 0xe0 ? 2 : 1;
+    }
+    return cols;
+}
+
+Test(syncctl, ls_keeps_its_columns_for_wide_and_long_names)
+{
+    char long_name[121], *line, *save = NULL, *out;
+    int type_col = -1, col;
+    struct ctl_run r;
+
+    memset(long_name, 'n', sizeof(long_name) - 1);
+    long_name[sizeof(long_name) - 1] = '\0';
+    cr_assert(eq(int, ctl_code("event", "set", "\xe6\x97\xa5\xe6\x9c\xac", NULL),
+                 0));
+    cr_assert(eq(int, ctl_code("event", "set", "caf\xc3\xa9", NULL), 0));
+    cr_assert(eq(int, ctl_code("event", "set", long_name, NULL), 0));
+    cr_assert(eq(int, ctl_code("event", "set", "x", NULL), 0));
+    r = ctl("ls", NULL);
+    cr_assert(eq(int, r.code, 0), "stderr: %s", r.err);
+    out = strdup(r.out);
+    /* Every "event" (TYPE column) starts at the same display column; the
+     * 120-byte name has a line of its own. */
+    for (line = strtok_r(out, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        char *t = strstr(line, "event");
+
+        if (strncmp(line, long_name, sizeof(long_name) - 1) == 0) {
+            cr_assert(eq(ptr, t, NULL), "long name shares its line: %s", line);
+            continue;
+        }
+        if (t == NULL)
+            t = strstr(line, "TYPE");
+        cr_assert(t != NULL, "%s", r.out);
+        col = display_cols(line, (size_t)(t - line));
+        if (type_col < 0)
+            type_col = col;
+        cr_assert(eq(int, col, type_col), "misaligned:\n%s", r.out);
+    }
+    cr_assert(le(int, type_col, 44), "NAME column capped:\n%s", r.out);
+    free(out);
+    ctl_free(&r);
+}
+
 Test(syncctl, ls_refuses_a_pattern_over_255_bytes)
 {
     char pat[300];

@@ -402,17 +402,54 @@ Test(registry, check_name_rejects_invalid_utf8)
 Test(registry, check_name_accepts_valid_utf8_and_slash)
 {
     static const char *const good[] = {
-        "a", "/", "app/queue/lock-1",
+        "a", "app/queue/lock-1", "a.b/..c/.d", "...",
         "caf\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", /* e', euro, emoji */
-        "\xC2\x80", "\xDF\xBF",                 /* 2-byte range ends */
+        "\xDF\xBF", /* 2-byte range end (its start, U+0080, is a C1 control) */
         "\xE0\xA0\x80", "\xEF\xBF\xBF",         /* 3-byte range ends */
         "\xED\x9F\xBF", "\xEE\x80\x80",         /* around surrogates */
         "\xF0\x90\x80\x80", "\xF4\x8F\xBF\xBF", /* U+10000, U+10FFFF */
-        "\x7F spaces and\ttabs", /* controls other than NUL are bytes */
+        "spaces are fine", "\xC2\xA0", /* U+00A0, just past C1 */
     };
     size_t i;
 
     for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
         cr_assert(eq(int, check(good[i], strlen(good[i])), 0), "good[%zu]",
                   i);
+}
+
+Test(registry, check_name_refuses_controls_and_empty_or_dot_segments)
+{
+    static const struct {
+        const char *name;
+        const char *why;
+    } bad[] = {
+        {"tab\there", "name contains a control character"},
+        {"esc\x1b[31m", "name contains a control character"},
+        {"del\x7f", "name contains a control character"},
+        {"c1\xC2\x85", "name contains a control character"},
+        {"a//b", "name has an empty path segment"},
+        {"a/", "name has an empty path segment"},
+        {"/a", "name has an empty path segment"},
+        {"/", "name has an empty path segment"},
+        {".", "name has a '.' or '..' path segment"},
+        {"a/./b", "name has a '.' or '..' path segment"},
+        {"a/..", "name has a '.' or '..' path segment"},
+    };
+    char long_name[300];
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *why =
+            registry_name_problem(&r, bad[i].name, strlen(bad[i].name));
+
+        cr_assert(eq(int, check(bad[i].name, strlen(bad[i].name)), SYNC_ENAME),
+                  "bad[%zu]", i);
+        cr_assert(why != NULL && strncmp(why, bad[i].why, strlen(bad[i].why)) ==
+                                     0,
+                  "bad[%zu]: %s", i, why ? why : "(null)");
+    }
+    /* The limit is named, the name is not. */
+    memset(long_name, 'x', sizeof(long_name));
+    cr_assert(eq(str, (char *)registry_name_problem(&r, long_name, 300),
+                 "name longer than 255 bytes"));
 }
