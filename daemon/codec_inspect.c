@@ -71,7 +71,7 @@ static int codec_object(const struct object_info *o, Syncd__ObjectInfo *m)
         (o->n_waiters && m->waiters == NULL)) {
         xfree(m->holders);
         xfree(m->waiters);
-        return -1;
+        return SYNC_ENOMEM;
     }
     m->n_holders = o->n_holders;
     m->n_waiters = o->n_waiters;
@@ -93,7 +93,7 @@ static int codec_status(const struct status_info *st, Syncd__Reply *reply)
     } *m = xcalloc(1, sizeof(*m));
 
     if (m == NULL)
-        return -1;
+        return SYNC_ENOMEM;
     syncd__status_result__init(&m->r);
     syncd__limits__init(&m->l);
     syncd__counters__init(&m->c);
@@ -135,7 +135,7 @@ static int codec_list(const struct object_list *l, Syncd__Reply *reply)
     size_t i;
 
     if (r == NULL)
-        return -1;
+        return SYNC_ENOMEM;
     syncd__list_result__init(r);
     if (l->n > 0) {
         pp = xmalloc(l->n * (sizeof(*pp) + sizeof(*m)));
@@ -161,7 +161,7 @@ err_objects:
     xfree(pp);
 err_result:
     xfree(r);
-    return -1;
+    return SYNC_ENOMEM;
 }
 
 static int codec_clients(const struct client_list *l, Syncd__Reply *reply)
@@ -171,13 +171,13 @@ static int codec_clients(const struct client_list *l, Syncd__Reply *reply)
     size_t i;
 
     if (r == NULL)
-        return -1;
+        return SYNC_ENOMEM;
     syncd__clients_result__init(r);
     if (l->n > 0) {
         pp = xmalloc(l->n * (sizeof(*pp) + sizeof(*m)));
         if (pp == NULL) {
             xfree(r);
-            return -1;
+            return SYNC_ENOMEM;
         }
         m = (Syncd__ClientInfo *)(void *)(pp + l->n);
     }
@@ -217,7 +217,7 @@ int codec_inspect_attach(const struct reply *rp, Syncd__Reply *reply)
         m = xmalloc(sizeof(*m));
         if (m == NULL || codec_object(rp->u.object, m) != 0) {
             xfree(m);
-            return -1;
+            return SYNC_ENOMEM;
         }
         reply->result_case = SYNCD__REPLY__RESULT_OBJECT;
         reply->object = m;

@@ -9,7 +9,7 @@
 #include "codec.h"
 #include "syncd.pb-c.h"
 
-/* Set reply's result from rp's inspection data.  0 or -1 (no memory). */
+/* Set reply's result from rp's inspection data.  0 or SYNC_ENOMEM. */
 int codec_inspect_attach(const struct reply *rp, Syncd__Reply *reply);
 /* Free what codec_inspect_attach allocated. */
 void codec_inspect_detach(Syncd__Reply *reply);

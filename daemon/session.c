@@ -61,19 +61,20 @@ static int session_fail(struct session *s, int code, const char *detail)
     return code;
 }
 
+/* Decode one frame into rq (the caller's storage, reused for every frame
+ * of a read) and hand it on. */
 static void session_handle_frame(struct session *s, const uint8_t *p,
-                                 size_t n)
+                                 size_t n, struct request *rq)
 {
-    struct request rq;
     const char *detail;
-    int rv = codec_decode_request(p, n, &rq, &detail);
+    int rv = codec_decode_request(p, n, rq, &detail);
 
     if (rv != 0) { /* SYNC_EPROTO, the codec's only error */
         session_fail(s, rv, detail);
         return;
     }
     s->server->stats.requests++;
-    s->server->handler->request(s, &rq);
+    s->server->handler->request(s, rq);
 }
 
 static void session_drain_frames(struct session *s)
@@ -81,13 +82,14 @@ static void session_drain_frames(struct session *s)
     const uint8_t *payload;
     size_t len;
     enum frame_status st;
+    struct request rq;
     char detail[96];
 
     while (s->state != SESSION_CLOSING) {
         st = frame_decoder_next(&s->decoder, &payload, &len);
         switch (st) {
         case FRAME_OK:
-            session_handle_frame(s, payload, len);
+            session_handle_frame(s, payload, len, &rq);
             break;
         case FRAME_NEED_MORE:
             return;

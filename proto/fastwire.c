@@ -42,18 +42,34 @@ _Static_assert((int)WIRE_SERVER_MESSAGE_REPLY ==
     (WIRE_REPLY_ACQUIRE > WIRE_REPLY_QUERY ? WIRE_REPLY_ACQUIRE               \
                                            : WIRE_REPLY_QUERY)
 
-/* Read a varint at *p (< end); -1 when malformed or truncated. */
-static int fw_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+/* Read a varint at *pp (< end); -1 when malformed or truncated.  Tags
+ * and most values are one byte: that case is tested first, and the cursor
+ * stays in a register (the hot path of every request and reply). */
+static inline int fw_get_varint(const uint8_t **pp, const uint8_t *end,
+                                uint64_t *v)
 {
+    const uint8_t *p = *pp;
     uint64_t x = 0;
     unsigned shift;
 
-    for (shift = 0; shift < 64 && *p < end; shift += 7) {
-        uint8_t b = *(*p)++;
+    if (p < end && *p < 0x80) {
+        *v = *p;
+        *pp = p + 1;
+        return 0;
+    }
+    /* Request ids and thread ids are often two bytes. */
+    if (end - p >= 2 && p[1] < 0x80) {
+        *v = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+        *pp = p + 2;
+        return 0;
+    }
+    for (shift = 0; shift < 64 && p < end; shift += 7) {
+        uint8_t b = *p++;
 
         x |= (uint64_t)(b & 0x7f) << shift;
         if ((b & 0x80) == 0) {
             *v = x;
+            *pp = p;
             return 0;
         }
     }
@@ -139,7 +155,7 @@ static int fw_get_len(const uint8_t **p, const uint8_t *end, uint64_t tag,
 int fastwire_decode_request(const uint8_t *p, size_t n, struct fw_request *r)
 {
     const uint8_t *end = p + n, *body, *body_end;
-    uint64_t tag;
+    uint64_t tag, op;
     int rv;
 
     r->id = 0;
@@ -153,11 +169,11 @@ int fastwire_decode_request(const uint8_t *p, size_t n, struct fw_request *r)
         if (fw_get_varint(&p, end, &tag) != 0)
             return -1;
     }
-    if (tag >> 3 < WIRE_OP_FIRST_FIELD ||
-        tag >> 3 >= WIRE_OP_FIRST_FIELD + WIRE_OP_COUNT ||
-        !wire_op_fast((uint32_t)(tag >> 3) - WIRE_OP_FIRST_FIELD))
+    /* A field number below the first op wraps around: one test. */
+    op = (tag >> 3) - WIRE_OP_FIRST_FIELD;
+    if (op >= WIRE_OP_COUNT || !wire_op_fast((uint32_t)op))
         return 1;
-    r->op = (uint32_t)(tag >> 3) - WIRE_OP_FIRST_FIELD;
+    r->op = (uint32_t)op;
     rv = fw_get_len(&p, end, tag, &body, &body_end);
     if (rv != 0)
         return rv;

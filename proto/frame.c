@@ -45,6 +45,8 @@ static int frame_reserve(struct frame_decoder *d, size_t need)
 
     if (need <= d->cap)
         return 0;
+    /* Checked where the buffer grows, off the per-frame path. */
+    assert(d->off <= d->len && d->len <= d->cap);
     while (cap < need)
         cap *= 2;
     p = realloc(d->buf, cap);
@@ -75,11 +77,8 @@ int frame_decoder_feed(struct frame_decoder *d, const uint8_t *p, size_t n)
 enum frame_status frame_decoder_next(struct frame_decoder *d,
                                      const uint8_t **payload, size_t *len)
 {
-    size_t avail;
+    size_t avail = d->len - d->off;
     uint32_t n;
-
-    assert(d->off <= d->len && d->len <= d->cap);
-    avail = d->len - d->off;
 
     if (avail < FRAME_HEADER_SIZE)
         return FRAME_NEED_MORE;

@@ -98,7 +98,9 @@ size_t lock_find_cycle(const struct lock *l, uint64_t owner, uint64_t thread,
 
     if (l->base.env == NULL)
         return 0;
-    cycle[n++] = (struct lock_edge){owner, thread, l};
+    if (cycle != NULL)
+        cycle[n] = (struct lock_edge){owner, thread, l};
+    n++;
     while (cur->held) {
         if (cur->holder == owner && cur->holder_thread == thread)
             return n;
@@ -108,12 +110,15 @@ size_t lock_find_cycle(const struct lock *l, uint64_t owner, uint64_t thread,
         if (w == NULL || w->obj == NULL)
             return 0;
         cur = lock_from_object(w->obj);
-        cycle[n++] = (struct lock_edge){w->owner, w->thread, cur};
+        if (cycle != NULL)
+            cycle[n] = (struct lock_edge){w->owner, w->thread, cur};
+        n++;
     }
     return 0;
 }
 
-static void lock_grant(struct lock *l, struct waiter *w, uint32_t depth)
+static inline void lock_grant(struct lock *l, struct waiter *w,
+                              uint32_t depth)
 {
     assert(!l->held && depth >= 1);
     l->held = true;
@@ -139,8 +144,6 @@ static bool lock_enqueue(struct lock *l, struct waiter *w)
 
 int lock_acquire(struct lock *l, struct waiter *w, bool may_wait)
 {
-    struct lock_edge cycle[LOCK_MAX_CHAIN];
-
     if (!l->held) {
         lock_grant(l, w, 1);
         return 0;
@@ -162,7 +165,7 @@ int lock_acquire(struct lock *l, struct waiter *w, bool may_wait)
      * its own (the holder's own thread is the case above, or a Lock used
      * as a signal). */
     if (!(l->holder == w->owner && l->holder_thread == w->thread) &&
-        lock_find_cycle(l, w->owner, w->thread, cycle) > 0)
+        lock_find_cycle(l, w->owner, w->thread, NULL) > 0)
         return SYNC_EDEADLK;
     if (!lock_enqueue(l, w)) {
         /* A wait the deadlock check cannot see is refused, not risked. */

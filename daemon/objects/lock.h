@@ -57,8 +57,9 @@ int lock_acquire(struct lock *l, struct waiter *w, bool may_wait);
 /*
  * Would (owner, thread) waiting for l close a cycle?  Follows holder ->
  * the lock that holder's thread waits for -> its holder ...  Returns the
- * number of edges in the cycle (filled into cycle[], first the requester),
- * or 0 when there is none (or l has no environment).
+ * number of edges in the cycle (filled into cycle[] unless it is NULL,
+ * first the requester), or 0 when there is none (or l has no
+ * environment).
  */
 size_t lock_find_cycle(const struct lock *l, uint64_t owner, uint64_t thread,
                        struct lock_edge cycle[LOCK_MAX_CHAIN]);

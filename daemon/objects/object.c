@@ -7,12 +7,6 @@
 
 #include "syncclient.h"
 
-uint64_t object_now(const struct object *o)
-{
-    return o->env != NULL && o->env->clock != NULL
-               ? o->env->clock(o->env->clock_arg)
-               : 0;
-}
 
 bool object_may(const struct object *o, const struct object_cred *cred,
                 unsigned want)

@@ -167,6 +167,18 @@ Test(fastwire, declines_what_it_does_not_know)
     cr_assert(ne(int, fastwire_decode_request(
                            (const uint8_t *)"\x08\x01\x32\x02\x0a\x00", 6,
                            &f), 0));
+    /* A varint of 11 bytes (the longest is 10), with room after it. */
+    cr_assert(ne(int, fastwire_decode_request(
+                           (const uint8_t *)"\x08\xff\xff\xff\xff\xff\xff"
+                                            "\xff\xff\xff\xff\x01\x32\x00",
+                           14, &f), 0));
+    /* The longest valid id (10 bytes) still decodes on the fast path. */
+    cr_assert(eq(int, fastwire_decode_request(
+                          (const uint8_t *)"\x08\xff\xff\xff\xff\xff\xff"
+                                           "\xff\xff\xff\x01\x32\x00",
+                          13, &f), 0));
+    cr_assert(eq(u64, f.id, UINT64_MAX));
+    cr_assert(eq(u32, f.op, OP_ACQUIRE));
     /* A length running past the end. */
     cr_assert(ne(int, fastwire_decode_request(
                            (const uint8_t *)"\x08\x01\x32\x09\x08\x01", 6,
