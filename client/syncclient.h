@@ -79,7 +79,8 @@ extern "C" {
     XX(ESHUTDOWN, 15, "daemon is shutting down")                              \
     XX(ENAME, 16, "invalid object name")                                      \
     XX(EDEADLK, 17, "deadlock detected")                                      \
-    XX(EBROKEN, 18, "barrier is broken")                                      \
+    XX(EBROKEN, 18, "barrier is broken; reset it: sync_barrier_reset() or "  \
+                    "'syncctl barrier NAME reset'")                           \
     XX(EINTERNAL, 19, "internal error")                                       \
     XX(EPEER, 20, "the daemon at this socket runs as another user (not "     \
                   "root, syncd or you); SYNCD_TRUST_UID=UID accepts it")    \

@@ -56,7 +56,8 @@ static const char *dispatch_exists_why(const struct object *o)
         return "name exists with other parameters";
     c = condition_from_object((struct object *)o);
     return !c->own_lock && !c->lock->base.linked
-               ? "the condition's lock was unlinked (it stays bound to it)"
+               ? "the condition's lock was unlinked and the condition is in "
+                 "use; it follows the lock's name once idle"
                : "the condition is bound to another lock";
 }
 

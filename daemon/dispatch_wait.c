@@ -145,10 +145,20 @@ static void dispatch_wait_failed(struct session *s, const struct request *rq,
     if (rv == SYNC_ENOMEM)
         log_warnx("client pid %d uid %u: '%s': out of memory starting a "
                   "wait", (int)s->pid, (unsigned)s->uid, o->name);
+    if (rv == SYNC_EBROKEN) {
+        char why[SYNC_NAME_MAX + 96];
+
+        /* Say the remedy: a later run otherwise fails here forever. */
+        snprintf(why, sizeof(why),
+                 "the barrier is broken; 'syncctl barrier %s reset' makes it "
+                 "usable again",
+                 o->name);
+        dispatch_reply(s, rq->id, rv, why);
+        return;
+    }
     dispatch_reply(s, rq->id, rv,
                    rv == SYNC_EPERM     ? "the lock is not held by this thread"
                    : rv == SYNC_EDEADLK ? "acquiring would deadlock"
-                   : rv == SYNC_EBROKEN ? "the barrier is broken"
                    : rv == SYNC_ENOMEM  ? "out of memory"
                                         : NULL);
 }

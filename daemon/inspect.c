@@ -89,7 +89,11 @@ static int inspect_object(struct server *srv, struct object *o,
     out->type = o->type;
     out->value = o->ops->query(o);
     out->n_waiting = (uint32_t)o->ops->n_waiting(o);
-    out->handles = o->refs;
+    /* Client handles only: a condition's reference to its lock is not
+     * one. */
+    out->handles = o->refs - (o->type == OBJECT_LOCK || o->type == OBJECT_RLOCK
+                                  ? lock_from_object(o)->conditions
+                                  : 0);
     out->uid = o->uid;
     out->gid = o->gid;
     out->mode = o->mode;

@@ -34,8 +34,10 @@ static void registry_free_object(struct registry *r, struct object *o)
     assert(o->refs == 0 && o->ops->n_waiting(o) == 0 && r->count > 0);
     o->ops->free(o);
     r->count--;
-    if (bound != NULL)
+    if (bound != NULL) {
+        bound->conditions--;
         registry_rele(r, &bound->base);
+    }
 }
 
 void registry_fini(struct registry *r)
@@ -270,6 +272,33 @@ static int registry_condition_lock(struct registry *r, const char *cond_name,
     return 0;
 }
 
+/*
+ * A condition follows its lock's name: when the lock it was bound to by
+ * name has been unlinked, opening the condition with that name binds it to
+ * the lock now called so (created as an RLock if missing), provided the
+ * condition is idle.  SYNC_EEXIST otherwise, as for other parameters.
+ */
+static int registry_rebind_condition(struct registry *r, struct object *o,
+                                     const struct object_spec *spec)
+{
+    struct condition *c = condition_from_object(o);
+    struct lock *l, *old;
+    int rv;
+
+    if (c->own_lock || spec->lock_name == NULL || c->lock->base.linked ||
+        strcmp(c->lock->base.name, spec->lock_name) != 0)
+        return SYNC_EEXIST;
+    rv = registry_condition_lock(r, o->name, spec, &l);
+    if (rv != 0)
+        return rv;
+    if (condition_rebind(c, l, &old) != 0) {
+        registry_rele(r, &l->base);
+        return SYNC_EEXIST;
+    }
+    registry_rele(r, &old->base);
+    return 0;
+}
+
 static int registry_create_condition(struct registry *r, const char *name,
                                      const struct object_spec *spec,
                                      struct object **out)
@@ -315,8 +344,13 @@ int registry_open(struct registry *r, const char *name,
     if (o != NULL) {
         if (o->type != spec->type)
             return SYNC_ETYPE;
-        if (!spec->existing && !registry_same_params(o, spec))
-            return SYNC_EEXIST;
+        if (!spec->existing && !registry_same_params(o, spec)) {
+            rv = o->type == OBJECT_CONDITION
+                     ? registry_rebind_condition(r, o, spec)
+                     : SYNC_EEXIST;
+            if (rv != 0)
+                return rv;
+        }
         o->refs++;
         *out = o;
         return 0;
@@ -352,8 +386,17 @@ void registry_rele(struct registry *r, struct object *o)
 {
     assert(o->refs > 0);
     o->refs--;
-    if (o->refs == 0 && !o->linked)
+    if (o->refs == 0 && !o->linked) {
         registry_free_object(r, o);
+        return;
+    }
+    /* A barrier left broken by a run that is over (a timeout, an abort, a
+     * party that died) would fail every later run until someone resets
+     * it.  With no handle open anywhere there is no live party whose
+     * Python semantics a reset could change: start afresh. */
+    if (o->refs == 0 && o->type == OBJECT_BARRIER &&
+        barrier_from_object(o)->broken)
+        barrier_reset(barrier_from_object(o));
 }
 
 int registry_unlink(struct registry *r, const char *name)

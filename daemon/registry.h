@@ -63,7 +63,8 @@ int registry_open(struct registry *r, const char *name,
                   const struct object_spec *spec, struct object **out,
                   bool *created);
 
-/* Drop a reference; frees the object if it was unlinked and unused. */
+/* Drop a reference; frees the object if it was unlinked and unused, and
+ * resets a broken barrier nobody has open any more. */
 void registry_rele(struct registry *r, struct object *o);
 
 /* Remove name from the map.  0 or SYNC_ENOENT. */

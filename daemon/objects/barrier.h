@@ -2,7 +2,8 @@
  * barrier.h: threading.Barrier across processes.  `parties` waiters meet;
  * each gets a distinct arrival index 0..parties-1 and the barrier starts a
  * new round.  A timeout, an abort or a waiter that dies breaks it: every
- * waiter then (and later) gets SYNC_EBROKEN until reset().
+ * waiter then (and later) gets SYNC_EBROKEN until reset(), or until no
+ * handle to it is open anywhere (the registry then resets it).
  */
 #ifndef SYNCD_BARRIER_H
 #define SYNCD_BARRIER_H

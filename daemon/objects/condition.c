@@ -24,9 +24,23 @@ struct condition *condition_new(const char *name, struct lock *lock,
         return NULL;
     }
     c->lock = lock;
+    lock->conditions++;
     c->own_lock = own_lock;
     waitq_init(&c->waiters);
     return c;
+}
+
+int condition_rebind(struct condition *c, struct lock *lock,
+                     struct lock **old)
+{
+    if (!waitq_empty(&c->waiters) || c->lock->held ||
+        !waitq_empty(&c->lock->waiters))
+        return SYNC_EEXIST;
+    *old = c->lock;
+    c->lock->conditions--;
+    c->lock = lock;
+    lock->conditions++;
+    return 0;
 }
 
 struct condition *condition_from_object(struct object *o)

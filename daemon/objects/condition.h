@@ -37,6 +37,16 @@ int condition_wait(struct condition *c, struct waiter *w);
 int condition_notify(struct condition *c, uint64_t owner, uint64_t thread,
                      uint32_t n, uint32_t *woken);
 
+/*
+ * Bind c to lock instead of its current lock (the caller's reference to
+ * lock passes to c, and *old gets c's reference to the previous lock for
+ * the caller to drop).  Only while c is idle: SYNC_EEXIST when a waiter
+ * waits on c or its current lock is held (they would be split between two
+ * locks).
+ */
+int condition_rebind(struct condition *c, struct lock *lock,
+                     struct lock **old);
+
 struct condition *condition_from_object(struct object *o);
 
 #endif

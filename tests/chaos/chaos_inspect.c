@@ -192,9 +192,9 @@ static void ci_final_object(const Syncd__ObjectInfo *o, void *arg)
                 "conserved)",
                 name, (long long)o->value, init);
     }
-    /* The checker holds one handle on each object; the condition holds a
-     * reference on its named lock too. */
-    want_handles = strcmp(name, CH_COND_LOCK) == 0 ? 2 : 1;
+    /* The checker holds one handle on each object (the condition's
+     * reference to its named lock is not a handle). */
+    want_handles = 1;
     if (o->handles != want_handles)
         ch_violation(
             "final: %s has %u handles, expected %u (the "

@@ -107,13 +107,12 @@ Test(regressions, closing_a_barrier_handle_with_two_waiters)
 }
 
 /*
- * protocol.md Q10 (fixed): a condition stays bound to the lock object it
- * was created with.  Once that lock's name is unlinked (and perhaps
- * created anew) the name means another lock, so opening the condition
- * "with" it is refused instead of silently handing out a condition whose
- * lock is not the one everybody else opens under that name.
+ * A condition follows its lock's name (issue 11; it used to stay bound to
+ * the unlinked lock and refuse the name with SYNC_EEXIST forever).  While
+ * it is in use it keeps its lock; once idle, opening it by the lock's name
+ * binds it to the lock that bears the name now, for every handle.
  */
-Test(regressions, condition_whose_lock_was_unlinked_is_not_reopened_by_name)
+Test(regressions, condition_follows_its_lock_s_name)
 {
     sync_client *c;
     sync_cond *cv, *cv2 = (sync_cond *)&cv;
@@ -123,22 +122,26 @@ Test(regressions, condition_whose_lock_was_unlinked_is_not_reopened_by_name)
     cr_assert(eq(int, sync_cond_open(c, "q10/C", "q10/L", &cv), 0));
     cr_assert(eq(int, sync_rlock_open(c, "q10/L", &old), 0));
     cr_assert(eq(int, sync_unlink(c, "q10/L"), 0));
+    /* In use (its lock held): it keeps the lock it has. */
+    cr_assert(eq(int, sync_cond_acquire(cv, true, -1), 0));
     cr_assert(eq(int, sync_cond_open(c, "q10/C", "q10/L", &cv2),
                  SYNC_EEXIST));
     cr_assert(eq(ptr, cv2, NULL));
-    /* Re-created under the same name: still another lock. */
-    cr_assert(eq(int, sync_rlock_open(c, "q10/L", &fresh), 0));
-    cr_assert(eq(int, sync_cond_open(c, "q10/C", "q10/L", &cv2),
-                 SYNC_EEXIST));
-    /* The open condition still works, on the lock it was bound to. */
-    cr_assert(eq(int, sync_cond_acquire(cv, true, -1), 0));
-    cr_assert(eq(int, sync_rlock_locked(old), 1));
-    cr_assert(eq(int, sync_rlock_locked(fresh), 0));
     cr_assert(eq(int, sync_cond_release(cv), 0));
-    /* A fresh condition name binds to the lock the name means now. */
-    cr_assert(eq(int, sync_cond_open(c, "q10/C2", "q10/L", &cv2), 0));
-    cr_assert(eq(int, sync_cond_acquire(cv2, true, -1), 0));
+    /* Re-created under the same name: the idle condition follows it. */
+    cr_assert(eq(int, sync_rlock_open(c, "q10/L", &fresh), 0));
+    cr_assert(eq(int, sync_cond_open(c, "q10/C", "q10/L", &cv2), 0));
+    cr_assert(eq(int, sync_cond_acquire(cv, true, -1), 0),
+                 "the first handle follows too");
     cr_assert(eq(int, sync_rlock_locked(fresh), 1));
+    cr_assert(eq(int, sync_rlock_locked(old), 0));
+    cr_assert(eq(int, sync_cond_release(cv), 0));
+    sync_cond_close(cv2);
+    /* Unlinked and not re-created: opening the condition creates it. */
+    cr_assert(eq(int, sync_unlink(c, "q10/L"), 0));
+    cr_assert(eq(int, sync_cond_open(c, "q10/C", "q10/L", &cv2), 0));
+    cr_assert(eq(int, sync_cond_acquire(cv2, true, -1), 0));
+    cr_assert(eq(int, sync_rlock_locked(fresh), 0));
     cr_assert(eq(int, sync_cond_release(cv2), 0));
     sync_cond_close(cv2);
     sync_rlock_close(fresh);

@@ -905,6 +905,61 @@ Test(syncctl, event_set_is_set_clear_wait)
     ctl_free(&bg);
 }
 
+Test(syncctl, broken_barrier_names_the_remedy_and_resets_when_unused)
+{
+    struct ctl_run r;
+    sync_client *c;
+    sync_barrier *b;
+
+    /* A run that timed out leaves it broken; its process is gone. */
+    cr_assert(eq(int, ctl_code("barrier", "BR", "--parties", "2", "wait", "-w",
+                               "0.2", NULL),
+                 118));
+    /* No handle open anywhere: the daemon started it afresh. */
+    r = ctl("--json", "show", "BR", NULL);
+    cr_assert(strstr(r.out, "\"broken\": false") != NULL, "%s", r.out);
+    ctl_free(&r);
+    /* With a handle open, Python's semantics hold: broken until reset,
+     * and the error says how to reset it. */
+    cr_assert(eq(int, sync_connect(syncd_fx.sock, &c), 0));
+    cr_assert(eq(int, sync_barrier_open(c, "BR", 2, &b), 0));
+    cr_assert(eq(int, sync_barrier_abort(b), 0));
+    r = ctl("barrier", "BR", "wait", NULL);
+    cr_assert(eq(int, r.code, 118));
+    cr_assert(strstr(r.err, "syncctl barrier NAME reset") != NULL, "%s",
+              r.err);
+    ctl_free(&r);
+    cr_assert(eq(int, sync_barrier_broken(b), 1));
+    sync_barrier_close(b);
+    sync_disconnect(c);
+    /* The last handle closed: usable again without a reset. */
+    r = ctl("--json", "show", "BR", NULL);
+    cr_assert(strstr(r.out, "\"broken\": false") != NULL, "%s", r.out);
+    ctl_free(&r);
+}
+
+Test(syncctl, show_names_a_condition_s_lock_and_counts_client_handles_only)
+{
+    sync_client *c;
+    sync_cond *cv;
+    sync_lock *l;
+    json_t *j;
+
+    cr_assert(eq(int, sync_connect(syncd_fx.sock, &c), 0));
+    cr_assert(eq(int, sync_lock_open(c, "CL", &l), 0));
+    cr_assert(eq(int, sync_cond_open(c, "CC", "CL", &cv), 0));
+    j = ctl_json("show", "CL");
+    cr_assert(eq(int, (int)jint(j, "handles"), 1), "one client handle");
+    json_decref(j);
+    j = ctl_json("show", "CC");
+    cr_assert(eq(int, (int)jint(j, "handles"), 1));
+    cr_assert(eq(str, (char *)jstr(j, "lock_name"), "CL"));
+    json_decref(j);
+    sync_cond_close(cv);
+    sync_lock_close(l);
+    sync_disconnect(c);
+}
+
 Test(syncctl, barrier_three_parties_get_indices_0_1_2)
 {
     struct ctl_run bg[3];
