@@ -20,6 +20,13 @@ static struct spy_obj *lk_target(struct spy_obj *o)
     return o->kind == SPY_COND && o->lock != NULL ? o->lock : o;
 }
 
+/* The owning thread as this process saw it; 0 for a handle of an older
+ * connection (a fork() child holds nothing its parent held). */
+static unsigned long lk_owner(const struct spy_obj *t)
+{
+    return t->gen == spy_gen ? t->owner : 0;
+}
+
 static bool lk_tracked(const struct spy_obj *t)
 {
     return t->kind != SPY_LOCK;
@@ -88,7 +95,7 @@ static int lk_release_raw(struct spy_obj *o)
     void *h;
     int rv = SYNC_EINVAL;
 
-    if (lk_tracked(t) && t->owner != PyThread_get_thread_ident()) {
+    if (lk_tracked(t) && lk_owner(t) != PyThread_get_thread_ident()) {
         PyErr_SetString(PyExc_RuntimeError, spy_rlock_unowned);
         return -1;
     }
@@ -170,7 +177,7 @@ static PyObject *lk_locked(PyObject *self, PyObject *unused)
     case SPY_COND:
         /* A Condition's own lock: held by this thread, or ask whether
          * anyone holds it by trying it. */
-        if (t->owner != 0)
+        if (lk_owner(t) != 0)
             Py_RETURN_TRUE;
         SPY_BLOCKING(rv, sync_cond_acquire(h, false, -1));
         if (rv == 0) {
@@ -195,7 +202,7 @@ static PyObject *lk_is_owned(PyObject *self, PyObject *unused)
 
     (void)unused;
     if (lk_tracked(t))
-        return PyBool_FromLong(t->owner == PyThread_get_thread_ident());
+        return PyBool_FromLong(lk_owner(t) == PyThread_get_thread_ident());
     /* threading.Condition's rule for a plain Lock: held if we cannot
      * take it now. */
     rv = lk_acquire_raw(t, false, -1);
@@ -212,7 +219,7 @@ static PyObject *lk_is_owned(PyObject *self, PyObject *unused)
 static PyObject *lk_release_save(PyObject *self, PyObject *unused)
 {
     struct spy_obj *t = lk_target((struct spy_obj *)self);
-    unsigned long depth = t->depth, owner = t->owner;
+    unsigned long depth = t->depth, owner = lk_owner(t);
 
     (void)unused;
     if (!lk_tracked(t))
@@ -249,7 +256,7 @@ static PyObject *lk_recursion_count(PyObject *self, PyObject *unused)
 
     (void)unused;
     return PyLong_FromUnsignedLong(
-        t->owner == PyThread_get_thread_ident() ? t->depth : 0);
+        lk_owner(t) == PyThread_get_thread_ident() ? t->depth : 0);
 }
 
 /* ---- Condition wait / notify --------------------------------------------- */
@@ -260,7 +267,7 @@ static PyObject *cond_wait(PyObject *self, PyObject *const *args,
     static const char *const kw[] = {"timeout"};
     struct spy_obj *o = (struct spy_obj *)self, *t = lk_target(o);
     PyObject *a[1] = {NULL};
-    unsigned long owner = t->owner, depth = t->depth;
+    unsigned long owner = lk_owner(t), depth = t->depth;
     struct spy_wait w;
     double timeout;
     void *h;
@@ -300,7 +307,7 @@ static PyObject *cond_notify_n(struct spy_obj *o, unsigned n, bool all)
     void *h;
     int rv;
 
-    if (lk_tracked(t) && t->owner != PyThread_get_thread_ident()) {
+    if (lk_tracked(t) && lk_owner(t) != PyThread_get_thread_ident()) {
         PyErr_SetString(PyExc_RuntimeError,
                         "cannot notify on un-acquired lock");
         return NULL;

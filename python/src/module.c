@@ -16,7 +16,7 @@ double spy_timeout_max;
 
 static sync_client *spy_client; /* owned; NULL until first needed */
 static char *spy_path;          /* owned (PyMem); NULL: the default path */
-static unsigned long spy_gen = 1;
+unsigned long spy_gen = 1; /* bumped by connect() and fork() */
 static unsigned long spy_anon_seq;
 
 /* ---- connection ---------------------------------------------------------- */
@@ -207,6 +207,11 @@ PyObject *spy_raise(int code, struct spy_obj *o, const char *perm_msg)
         return PyErr_NoMemory();
     case SYNC_ECONN:
     case SYNC_ESHUTDOWN:
+        /* The connection is gone with everything it held: the next call
+         * connects anew and objects re-open their names (a restarted
+         * daemon is used again without re-creating objects). */
+        spy_drop_client();
+        return spy_set(spy_connection_error, code, o, sync_strerror(code));
     case SYNC_EFORKED:
         return spy_set(spy_connection_error, code, o, sync_strerror(code));
     default:

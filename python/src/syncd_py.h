@@ -54,6 +54,10 @@ extern PyTypeObject spy_lock_type, spy_rlock_type, spy_cond_type,
 extern PyObject *spy_error, *spy_deadlock_error, *spy_connection_error,
     *spy_broken_barrier_error;
 extern double spy_timeout_max;
+/* The connection generation: a handle (and what this process saw it
+ * hold) from an older one belongs to a parent process or a dropped
+ * connection. */
+extern unsigned long spy_gen;
 
 /* The handle of o, (re)opening it when it belongs to an older
  * connection (after fork() or connect()); NULL with an exception set. */

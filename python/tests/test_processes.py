@@ -1,0 +1,276 @@
+"""syncd's objects across real processes: multiprocessing with every start
+method, a holder killed with SIGKILL, a bounded buffer, a barrier with an
+action, an event released to 50 processes, and Ctrl-C (SIGINT) in a
+blocked acquire and Condition.wait."""
+import functools
+import multiprocessing
+import os
+import signal
+import time
+
+import pytest
+
+import syncd
+
+METHODS = ["fork", "spawn", "forkserver"]
+
+
+# ---- a named Lock shared by 8 processes ----------------------------------
+
+def _count_under_lock(lock, path, n):
+    for _ in range(n):
+        with lock:
+            with open(path) as f:
+                v = int(f.read())
+            with open(path, "w") as f:
+                f.write(str(v + 1))
+
+
+def _hold_forever(lock, held):
+    lock.acquire()
+    held.set()
+    time.sleep(60)
+
+
+def _next_holder(lock):
+    # Exit status 0 only when this acquisition learns its predecessor died.
+    if not lock.acquire(timeout=10):
+        os._exit(2)
+    died = lock.owner_died
+    lock.release()
+    os._exit(0 if died else 3)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_named_lock_eight_processes_and_a_killed_holder(method, tmp_path):
+    ctx = multiprocessing.get_context(method)
+    lock = syncd.Lock("pytest/eight/" + method)
+    path = tmp_path / "counter"
+    path.write_text("0")
+    procs = [ctx.Process(target=_count_under_lock, args=(lock, str(path), 25))
+             for _ in range(8)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    # 200 read-modify-write cycles, none lost: they never overlapped.
+    assert path.read_text() == "200"
+
+    held = syncd.Event()
+    victim = ctx.Process(target=_hold_forever, args=(lock, held))
+    victim.start()
+    assert held.wait(30)
+    assert lock.locked()
+    nxt = ctx.Process(target=_next_holder, args=(lock,))
+    nxt.start()
+    time.sleep(0.2)  # the next holder queues behind the victim
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.join(10)
+    nxt.join(30)
+    assert nxt.exitcode == 0, "the next holder did not see owner_died"
+    assert not lock.locked()
+
+
+# ---- a Pool's initializer ---------------------------------------------------
+
+_pool_lock = None
+
+
+def _pool_init(lock):
+    global _pool_lock
+    _pool_lock = lock
+
+
+def _pool_task(i):
+    with _pool_lock:
+        return (i, _pool_lock.name, _pool_lock.token > 0)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_lock_through_a_pool_initializer(method):
+    ctx = multiprocessing.get_context(method)
+    lock = syncd.Lock()  # anonymous: shared by its generated name
+    with ctx.Pool(2, initializer=_pool_init, initargs=(lock,)) as pool:
+        got = pool.map(_pool_task, range(6))
+    assert got == [(i, lock.name, True) for i in range(6)]
+
+
+# ---- fork(): the child holds nothing its parent held -----------------------
+
+def test_fork_child_holds_nothing_its_parent_held():
+    lock = syncd.Lock()
+    rlock = syncd.RLock()
+    assert lock.acquire() and rlock.acquire()
+    pid = os.fork()
+    if pid == 0:
+        ok = (lock.locked() and not lock.acquire(False)
+              and not rlock._is_owned() and not rlock.acquire(False))
+        try:
+            lock.release()
+            ok = False
+        except RuntimeError:
+            pass
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert lock.locked() and rlock._is_owned()
+    lock.release()
+    rlock.release()
+
+
+# ---- a bounded buffer with a Condition --------------------------------------
+
+CAP = 4
+N_ITEMS = 200
+
+
+def _producer(cv, buf):
+    for i in range(1, N_ITEMS + 1):
+        with cv:
+            cv.wait_for(lambda: buf[2] < CAP)
+            buf[3 + buf[1]] = i
+            buf[1] = (buf[1] + 1) % CAP
+            buf[2] += 1
+            cv.notify_all()
+
+
+def _consumer(cv, buf):
+    got = []
+    for _ in range(N_ITEMS):
+        with cv:
+            cv.wait_for(lambda: buf[2] > 0)
+            got.append(buf[3 + buf[0]])
+            buf[0] = (buf[0] + 1) % CAP
+            buf[2] -= 1
+            cv.notify_all()
+    os._exit(0 if got == list(range(1, N_ITEMS + 1)) else 1)
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_bounded_buffer_producer_and_consumer(method):
+    ctx = multiprocessing.get_context(method)
+    cv = syncd.Condition(syncd.Lock())
+    buf = ctx.RawArray("i", 3 + CAP)  # head, tail, count, items
+    cons = ctx.Process(target=_consumer, args=(cv, buf))
+    prod = ctx.Process(target=_producer, args=(cv, buf))
+    cons.start()
+    prod.start()
+    prod.join(60)
+    cons.join(60)
+    assert (prod.exitcode, cons.exitcode) == (0, 0)
+    assert buf[2] == 0
+
+
+# ---- a Barrier of processes with an action ----------------------------------
+
+def _append_line(path):
+    with open(path, "a") as f:
+        f.write("%d\n" % os.getpid())
+
+
+def _party(barrier, path, rounds):
+    for r in range(rounds):
+        barrier.wait(30)
+        # The action ran exactly once per wait, before anyone left it
+        # (every wait of this barrier runs it; two waits per round).
+        with open(path) as f:
+            if len(f.readlines()) != 2 * r + 1:
+                os._exit(1)
+        barrier.wait(30)  # nobody starts the next wait's action early
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_barrier_of_processes_with_an_action(method, tmp_path):
+    ctx = multiprocessing.get_context(method)
+    path = tmp_path / "actions"
+    path.write_text("")
+    # The action is pickled with the barrier (by reference).
+    barrier = syncd.Barrier(4, action=functools.partial(_append_line, str(path)))
+    procs = [ctx.Process(target=_party, args=(barrier, str(path), 3))
+             for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0] * 4
+    # Six waits, six actions.
+    assert len(path.read_text().splitlines()) == 6
+    assert not barrier.broken
+
+
+# ---- an Event released to 50 processes --------------------------------------
+
+def _await_event(ev, ready):
+    ready.release()
+    os._exit(0 if ev.wait(30) else 1)
+
+
+def test_event_released_to_fifty_processes():
+    ctx = multiprocessing.get_context("fork")
+    ev = syncd.Event()
+    ready = syncd.Semaphore(0)
+    procs = [ctx.Process(target=_await_event, args=(ev, ready))
+             for _ in range(50)]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        assert ready.acquire(timeout=30)
+    time.sleep(0.1)  # let the last ones reach wait()
+    t0 = time.monotonic()
+    ev.set()
+    for p in procs:
+        p.join(30)
+    assert [p.exitcode for p in procs] == [0] * 50
+    assert time.monotonic() - t0 < 10
+
+
+# ---- Ctrl-C -------------------------------------------------------------
+
+def _blocked(kind, obj, report):
+    try:
+        if kind == "acquire":
+            report.put(("ready", 0.0))
+            obj.acquire()
+            report.put(("acquired", 0.0))
+        else:
+            with obj:
+                report.put(("ready", 0.0))
+                obj.wait()
+            report.put(("woke", 0.0))
+    except KeyboardInterrupt:
+        report.put(("KeyboardInterrupt", time.monotonic()))
+        report.put(("held after", float(kind == "acquire" and obj.locked()
+                                        and not obj.acquire(False))))
+        time.sleep(0.5)  # still alive: the lock is free anyway
+
+
+@pytest.mark.parametrize("kind", ["acquire", "condition_wait"])
+def test_sigint_interrupts_a_blocked_call_within_100ms(kind):
+    ctx = multiprocessing.get_context("fork")
+    if kind == "acquire":
+        obj = syncd.Lock()
+        assert obj.acquire()  # the child waits behind us
+    else:
+        obj = syncd.Condition()
+    report = ctx.Queue()
+    p = ctx.Process(target=_blocked, args=(kind, obj, report))
+    p.start()
+    assert report.get(timeout=30)[0] == "ready"
+    time.sleep(0.3)  # in the daemon's queue by now
+    sent = time.monotonic()
+    os.kill(p.pid, signal.SIGINT)
+    what, when = report.get(timeout=5)
+    assert what == "KeyboardInterrupt"
+    assert when - sent < 0.1, "KeyboardInterrupt after %.1f ms" % (
+        (when - sent) * 1000)
+    report.get(timeout=5)
+    if kind == "acquire":
+        obj.release()
+    # Free for others at once, while the interrupted process still lives:
+    # the daemon never granted it the abandoned wait.
+    assert p.is_alive()
+    assert obj.acquire(False)
+    obj.release()
+    p.join(10)
+    assert p.exitcode == 0
