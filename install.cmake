@@ -9,8 +9,10 @@
 #   lib/systemd/system/syncd.service, syncd.socket
 #   etc/syncd/syncd.conf            (only when none is there yet)
 #   share/doc/syncd/                README.md, LICENSE, docs/*.md, syncd.conf.example
-#   share/man/man{1,3,8}/           syncctl.1, libsyncclient.3 (+ one
-#                                    .so stub per sync_* function), syncd.8
+#   share/man/man{1,3,7,8}/         syncctl.1, libsyncclient.3 (+ one
+#                                    .so stub per sync_* function),
+#                                    syncd-python.7, syncd.8
+#   lib/python3.X/dist-packages/syncd/ the Python package (python/CMakeLists.txt)
 #
 # Files that name the installation prefix (the .pc file, the units) are
 # generated when installing, so `cmake --install build --prefix P` gets
@@ -116,6 +118,8 @@ install(FILES ${PROJECT_SOURCE_DIR}/docs/man/syncctl.1
         DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES ${PROJECT_SOURCE_DIR}/docs/man/libsyncclient.3
         DESTINATION ${CMAKE_INSTALL_MANDIR}/man3)
+install(FILES ${PROJECT_SOURCE_DIR}/docs/man/syncd-python.7
+        DESTINATION ${CMAKE_INSTALL_MANDIR}/man7)
 
 # `man sync_lock_acquire` and friends: one stub per public function of
 # syncclient.h, pointing at libsyncclient(3).

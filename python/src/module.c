@@ -606,6 +606,9 @@ static PyMethodDef spy_methods[] = {
     {"unlink", spy_unlink, METH_O,
      "unlink(name): remove a name from the daemon (open objects live on)."},
     {"_after_fork", spy_after_fork, METH_NOARGS, NULL},
+    {"_c_lock_pairs", spy_c_lock_pairs, METH_VARARGS,
+     "_c_lock_pairs(lock, samples, pairs): ns per sample of `pairs` "
+     "acquire+release pairs made by libsyncclient alone (benchmarks)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -6,6 +6,7 @@
 #include "syncd_py.h"
 
 #include <limits.h>
+#include <time.h>
 
 /* ---- Semaphore / BoundedSemaphore --------------------------------------- */
 
@@ -341,4 +342,60 @@ int spy_other_types_ready(PyObject *m)
         spy_add_type(m, &spy_barrier_type, "Barrier") < 0)
         return -1;
     return 0;
+}
+
+/* ---- benchmark hook -------------------------------------------------------- */
+
+/*
+ * _c_lock_pairs(lock, samples, pairs_per_sample) -> list of ns per sample:
+ * the C library's own acquire + release time, on the same handle and
+ * connection the Python methods use, for bench/python_bench.py's ratio of
+ * the package to libsyncclient.  The GIL is released for the whole loop.
+ */
+static int64_t spy_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+PyObject *spy_c_lock_pairs(PyObject *mod, PyObject *args)
+{
+    struct spy_obj *o;
+    Py_ssize_t samples, pairs, i, j;
+    int64_t *ns;
+    PyObject *list = NULL;
+    void *h;
+    int rv = 0;
+
+    (void)mod;
+    if (!PyArg_ParseTuple(args, "O!nn", &spy_lock_type, &o, &samples, &pairs))
+        return NULL;
+    if (samples < 1 || pairs < 1)
+        return PyErr_Format(PyExc_ValueError, "samples and pairs must be >= 1");
+    if ((h = spy_handle(o)) == NULL)
+        return NULL;
+    if ((ns = PyMem_Calloc((size_t)samples, sizeof(*ns))) == NULL)
+        return PyErr_NoMemory();
+    Py_BEGIN_ALLOW_THREADS
+    for (i = 0; i < samples && rv == 0; i++) {
+        int64_t t0 = spy_now_ns();
+        for (j = 0; j < pairs && rv == 0; j++) {
+            rv = sync_lock_acquire(h, true, -1);
+            if (rv == 0)
+                rv = sync_lock_release(h);
+        }
+        ns[i] = spy_now_ns() - t0;
+    }
+    Py_END_ALLOW_THREADS
+    if (rv != 0) {
+        PyMem_Free(ns);
+        return spy_raise(rv, o, NULL);
+    }
+    list = PyList_New(samples);
+    for (i = 0; list != NULL && i < samples; i++)
+        PyList_SET_ITEM(list, i, PyLong_FromLongLong(ns[i]));
+    PyMem_Free(ns);
+    return list;
 }

@@ -148,6 +148,8 @@ int spy_add_type(PyObject *m, PyTypeObject *t, const char *name);
     }
 
 int spy_lockable_types_ready(PyObject *m);
+/* bench/python_bench.py: the C library's own Lock pair time. */
+PyObject *spy_c_lock_pairs(PyObject *mod, PyObject *args);
 int spy_other_types_ready(PyObject *m);
 
 #endif
