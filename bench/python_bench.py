@@ -24,6 +24,7 @@ import argparse
 import multiprocessing as mp
 import os
 import platform
+import socket
 import subprocess
 import sys
 import tempfile
@@ -206,7 +207,10 @@ def main():
     tmp = tempfile.mkdtemp(prefix="pybench.")
     sock = os.path.join(tmp, "syncd.sock")
     daemon = subprocess.Popen([a.syncd, "--socket", sock, "--quiet"])
-    while not os.path.exists(sock):
+    while True:  # the socket file appears at bind(), before listen()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            if s.connect_ex(sock) == 0:
+                break
         if daemon.poll() is not None:
             raise SystemExit("syncd did not start")
         time.sleep(0.01)

@@ -6,6 +6,7 @@ connects, so processes started by the tests (fork, spawn, forkserver)
 find it too.
 """
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -15,6 +16,22 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+
+
+def wait_listening(sock, proc, seconds=10):
+    """Until the daemon at sock accepts connections (the socket file
+    appears at bind(), before listen())."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            try:
+                s.connect(sock)
+                return True
+            except OSError:
+                pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
 
 
 def _daemon_path():
@@ -30,11 +47,8 @@ def syncd_daemon():
     sock = os.path.join(tmp, "syncd.sock")
     proc = subprocess.Popen([_daemon_path(), "--socket", sock, "--quiet"],
                             stderr=open(os.path.join(tmp, "syncd.log"), "w"))
-    deadline = time.monotonic() + 10
-    while not os.path.exists(sock):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            pytest.exit("syncd did not start (see %s/syncd.log)" % tmp, 2)
-        time.sleep(0.01)
+    if not wait_listening(sock, proc):
+        pytest.exit("syncd did not start (see %s/syncd.log)" % tmp, 2)
     os.environ["SYNCD_SOCKET"] = sock
     yield sock
     proc.terminate()

@@ -11,7 +11,7 @@ import time
 import pytest
 
 import syncd
-from conftest import _daemon_path
+from conftest import _daemon_path, wait_listening
 
 
 def test_exceptions_are_threadings_and_runtime_errors():
@@ -219,8 +219,7 @@ def test_a_daemon_that_went_away_is_a_connection_error():
     sock = os.path.join(tmp, "s.sock")
     proc = subprocess.Popen([_daemon_path(), "--socket", sock, "--quiet"])
     try:
-        while not os.path.exists(sock):
-            time.sleep(0.01)
+        assert wait_listening(sock, proc)
         syncd.connect(sock)
         assert syncd.socket_path() == sock
         lock = syncd.Lock("gone")
@@ -240,8 +239,7 @@ def test_a_daemon_that_went_away_is_a_connection_error():
         # connection and what it held were lost with the old daemon).
         os.unlink(sock)
         proc = subprocess.Popen([_daemon_path(), "--socket", sock, "--quiet"])
-        while not os.path.exists(sock):
-            time.sleep(0.01)
+        assert wait_listening(sock, proc)
         assert lock.acquire(False) and lock.locked()
         lock.release()
     finally:

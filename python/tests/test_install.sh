@@ -16,7 +16,13 @@ daemon=$!
 for _ in $(seq 500); do [ -S "$tmp/s.sock" ] && break; sleep 0.01; done
 export SYNCD_SOCKET=$tmp/s.sock
 
-use='import syncd, sys
+use='import syncd, sys, time
+for _ in range(500):  # the socket file appears at bind(), before listen()
+    try:
+        syncd.connect()
+        break
+    except syncd.ConnectionError:
+        time.sleep(0.01)
 l = syncd.Lock("install/check")
 assert l.acquire() and l.locked() and l.token >= 1
 l.release()
