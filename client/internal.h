@@ -94,6 +94,7 @@ struct sync_client {
 struct sync__object {
     sync_client *client;  /* one reference held */
     uint32_t handle;
+    char name[SYNC_NAME_MAX + 1]; /* as opened, or generated (anonymous) */
 };
 
 /* What Lock, RLock and Condition handles share: the handle and the

@@ -3,7 +3,10 @@
  * requests and queries, and the (blocking, timeout) -> wire conversion.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -48,6 +51,19 @@ void sync__thread_id_forget(void)
     thread_id = 0;
 }
 
+/* A name for an anonymous object: unique on this machine (pid, a counter,
+ * 32 random bits against a recycled pid's leftovers). */
+static void object_anon_name(char *buf, size_t size)
+{
+    static unsigned long long seq;
+    uint32_t r = 0;
+
+    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+        r = (uint32_t)time(NULL);
+    snprintf(buf, size, "anon/%d.%llu.%08x", (int)getpid(),
+             __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED), (unsigned)r);
+}
+
 int sync__object_open(sync_client *c, const struct sync__request *open,
                       struct sync__object *o)
 {
@@ -55,11 +71,19 @@ int sync__object_open(sync_client *c, const struct sync__request *open,
     struct sync__result res;
     int rv;
 
-    if (c == NULL || open->name == NULL)
+    if (c == NULL)
         return SYNC_EINVAL;
-    if (open->name[0] == '\0' || strlen(open->name) > SYNC_NAME_MAX)
-        return SYNC_ENAME;
     req = *open;
+    if (open->name == NULL) {
+        /* Anonymous: the daemon drops the name with the last handle. */
+        object_anon_name(o->name, sizeof(o->name));
+        req.flags |= WIRE_OPEN_FLAG_TRANSIENT;
+    } else if (open->name[0] == '\0' || strlen(open->name) > SYNC_NAME_MAX) {
+        return SYNC_ENAME;
+    } else {
+        strcpy(o->name, open->name);
+    }
+    req.name = o->name;
     req.mode = __atomic_load_n(&c->create_mode, __ATOMIC_RELAXED);
     if (__atomic_load_n(&c->open_existing, __ATOMIC_RELAXED))
         req.flags |= WIRE_OPEN_FLAG_EXISTING;
@@ -106,4 +130,10 @@ int sync__object_call(struct sync__object *o, struct sync__request *req,
     req->handle = o->handle;
     req->thread = sync__thread_id();
     return sync__call(o->client, req, res);
+}
+
+const char *sync_handle_name(const void *handle)
+{
+    /* Every handle type begins with its struct sync__object. */
+    return handle == NULL ? NULL : ((const struct sync__object *)handle)->name;
 }

@@ -192,6 +192,18 @@ SYNC_API int sync_default_socket_reason(char *buf, unsigned long size,
 SYNC_API int sync_unlink(sync_client *c, const char *name);
 
 /*
+ * Anonymous objects: every sync_*_open accepts name NULL and then creates
+ * an object with a generated name ("anon/PID.N.RANDOM") that the daemon
+ * removes when the object's last handle anywhere closes (a named object
+ * lives until sync_unlink).  Other processes open it by that name, e.g.
+ * one passed to a child; sync_handle_name() gives it.
+ *
+ * The name of any object handle (sync_lock *, sync_sem *, ...): the one it
+ * was opened with, or the generated one.  NULL for NULL.
+ */
+SYNC_API const char *sync_handle_name(const void *handle);
+
+/*
  * Interruptible waits (what Python's Ctrl-C needs).  Registers, for the
  * calling thread only, a check that its blocking calls (an acquire that
  * may wait, sync_event_wait, sync_cond_wait, sync_barrier_wait) run when

@@ -125,7 +125,8 @@ static int dispatch_check_open(struct session *s, const struct request *rq,
         *why = "invalid lock name for a condition";
         return type != OBJECT_CONDITION ? SYNC_EINVAL : SYNC_ENAME;
     }
-    if ((rq->flags & ~(WIRE_OPEN_FLAG_UNDO | WIRE_OPEN_FLAG_EXISTING)) != 0 ||
+    if ((rq->flags & ~(WIRE_OPEN_FLAG_UNDO | WIRE_OPEN_FLAG_EXISTING |
+                       WIRE_OPEN_FLAG_TRANSIENT)) != 0 ||
         ((rq->flags & WIRE_OPEN_FLAG_UNDO) && type != OBJECT_SEMAPHORE &&
          type != OBJECT_BOUNDED_SEMAPHORE)) {
         *why = "flags not valid for this object type";
@@ -142,7 +143,8 @@ static void dispatch_open(struct session *s, const struct request *rq)
         .lock_name = rq->lock_name_len > 0 ? rq->lock_name : NULL,
         .uid = (uint32_t)s->uid, .gid = (uint32_t)s->gid,
         .mode = rq->mode ? rq->mode & OBJECT_MODE_MASK : OBJECT_MODE_DEFAULT,
-        .existing = (rq->flags & WIRE_OPEN_FLAG_EXISTING) != 0};
+        .existing = (rq->flags & WIRE_OPEN_FLAG_EXISTING) != 0,
+        .transient = (rq->flags & WIRE_OPEN_FLAG_TRANSIENT) != 0};
     struct object *existing;
     struct reply rp = {.id = rq->id, .kind = REPLY_OPEN};
     const char *why = NULL;

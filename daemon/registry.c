@@ -370,6 +370,7 @@ int registry_open(struct registry *r, const char *name,
     o->uid = spec->uid;
     o->gid = spec->gid;
     o->mode = spec->mode;
+    o->transient = spec->transient;
     o->hash_oom = false;
     HASH_ADD_KEYPTR(hh, r->by_name, o->name, strlen(o->name), o);
     if (o->hash_oom) {
@@ -386,6 +387,11 @@ void registry_rele(struct registry *r, struct object *o)
 {
     assert(o->refs > 0);
     o->refs--;
+    /* An anonymous object lives as long as someone has it open. */
+    if (o->refs == 0 && o->linked && o->transient) {
+        HASH_DEL(r->by_name, o);
+        o->linked = false;
+    }
     if (o->refs == 0 && !o->linked) {
         registry_free_object(r, o);
         return;

@@ -31,6 +31,8 @@ struct object_spec {
     uint32_t uid, gid, mode; /* owner and permissions of what is created */
     bool existing;           /* open only what exists (SYNC_ENOENT), with
                                 whatever parameters it was created */
+    bool transient;          /* a new object's name goes with its last
+                                handle (anonymous objects) */
 };
 
 void registry_init(struct registry *r, uint32_t max_objects,
@@ -63,8 +65,8 @@ int registry_open(struct registry *r, const char *name,
                   const struct object_spec *spec, struct object **out,
                   bool *created);
 
-/* Drop a reference; frees the object if it was unlinked and unused, and
- * resets a broken barrier nobody has open any more. */
+/* Drop a reference; frees the object if it was unlinked (or transient)
+ * and unused, and resets a broken barrier nobody has open any more. */
 void registry_rele(struct registry *r, struct object *o);
 
 /* Remove name from the map.  0 or SYNC_ENOENT. */

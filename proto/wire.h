@@ -160,5 +160,9 @@ enum wire_field {
  * creation parameters (value, parties, lock): for readers and for verbs on
  * an object someone else created. */
 #define WIRE_OPEN_FLAG_EXISTING 0x2u
+/* Create the object transient: its name is removed when its last handle
+ * anywhere closes (anonymous objects, whose generated name is only how
+ * other processes open them).  Ignored when the object exists. */
+#define WIRE_OPEN_FLAG_TRANSIENT 0x4u
 
 #endif

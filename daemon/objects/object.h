@@ -72,6 +72,7 @@ struct object {
     uint32_t gid;
     uint32_t mode;               /* OBJECT_MODE_* bits, like a file's */
     bool linked;                 /* reachable by name in the registry */
+    bool transient;              /* unlinked when the last handle closes */
     const struct object_ops *ops; /* borrowed (static) */
     struct object_env *env;      /* borrowed (owner: registry); NULL for an
                                     object outside one: no clock and no

@@ -17,7 +17,6 @@ double spy_timeout_max;
 static sync_client *spy_client; /* owned; NULL until first needed */
 static char *spy_path;          /* owned (PyMem); NULL: the default path */
 unsigned long spy_gen = 1; /* bumped by connect() and fork() */
-static unsigned long spy_anon_seq;
 
 /* ---- connection ---------------------------------------------------------- */
 
@@ -385,17 +384,10 @@ static int spy_open(struct spy_obj *o, sync_client *c, void **h)
     return rv;
 }
 
-static void spy_close_handle(struct spy_obj *o)
+static void spy_close_obj_handle(enum spy_kind kind, void *h)
 {
-    void *h = o->h;
-
-    o->h = NULL;
-    o->owner = 0;
-    o->depth = 0;
-    if (h == NULL)
-        return;
     Py_BEGIN_ALLOW_THREADS
-    switch (o->kind) {
+    switch (kind) {
     case SPY_LOCK: sync_lock_close(h); break;
     case SPY_RLOCK: sync_rlock_close(h); break;
     case SPY_COND: sync_cond_close(h); break;
@@ -407,6 +399,17 @@ static void spy_close_handle(struct spy_obj *o)
     Py_END_ALLOW_THREADS
 }
 
+static void spy_close_handle(struct spy_obj *o)
+{
+    void *h = o->h;
+
+    o->h = NULL;
+    o->owner = 0;
+    o->depth = 0;
+    if (h != NULL)
+        spy_close_obj_handle(o->kind, h);
+}
+
 void *spy_handle(struct spy_obj *o)
 {
     sync_client *c;
@@ -415,7 +418,7 @@ void *spy_handle(struct spy_obj *o)
 
     if (o->h != NULL && o->gen == spy_gen)
         return o->h;
-    if (o->closed || o->name == NULL) {
+    if (o->closed || (o->name == NULL && !o->anonymous)) {
         PyErr_Format(PyExc_ValueError, "operation on a closed syncd.%s",
                      Py_TYPE(o)->tp_name);
         return NULL;
@@ -430,38 +433,34 @@ void *spy_handle(struct spy_obj *o)
     rv = spy_open(o, c, &h);
     if (rv != 0)
         return spy_raise(rv, o, NULL);
+    /* Anonymous: the daemon keeps the object while any process has it
+     * open; later opens (a fork child's) use the generated name. */
+    if (o->name == NULL &&
+        (o->name = PyUnicode_FromString(sync_handle_name(h))) != NULL)
+        o->cname = PyUnicode_AsUTF8(o->name);
+    if (o->name == NULL || o->cname == NULL) {
+        Py_CLEAR(o->name);
+        spy_close_obj_handle(o->kind, h);
+        return NULL;
+    }
     o->h = h;
     o->gen = spy_gen;
     return h;
-}
-
-static PyObject *spy_anon_name(void)
-{
-    unsigned long seq = ++spy_anon_seq;
-    unsigned r = 0;
-    FILE *f = fopen("/dev/urandom", "rb");
-
-    if (f != NULL) {
-        if (fread(&r, sizeof(r), 1, f) != 1)
-            r = 0;
-        fclose(f);
-    }
-    return PyUnicode_FromFormat("anon/py/%d.%lu.%08x", (int)getpid(), seq, r);
 }
 
 int spy_obj_init_common(struct spy_obj *o, enum spy_kind kind, PyObject *name)
 {
     PyObject *n;
 
-    if (o->name != NULL) {
+    if (o->name != NULL || o->anonymous) {
         PyErr_SetString(PyExc_RuntimeError, "syncd object initialized twice");
         return -1;
     }
     o->kind = kind;
     if (name == NULL || name == Py_None) {
-        n = spy_anon_name();
+        /* Anonymous: libsyncclient generates the name when it opens. */
         o->anonymous = true;
-        o->creator = getpid();
+        return 0;
     } else if (!PyUnicode_Check(name)) {
         PyErr_Format(PyExc_TypeError, "name must be str or None, not %.100s",
                      Py_TYPE(name)->tp_name);
@@ -484,19 +483,6 @@ int spy_obj_init_common(struct spy_obj *o, enum spy_kind kind, PyObject *name)
     return 0;
 }
 
-/* An anonymous object's name goes with its creator's object: processes
- * that opened it keep it until their last handle closes. */
-static void spy_unlink_anonymous(struct spy_obj *o)
-{
-    if (o->anonymous && o->creator == getpid() && spy_client != NULL &&
-        o->gen == spy_gen && o->h != NULL) {
-        sync_client *c = spy_client;
-        const char *n = o->cname;
-        Py_BEGIN_ALLOW_THREADS(void) sync_unlink(c, n);
-        Py_END_ALLOW_THREADS
-    }
-}
-
 void spy_obj_dealloc(PyObject *self)
 {
     struct spy_obj *o = (struct spy_obj *)self;
@@ -504,7 +490,6 @@ void spy_obj_dealloc(PyObject *self)
     PyObject_GC_UnTrack(self);
     if (o->weakrefs != NULL)
         PyObject_ClearWeakRefs(self);
-    spy_unlink_anonymous(o);
     spy_close_handle(o);
     Py_CLEAR(o->lock);
     Py_CLEAR(o->name);
@@ -516,7 +501,6 @@ PyObject *spy_close_method(PyObject *self, PyObject *unused)
     struct spy_obj *o = (struct spy_obj *)self;
 
     (void)unused;
-    spy_unlink_anonymous(o);
     spy_close_handle(o);
     o->closed = true;
     Py_RETURN_NONE;

@@ -33,10 +33,12 @@ struct spy_obj {
     PyObject_HEAD
     PyObject *weakrefs;
     enum spy_kind kind;
-    PyObject *name;        /* owned: str */
+    PyObject *name;        /* owned: str; NULL until an anonymous object
+                              is first opened */
     const char *cname;     /* borrowed (owner: name): its UTF-8 */
-    bool anonymous;        /* the name was generated: unlinked by creator */
-    pid_t creator;         /* process that generated the name */
+    bool anonymous;        /* made without a name: libsyncclient generated
+                              one; the daemon drops it with the last handle
+                              anywhere */
     unsigned value;        /* semaphore initial value, barrier parties */
     struct spy_obj *lock;  /* owned: a Condition's Lock/RLock, or NULL */
     void *h;               /* owned: sync_lock * etc.; NULL before open */

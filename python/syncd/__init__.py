@@ -10,8 +10,9 @@ across processes::
         ...                          # one process at a time, machine-wide
 
 Every class takes an optional ``name``; without one the object is
-anonymous (a generated name, removed when its creator drops it) and is
-shared by passing it to other processes (it pickles by name).  Blocking
+anonymous (a generated name, which the daemon removes when the last handle
+anywhere closes) and is shared by passing it to other processes (it
+pickles by name).  Blocking
 calls release the GIL.  The daemon is found like the C library finds it:
 ``syncd.connect(path)``, else ``$SYNCD_SOCKET``, else the default path.
 """
@@ -173,18 +174,26 @@ class Barrier(_syncd.Barrier):
     """
     __slots__ = ("_action", "_timeout", "_phase2")
 
-    def __init__(self, parties, action=None, timeout=None, *, name=None):
+    def __init__(self, parties, action=None, timeout=None, *, name=None,
+                 _action_name=None):
         super().__init__(parties, name=name)
         self._action = action
         self._timeout = timeout
         # The action's phase: everyone waits here until the action ran.
+        # Anonymous with an anonymous barrier (it goes with it), else
+        # named after it.
         self._phase2 = None
         if action is not None:
-            self._phase2 = _syncd.Barrier(parties, name=self.name + ".action")
+            if _action_name is None and not self.anonymous:
+                _action_name = self.name + ".action"
+            self._phase2 = _syncd.Barrier(parties, name=_action_name)
 
     def __reduce__(self):
+        kwargs = {"name": self.name}
+        if self._phase2 is not None:
+            kwargs["_action_name"] = self._phase2.name
         return _rebuild, (type(self), (self.parties, self._action,
-                                       self._timeout), {"name": self.name})
+                                       self._timeout), kwargs)
 
     def __repr__(self):
         if self.broken:

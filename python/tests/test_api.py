@@ -1,6 +1,7 @@
 """syncd's Python API beyond CPython's lock_tests: threading's argument
 rules, exceptions, names, pickling, attributes, and bad input (wrong
 types, a closed object, a daemon that went away) as clear exceptions."""
+import gc
 import os
 import pickle
 import subprocess
@@ -178,7 +179,7 @@ def test_names_pickling_and_attributes():
     lock = syncd.Lock("pytest/api/named")
     assert lock.name == "pytest/api/named" and not lock.anonymous
     anon = syncd.Lock()
-    assert anon.anonymous and anon.name.startswith("anon/py/")
+    assert anon.anonymous and anon.name.startswith("anon/")
     twin = pickle.loads(pickle.dumps(lock))
     assert type(twin) is syncd.Lock and twin.name == lock.name
     # The same lock: this process's second acquire waits like anyone else's.
@@ -248,3 +249,18 @@ def test_a_daemon_that_went_away_is_a_connection_error():
         syncd.connect(os.environ["SYNCD_SOCKET"])
     # Objects re-open by name on the new connection.
     assert syncd.Lock("pytest/api/after").acquire(False)
+
+
+def test_an_anonymous_object_goes_with_its_last_handle():
+    lock = syncd.Lock()
+    name = lock.name
+    twin = pickle.loads(pickle.dumps(lock))  # a second handle, by name
+    del lock
+    gc.collect()
+    with pytest.raises(syncd.Error) as e:  # the Lock is still there
+        syncd.RLock(name)
+    assert e.value.errname == "SYNC_ETYPE"
+    del twin
+    gc.collect()
+    assert syncd.RLock(name).acquire()  # the name was free again
+    syncd.unlink(name)
