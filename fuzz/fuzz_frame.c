@@ -99,6 +99,10 @@ static void same_request(const Syncd__Request *m, const struct request *rq)
     case SYNCD__REQUEST__OP_STATUS:
         assert(rq->op == OP_STATUS);
         break;
+    case SYNCD__REQUEST__OP_CANCEL:
+        assert(rq->op == OP_CANCEL &&
+               rq->cancel_id == m->cancel->request_id);
+        break;
     case SYNCD__REQUEST__OP_CLOSE:
         assert(rq->op == OP_CLOSE && rq->handle == m->close->handle);
         break;

@@ -241,7 +241,7 @@ static void build_request(struct fuzz_cur *c, struct req_msg *m)
                                                client_long};
     static const char *const patterns[] = {"", "*", "a*", "?", "[",
                                            "[!a-", "*\\", "l*k"};
-    enum wire_op op = (enum wire_op)(fuzz_u8(c) % (OP_LIST_CLIENTS + 1));
+    enum wire_op op = (enum wire_op)(fuzz_u8(c) % WIRE_OP_COUNT);
 
     switch (op) {
     case OP_HELLO:
@@ -297,6 +297,12 @@ static void build_request(struct fuzz_cur *c, struct req_msg *m)
         m->list_clients.limit = fuzz_u8(c) % 8u;
         SET_OP(m, list_clients, LIST_CLIENTS);
         break;
+    case OP_CANCEL:
+        /* Ids run 1, 2, ... per connection: mostly one sent already,
+         * sometimes the cancel's own or one not sent yet. */
+        m->cancel.request_id = 1u + fuzz_u8(c) % 32u;
+        SET_OP(m, cancel, CANCEL);
+        break;
     }
 }
 
@@ -322,6 +328,7 @@ void fuzz_request_build(struct fuzz_cur *c, struct req_msg *m)
     syncd__list_objects__init(&m->list_objects);
     syncd__show_object__init(&m->show_object);
     syncd__list_clients__init(&m->list_clients);
+    syncd__cancel__init(&m->cancel);
     build_request(c, m);
 }
 

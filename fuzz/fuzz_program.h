@@ -12,7 +12,7 @@
  *
  *   action     low 4 bits: enum fuzz_act; high 4 bits: client (mod n)
  *
- * ACT_REQUEST is followed by the op (enum wire_op in proto/wire.h, mod 19) and that
+ * ACT_REQUEST is followed by the op (enum wire_op in proto/wire.h, mod WIRE_OP_COUNT) and that
  * op's fields in the proto's order, most one byte through the pickers
  * below (fuzz_program.c, fuzz_request_build, is the reference).
  */
@@ -124,6 +124,7 @@ struct req_msg {
     Syncd__ListObjects list_objects;
     Syncd__ShowObject show_object;
     Syncd__ListClients list_clients;
+    Syncd__Cancel cancel;
     char sbuf[40];
 };
 
