@@ -47,6 +47,7 @@ no_python=0
 grep -q '^SYNCD_SANITIZE:BOOL=ON$' "$BUILD/CMakeCache.txt" && no_python=1
 while IFS= read -r path; do
     if [ "$no_python" = 1 ] && [ "${path#build/python/}" != "$path" ]; then
+        n=$((n + 1)) # named, just not built here
         continue
     fi
     # shellcheck disable=SC2086 # globs are meant to expand
