@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <ini.h>
@@ -264,12 +265,16 @@ static int config_read_file(struct config *cfg, struct syncd_limits *limits,
 {
     struct config_file_ctx ctx = {.cfg = cfg, .limits = limits};
     struct stat st;
-    int rv;
+    int rv, fd;
 
     if (cfg->config_file[0] == '\0')
         return 0;
-    ctx.f = fopen(cfg->config_file, "re");
+    /* O_NONBLOCK: a FIFO named by mistake must not hang the start. */
+    fd = open(cfg->config_file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    ctx.f = fd >= 0 ? fdopen(fd, "r") : NULL;
     if (ctx.f == NULL) {
+        if (fd >= 0)
+            close(fd);
         if (!cfg->config_file_given && errno == ENOENT)
             return 0;
         fprintf(stderr, "syncd: cannot read config file %s: %s\n",

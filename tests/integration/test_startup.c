@@ -96,8 +96,14 @@ Test(startup, config_directory_is_refused)
 {
     const char *args[] = {"--config", syncd_fx.dir, NULL};
 
+    const char *fifo = in_dir("fifo");
+    const char *fifo_args[] = {"--config", fifo, NULL};
+
     cr_assert(eq(int, run_syncd(syncd_fx.sock, args), 2));
     cr_assert(syncd_fixture_log_contains("is not a regular file", 0));
+    /* A FIFO neither hangs the start nor counts as a file. */
+    cr_assert(eq(int, mkfifo(fifo, 0600), 0));
+    cr_assert(eq(int, run_syncd(syncd_fx.sock, fifo_args), 2));
 }
 
 Test(startup, config_section_header_is_refused_with_its_line)
