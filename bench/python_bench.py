@@ -10,7 +10,8 @@ lock, handle and connection (syncd._syncd._c_lock_pairs):
   P1  uncontended Lock: acquire + release by one process (us per pair);
       syncd (Python) and syncd (C library) take turns every sample
   P2  cross-process handoff: A releases semaphore a and acquires b, B
-      acquires a and releases b (us per round trip; threads for threading)
+      acquires a and releases b (us per round trip; threads for threading);
+      all peers run at once and the systems take turns of 100 round trips
   P3  contended: 4 processes loop acquire / increment a shared counter /
       release for --p3-seconds (total ops/s; threads for threading); the
       counter is checked against the critical sections done
@@ -84,24 +85,30 @@ def p2_peer(sa, sb, n):
 
 
 def p2(systems, a):
-    rows = {}
+    """Every system's peer runs at once; the systems take turns of 100
+    round trips, so a slow moment of the machine skews no ratio."""
+    turn = 100
+    warm = max(turn, a.p2 // 5)
+    n = warm + a.p2
+    n -= n % turn
+    state = []
     for name, make in systems:
         sa, sb = make("sem0"), make("sem0")
-        warm = max(10, a.p2 // 5)
-        n = warm + a.p2
-        if name == "threading.Lock":
-            peer = threading.Thread(target=p2_peer, args=(sa, sb, n))
-        else:
-            peer = mp.Process(target=p2_peer, args=(sa, sb, n))
+        kind = threading.Thread if name == "threading.Lock" else mp.Process
+        peer = kind(target=p2_peer, args=(sa, sb, n))
         peer.start()
-        out = []
-        ns = time.perf_counter_ns
-        for i in range(n):
-            t0 = ns()
-            sa.release()
-            sb.acquire()
-            if i >= warm:
-                out.append((ns() - t0) / 1000)
+        state.append((name, sa, sb, peer, []))
+    ns = time.perf_counter_ns
+    for done in range(0, n, turn):
+        for name, sa, sb, peer, out in state:
+            for _ in range(turn):
+                t0 = ns()
+                sa.release()
+                sb.acquire()
+                if done >= warm:
+                    out.append((ns() - t0) / 1000)
+    rows = {}
+    for name, sa, sb, peer, out in state:
         peer.join()
         rows[name] = out
     return rows
@@ -202,7 +209,15 @@ def main():
     ap.add_argument("--p2", type=int, default=5000, help="P2 round trips")
     ap.add_argument("--p3-seconds", type=float, default=1.0)
     ap.add_argument("--reps", type=int, default=3, help="P3 repetitions")
+    ap.add_argument("--pin", choices=["pinned", "unpinned"], default="pinned",
+                    help="pinned (default): this process, syncd, the Manager "
+                         "and every child on CPU 0, as syncbench's pinned "
+                         "mode; unpinned: any CPU")
     a = ap.parse_args()
+    if a.pin == "pinned":
+        # Inherited by everything started below.  On a small VM a wake-up
+        # across CPUs can cost more than the work measured.
+        os.sched_setaffinity(0, {0})
     only = set(a.only.split(","))
     tmp = tempfile.mkdtemp(prefix="pybench.")
     sock = os.path.join(tmp, "syncd.sock")
@@ -221,8 +236,9 @@ def main():
     print("Machine: %d CPUs, Python %s (%s), Linux %s." % (
         os.cpu_count(), platform.python_version(), sys.executable,
         platform.release()))
-    print("P1: %d samples of 10 pairs; P2: %d round trips; P3: %d x %.1f s." % (
-        a.p1, a.p2, a.reps, a.p3_seconds))
+    print("P1: %d samples of 10 pairs; P2: %d round trips; P3: %d x %.1f s; %s." % (
+        a.p1, a.p2, a.reps, a.p3_seconds,
+        "every process on CPU 0" if a.pin == "pinned" else "any CPU"))
     goals = []
     try:
         with mp.Manager() as manager:
@@ -256,7 +272,7 @@ def main():
             continue
         r = ref / mine if higher else mine / ref
         met = r <= float(goal.strip("<= x"))
-        print("| %s | %s | %.2fx (%s) |" % (what, goal, r,
+        print("| %s | %s | %.3fx (%s) |" % (what, goal, r,
                                             "met" if met else "NOT met"))
     return 0
 
