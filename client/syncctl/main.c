@@ -106,6 +106,8 @@ static int run_action(struct ctl *ctl)
             return run_lock(ctl);
         case SEM:
             return run_sem(ctl);
+        case SEM_VALUE:
+            return script_sem_value(ctl);
         case EVENT_SET:
         case EVENT_CLEAR:
         case EVENT_WAIT:

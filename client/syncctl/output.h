@@ -28,6 +28,8 @@ struct output {
     void (*barrier)(const char *name, long index);
     /* event is-set: the answer (text prints nothing, like test(1)). */
     void (*event)(const char *name, bool set);
+    /* sem NAME value: the semaphore's value now. */
+    void (*sem_value)(const char *name, bool bounded, int value);
 };
 
 extern const struct output text_output;

@@ -249,6 +249,13 @@ static void json_event(const char *name, bool set)
     json_print(json_pack("{s:o, s:b}", "name", json_str(name), "set", set));
 }
 
+static void json_sem_value(const char *name, bool bounded, int value)
+{
+    json_print(json_pack("{s:o, s:s, s:i}", "name", json_str(name), "type",
+                         bounded ? "bounded_semaphore" : "semaphore", "value",
+                         value));
+}
+
 const struct output json_output = {
     .status = json_status,
     .objects = json_objects,
@@ -256,4 +263,5 @@ const struct output json_output = {
     .clients = json_clients,
     .barrier = json_barrier,
     .event = json_event,
+    .sem_value = json_sem_value,
 };

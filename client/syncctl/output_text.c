@@ -291,6 +291,13 @@ static void text_event(const char *name, bool set)
     (void)set;
 }
 
+static void text_sem_value(const char *name, bool bounded, int value)
+{
+    (void)name;
+    (void)bounded;
+    printf("%d\n", value);
+}
+
 const struct output text_output = {
     .status = text_status,
     .objects = text_objects,
@@ -298,4 +305,5 @@ const struct output text_output = {
     .clients = text_clients,
     .barrier = text_barrier,
     .event = text_event,
+    .sem_value = text_sem_value,
 };

@@ -267,6 +267,19 @@ static int parse_run(const struct verb *v,
 {
     char **rest;
 
+    /* sem NAME value: a reader, not a command named "value" (that one
+     * follows --, as any CMD may). */
+    if (v->action == SEM && n == 2 && cmd == NULL && res->shell[0] == NULL &&
+        strcmp(ops[1], "value") == 0) {
+        if (res->value_set || res->bounded || res->nonblock ||
+            res->timeout >= 0 || res->mode >= 0)
+            return usage_error(v->name, "%s",
+                               "value takes no option: it never creates and "
+                               "never waits");
+        res->action = SEM_VALUE;
+        res->name = ops[0];
+        return -1;
+    }
     if (n > 1 && cmd != NULL)
         return usage_error(v->name, "unexpected '%s' before --", ops[1]);
     if (n >= 1) {
@@ -302,6 +315,7 @@ static bool action_prints(enum actions a)
         case SHOW:
         case CLIENTS:
         case EVENT_IS_SET:
+        case SEM_VALUE:
         case BARRIER_WAIT:
             return true;
         case NONE:

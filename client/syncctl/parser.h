@@ -26,6 +26,7 @@ enum actions {
     METRICS,
     LOCK,
     SEM,
+    SEM_VALUE,
     EVENT_SET,
     EVENT_CLEAR,
     EVENT_WAIT,

@@ -1,8 +1,8 @@
 /*
  * script.c: the small scripting verbs: event set/clear/wait/is-set,
- * barrier wait/reset/abort and rm.  Each opens the object through the
- * public API, does one thing and closes it.  A reader (event is-set) never
- * creates; a barrier named without --parties must exist already.
+ * sem NAME value, barrier wait/reset/abort and rm.  Each opens the object through the
+ * public API, does one thing and closes it.  A reader (event is-set, sem
+ * value) never creates; a barrier named without --parties must exist already.
  */
 #include <stdio.h>
 
@@ -40,6 +40,31 @@ int script_event(struct ctl *ctl)
     }
     sync_event_close(e);
     return rv != 0 ? ctl_fail(ctl, rv, "event", r->name) : 0;
+}
+
+int script_sem_value(struct ctl *ctl)
+{
+    const struct parse_result *r = ctl->res;
+    bool bounded = false;
+    sync_sem *s;
+    int rv;
+
+    /* Either kind of semaphore; the value given to open is ignored for an
+     * existing one. */
+    sync_set_open_existing(ctl->client, true);
+    rv = sync_sem_open_flags(ctl->client, r->name, 0, false, 0, &s);
+    if (rv == SYNC_ETYPE) {
+        bounded = true;
+        rv = sync_sem_open_flags(ctl->client, r->name, 0, true, 0, &s);
+    }
+    if (rv != 0)
+        return ctl_fail(ctl, rv, "sem", r->name);
+    rv = sync_sem_value(s);
+    sync_sem_close(s);
+    if (rv < 0)
+        return ctl_fail(ctl, rv, "sem", r->name);
+    ctl->out->sem_value(r->name, bounded, rv);
+    return 0;
 }
 
 int script_barrier(struct ctl *ctl)

@@ -50,6 +50,7 @@ int run_sem(struct ctl *ctl);
 
 /* event, barrier, rm (script.c). */
 int script_event(struct ctl *ctl);
+int script_sem_value(struct ctl *ctl);
 int script_barrier(struct ctl *ctl);
 int script_rm(struct ctl *ctl);
 

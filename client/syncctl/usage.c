@@ -58,8 +58,9 @@ static const struct verb verbs[] = {
      O_TIMEOUT | O_NONBLOCK | O_MODE | O_VALUE | O_BOUNDED | O_CONFLICT |
          O_COMMAND,
      "sem [-n | -w SECONDS] [-E N] [--mode OCTAL] NAME [--value N "
-     "[--bounded]] -- CMD [ARG...]",
-     "run CMD while holding a permit of the Semaphore NAME",
+     "[--bounded]] -- CMD [ARG...]\n"
+     "       syncctl sem NAME value",
+     "run CMD while holding a permit of the Semaphore NAME; print its value",
      "Take one permit of the Semaphore NAME, run CMD, give the permit back\n"
      "when CMD ends and exit with CMD's status, as lock does (also -c, -E\n"
      "and the exit codes 1, 64 and 69).  With --value N it is created if\n"
@@ -67,7 +68,10 @@ static const struct verb verbs[] = {
      "been created with N; without --value it must exist, with any value.\n"
      "The permit is taken with SYNC_SEM_UNDO: if syncctl dies, it goes back\n"
      "by itself.  Exits 105 when NAME exists with another value, 106 when\n"
-     "it does not exist and no --value was given.\n"},
+     "it does not exist and no --value was given.\n"
+     "value: print the current value of the Semaphore or BoundedSemaphore\n"
+     "NAME (--json: name, type, value); exits 106 when there is no such\n"
+     "semaphore, and never creates one.  (A CMD named value follows --.)\n"},
     {"event", NONE, O_TIMEOUT | O_NONBLOCK | O_MODE,
      "event set|clear|wait|is-set [-n | -w SECONDS] [--mode OCTAL] NAME",
      "set, clear, wait for or test the Event NAME",
@@ -101,8 +105,9 @@ static const char global_help[] =
     "                         $XDG_RUNTIME_DIR/syncd.sock, else\n"
     "                         /tmp/syncd-$UID.sock; `status` says which)\n"
     "  -j, --json             print JSON instead of text (status, ls, show,\n"
-    "                         clients, event is-set, barrier wait; refused\n"
-    "                         by the verbs that print nothing)\n"
+    "                         clients, event is-set, sem value, barrier\n"
+    "                         wait; refused by the verbs that print\n"
+    "                         nothing)\n"
     "  -h, --help             show help (syncctl VERB --help: that verb's)\n"
     "  -V, --version          print syncctl's version\n";
 

@@ -876,6 +876,50 @@ Test(syncctl, sem_value_2_admits_two_at_a_time)
     json_decref(j);
 }
 
+Test(syncctl, sem_value_reads_without_creating)
+{
+    struct ctl_run r, bg;
+    json_t *j;
+
+    /* A reader never creates: no such semaphore, and still none after. */
+    r = ctl("sem", "V", "value", NULL);
+    cr_assert(eq(int, r.code, 106));
+    cr_assert(strstr(r.err, "V") != NULL, "%s", r.err);
+    ctl_free(&r);
+    cr_assert(eq(int, ctl_code("show", "V", NULL), 106));
+    /* It takes no creation or waiting option. */
+    cr_assert(eq(int, ctl_code("sem", "--value", "2", "V", "value", NULL), 64));
+    cr_assert(eq(int, ctl_code("sem", "-n", "V", "value", NULL), 64));
+    cr_assert(eq(int, ctl_code("sem", "V", "--value", "3", "--", "true", NULL),
+                 0));
+    r = ctl("sem", "V", "value", NULL);
+    cr_assert(eq(int, r.code, 0));
+    cr_assert(eq(str, r.out, "3\n"));
+    ctl_free(&r);
+    /* A permit held elsewhere shows in the value. */
+    ctl_start(&bg, "sem", "V", "--", "sleep", "30", NULL);
+    json_decref(await_object("V", 0, 1));
+    r = ctl("--json", "sem", "V", "value", NULL);
+    cr_assert(eq(int, r.code, 0));
+    j = json_loads(r.out, 0, NULL);
+    cr_assert(j != NULL, "%s", r.out);
+    cr_assert(eq(int, (int)jint(j, "value"), 2));
+    cr_assert(eq(str, (char *)jstr(j, "type"), "semaphore"));
+    json_decref(j);
+    ctl_free(&r);
+    kill(bg.pid, SIGTERM);
+    ctl_wait(&bg, 5000);
+    ctl_free(&bg);
+    /* A BoundedSemaphore reads the same way. */
+    cr_assert(eq(int, ctl_code("sem", "BV", "--value", "1", "--bounded", "--",
+                               "true", NULL),
+                 0));
+    r = ctl("--json", "sem", "BV", "value", NULL);
+    cr_assert(eq(int, r.code, 0));
+    cr_assert(strstr(r.out, "\"bounded_semaphore\"") != NULL, "%s", r.out);
+    ctl_free(&r);
+}
+
 /* ---- event, barrier, rm ---------------------------------------------------
  */
 
