@@ -21,7 +21,8 @@
 enum key {
     KEY_SOCKET, KEY_SOCKET_MODE, KEY_SOCKET_USER, KEY_SOCKET_GROUP,
     KEY_MAX_FRAME, KEY_MAX_OBJECTS, KEY_MAX_HANDLES, KEY_MAX_WAITS,
-    KEY_MAX_NAME, KEY_MAX_CLIENTS, KEY_MAX_BACKLOG, KEY_LOG_LEVEL, KEY_COUNT
+    KEY_MAX_NAME, KEY_MAX_CLIENTS, KEY_MAX_BACKLOG, KEY_LOG_LEVEL,
+    KEY_STATE_DIR, KEY_FSYNC, KEY_FSYNC_INTERVAL, KEY_COUNT
 };
 
 static const struct setting {
@@ -53,6 +54,12 @@ static const struct setting {
                          UINT32_MAX},
     [KEY_LOG_LEVEL] = {"log-level", "LEVEL",
                        "error, warn, info (default) or debug", 0},
+    [KEY_STATE_DIR] = {"state-dir", "DIR",
+                       "keep objects on disk in DIR (default: in memory)", 0},
+    [KEY_FSYNC] = {"fsync", "POLICY",
+                   "with a state dir: always, batch (default) or never", 0},
+    [KEY_FSYNC_INTERVAL] = {"fsync-interval", "MS",
+                            "batch/never: commit every MS ms (100)", 0},
 };
 
 static uint32_t *config_limit(struct syncd_limits *l, enum key k)
@@ -79,6 +86,9 @@ static bool config_differs(const struct config *a, const struct config *b,
     case KEY_SOCKET_USER: return a->socket_uid != b->socket_uid;
     case KEY_SOCKET_GROUP: return a->socket_gid != b->socket_gid;
     case KEY_LOG_LEVEL: return a->log_level != b->log_level;
+    case KEY_STATE_DIR: return strcmp(a->state_dir, b->state_dir) != 0;
+    case KEY_FSYNC: return a->fsync != b->fsync;
+    case KEY_FSYNC_INTERVAL: return a->fsync_interval_ms != b->fsync_interval_ms;
     default: return false;
     }
 }
@@ -145,6 +155,25 @@ static int config_set(struct config *cfg, struct syncd_limits *limits,
         else if (strcmp(v, "info") == 0) cfg->log_level = LOG_LEVEL_INFO;
         else if (strcmp(v, "debug") == 0) cfg->log_level = LOG_LEVEL_DEBUG;
         else goto bad;
+        return 0;
+    case KEY_STATE_DIR:
+        if (v[0] == '\0' || strlen(v) >= sizeof(cfg->state_dir) - 16)
+            goto bad;
+        strcpy(cfg->state_dir, v);
+        return 0;
+    case KEY_FSYNC: {
+        int p = store_fsync_parse(v);
+
+        if (p < 0)
+            goto bad;
+        cfg->fsync = (enum store_fsync)p;
+        return 0;
+    }
+    case KEY_FSYNC_INTERVAL:
+        n = strtoul(v, &end, 10);
+        if (errno || *end || v[0] == '-' || n == 0 || n > 60000)
+            goto bad;
+        cfg->fsync_interval_ms = (unsigned)n;
         return 0;
     default:
         break;
@@ -390,6 +419,8 @@ void config_load(struct config *cfg, int argc, char **argv)
     cfg->socket_uid = cfg->socket_gid = -1;
     cfg->limits = (struct syncd_limits)SYNCD_DEFAULT_LIMITS;
     cfg->log_level = LOG_LEVEL_INFO;
+    cfg->fsync = STORE_FSYNC_BATCH;
+    cfg->fsync_interval_ms = 100;
     strcpy(cfg->config_file, CONFIG_DEFAULT_FILE);
     for (k = 0; k < KEY_COUNT; k++)
         longopts[n++] = (struct option){settings[k].key, required_argument,

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "log.h"
+#include "store.h"
 #include "syncd_limits.h"
 
 /* SYSCONFDIR/syncd/syncd.conf of the configured prefix (daemon/CMakeLists.txt). */
@@ -24,6 +25,9 @@ struct config {
     bool config_file_given;       /* --config: a missing file is an error */
     struct syncd_limits limits;
     enum log_level log_level;
+    char state_dir[PATH_MAX];     /* empty: state in memory only */
+    enum store_fsync fsync;
+    unsigned fsync_interval_ms;
     /* Which settings the command line fixed (the file must not override). */
     unsigned long set_by_flag;
 };

@@ -18,6 +18,7 @@
 #include "objects/lock.h"
 #include "objects/semaphore.h"
 #include "server.h"
+#include "store.h"
 
 void dispatch_reply(struct session *s, uint64_t id, int code,
                     const char *message)
@@ -200,6 +201,17 @@ static void dispatch_open(struct session *s, const struct request *rq)
         dispatch_reply(s, rq->id, rv, why);
         return;
     }
+    if (created) {
+        struct object *bound = spec.lock_name != NULL
+                                   ? registry_lookup(&s->server->registry,
+                                                     spec.lock_name)
+                                   : NULL;
+
+        /* A condition may have created its lock: that one first. */
+        if (bound != NULL)
+            dispatch_record(s->server, bound);
+        dispatch_record(s->server, o);
+    }
     if (created)
         log_debug("%s '%s' created by pid %d uid %u", object_type_name(type),
                   rq->name, (int)s->pid, (unsigned)s->uid);
@@ -220,6 +232,8 @@ static void dispatch_unlink(struct session *s, const struct request *rq)
         return;
     if (rv == 0)
         rv = registry_unlink(&s->server->registry, rq->name);
+    if (rv == 0 && s->server->store != NULL)
+        store_forget(s->server->store, rq->name);
     if (rv == 0)
         log_info("'%s' unlinked by pid %d uid %u", rq->name, (int)s->pid,
                  (unsigned)s->uid);
@@ -245,6 +259,12 @@ struct handle *dispatch_handle(struct session *s,
         return NULL;
     }
     return dispatch_allowed(s, rq, h->obj, want) ? h : NULL;
+}
+
+void dispatch_record(struct server *srv, struct object *o)
+{
+    if (srv->store != NULL)
+        store_note(srv->store, o);
 }
 
 void dispatch_wrong_type(struct session *s, const struct request *rq,
@@ -274,8 +294,13 @@ static void dispatch_release(struct session *s, const struct request *rq)
     case OBJECT_SEMAPHORE:
     case OBJECT_BOUNDED_SEMAPHORE:
         rv = semaphore_release(semaphore_from_object(h->obj), rq->n);
-        if (rv == 0)
-            h->undo = rq->n >= h->undo ? 0 : h->undo - rq->n;
+        if (rv == 0) {
+            uint32_t back = rq->n >= h->undo ? h->undo : rq->n;
+
+            h->undo -= back;
+            semaphore_from_object(h->obj)->undo_out -= back;
+            dispatch_record(s->server, h->obj);
+        }
         break;
     case OBJECT_EVENT:
     case OBJECT_BARRIER:
@@ -357,6 +382,7 @@ static void dispatch_event_flag(struct session *s, const struct request *rq)
         event_set(event_from_object(h->obj));
     else
         event_clear(event_from_object(h->obj));
+    dispatch_record(s->server, h->obj);
     dispatch_reply(s, rq->id, 0, NULL);
 }
 

@@ -132,6 +132,8 @@ static void dispatch_undo(struct session *s, struct semaphore *sem,
 {
     uint32_t given = semaphore_undo(sem, undo);
 
+    sem->undo_out -= undo;
+    dispatch_record(s->server, &sem->base);
     log_info("%s '%s': %u permit(s) given back for pid %d uid %u (undo)%s",
              object_type_name(sem->base.type), sem->base.name, given,
              (int)s->pid, (unsigned)s->uid,

@@ -37,6 +37,10 @@ void dispatch_reply(struct session *s, uint64_t id, int code,
  * error is answered and NULL returned. */
 struct handle *dispatch_handle(struct session *s, const struct request *rq);
 
+/* o's durable state changed (created, flag, value): tell the store, if
+ * the daemon has one. */
+void dispatch_record(struct server *srv, struct object *o);
+
 /* Answer SYNC_ETYPE naming o's type. */
 void dispatch_wrong_type(struct session *s, const struct request *rq,
                          const struct object *o);

@@ -111,8 +111,17 @@ static int dispatch_start(struct session *s, struct object *o,
 /* An acquire succeeded through h: count it for undo. */
 static void dispatch_note_grant(struct handle *h, enum wire_op op)
 {
-    if (op == OP_ACQUIRE && (h->flags & HANDLE_FLAG_UNDO))
+    if (op == OP_ACQUIRE && (h->flags & HANDLE_FLAG_UNDO)) {
         h->undo++;
+        semaphore_from_object(h->obj)->undo_out++;
+    }
+}
+
+/* A wait on o succeeded: a semaphore's value changed. */
+static void dispatch_record_grant(struct server *srv, struct object *o)
+{
+    if (o->type == OBJECT_SEMAPHORE || o->type == OBJECT_BOUNDED_SEMAPHORE)
+        dispatch_record(srv, o);
 }
 
 /* Condition waits always queue, even with a zero timeout (Python's
@@ -200,6 +209,7 @@ void dispatch_wait(struct session *s, const struct request *rq)
     }
     if (rv == 0) {
         dispatch_note_grant(h, rq->op);
+        dispatch_record_grant(s->server, h->obj);
         dispatch_acquired(s, rq->id, 0, h->obj, &p->w);
     } else if (rv == SYNC_ETIMEDOUT && at_limit && rq->timeout_us != 0) {
         dispatch_wait_limit(s, rq, h->obj);
@@ -219,6 +229,7 @@ void dispatch_complete_cb(struct waiter *w, int code)
         h = handle_find(&s->handles, p->handle);
         if (h != NULL)
             dispatch_note_grant(h, p->op);
+        dispatch_record_grant(s->server, w->obj);
     }
     if (p->expired)
         s->server->stats.timeouts++;

@@ -18,9 +18,11 @@
 #include "server.h"
 #include "service.h"
 #include "sockpath.h"
+#include "store.h"
 #include "syncclient.h"
 
 static struct config cfg;
+static struct store store;
 static uv_signal_t sig_term, sig_int, sig_hup;
 
 /* The default root path lives in /run/syncd, which may not exist yet. */
@@ -59,7 +61,13 @@ static void on_hup(uv_signal_t *h, int signum)
 
 static void on_finish(struct server *srv)
 {
-    (void)srv;
+    /* Every client is gone (undo permits given back): the last commit. */
+    if (srv->store != NULL) {
+        store_close(srv->store);
+        log_info("state: saved to %s (epoch %llu)", cfg.state_dir,
+                 (unsigned long long)store.epoch);
+        srv->store = NULL;
+    }
     service_watchdog_stop();
     uv_close((uv_handle_t *)&sig_term, NULL);
     uv_close((uv_handle_t *)&sig_int, NULL);
@@ -75,6 +83,25 @@ static void start_signals(uv_loop_t *loop, struct server *srv)
     uv_signal_start(&sig_term, on_stop_signal, SIGTERM);
     uv_signal_start(&sig_int, on_stop_signal, SIGINT);
     uv_signal_start(&sig_hup, on_hup, SIGHUP);
+}
+
+/* Restore the state directory's objects, or say the daemon keeps them
+ * in memory.  0, or -1 when it must not start (logged). */
+static int start_state(struct server *srv)
+{
+    if (cfg.state_dir[0] == '\0') {
+        log_info("state: in memory only (no --state-dir): a restart "
+                 "forgets every object");
+        return 0;
+    }
+    if (store_open(&store, cfg.state_dir, cfg.fsync, cfg.fsync_interval_ms,
+                   srv->loop, &srv->registry) != 0)
+        return -1;
+    srv->store = &store;
+    log_info("state: %s, epoch %llu, %u object(s) restored, fsync %s",
+             cfg.state_dir, (unsigned long long)store.epoch, store.loaded,
+             store_fsync_name(cfg.fsync));
+    return 0;
 }
 
 /* Listen on systemd's socket when activated, else on our own path.
@@ -114,6 +141,8 @@ int main(int argc, char **argv)
         return 1;
     }
     srv.on_finish = on_finish;
+    if (start_state(&srv) != 0)
+        return 1;
     /* Before the socket exists: a SIGTERM sent as soon as clients can
      * connect must find its handler (libuv runs it from uv_run). */
     start_signals(loop, &srv);

@@ -19,6 +19,7 @@
 #define SERVER_READ_BUF_SIZE (64 * 1024)
 
 struct session_handler;
+struct store;
 
 struct server_stats {
     uint64_t requests;        /* requests handled */
@@ -37,6 +38,8 @@ struct server {
     uv_pipe_t listener;            /* embedded */
     struct deadlines deadlines;    /* embedded, owns its timer */
     struct registry registry;      /* embedded */
+    struct store *store;           /* borrowed (owner: main); NULL: the
+                                      state lives in memory only */
     struct syncd_limits limits;
     const struct session_handler *handler; /* borrowed (static) */
     struct list_node sessions;     /* struct session.link, owned */

@@ -126,6 +126,12 @@ static inline void lock_grant(struct lock *l, struct waiter *w,
     l->holder_thread = w->thread;
     l->depth = depth;
     l->held_since = object_now(&l->base);
+    if (l->tokens >= l->token_limit) {
+        if (l->base.env != NULL && l->base.env->reserve_tokens != NULL)
+            l->base.env->reserve_tokens(l->base.env->reserve_arg, &l->base);
+        else
+            l->token_limit = UINT64_MAX;
+    }
     w->token = ++l->tokens;
     /* The first holder after a death is told, then the flag is spent. */
     w->owner_died = l->owner_died;

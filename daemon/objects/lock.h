@@ -34,6 +34,8 @@ struct lock {
     uint32_t depth;      /* RLock recursion level; 1 for a held Lock */
     uint64_t held_since; /* object_now() at the grant */
     uint64_t tokens;     /* fencing tokens handed out so far */
+    uint64_t token_limit; /* tokens reserved where a restart finds them:
+                            reaching it calls env->reserve_tokens */
     uint32_t conditions; /* references held by conditions bound to it (the
                             rest of base.refs are client handles) */
     struct waitq waiters;

@@ -35,6 +35,12 @@ struct object_env {
     void *clock_arg;              /* borrowed */
     struct waiter *wait_for;      /* owned by lock.c: queued Lock/RLock
                                      waiters by (owner, thread), uthash */
+    /* A lock is about to hand out a fencing token at its reserved limit
+     * (struct lock.token_limit): raise the limit after recording it where
+     * a restart finds it, so tokens never repeat.  NULL: nothing records
+     * them (an in-memory daemon); the limit is lifted. */
+    void (*reserve_tokens)(void *arg, struct object *o);
+    void *reserve_arg;            /* borrowed */
 };
 
 struct object_ops {

@@ -14,6 +14,10 @@ struct semaphore {
     struct object base;
     uint32_t value;      /* free permits */
     uint32_t bound;      /* bounded: the initial value, never exceeded */
+    uint32_t undo_out;   /* permits taken through undo handles and not yet
+                            released or given back (kept by dispatch; a
+                            restart gives them back, as their holders'
+                            deaths would) */
     struct waitq waiters;
 };
 

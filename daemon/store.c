@@ -1,0 +1,372 @@
+/*
+ * store.c: when the state reaches the disk (store_db.c owns the format).
+ * Changes are kept as the latest record per name in a dirty map and
+ * committed in one transaction: at once under --fsync always, else every
+ * interval (and at a clean stop).  Fencing-token reservations are the one
+ * write that never waits: a lock that reaches its reserved limit is
+ * recorded and fsync'ed before the token goes out, under every policy.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "xalloc.h"
+#include "objects/condition.h"
+#include "objects/event.h"
+#include "objects/lock.h"
+#include "objects/semaphore.h"
+
+struct store_dirty {
+    struct store_rec rec;
+    bool deleted;              /* unlinked: delete the row */
+    UT_hash_handle hh;
+    bool hash_oom;             /* hash.h */
+};
+
+int store_fsync_parse(const char *s)
+{
+    if (strcmp(s, "always") == 0)
+        return STORE_FSYNC_ALWAYS;
+    if (strcmp(s, "batch") == 0)
+        return STORE_FSYNC_BATCH;
+    if (strcmp(s, "never") == 0)
+        return STORE_FSYNC_NEVER;
+    return -1;
+}
+
+const char *store_fsync_name(enum store_fsync p)
+{
+    switch (p) {
+    case STORE_FSYNC_ALWAYS: return "always";
+    case STORE_FSYNC_BATCH: return "batch";
+    case STORE_FSYNC_NEVER: return "never";
+    }
+    return "?";
+}
+
+/* o as the file keeps it. */
+static void store_rec_of(const struct object *o, struct store_rec *r)
+{
+    memset(r, 0, sizeof(*r));
+    snprintf(r->name, sizeof(r->name), "%s", o->name);
+    r->type = o->type;
+    r->param = o->param;
+    r->uid = o->uid;
+    r->gid = o->gid;
+    r->mode = o->mode;
+    switch (o->type) {
+    case OBJECT_LOCK:
+    case OBJECT_RLOCK: {
+        const struct lock *l = container_of(o, struct lock, base);
+
+        r->tokens = l->token_limit == UINT64_MAX ? l->tokens
+                                                 : l->token_limit;
+        break;
+    }
+    case OBJECT_SEMAPHORE:
+    case OBJECT_BOUNDED_SEMAPHORE: {
+        const struct semaphore *s = container_of(o, struct semaphore, base);
+        uint64_t v = (uint64_t)s->value + s->undo_out;
+
+        if (o->type == OBJECT_BOUNDED_SEMAPHORE && v > s->bound)
+            v = s->bound;
+        r->state = (int64_t)v;
+        break;
+    }
+    case OBJECT_EVENT:
+        r->state = container_of(o, struct event, base)->set;
+        break;
+    case OBJECT_CONDITION: {
+        const struct condition *c = container_of(o, struct condition, base);
+
+        if (!c->own_lock)
+            snprintf(r->lock_name, sizeof(r->lock_name), "%s",
+                     c->lock->base.name);
+        r->tokens = c->lock->token_limit == UINT64_MAX
+                        ? c->lock->tokens
+                        : c->lock->token_limit;
+        break;
+    }
+    case OBJECT_BARRIER:
+        break;
+    }
+}
+
+/* Write the dirty map in one transaction (synced if sync); true when it
+ * reached the file. */
+static bool store_commit(struct store *st, bool sync)
+{
+    struct store_dirty *d, *tmp;
+    char err[STORE_ERR_MAX];
+
+    if (st->dirty == NULL)
+        return true;
+    if (store_db_begin(st->db, sync, err) != 0)
+        goto fail;
+    HASH_ITER(hh, st->dirty, d, tmp) {
+        if ((d->deleted ? store_db_del(st->db, d->rec.name, err)
+                        : store_db_put(st->db, &d->rec, err)) != 0) {
+            (void)store_db_commit(st->db, err); /* rolls back on failure */
+            goto fail;
+        }
+    }
+    if (store_db_commit(st->db, err) != 0)
+        goto fail;
+    HASH_ITER(hh, st->dirty, d, tmp) {
+        HASH_DEL(st->dirty, d);
+        xfree(d);
+    }
+    st->commits++;
+    return true;
+
+fail:
+    /* Kept in the map: the next commit tries again. */
+    st->write_errors++;
+    log_error("state: %s (kept in memory, retried at the next commit)", err);
+    return false;
+}
+
+static void store_timer_cb(uv_timer_t *t)
+{
+    struct store *st = t->data;
+
+    (void)store_commit(st, st->policy != STORE_FSYNC_NEVER);
+}
+
+/* The dirty entry for name, created if missing; NULL when out of memory
+ * (then committed now, so nothing is lost). */
+static struct store_dirty *store_dirty_get(struct store *st, const char *name)
+{
+    struct store_dirty *d = NULL;
+
+    HASH_FIND_STR(st->dirty, name, d);
+    if (d != NULL)
+        return d;
+    d = xcalloc(1, sizeof(*d));
+    if (d == NULL)
+        return NULL;
+    snprintf(d->rec.name, sizeof(d->rec.name), "%s", name);
+    d->hash_oom = false;
+    HASH_ADD_STR(st->dirty, rec.name, d);
+    if (d->hash_oom) {
+        xfree(d);
+        return NULL;
+    }
+    return d;
+}
+
+static void store_changed(struct store *st)
+{
+    if (st->policy == STORE_FSYNC_ALWAYS) {
+        (void)store_commit(st, true);
+        return;
+    }
+    if (st->timer_open && !uv_is_active((uv_handle_t *)&st->timer))
+        uv_timer_start(&st->timer, store_timer_cb, st->interval_ms, 0);
+}
+
+void store_note(struct store *st, struct object *o)
+{
+    struct store_dirty *d;
+
+    if (!o->linked)
+        return;
+    d = store_dirty_get(st, o->name);
+    if (d == NULL) {
+        log_error("state: out of memory recording '%s'", o->name);
+        return;
+    }
+    store_rec_of(o, &d->rec);
+    d->deleted = false;
+    store_changed(st);
+}
+
+void store_forget(struct store *st, const char *name)
+{
+    struct store_dirty *d = store_dirty_get(st, name);
+
+    if (d == NULL) {
+        log_error("state: out of memory recording the unlink of '%s'", name);
+        return;
+    }
+    d->deleted = true;
+    store_changed(st);
+}
+
+void store_flush(struct store *st)
+{
+    (void)store_commit(st, st->policy != STORE_FSYNC_NEVER);
+}
+
+/*
+ * env->reserve_tokens: o (a lock, or a condition's own lock) reached its
+ * reserved limit.  Reserve the next STORE_TOKEN_CHUNK and commit it,
+ * synced, before the grant goes on.
+ */
+static void store_reserve_tokens(void *arg, struct object *o)
+{
+    struct store *st = arg;
+    struct lock *l = lock_from_object(o);
+    struct object *named = o;
+
+    l->token_limit = l->tokens + STORE_TOKEN_CHUNK;
+    if (!o->linked) {
+        /* A condition's own lock carries the condition's name. */
+        named = registry_lookup(st->registry, o->name);
+        if (named == NULL || named->type != OBJECT_CONDITION ||
+            condition_from_object(named)->lock != l) {
+            /* Unlinked: a restart will not know it. */
+            l->token_limit = UINT64_MAX;
+            return;
+        }
+    }
+    store_note(st, named);
+    /* Under always store_note committed it (true here: nothing left). */
+    if (!store_commit(st, true)) {
+        /* Not on disk: grant this one, and try again at the next. */
+        l->token_limit = l->tokens + 1;
+        log_error("state: '%s': fencing tokens beyond %llu are not on disk; "
+                  "a crash now could repeat them",
+                  o->name, (unsigned long long)l->tokens);
+    }
+}
+
+/* Recreate one object from the file in r. */
+static int store_restore(void *arg, const struct store_rec *rec)
+{
+    struct store *st = arg;
+    struct object_spec spec = {
+        .type = rec->type, .value = rec->param,
+        .lock_name = rec->lock_name[0] ? rec->lock_name : NULL,
+        .uid = rec->uid, .gid = rec->gid, .mode = rec->mode};
+    struct object *o;
+    struct lock *l = NULL;
+    bool created;
+
+    if (rec->type < OBJECT_LOCK || rec->type > OBJECT_BARRIER ||
+        registry_open(st->registry, rec->name, &spec, &o, &created) != 0)
+        return -1;
+    switch (o->type) {
+    case OBJECT_LOCK:
+    case OBJECT_RLOCK:
+        l = lock_from_object(o);
+        break;
+    case OBJECT_CONDITION:
+        l = condition_from_object(o)->lock;
+        break;
+    case OBJECT_SEMAPHORE:
+    case OBJECT_BOUNDED_SEMAPHORE: {
+        struct semaphore *s = semaphore_from_object(o);
+
+        s->value = rec->state < 0 ? 0
+                   : o->type == OBJECT_BOUNDED_SEMAPHORE &&
+                           (uint64_t)rec->state > s->bound
+                       ? s->bound
+                       : (uint32_t)rec->state;
+        break;
+    }
+    case OBJECT_EVENT:
+        event_from_object(o)->set = rec->state != 0;
+        break;
+    case OBJECT_BARRIER:
+        break;
+    }
+    if (l != NULL && rec->tokens > l->tokens) {
+        /* Every token up to the reservation may have gone out: start
+         * after it, and reserve again at the first grant. */
+        l->tokens = rec->tokens;
+        l->token_limit = rec->tokens;
+    }
+    registry_rele(st->registry, o);
+    st->loaded++;
+    return 0;
+}
+
+/* Hold DIR/lock for the daemon's life (closed by exit): a second daemon
+ * on the same directory is refused. */
+static int store_lock_dir(const char *dir)
+{
+    char path[4096];
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/lock", dir);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        log_error("state: cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        log_error("state: %s is in use by another syncd (%s)", dir,
+                  strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return 0;
+}
+
+int store_open(struct store *st, const char *dir, enum store_fsync policy,
+               uint64_t interval_ms, uv_loop_t *loop, struct registry *r)
+{
+    char err[STORE_ERR_MAX];
+    uint64_t epoch;
+
+    memset(st, 0, sizeof(*st));
+    st->policy = policy;
+    st->interval_ms = interval_ms;
+    st->registry = r;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        log_error("state: cannot create %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (store_lock_dir(dir) != 0)
+        return -1;
+    if (store_db_open(dir, policy != STORE_FSYNC_NEVER, &st->db, err) != 0 ||
+        store_db_load(st->db, &epoch, store_restore, st, err) != 0) {
+        log_error("state: %s; refusing to start (move the directory's "
+                  "state.db* files away to start empty)", err);
+        goto err_db;
+    }
+    st->epoch = epoch + 1;
+    if (store_db_begin(st->db, true, err) != 0 ||
+        store_db_set_epoch(st->db, st->epoch, err) != 0 ||
+        store_db_commit(st->db, err) != 0) {
+        log_error("state: %s; refusing to start", err);
+        goto err_db;
+    }
+    if (uv_timer_init(loop, &st->timer) != 0) {
+        log_error("state: cannot create the commit timer");
+        goto err_db;
+    }
+    st->timer.data = st;
+    st->timer_open = true;
+    r->env.reserve_tokens = store_reserve_tokens;
+    r->env.reserve_arg = st;
+    return 0;
+
+err_db:
+    store_db_close(st->db);
+    st->db = NULL;
+    return -1;
+}
+
+void store_close(struct store *st)
+{
+    if (st->db == NULL)
+        return;
+    /* Synced under every policy: a clean stop loses nothing. */
+    (void)store_commit(st, true);
+    st->registry->env.reserve_tokens = NULL;
+    if (st->timer_open) {
+        uv_close((uv_handle_t *)&st->timer, NULL);
+        st->timer_open = false;
+    }
+    store_db_close(st->db);
+    st->db = NULL;
+}

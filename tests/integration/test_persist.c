@@ -1,0 +1,268 @@
+/*
+ * test_persist.c: --state-dir.  Objects, flags, counts and modes survive
+ * kill -9 of the daemon and a restart on the same directory; fencing
+ * tokens after a crash are greater than every token before it, under
+ * every --fsync policy; a clean stop loses nothing even under batch; a
+ * corrupt or foreign state file is refused at start with a clear message;
+ * a second daemon on the same directory is refused.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+
+#include "daemon_fixture.h"
+#include "syncclient.h"
+
+TestSuite(persist, .fini = syncd_fixture_fini, .timeout = 60);
+
+static char state_dir[160];
+
+/* Start (or restart) the daemon on DIR/state with the given policy. */
+static void start(const char *policy, const char *interval)
+{
+    syncd_fixture_mkdir();
+    snprintf(state_dir, sizeof(state_dir), "%s/state", syncd_fx.dir);
+    syncd_fixture_start((const char *[]){"--state-dir", state_dir, "--fsync",
+                                         policy, "--fsync-interval",
+                                         interval, NULL});
+}
+
+static sync_client *connect_ok(void)
+{
+    sync_client *c = NULL;
+
+    cr_assert(eq(int, sync_connect(syncd_fx.sock, &c), 0));
+    return c;
+}
+
+/* The tokens of n acquire/release rounds of the Lock name; the last. */
+static uint64_t lock_rounds(sync_client *c, const char *name, int n)
+{
+    sync_lock *l;
+    uint64_t last = 0;
+    int i;
+
+    cr_assert(eq(int, sync_lock_open(c, name, &l), 0));
+    for (i = 0; i < n; i++) {
+        cr_assert(eq(int, sync_lock_acquire(l, true, 5.0), 0));
+        cr_assert(gt(u64, sync_lock_token(l), last));
+        last = sync_lock_token(l);
+        cr_assert(eq(int, sync_lock_release(l), 0));
+    }
+    sync_lock_close(l);
+    return last;
+}
+
+/* `syncctl show NAME` contains needle. */
+static bool show_contains(const char *name, const char *needle)
+{
+    char cmd[512], line[256];
+    bool found = false;
+    FILE *p;
+
+    snprintf(cmd, sizeof(cmd), "%s -s %s show %s", SYNCCTL_BIN, syncd_fx.sock,
+             name);
+    p = popen(cmd, "r");
+    cr_assert(p != NULL);
+    while (fgets(line, sizeof(line), p) != NULL)
+        if (strstr(line, needle) != NULL)
+            found = true;
+    pclose(p);
+    return found;
+}
+
+Test(persist, objects_flags_counts_modes_survive_kill9)
+{
+    sync_client *c;
+    sync_event *e;
+    sync_sem *s, *b, *u;
+    sync_lock *l;
+    sync_barrier *bar;
+    sync_cond *cv;
+    uint64_t before;
+
+    start("always", "100");
+    c = connect_ok();
+    cr_assert(eq(int, sync_set_create_mode(c, 0640), 0));
+    cr_assert(eq(int, sync_event_open(c, "p/ev", &e), 0));
+    cr_assert(eq(int, sync_event_set(e), 0));
+    cr_assert(eq(int, sync_sem_open(c, "p/sem", 5, &s), 0));
+    cr_assert(eq(int, sync_sem_acquire(s, true, 1.0), 0));
+    cr_assert(eq(int, sync_sem_acquire(s, true, 1.0), 0));
+    cr_assert(eq(int, sync_bsem_open(c, "p/bsem", 4, &b), 0));
+    cr_assert(eq(int, sync_sem_acquire(b, true, 1.0), 0));
+    /* Held through an undo handle: a restart gives it back, as the
+     * holder's death would. */
+    cr_assert(eq(int, sync_sem_open_flags(c, "p/undo", 2, false, SYNC_SEM_UNDO,
+                                     &u),
+                 0));
+    cr_assert(eq(int, sync_sem_acquire(u, true, 1.0), 0));
+    cr_assert(eq(int, sync_barrier_open(c, "p/bar", 3, &bar), 0));
+    cr_assert(eq(int, sync_lock_open(c, "p/cvlock", &l), 0));
+    cr_assert(eq(int, sync_cond_open(c, "p/cv", "p/cvlock", &cv), 0));
+    before = lock_rounds(c, "p/lock", 3);
+    cr_assert(eq(int, syncd_fixture_kill(SIGKILL), 128 + SIGKILL));
+    sync_disconnect(c);
+
+    start("always", "100");
+    cr_assert(syncd_fixture_log_contains("epoch 2, 8 object(s) restored",
+                                         1000));
+    c = connect_ok();
+    cr_assert(eq(int, sync_set_open_existing(c, true), 0));
+    cr_assert(eq(int, sync_event_open(c, "p/ev", &e), 0));
+    cr_assert(eq(int, sync_event_is_set(e), 1));
+    cr_assert(eq(int, sync_sem_open(c, "p/sem", 0, &s), 0));
+    cr_assert(eq(int, sync_sem_value(s), 3));
+    cr_assert(eq(int, sync_bsem_open(c, "p/bsem", 0, &b), 0));
+    cr_assert(eq(int, sync_sem_value(b), 3));
+    cr_assert(eq(int, sync_sem_open(c, "p/undo", 0, &u), 0));
+    cr_assert(eq(int, sync_sem_value(u), 2));
+    cr_assert(show_contains("p/bar", "parties:   3"));
+    cr_assert(show_contains("p/ev", "mode 0640"));
+    cr_assert(show_contains("p/cv", "p/cvlock"));
+    /* The bound is the creation parameter: 4, not the value at the crash. */
+    cr_assert(eq(int, sync_sem_release(b, 1), 0));
+    cr_assert(eq(int, sync_sem_release(b, 1), SYNC_EVALUE));
+    cr_assert(gt(u64, lock_rounds(c, "p/lock", 1), before));
+    sync_disconnect(c);
+}
+
+Test(persist, tokens_never_repeat_after_kill9_under_every_policy)
+{
+    const char *policies[] = {"always", "batch", "never"};
+    uint64_t last = 0, first;
+    sync_client *c;
+    size_t i;
+
+    for (i = 0; i < 3; i++) {
+        start(policies[i], "100");
+        c = connect_ok();
+        first = lock_rounds(c, "tok", 1);
+        cr_assert(gt(u64, first, last), "policy %s: %llu after %llu",
+                  policies[i], (unsigned long long)first,
+                  (unsigned long long)last);
+        last = lock_rounds(c, "tok", 50);
+        /* No time for a periodic commit: only the reservation is on disk. */
+        cr_assert(eq(int, syncd_fixture_kill(SIGKILL), 128 + SIGKILL));
+        sync_disconnect(c);
+    }
+    start("batch", "100");
+    c = connect_ok();
+    cr_assert(gt(u64, lock_rounds(c, "tok", 1), last));
+    sync_disconnect(c);
+}
+
+Test(persist, clean_stop_loses_nothing_under_batch_and_never)
+{
+    const char *policies[] = {"batch", "never"};
+    sync_client *c;
+    sync_event *e;
+    sync_sem *s;
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        /* A commit period far longer than the test: only the stop's
+         * final commit can have written these. */
+        start(policies[i], "60000");
+        c = connect_ok();
+        cr_assert(eq(int, sync_event_open(c, "clean/ev", &e), 0));
+        if (i == 0)
+            cr_assert(eq(int, sync_event_set(e), 0));
+        else
+            cr_assert(eq(int, sync_event_clear(e), 0));
+        cr_assert(eq(int, sync_sem_open(c, "clean/sem", 10, &s), 0));
+        cr_assert(eq(int, sync_sem_acquire(s, true, 1.0), 0));
+        sync_disconnect(c);
+        cr_assert(eq(int, syncd_fixture_stop(), 0));
+        cr_assert(syncd_fixture_log_contains("state: saved to", 1000));
+    }
+    start("batch", "100");
+    c = connect_ok();
+    cr_assert(eq(int, sync_event_open(c, "clean/ev", &e), 0));
+    cr_assert(eq(int, sync_event_is_set(e), 0));
+    cr_assert(eq(int, sync_sem_open(c, "clean/sem", 10, &s), 0));
+    cr_assert(eq(int, sync_sem_value(s), 8));
+    sync_disconnect(c);
+}
+
+/* Start the daemon on state_dir expecting it to refuse: exit status 1
+ * and needle in its log. */
+static void expect_refusal(const char *needle)
+{
+    pid_t pid = syncd_spawn(syncd_fx.sock, syncd_fx.log,
+                            (const char *[]){"--state-dir", state_dir, NULL});
+    int status;
+
+    cr_assert(gt(int, pid, 0));
+    status = fx_wait_status(pid, 10000);
+    cr_assert(eq(int, fx_exit_code(status), 1));
+    cr_assert(file_contains(syncd_fx.log, needle), "no '%s' in the log",
+              needle);
+}
+
+static void sql(const char *stmt)
+{
+    char path[200];
+    sqlite3 *db;
+
+    snprintf(path, sizeof(path), "%s/state.db", state_dir);
+    cr_assert(eq(int, sqlite3_open(path, &db), SQLITE_OK));
+    cr_assert(eq(int, sqlite3_exec(db, stmt, NULL, NULL, NULL), SQLITE_OK),
+              "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+}
+
+Test(persist, corrupt_state_is_refused_clearly)
+{
+    sync_client *c;
+    sync_event *e;
+    char path[200];
+    FILE *f;
+
+    start("always", "100");
+    c = connect_ok();
+    cr_assert(eq(int, sync_event_open(c, "corrupt/ev", &e), 0));
+    cr_assert(eq(int, sync_event_set(e), 0));
+    sync_disconnect(c);
+    cr_assert(eq(int, syncd_fixture_stop(), 0));
+
+    /* A changed byte SQLite itself would read back happily. */
+    sql("UPDATE objects SET state = 0 WHERE name = 'corrupt/ev'");
+    expect_refusal("is corrupt: the checksum of object 'corrupt/ev' does "
+                   "not match its contents; refusing to start");
+
+    /* Not a database at all. */
+    snprintf(path, sizeof(path), "%s/state.db", state_dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/state.db-wal", state_dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/state.db", state_dir);
+    f = fopen(path, "w");
+    cr_assert(f != NULL);
+    for (int i = 0; i < 4096; i++)
+        fputc(i * 7 + 3, f);
+    fclose(f);
+    expect_refusal("refusing to start (move the directory's state.db* files "
+                   "away to start empty)");
+    syncd_fx.check_exit = false; /* the last daemon was the refused one */
+}
+
+Test(persist, second_daemon_on_the_same_dir_is_refused)
+{
+    char sock2[200];
+    pid_t pid;
+
+    start("batch", "100");
+    snprintf(sock2, sizeof(sock2), "%s/other.sock", syncd_fx.dir);
+    pid = syncd_spawn(sock2, syncd_fx.log,
+                      (const char *[]){"--state-dir", state_dir, NULL});
+    cr_assert(gt(int, pid, 0));
+    cr_assert(eq(int, fx_exit_code(fx_wait_status(pid, 10000)), 1));
+    cr_assert(file_contains(syncd_fx.log, "is in use by another syncd"));
+}
