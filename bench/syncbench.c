@@ -47,6 +47,9 @@ static const struct bsys *const sys_impl[SYS_COUNT] = {
     &bsys_syncd, &bsys_floor, &bsys_shm, &bsys_psem, NULL};
 static double s2_rss_mb = NAN;
 static char tmpdir[64] = "", syncd_sock[128], floor_sock[128];
+/* --fsync: syncd keeps its state in tmpdir/state with this policy. */
+static const char *syncd_fsync;
+static char state_dir[96];
 static pid_t syncd_pid, floor_pid;
 
 /* ---- utilities ---------------------------------------------------------- */
@@ -232,6 +235,13 @@ static pid_t start_syncd(const char *prefix, const struct bparams *p)
     argv[n++] = maxc;
     argv[n++] = "--max-objects";
     argv[n++] = maxo;
+    if (syncd_fsync != NULL) {
+        snprintf(state_dir, sizeof(state_dir), "%s/state", tmpdir);
+        argv[n++] = "--state-dir";
+        argv[n++] = state_dir;
+        argv[n++] = "--fsync";
+        argv[n++] = (char *)syncd_fsync;
+    }
     argv[n] = NULL;
     if ((pid = fork()) == 0) {
         execvp(argv[0], argv);
@@ -259,6 +269,17 @@ static void stop_servers(void)
     if (tmpdir[0]) {
         unlink(syncd_sock);
         unlink(floor_sock);
+        if (state_dir[0]) {
+            static const char *const files[] = {"state.db", "state.db-wal",
+                                                "state.db-shm", "lock"};
+            char path[160];
+
+            for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+                snprintf(path, sizeof(path), "%s/%s", state_dir, files[i]);
+                unlink(path);
+            }
+            rmdir(state_dir);
+        }
         rmdir(tmpdir);
     }
 }
@@ -751,6 +772,9 @@ static void usage(FILE *f)
 "  --s1-clients N       idle clients for S1 (default 10000)\n"
 "  --s2-objects N       named objects for S2 (default 1000000)\n"
 "  --daemon-prefix CMD  run syncd under CMD (e.g. \"valgrind --tool=callgrind\")\n"
+"  --fsync POLICY       syncd keeps its state on disk (--state-dir in the\n"
+"                       temporary directory) with --fsync POLICY: always,\n"
+"                       batch or never (default: in memory)\n"
 "  --json               JSON instead of Markdown on stdout\n"
 "  -h, --help           this help\n"
 "Progress goes to stderr.  SYNCBENCH_PYTHON overrides the python3 command.\n",
@@ -833,6 +857,10 @@ int main(int argc, char **argv)
             s2 = atoi(v), i++;
         } else if (!strcmp(a, "--daemon-prefix")) {
             prefix = v, i++;
+        } else if (!strcmp(a, "--fsync") && v != NULL &&
+                   (!strcmp(v, "always") || !strcmp(v, "batch") ||
+                    !strcmp(v, "never"))) {
+            syncd_fsync = v, i++;
         } else {
             usage(stderr);
             return 2;

@@ -397,7 +397,7 @@ echo "   every sync_* function and error code is in libsyncclient(3)"
 
 step "systemd units"
 UNITDIR=$PREFIX/$UNITDIR_REL
-grep -q "^ExecStart=$PREFIX/sbin/syncd --config $PREFIX/etc/syncd/syncd.conf\$" "$UNITDIR/syncd.service" \
+grep -q "^ExecStart=$PREFIX/sbin/syncd --config $PREFIX/etc/syncd/syncd.conf --state-dir /var/lib/syncd\$" "$UNITDIR/syncd.service" \
     || fail "syncd.service ExecStart: $(grep ExecStart= "$UNITDIR/syncd.service")"
 cmp -s "$SRC/systemd/syncd.socket" "$UNITDIR/syncd.socket" || fail "syncd.socket differs from the source"
 if command -v systemd-analyze > /dev/null 2>&1; then
@@ -439,7 +439,7 @@ if [ $had_etc_conf = 0 ] && [ -e /etc/syncd/syncd.conf ]; then
 fi
 [ -f "$DEST/etc/syncd/syncd.conf" ] || fail "--prefix /usr: no $DEST/etc/syncd/syncd.conf"
 grep -q '^prefix=/usr$' "$DEST/usr/$LIBDIR/pkgconfig/syncclient.pc" || fail "DESTDIR leaked into the .pc"
-grep -q '^ExecStart=/usr/sbin/syncd --config /etc/syncd/syncd.conf$' \
+grep -q '^ExecStart=/usr/sbin/syncd --config /etc/syncd/syncd.conf --state-dir /var/lib/syncd$' \
     "$DEST/usr/$UNITDIR_REL/syncd.service" || fail "--prefix /usr: wrong ExecStart"
 [ -x "$DEST/usr/sbin/syncd" ] || fail "DESTDIR: no usr/sbin/syncd"
 
