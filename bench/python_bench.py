@@ -88,9 +88,8 @@ def p2(systems, a):
     """Every system's peer runs at once; the systems take turns of 100
     round trips, so a slow moment of the machine skews no ratio."""
     turn = 100
-    warm = max(turn, a.p2 // 5)
-    n = warm + a.p2
-    n -= n % turn
+    warm = max(turn, a.p2 // 5 // turn * turn)     # whole turns
+    n = warm + (a.p2 + turn - 1) // turn * turn    # at least --p2 measured
     state = []
     for name, make in systems:
         sa, sb = make("sem0"), make("sem0")
