@@ -76,6 +76,19 @@ static inline int fw_get_varint(const uint8_t **pp, const uint8_t *end,
     return -1;
 }
 
+/* A field's tag: a varint of at most 5 bytes, as protobuf-c reads tags (a
+ * longer one is malformed there even when its value is small, so the fast
+ * path must not accept it: both decoders agree on every input). */
+static inline int fw_get_tag(const uint8_t **pp, const uint8_t *end,
+                             uint64_t *tag)
+{
+    const uint8_t *start = *pp;
+
+    if (fw_get_varint(pp, end, tag) != 0 || *pp - start > 5)
+        return -1;
+    return 0;
+}
+
 static size_t fw_put_varint(uint8_t *out, uint64_t v)
 {
     size_t n = 0;
@@ -122,7 +135,7 @@ static int fw_get_fields(const uint8_t *p, const uint8_t *end,
 
     memset(f, 0, sizeof(uint64_t) * (FW_MAX_FIELDS + 1));
     while (p < end) {
-        if (fw_get_varint(&p, end, &tag) != 0)
+        if (fw_get_tag(&p, end, &tag) != 0)
             return -1;
         num = (uint32_t)(tag >> 3);
         if ((tag & 7) != WT_VARINT || tag >> 3 > FW_MAX_FIELDS || num == 0 ||
@@ -161,12 +174,12 @@ int fastwire_decode_request(const uint8_t *p, size_t n, struct fw_request *r)
     r->id = 0;
     r->op = 0;
     /* id (field 1) comes first when set; then exactly one op field. */
-    if (fw_get_varint(&p, end, &tag) != 0)
+    if (fw_get_tag(&p, end, &tag) != 0)
         return -1;
     if (tag == ((uint64_t)WIRE_REQUEST_ID << 3 | WT_VARINT)) {
         if (fw_get_varint(&p, end, &r->id) != 0)
             return -1;
-        if (fw_get_varint(&p, end, &tag) != 0)
+        if (fw_get_tag(&p, end, &tag) != 0)
             return -1;
     }
     /* A field number below the first op wraps around: one test. */
@@ -252,7 +265,7 @@ static int fw_get_reply(const uint8_t *p, const uint8_t *end,
     int rv;
 
     while (p < end) {
-        if (fw_get_varint(&p, end, &tag) != 0)
+        if (fw_get_tag(&p, end, &tag) != 0)
             return -1;
         num = (uint32_t)(tag >> 3);
         if (tag >> 3 > FW_RESULT_MAX || num <= last)
@@ -288,7 +301,7 @@ int fastwire_decode_reply(const uint8_t *p, size_t n, struct fw_reply *r)
     int rv;
 
     memset(r, 0, sizeof(*r));
-    if (fw_get_varint(&p, end, &tag) != 0)
+    if (fw_get_tag(&p, end, &tag) != 0)
         return -1;
     if (tag != ((uint64_t)WIRE_SERVER_MESSAGE_REPLY << 3 | WT_LEN))
         return 1;

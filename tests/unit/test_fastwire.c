@@ -151,6 +151,7 @@ Test(fastwire, declines_what_it_does_not_know)
     Syncd__Open open = SYNCD__OPEN__INIT;
     uint8_t b[128];
     struct fw_request f;
+    struct fw_reply r;
     size_t n;
 
     open.name.data = (uint8_t *)"x";
@@ -183,6 +184,17 @@ Test(fastwire, declines_what_it_does_not_know)
     cr_assert(ne(int, fastwire_decode_request(
                            (const uint8_t *)"\x08\x01\x32\x09\x08\x01", 6,
                            &f), 0));
+    /* A tag of 6 bytes with a small value (field 1): protobuf-c reads tags
+     * of at most 5 bytes and refuses it, so the fast path declines it too
+     * (found by fuzz_client_reply in a reply's id). */
+    cr_assert(ne(int, fastwire_decode_request(
+                           (const uint8_t *)"\x88\x80\x80\x80\x80\x00\x01"
+                                            "\x32\x00",
+                           9, &f), 0));
+    cr_assert(ne(int, fastwire_decode_reply(
+                           (const uint8_t *)"\x0a\x0a\x88\x80\x80\x80\x80"
+                                            "\x80\x80\x80\x00\x18",
+                           12, &r), 0));
 }
 
 /* Reply: fast encode == protobuf-c pack; fast decode == protobuf-c. */
