@@ -108,6 +108,14 @@ Test(persist, objects_flags_counts_modes_survive_kill9)
     cr_assert(eq(int, sync_cond_open(c, "p/cv", "p/cvlock", &cv), 0));
     before = lock_rounds(c, "p/lock", 3);
     cr_assert(eq(int, syncd_fixture_kill(SIGKILL), 128 + SIGKILL));
+    /* The daemon is gone: closing only frees the handles. */
+    sync_event_close(e);
+    sync_sem_close(s);
+    sync_sem_close(b);
+    sync_sem_close(u);
+    sync_barrier_close(bar);
+    sync_lock_close(l);
+    sync_cond_close(cv);
     sync_disconnect(c);
 
     start("always", "100");
@@ -130,6 +138,10 @@ Test(persist, objects_flags_counts_modes_survive_kill9)
     cr_assert(eq(int, sync_sem_release(b, 1), 0));
     cr_assert(eq(int, sync_sem_release(b, 1), SYNC_EVALUE));
     cr_assert(gt(u64, lock_rounds(c, "p/lock", 1), before));
+    sync_event_close(e);
+    sync_sem_close(s);
+    sync_sem_close(b);
+    sync_sem_close(u);
     sync_disconnect(c);
 }
 
@@ -178,6 +190,8 @@ Test(persist, clean_stop_loses_nothing_under_batch_and_never)
             cr_assert(eq(int, sync_event_clear(e), 0));
         cr_assert(eq(int, sync_sem_open(c, "clean/sem", 10, &s), 0));
         cr_assert(eq(int, sync_sem_acquire(s, true, 1.0), 0));
+        sync_event_close(e);
+        sync_sem_close(s);
         sync_disconnect(c);
         cr_assert(eq(int, syncd_fixture_stop(), 0));
         cr_assert(syncd_fixture_log_contains("state: saved to", 1000));
@@ -188,6 +202,8 @@ Test(persist, clean_stop_loses_nothing_under_batch_and_never)
     cr_assert(eq(int, sync_event_is_set(e), 0));
     cr_assert(eq(int, sync_sem_open(c, "clean/sem", 10, &s), 0));
     cr_assert(eq(int, sync_sem_value(s), 8));
+    sync_event_close(e);
+    sync_sem_close(s);
     sync_disconnect(c);
 }
 
@@ -229,6 +245,7 @@ Test(persist, corrupt_state_is_refused_clearly)
     c = connect_ok();
     cr_assert(eq(int, sync_event_open(c, "corrupt/ev", &e), 0));
     cr_assert(eq(int, sync_event_set(e), 0));
+    sync_event_close(e);
     sync_disconnect(c);
     cr_assert(eq(int, syncd_fixture_stop(), 0));
 
