@@ -176,7 +176,9 @@ void store_note(struct store *st, struct object *o)
 {
     struct store_dirty *d;
 
-    if (!o->linked)
+    /* An anonymous (transient) object ends with its last handle, and a
+     * restart closes every handle: nothing to keep. */
+    if (!o->linked || o->transient)
         return;
     d = store_dirty_get(st, o->name);
     if (d == NULL) {
@@ -220,12 +222,14 @@ static void store_reserve_tokens(void *arg, struct object *o)
     if (!o->linked) {
         /* A condition's own lock carries the condition's name. */
         named = registry_lookup(st->registry, o->name);
-        if (named == NULL || named->type != OBJECT_CONDITION ||
-            condition_from_object(named)->lock != l) {
-            /* Unlinked: a restart will not know it. */
-            l->token_limit = UINT64_MAX;
-            return;
-        }
+        if (named != NULL && (named->type != OBJECT_CONDITION ||
+                              condition_from_object(named)->lock != l))
+            named = NULL;
+    }
+    if (named == NULL || named->transient) {
+        /* Unlinked or anonymous: a restart will not know it. */
+        l->token_limit = UINT64_MAX;
+        return;
     }
     store_note(st, named);
     /* Under always store_note committed it (true here: nothing left). */

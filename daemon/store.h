@@ -95,7 +95,8 @@ int store_open(struct store *st, const char *dir, enum store_fsync policy,
                uint64_t interval_ms, uv_loop_t *loop, struct registry *r);
 
 /* o changed (created, flag, value): record it, now or at the next commit
- * as the policy says.  Objects without a name are not kept. */
+ * as the policy says.  Unlinked and anonymous (transient) objects are not
+ * kept. */
 void store_note(struct store *st, struct object *o);
 /* name was unlinked: remove it. */
 void store_forget(struct store *st, const char *name);
