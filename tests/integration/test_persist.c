@@ -117,16 +117,18 @@ Test(persist, objects_flags_counts_modes_survive_kill9)
         cr_assert(eq(int, sync_event_set(anon_e), 0));
         cr_assert(eq(int, sync_lock_open(c, NULL, &anon_l), 0));
         cr_assert(eq(int, sync_lock_acquire(anon_l, true, 1.0), 0));
+        cr_assert(eq(int, syncd_fixture_kill(SIGKILL), 128 + SIGKILL));
+        sync_event_close(anon_e);
+        sync_lock_close(anon_l);
     }
-    cr_assert(eq(int, syncd_fixture_kill(SIGKILL), 128 + SIGKILL));
-    /* The daemon is gone: closing only frees the handles. */
+    /* Closed after the kill: the undo permit was still held at the crash. */
     sync_event_close(e);
     sync_sem_close(s);
     sync_sem_close(b);
     sync_sem_close(u);
     sync_barrier_close(bar);
-    sync_lock_close(l);
     sync_cond_close(cv);
+    sync_lock_close(l);
     sync_disconnect(c);
 
     start("always", "100");
@@ -202,7 +204,7 @@ Test(persist, clean_stop_loses_nothing_under_batch_and_never)
         cr_assert(eq(int, sync_sem_open(c, "clean/sem", 10, &s), 0));
         cr_assert(eq(int, sync_sem_acquire(s, true, 1.0), 0));
         sync_event_close(e);
-        sync_sem_close(s);
+        sync_sem_close(s); /* the permit stays taken: no undo */
         sync_disconnect(c);
         cr_assert(eq(int, syncd_fixture_stop(), 0));
         cr_assert(syncd_fixture_log_contains("state: saved to", 1000));

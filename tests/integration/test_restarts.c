@@ -100,6 +100,8 @@ static void worker(void)
         if (rv != 0 && !gone(rv))
             violation("unexpected error %llu (run %llu)",
                       (unsigned long long)-rv, (unsigned long long)gen);
+        if (l != NULL)
+            sync_lock_close(l);
         sync_disconnect(c);
     }
     _exit(0);
@@ -127,6 +129,7 @@ static void event_do(const char *name, bool set, int *is_set)
         cr_assert(eq(int, sync_event_set(e), 0));
     if (is_set != NULL)
         *is_set = sync_event_is_set(e);
+    sync_event_close(e);
     sync_disconnect(c);
 }
 
