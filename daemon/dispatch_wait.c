@@ -117,10 +117,12 @@ static void dispatch_note_grant(struct handle *h, enum wire_op op)
     }
 }
 
-/* A wait on o succeeded: a semaphore's value changed. */
+/* A wait on o succeeded: a semaphore's value changed.  The store is
+ * tested first: an in-memory daemon pays one branch per grant (W1). */
 static void dispatch_record_grant(struct server *srv, struct object *o)
 {
-    if (o->type == OBJECT_SEMAPHORE || o->type == OBJECT_BOUNDED_SEMAPHORE)
+    if (srv->store != NULL && (o->type == OBJECT_SEMAPHORE ||
+                               o->type == OBJECT_BOUNDED_SEMAPHORE))
         dispatch_record(srv, o);
 }
 
