@@ -37,6 +37,21 @@ int sync_cond_release(sync_cond *cv)
     return sync__lockable_release((struct sync__lockable *)cv);
 }
 
+int sync_cond_locked(sync_cond *cv)
+{
+    return sync__lockable_held((struct sync__lockable *)cv);
+}
+
+int sync_cond_is_owned(sync_cond *cv)
+{
+    return sync__lockable_is_owned((struct sync__lockable *)cv);
+}
+
+int sync_cond_depth(sync_cond *cv)
+{
+    return sync__lockable_depth((struct sync__lockable *)cv);
+}
+
 int sync_cond_wait(sync_cond *cv, double timeout)
 {
     struct sync__request req = {.op = OP_COND_WAIT};

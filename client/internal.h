@@ -50,6 +50,8 @@ struct sync__result {
     uint32_t n_waiting;     /* query */
     uint32_t parties;       /* query (barrier) */
     bool broken;            /* query (barrier) */
+    uint32_t depth;         /* query (lock types): levels the caller holds */
+    bool lock_held;         /* query (lock types): held by anyone */
     uint8_t *raw;           /* inspection: the reply's ServerMessage bytes
                                (owned by the caller: free()) */
     size_t raw_len;
@@ -114,6 +116,11 @@ int sync__lockable_acquire(struct sync__lockable *l, bool blocking,
 int sync__lockable_release(struct sync__lockable *l);
 int sync__lockable_locked(struct sync__lockable *l);
 int sync__lockable_owner_died(struct sync__lockable *l);
+/* From one query: the levels the calling thread holds (for a Lock, 1 when
+ * its client holds it), and whether anyone holds the lock. */
+int sync__lockable_depth(struct sync__lockable *l);
+int sync__lockable_is_owned(struct sync__lockable *l); /* depth > 0 */
+int sync__lockable_held(struct sync__lockable *l);
 uint64_t sync__lockable_token(struct sync__lockable *l);
 void sync__lockable_close(struct sync__lockable *l);
 /* Record an acquisition's results. */

@@ -4,6 +4,7 @@
  * daemon tells a Lock (owned by the client) from an RLock (owned by the
  * client's thread).
  */
+#include <limits.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -70,15 +71,41 @@ int sync__lockable_release(struct sync__lockable *l)
     return sync__object_call(&l->o, &req, NULL);
 }
 
+/* One query of l's object: held by anyone, the caller's depth. */
+static int lockable_query(struct sync__lockable *l, struct sync__result *res)
+{
+    return l == NULL ? SYNC_EINVAL : sync__object_query(&l->o, res);
+}
+
 int sync__lockable_locked(struct sync__lockable *l)
 {
     struct sync__result res;
-    int rv;
+    int rv = lockable_query(l, &res);
 
-    if (l == NULL)
-        return SYNC_EINVAL;
-    rv = sync__object_query(&l->o, &res);
     return rv != 0 ? rv : res.value != 0;
+}
+
+int sync__lockable_depth(struct sync__lockable *l)
+{
+    struct sync__result res;
+    int rv = lockable_query(l, &res);
+
+    return rv != 0 ? rv : (int)(res.depth > INT_MAX ? INT_MAX : res.depth);
+}
+
+int sync__lockable_is_owned(struct sync__lockable *l)
+{
+    int depth = sync__lockable_depth(l);
+
+    return depth < 0 ? depth : depth > 0;
+}
+
+int sync__lockable_held(struct sync__lockable *l)
+{
+    struct sync__result res;
+    int rv = lockable_query(l, &res);
+
+    return rv != 0 ? rv : res.lock_held;
 }
 
 int sync__lockable_owner_died(struct sync__lockable *l)
@@ -183,6 +210,16 @@ int sync_rlock_release(sync_rlock *r)
 int sync_rlock_locked(sync_rlock *r)
 {
     return sync__lockable_locked((struct sync__lockable *)r);
+}
+
+int sync_rlock_is_owned(sync_rlock *r)
+{
+    return sync__lockable_is_owned((struct sync__lockable *)r);
+}
+
+int sync_rlock_depth(sync_rlock *r)
+{
+    return sync__lockable_depth((struct sync__lockable *)r);
 }
 
 int sync_rlock_owner_died(sync_rlock *r)

@@ -119,7 +119,8 @@ int sync__object_simple(struct sync__object *o, enum wire_op op)
 
 int sync__object_query(struct sync__object *o, struct sync__result *res)
 {
-    struct sync__request req = {.op = OP_QUERY, .handle = o->handle};
+    struct sync__request req = {.op = OP_QUERY, .handle = o->handle,
+                                .thread = sync__thread_id()};
 
     return sync__call(o->client, &req, res);
 }

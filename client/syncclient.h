@@ -319,6 +319,18 @@ SYNC_API int sync_rlock_acquire(sync_rlock *r, bool blocking, double timeout);
 SYNC_API int sync_rlock_release(sync_rlock *r);
 /* 1 when held by anyone, 0 when free, <0 error. */
 SYNC_API int sync_rlock_locked(sync_rlock *r);
+/*
+ * 1 when the calling thread (of this client) holds r, 0 when it does not
+ * (free, or held by another thread or process), <0 error.  The daemon
+ * answers, so an acquire through any handle of this client on the same
+ * RLock (or a Condition bound to it) counts.  A process created by fork()
+ * holds nothing its parent held (the inherited handle is SYNC_EFORKED; a
+ * new connection's handle answers 0).
+ */
+SYNC_API int sync_rlock_is_owned(sync_rlock *r);
+/* The calling thread's recursion depth on r: 0 when it does not hold r,
+ * else the number of releases still owed; <0 error. */
+SYNC_API int sync_rlock_depth(sync_rlock *r);
 /* As sync_lock_owner_died / sync_lock_token, for the last acquire. */
 SYNC_API int sync_rlock_owner_died(sync_rlock *r);
 SYNC_API uint64_t sync_rlock_token(sync_rlock *r);
@@ -341,6 +353,19 @@ SYNC_API int sync_cond_open(sync_client *c, const char *name,
 /* Acquire / release the underlying lock (as sync_lock_* / sync_rlock_*). */
 SYNC_API int sync_cond_acquire(sync_cond *cv, bool blocking, double timeout);
 SYNC_API int sync_cond_release(sync_cond *cv);
+/* 1 when the condition's lock is held by anyone, 0 when free, <0 error
+ * (threading.Condition's locked(); it never takes the lock). */
+SYNC_API int sync_cond_locked(sync_cond *cv);
+/*
+ * 1 when the calling thread may wait and notify: it holds the condition's
+ * RLock, or, for a Lock, its client holds it (threading.Condition's
+ * _is_owned()); 0 otherwise, including while this thread is inside
+ * sync_cond_wait; <0 error.
+ */
+SYNC_API int sync_cond_is_owned(sync_cond *cv);
+/* The calling thread's levels on the condition's lock (as
+ * sync_rlock_depth; 1 for a Lock its client holds), 0 when not held. */
+SYNC_API int sync_cond_depth(sync_cond *cv);
 /*
  * Release the lock (every RLock level), wait until notified or timeout
  * seconds pass, then get the lock back.  The release and the wait are one

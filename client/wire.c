@@ -140,7 +140,10 @@ static bool wire_fast_request(const struct sync__request *r, uint64_t id,
     f->op = r->op;
     switch (r->op) {
     case OP_CLOSE: f->f[WIRE_CLOSE_HANDLE] = r->handle; break;
-    case OP_QUERY: f->f[WIRE_QUERY_HANDLE] = r->handle; break;
+    case OP_QUERY:
+        f->f[WIRE_QUERY_HANDLE] = r->handle;
+        f->f[WIRE_QUERY_THREAD] = r->thread;
+        break;
     case OP_EVENT_SET: f->f[WIRE_EVENT_SET_HANDLE] = r->handle; break;
     case OP_EVENT_CLEAR: f->f[WIRE_EVENT_CLEAR_HANDLE] = r->handle; break;
     case OP_BARRIER_RESET: f->f[WIRE_BARRIER_RESET_HANDLE] = r->handle; break;
@@ -227,6 +230,8 @@ static void wire_result(const Syncd__Reply *r, struct sync__result *res)
         res->n_waiting = r->query->n_waiting;
         res->parties = r->query->parties;
         res->broken = r->query->broken;
+        res->depth = r->query->depth;
+        res->lock_held = r->query->lock_held;
         break;
     case SYNCD__REPLY__RESULT_STATUS:
     case SYNCD__REPLY__RESULT_LIST:
@@ -256,6 +261,8 @@ static void wire_fast_result(const struct fw_reply *f,
         in->result.n_waiting = (uint32_t)f->f[WIRE_QUERY_RESULT_N_WAITING];
         in->result.parties = (uint32_t)f->f[WIRE_QUERY_RESULT_PARTIES];
         in->result.broken = f->f[WIRE_QUERY_RESULT_BROKEN] != 0;
+        in->result.depth = (uint32_t)f->f[WIRE_QUERY_RESULT_DEPTH];
+        in->result.lock_held = f->f[WIRE_QUERY_RESULT_LOCK_HELD] != 0;
     }
 }
 

@@ -156,6 +156,7 @@ static int codec_fill(const Syncd__Request *m, struct request *rq,
     case SYNCD__REQUEST__OP_QUERY:
         rq->op = OP_QUERY;
         rq->handle = m->query->handle;
+        rq->thread = m->query->thread;
         return 0;
     case SYNCD__REQUEST__OP_EVENT_SET:
         rq->op = OP_EVENT_SET;
@@ -185,7 +186,10 @@ static void codec_fill_fast(const struct fw_request *f, struct request *rq)
     rq->op = (enum wire_op)f->op;
     switch (rq->op) {
     case OP_CLOSE: rq->handle = (uint32_t)f->f[WIRE_CLOSE_HANDLE]; return;
-    case OP_QUERY: rq->handle = (uint32_t)f->f[WIRE_QUERY_HANDLE]; return;
+    case OP_QUERY:
+        rq->handle = (uint32_t)f->f[WIRE_QUERY_HANDLE];
+        rq->thread = f->f[WIRE_QUERY_THREAD];
+        return;
     case OP_EVENT_SET:
         rq->handle = (uint32_t)f->f[WIRE_EVENT_SET_HANDLE];
         return;
@@ -337,6 +341,8 @@ static void codec_build(const struct reply *rp, struct codec_out *o)
         o->r.query.n_waiting = rp->u.query.n_waiting;
         o->r.query.parties = rp->u.query.parties;
         o->r.query.broken = rp->u.query.broken;
+        o->r.query.depth = rp->u.query.depth;
+        o->r.query.lock_held = rp->u.query.lock_held;
         o->reply.result_case = SYNCD__REPLY__RESULT_QUERY;
         o->reply.query = &o->r.query;
         break;
@@ -372,6 +378,8 @@ static bool codec_encode_fast(const struct reply *rp, struct fw_reply *f)
         f->f[WIRE_QUERY_RESULT_N_WAITING] = rp->u.query.n_waiting;
         f->f[WIRE_QUERY_RESULT_PARTIES] = rp->u.query.parties;
         f->f[WIRE_QUERY_RESULT_BROKEN] = rp->u.query.broken;
+        f->f[WIRE_QUERY_RESULT_DEPTH] = rp->u.query.depth;
+        f->f[WIRE_QUERY_RESULT_LOCK_HELD] = rp->u.query.lock_held;
         return true;
     case REPLY_HELLO:
     case REPLY_OPEN:

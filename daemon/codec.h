@@ -76,6 +76,8 @@ struct reply {
             int64_t value;
             uint32_t n_waiting, parties;
             bool broken;
+            uint32_t depth;  /* levels the caller holds (lock types) */
+            bool lock_held;  /* lock types: the lock is held by anyone */
         } query;
         const struct status_info *status;  /* borrowed */
         const struct object_list *list;    /* borrowed */

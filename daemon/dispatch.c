@@ -365,6 +365,16 @@ static void dispatch_query(struct session *s, const struct request *rq)
         rp.u.query.parties = barrier_from_object(h->obj)->parties;
         rp.u.query.broken = barrier_from_object(h->obj)->broken;
     }
+    if (h->obj->type == OBJECT_LOCK || h->obj->type == OBJECT_RLOCK ||
+        h->obj->type == OBJECT_CONDITION) {
+        const struct lock *l = h->obj->type == OBJECT_CONDITION
+                                   ? condition_from_object(h->obj)->lock
+                                   : lock_from_object(h->obj);
+
+        rp.u.query.lock_held = l->held;
+        rp.u.query.depth =
+            lock_is_owner(l, s->id, rq->thread) ? l->depth : 0;
+    }
     session_send(s, &rp);
 }
 

@@ -117,6 +117,7 @@ static inline bool wire_op_fast(uint32_t op)
     XX(RELEASE_N, release, n, 2)                                              \
     XX(RELEASE_THREAD, release, thread, 3)                                    \
     XX(QUERY_HANDLE, query, handle, 1)                                        \
+    XX(QUERY_THREAD, query, thread, 2)                                        \
     XX(EVENT_SET_HANDLE, event_set, handle, 1)                                \
     XX(EVENT_CLEAR_HANDLE, event_clear, handle, 1)                            \
     XX(EVENT_WAIT_HANDLE, event_wait, handle, 1)                              \
@@ -143,7 +144,9 @@ static inline bool wire_op_fast(uint32_t op)
     XX(QUERY_RESULT_VALUE, query_result, value, 1)                            \
     XX(QUERY_RESULT_N_WAITING, query_result, n_waiting, 2)                    \
     XX(QUERY_RESULT_PARTIES, query_result, parties, 3)                        \
-    XX(QUERY_RESULT_BROKEN, query_result, broken, 4)
+    XX(QUERY_RESULT_BROKEN, query_result, broken, 4)                          \
+    XX(QUERY_RESULT_DEPTH, query_result, depth, 5)                            \
+    XX(QUERY_RESULT_LOCK_HELD, query_result, lock_held, 6)
 
 enum wire_field {
 #define WIRE_FIELD_ENUM(CONST, message, field, number) WIRE_##CONST = number,
@@ -152,7 +155,7 @@ enum wire_field {
 };
 
 /* The largest field number of a fast op's or fast result's message. */
-#define WIRE_FAST_MAX_FIELD 4
+#define WIRE_FAST_MAX_FIELD 6
 
 /* Open.flags bits. */
 #define WIRE_OPEN_FLAG_UNDO 0x1u

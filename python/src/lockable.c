@@ -1,8 +1,9 @@
 /*
  * lockable.c: syncd._syncd.Lock, RLock and Condition.  A Lock belongs to
- * the process (any thread may release it); an RLock to a thread, whose
- * ownership and depth this process also tracks locally so _is_owned() and
- * Condition.wait() need no round trip.  A Condition made on a Lock/RLock
+ * the process (any thread may release it); an RLock to a thread.  Who
+ * owns what, and how deep, is the daemon's answer (sync_rlock_depth,
+ * sync_cond_depth): a release, wait or notify by a thread that does not
+ * own the lock is refused there (SYNC_EPERM).  A Condition made on a Lock/RLock
  * acquires through that object; one made without a lock uses its own.
  */
 #include "syncd_py.h"
@@ -18,13 +19,6 @@ static const char *const spy_rlock_unowned = "cannot release un-acquired lock";
 static struct spy_obj *lk_target(struct spy_obj *o)
 {
     return o->kind == SPY_COND && o->lock != NULL ? o->lock : o;
-}
-
-/* The owning thread as this process saw it; 0 for a handle of an older
- * connection (a fork() child holds nothing its parent held). */
-static unsigned long lk_owner(const struct spy_obj *t)
-{
-    return t->gen == spy_gen ? t->owner : 0;
 }
 
 static bool lk_tracked(const struct spy_obj *t)
@@ -50,7 +44,6 @@ static int lk_acquire_raw(struct spy_obj *o, bool blocking, double timeout)
     struct spy_obj *t = lk_target(o);
     void *h = spy_handle(t);
     struct spy_wait w;
-    unsigned long me;
     int rv = SYNC_EINVAL;
 
     if (h == NULL)
@@ -69,15 +62,6 @@ static int lk_acquire_raw(struct spy_obj *o, bool blocking, double timeout)
         w.raised = false;
         break;
     }
-    if (rv == 0 && lk_tracked(t)) {
-        me = PyThread_get_thread_ident();
-        if (t->owner == me) {
-            t->depth++;
-        } else {
-            t->owner = me;
-            t->depth = 1;
-        }
-    }
     if (w.raised) {
         /* Granted before the cancel arrived: nobody may be left holding
          * a lock no code knows about, so give it back first. */
@@ -95,10 +79,6 @@ static int lk_release_raw(struct spy_obj *o)
     void *h;
     int rv = SYNC_EINVAL;
 
-    if (lk_tracked(t) && lk_owner(t) != PyThread_get_thread_ident()) {
-        PyErr_SetString(PyExc_RuntimeError, spy_rlock_unowned);
-        return -1;
-    }
     if ((h = spy_handle(t)) == NULL)
         return -1;
     switch (t->kind) {
@@ -107,11 +87,8 @@ static int lk_release_raw(struct spy_obj *o)
     case SPY_COND: SPY_BLOCKING(rv, sync_cond_release(h)); break;
     default: break;
     }
-    if (rv == 0) {
-        if (lk_tracked(t) && --t->depth == 0)
-            t->owner = 0;
+    if (rv == 0)
         return 0;
-    }
     spy_raise(rv, t, lk_tracked(t) ? spy_rlock_unowned : "release unlocked lock");
     return -1;
 }
@@ -174,20 +151,7 @@ static PyObject *lk_locked(PyObject *self, PyObject *unused)
     switch (t->kind) {
     case SPY_LOCK: SPY_BLOCKING(rv, sync_lock_locked(h)); break;
     case SPY_RLOCK: SPY_BLOCKING(rv, sync_rlock_locked(h)); break;
-    case SPY_COND:
-        /* A Condition's own lock: held by this thread, or ask whether
-         * anyone holds it by trying it. */
-        if (lk_owner(t) != 0)
-            Py_RETURN_TRUE;
-        SPY_BLOCKING(rv, sync_cond_acquire(h, false, -1));
-        if (rv == 0) {
-            SPY_BLOCKING(rv, sync_cond_release(h));
-            if (rv == 0)
-                Py_RETURN_FALSE;
-        } else if (rv == SYNC_ETIMEDOUT) {
-            Py_RETURN_TRUE;
-        }
-        break;
+    case SPY_COND: SPY_BLOCKING(rv, sync_cond_locked(h)); break;
     default: break;
     }
     if (rv < 0)
@@ -195,14 +159,39 @@ static PyObject *lk_locked(PyObject *self, PyObject *unused)
     return PyBool_FromLong(rv);
 }
 
+/* The calling thread's levels on t's lock (the daemon's answer), or -1
+ * with an exception.  A plain Lock: 1 when this process holds it. */
+static long lk_depth(struct spy_obj *t)
+{
+    void *h = spy_handle(t);
+    int rv = SYNC_EINVAL;
+
+    if (h == NULL)
+        return -1;
+    switch (t->kind) {
+    case SPY_RLOCK: SPY_BLOCKING(rv, sync_rlock_depth(h)); break;
+    case SPY_COND: SPY_BLOCKING(rv, sync_cond_depth(h)); break;
+    default: break;
+    }
+    if (rv < 0) {
+        spy_raise(rv, t, NULL);
+        return -1;
+    }
+    return rv;
+}
+
 static PyObject *lk_is_owned(PyObject *self, PyObject *unused)
 {
     struct spy_obj *t = lk_target((struct spy_obj *)self);
+    long depth;
     int rv;
 
     (void)unused;
-    if (lk_tracked(t))
-        return PyBool_FromLong(lk_owner(t) == PyThread_get_thread_ident());
+    if (lk_tracked(t)) {
+        if ((depth = lk_depth(t)) < 0)
+            return NULL;
+        return PyBool_FromLong(depth > 0);
+    }
     /* threading.Condition's rule for a plain Lock: held if we cannot
      * take it now. */
     rv = lk_acquire_raw(t, false, -1);
@@ -219,19 +208,21 @@ static PyObject *lk_is_owned(PyObject *self, PyObject *unused)
 static PyObject *lk_release_save(PyObject *self, PyObject *unused)
 {
     struct spy_obj *t = lk_target((struct spy_obj *)self);
-    unsigned long depth = t->depth, owner = lk_owner(t);
+    long depth, i;
 
     (void)unused;
     if (!lk_tracked(t))
         return lk_release(self, NULL);
-    if (owner != PyThread_get_thread_ident() || depth == 0) {
+    if ((depth = lk_depth(t)) < 0)
+        return NULL;
+    if (depth == 0) {
         PyErr_SetString(PyExc_RuntimeError, spy_rlock_unowned);
         return NULL;
     }
-    while (t->depth > 0)
+    for (i = 0; i < depth; i++)
         if (lk_release_raw(t) != 0)
             return NULL;
-    return Py_BuildValue("(kk)", depth, owner);
+    return Py_BuildValue("(lk)", depth, PyThread_get_thread_ident());
 }
 
 static PyObject *lk_acquire_restore(PyObject *self, PyObject *state)
@@ -253,10 +244,14 @@ static PyObject *lk_acquire_restore(PyObject *self, PyObject *state)
 static PyObject *lk_recursion_count(PyObject *self, PyObject *unused)
 {
     struct spy_obj *t = lk_target((struct spy_obj *)self);
+    long depth;
 
     (void)unused;
-    return PyLong_FromUnsignedLong(
-        lk_owner(t) == PyThread_get_thread_ident() ? t->depth : 0);
+    if (!lk_tracked(t))
+        return PyLong_FromLong(0);
+    if ((depth = lk_depth(t)) < 0)
+        return NULL;
+    return PyLong_FromLong(depth);
 }
 
 /* ---- Condition wait / notify --------------------------------------------- */
@@ -265,9 +260,8 @@ static PyObject *cond_wait(PyObject *self, PyObject *const *args,
                            Py_ssize_t nargs, PyObject *kwnames)
 {
     static const char *const kw[] = {"timeout"};
-    struct spy_obj *o = (struct spy_obj *)self, *t = lk_target(o);
+    struct spy_obj *o = (struct spy_obj *)self;
     PyObject *a[1] = {NULL};
-    unsigned long owner = lk_owner(t), depth = t->depth;
     struct spy_wait w;
     double timeout;
     void *h;
@@ -276,24 +270,13 @@ static PyObject *cond_wait(PyObject *self, PyObject *const *args,
     if (spy_args("wait", kw, 1, args, nargs, kwnames, a) != 0 ||
         spy_parse_wait_timeout(a[0], &timeout) != 0)
         return NULL;
-    if (lk_tracked(t) && owner != PyThread_get_thread_ident()) {
-        PyErr_SetString(PyExc_RuntimeError, "cannot wait on un-acquired lock");
-        return NULL;
-    }
     if ((h = spy_handle(o)) == NULL)
         return NULL;
-    /* The daemon releases every level and queues in one step; while we
-     * wait, other threads of this process may own the lock. */
-    t->owner = 0;
-    t->depth = 0;
+    /* The daemon checks the caller owns the lock (SYNC_EPERM), releases
+     * every level and queues in one step.  Interrupted too, the lock is
+     * held again (threading's wait gets it back in a finally: clause),
+     * and `with` releases it. */
     SPY_WAIT(w, rv, sync_cond_wait(h, timeout));
-    /* Interrupted too, the lock is held again (threading's wait gets it
-     * back in a finally: clause), and `with` releases it. */
-    if (rv == 0 || rv == SYNC_ETIMEDOUT || rv == SYNC_EPERM ||
-        rv == SYNC_EINTR) {
-        t->owner = owner;
-        t->depth = depth;
-    }
     if (w.raised)
         return NULL;
     if (rv == SYNC_EPERM)
@@ -307,13 +290,21 @@ static PyObject *cond_notify_n(struct spy_obj *o, unsigned n, bool all)
     void *h;
     int rv;
 
-    if (lk_tracked(t) && lk_owner(t) != PyThread_get_thread_ident()) {
-        PyErr_SetString(PyExc_RuntimeError,
-                        "cannot notify on un-acquired lock");
-        return NULL;
-    }
-    if (n == 0 && !all)
+    long depth;
+
+    if (n == 0 && !all) {
+        /* Nothing to send, but threading still insists on the lock. */
+        if (lk_tracked(t)) {
+            if ((depth = lk_depth(t)) < 0)
+                return NULL;
+            if (depth == 0) {
+                PyErr_SetString(PyExc_RuntimeError,
+                                "cannot notify on un-acquired lock");
+                return NULL;
+            }
+        }
         Py_RETURN_NONE;
+    }
     if ((h = spy_handle(o)) == NULL)
         return NULL;
     if (all)

@@ -404,8 +404,6 @@ static void spy_close_handle(struct spy_obj *o)
     void *h = o->h;
 
     o->h = NULL;
-    o->owner = 0;
-    o->depth = 0;
     if (h != NULL)
         spy_close_obj_handle(o->kind, h);
 }

@@ -44,11 +44,6 @@ struct spy_obj {
     void *h;               /* owned: sync_lock * etc.; NULL before open */
     unsigned long gen;     /* connection generation h belongs to */
     bool closed;           /* close() was called */
-    /* RLock, and a Condition with its own lock: the owning thread
-     * (PyThread_get_thread_ident) and depth, as this process saw its own
-     * successful acquires and releases (threading's _is_owned). */
-    unsigned long owner;
-    unsigned long depth;
 };
 
 extern PyTypeObject spy_lock_type, spy_rlock_type, spy_cond_type,

@@ -135,6 +135,7 @@ static void pb_request(enum wire_op op, struct pb_request *m)
     case OP_QUERY:
         PB_OP(m, query, QUERY, syncd__query__init);
         m->query.handle = V_HANDLE;
+        m->query.thread = V_THREAD;
         return;
     case OP_EVENT_SET:
         PB_OP(m, event_set, EVENT_SET, syncd__event_set__init);
@@ -226,8 +227,11 @@ static struct request daemon_request(enum wire_op op)
     case OP_UNLINK:
         r.name_len = strlen(strcpy(r.name, V_NAME));
         break;
-    case OP_CLOSE:
     case OP_QUERY:
+        r.handle = V_HANDLE;
+        r.thread = V_THREAD;
+        break;
+    case OP_CLOSE:
     case OP_EVENT_SET:
     case OP_EVENT_CLEAR:
     case OP_BARRIER_RESET:
@@ -453,6 +457,8 @@ static struct reply daemon_reply(enum reply_kind kind, const char *message)
         r.u.query.n_waiting = V_N;
         r.u.query.parties = V_LIMIT;
         r.u.query.broken = true;
+        r.u.query.depth = 7;
+        r.u.query.lock_held = true;
         break;
     case REPLY_PLAIN:
     case REPLY_STATUS:
@@ -504,6 +510,8 @@ static size_t pb_reply(const struct reply *r, uint8_t *out)
         q.n_waiting = r->u.query.n_waiting;
         q.parties = r->u.query.parties;
         q.broken = r->u.query.broken;
+        q.depth = r->u.query.depth;
+        q.lock_held = r->u.query.lock_held;
         rep.result_case = SYNCD__REPLY__RESULT_QUERY;
         rep.query = &q;
     }
@@ -554,6 +562,8 @@ Test(wire, replies_daemon_bytes_equal_protobuf_c_and_client_decodes_them)
                 cr_assert(eq(u32, in.result.n_waiting, V_N));
                 cr_assert(eq(u32, in.result.parties, V_LIMIT));
                 cr_assert(in.result.broken);
+                cr_assert(eq(u32, in.result.depth, 7));
+                cr_assert(in.result.lock_held);
             }
         }
     }
@@ -684,7 +694,9 @@ static const char *const v1_bytes[] = {
     [OP_ACQUIRE] =
         "08d588cd919202321108b4241087ad4b1888ef99abc5e88c9111",
     [OP_RELEASE] = "08d588cd9192023a0f08b424104d1888ef99abc5e88c9111",
-    [OP_QUERY] = "08d588cd919202420308b424",
+    /* Query.thread (field 2) was added after version 1 shipped: an
+     * addition, which an older daemon skips (it then answers depth 0). */
+    [OP_QUERY] = "08d588cd919202420d08b4241088ef99abc5e88c9111",
     [OP_EVENT_SET] = "08d588cd9192024a0308b424",
     [OP_EVENT_CLEAR] = "08d588cd919202520308b424",
     [OP_EVENT_WAIT] = "08d588cd9192025a0708b4241087ad4b",
