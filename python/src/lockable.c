@@ -21,7 +21,9 @@ static struct spy_obj *lk_target(struct spy_obj *o)
     return o->kind == SPY_COND && o->lock != NULL ? o->lock : o;
 }
 
-static bool lk_tracked(const struct spy_obj *t)
+/* Whether the daemon knows t's owning thread (RLock, and a Condition whose
+ * lock is an RLock); a plain Lock belongs to the connection, not a thread. */
+static bool lk_owner_known(const struct spy_obj *t)
 {
     return t->kind != SPY_LOCK;
 }
@@ -89,7 +91,7 @@ static int lk_release_raw(struct spy_obj *o)
     }
     if (rv == 0)
         return 0;
-    spy_raise(rv, t, lk_tracked(t) ? spy_rlock_unowned : "release unlocked lock");
+    spy_raise(rv, t, lk_owner_known(t) ? spy_rlock_unowned : "release unlocked lock");
     return -1;
 }
 
@@ -187,7 +189,7 @@ static PyObject *lk_is_owned(PyObject *self, PyObject *unused)
     int rv;
 
     (void)unused;
-    if (lk_tracked(t)) {
+    if (lk_owner_known(t)) {
         if ((depth = lk_depth(t)) < 0)
             return NULL;
         return PyBool_FromLong(depth > 0);
@@ -211,7 +213,7 @@ static PyObject *lk_release_save(PyObject *self, PyObject *unused)
     long depth, i;
 
     (void)unused;
-    if (!lk_tracked(t))
+    if (!lk_owner_known(t))
         return lk_release(self, NULL);
     if ((depth = lk_depth(t)) < 0)
         return NULL;
@@ -231,7 +233,7 @@ static PyObject *lk_acquire_restore(PyObject *self, PyObject *state)
     unsigned long depth = 1, owner = 0, i;
     int rv;
 
-    if (lk_tracked(t) && !PyArg_ParseTuple(state, "kk", &depth, &owner))
+    if (lk_owner_known(t) && !PyArg_ParseTuple(state, "kk", &depth, &owner))
         return NULL;
     for (i = 0; i < depth; i++) {
         rv = lk_acquire_raw(t, true, -1);
@@ -247,7 +249,7 @@ static PyObject *lk_recursion_count(PyObject *self, PyObject *unused)
     long depth;
 
     (void)unused;
-    if (!lk_tracked(t))
+    if (!lk_owner_known(t))
         return PyLong_FromLong(0);
     if ((depth = lk_depth(t)) < 0)
         return NULL;
@@ -294,7 +296,7 @@ static PyObject *cond_notify_n(struct spy_obj *o, unsigned n, bool all)
 
     if (n == 0 && !all) {
         /* Nothing to send, but threading still insists on the lock. */
-        if (lk_tracked(t)) {
+        if (lk_owner_known(t)) {
             if ((depth = lk_depth(t)) < 0)
                 return NULL;
             if (depth == 0) {
