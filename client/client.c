@@ -421,12 +421,19 @@ static int client_handshake(sync_client *c)
 {
     struct sync__request req = {.op = OP_HELLO,
                                 .pid = (uint32_t)getpid(),
+                                .caps = SYNC__CAPS_OFFERED,
                                 .client_name = program_invocation_short_name};
     struct sync__result res;
     int rv = sync__call(c, &req, &res);
 
     if (rv == 0 && res.version != WIRE_PROTOCOL_VERSION)
         rv = SYNC_EVERSION;
+    if (rv == 0) {
+        /* Granted = offered AND supported; never trust more. */
+        __atomic_store_n(&c->caps, res.caps & SYNC__CAPS_OFFERED,
+                         __ATOMIC_RELAXED);
+        c->epoch = res.epoch;
+    }
     return rv;
 }
 

@@ -30,6 +30,7 @@ struct sync__request {
     const char *name;     /* open/unlink/show object, borrowed */
     const char *lock_name; /* open of a condition, borrowed; NULL: own */
     uint32_t pid;         /* hello */
+    uint32_t caps;        /* hello: WIRE_CAP_* offered */
     const char *client_name; /* hello, borrowed */
     const char *pattern;  /* list objects: glob, borrowed; NULL: all */
     const char *after_name; /* list objects: page start, borrowed */
@@ -57,6 +58,9 @@ struct sync__result {
     size_t raw_len;
     uint32_t max_frame;     /* hello */
     uint32_t version;       /* hello */
+    uint32_t caps;          /* hello: WIRE_CAP_* granted */
+    uint64_t epoch;         /* hello: the daemon's start epoch */
+    uint32_t grace_ms;      /* hello: reclaim grace left */
 };
 
 /* A call in flight; lives on its caller's stack. */
@@ -87,6 +91,9 @@ struct sync_client {
     bool open_existing;          /* opens never create (sync_set_open_existing) */
     bool reader_busy;            /* a caller thread is reading the socket */
     int dead;                    /* 0, or the code every call now gets */
+    uint32_t caps;               /* WIRE_CAP_* the daemon granted
+                                    (sync__client_has_cap) */
+    uint64_t epoch;              /* the daemon's start epoch (Hello) */
     struct sync__call *calls;    /* in flight */
     struct frame_decoder reader; /* only touched by the reading thread */
     struct sync_client *next_all; /* in the process-wide list (fork) */
@@ -126,6 +133,17 @@ void sync__lockable_close(struct sync__lockable *l);
 /* Record an acquisition's results. */
 void sync__lockable_note(struct sync__lockable *l,
                          const struct sync__result *res);
+
+/* The capabilities libsyncclient offers in its Hello (WIRE_CAP_*): each
+ * feature adds its bit when its client side exists. */
+#define SYNC__CAPS_OFFERED 0u
+
+/* Whether the daemon granted capability `cap` (a WIRE_CAP_* bit) on c's
+ * connection: the one place every feature asks. */
+static inline bool sync__client_has_cap(const sync_client *c, uint32_t cap)
+{
+    return (__atomic_load_n(&c->caps, __ATOMIC_RELAXED) & cap) == cap;
+}
 
 /* Send req and wait for its reply.  Returns the reply's code. */
 int sync__call(sync_client *c, const struct sync__request *req,

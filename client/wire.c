@@ -46,6 +46,7 @@ static void wire_build(const struct sync__request *r, uint64_t id,
         syncd__hello__init(&m->u.hello);
         m->u.hello.version = WIRE_PROTOCOL_VERSION;
         m->u.hello.pid = r->pid;
+        m->u.hello.capabilities = r->caps;
         m->u.hello.client_name =
             (char *)(r->client_name ? r->client_name : "");
         m->req.op_case = SYNCD__REQUEST__OP_HELLO;
@@ -215,6 +216,9 @@ static void wire_result(const Syncd__Reply *r, struct sync__result *res)
     case SYNCD__REPLY__RESULT_HELLO:
         res->version = r->hello->version;
         res->max_frame = r->hello->max_frame;
+        res->caps = r->hello->capabilities;
+        res->epoch = r->hello->epoch;
+        res->grace_ms = r->hello->grace_ms;
         break;
     case SYNCD__REPLY__RESULT_OPEN:
         res->handle = r->open->handle;

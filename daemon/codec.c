@@ -64,6 +64,7 @@ static int codec_fill(const Syncd__Request *m, struct request *rq,
         rq->op = OP_HELLO;
         rq->version = m->hello->version;
         rq->pid = m->hello->pid;
+        rq->caps = m->hello->capabilities;
         codec_copy_client_name(m->hello->client_name, rq->client_name);
         return 0;
     case SYNCD__REQUEST__OP_OPEN:
@@ -312,6 +313,9 @@ static void codec_build(const struct reply *rp, struct codec_out *o)
         o->r.hello.session_id = rp->u.hello.session_id;
         o->r.hello.max_frame = rp->u.hello.max_frame;
         o->r.hello.server_version = (char *)SYNCD_VERSION;
+        o->r.hello.capabilities = rp->u.hello.caps;
+        o->r.hello.epoch = rp->u.hello.epoch;
+        o->r.hello.grace_ms = rp->u.hello.grace_ms;
         o->reply.result_case = SYNCD__REPLY__RESULT_HELLO;
         o->reply.hello = &o->r.hello;
         break;

@@ -35,6 +35,7 @@ struct request {
     uint64_t cancel_id;        /* cancel: the request whose wait ends */
     uint32_t type;             /* open: enum wire_type, unchecked */
     uint32_t version;          /* hello */
+    uint32_t caps;             /* hello: WIRE_CAP_* offered */
     uint32_t pid;              /* hello */
     size_t name_len;           /* open/unlink: bytes in name as sent (may
                                   exceed SYNC_NAME_MAX: then only the
@@ -62,6 +63,8 @@ struct reply {
         struct {
             uint32_t version, server_pid, max_frame;
             uint64_t session_id;
+            uint32_t caps, grace_ms; /* version 2 */
+            uint64_t epoch;          /* version 2 */
         } hello;
         struct {
             uint32_t handle;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "syncclient.h"
+#include "wire.h"
 
 enum key {
     KEY_SOCKET, KEY_SOCKET_MODE, KEY_SOCKET_USER, KEY_SOCKET_GROUP,
@@ -260,6 +261,17 @@ static char *config_reader(char *str, int num, void *stream)
     return str;
 }
 
+/* Whether a config file's key names setting key: '_' and '-' are one
+ * (`state_dir` is `state-dir`, the way the issue and other daemons' files
+ * spell it). */
+static bool config_key_is(const char *name, const char *key)
+{
+    for (; *name != '\0' && *key != '\0'; name++, key++)
+        if (*name != *key && !(*name == '_' && *key == '-'))
+            return false;
+    return *name == *key;
+}
+
 static int config_ini_cb(void *user, const char *section, const char *name,
                          const char *value)
 {
@@ -271,7 +283,7 @@ static int config_ini_cb(void *user, const char *section, const char *name,
     snprintf(where, sizeof(where), "%s:%d", ctx->cfg->config_file,
              ctx->line);
     for (k = 0; k < KEY_COUNT; k++) {
-        if (strcmp(name, settings[k].key) != 0)
+        if (!config_key_is(name, settings[k].key))
             continue;
         ctx->seen |= 1ul << k;
         /* Command-line flags win over the file. */
@@ -452,7 +464,11 @@ void config_load(struct config *cfg, int argc, char **argv)
         case 'q': cfg->log_level = LOG_LEVEL_WARN;
             cfg->set_by_flag |= 1ul << KEY_LOG_LEVEL; break;
         case 'h': config_usage(stdout); exit(0);
-        case 'V': printf("syncd %s (protocol 1)\n", SYNCD_VERSION); exit(0);
+        case 'V':
+            printf("syncd %s (protocol %d, serves %d to %d)\n", SYNCD_VERSION,
+                   WIRE_PROTOCOL_VERSION, WIRE_PROTOCOL_VERSION_MIN,
+                   WIRE_PROTOCOL_VERSION);
+            exit(0);
         default: config_usage(stderr); exit(2);
         }
     }

@@ -62,6 +62,12 @@ static const char *dispatch_exists_why(const struct object *o)
                : "the condition is bound to another lock";
 }
 
+/*
+ * The capabilities this daemon grants (WIRE_CAP_*, proto/wire.h): a bit is
+ * here only when its code is.  Each feature adds its own bit.
+ */
+#define DISPATCH_CAPS_SUPPORTED 0u
+
 static void dispatch_hello(struct session *s, const struct request *rq)
 {
     struct reply rp = {.id = rq->id, .kind = REPLY_HELLO};
@@ -71,10 +77,12 @@ static void dispatch_hello(struct session *s, const struct request *rq)
         dispatch_reply(s, rq->id, SYNC_EPROTO, "duplicate handshake");
         return;
     }
-    if (rq->version != WIRE_PROTOCOL_VERSION) {
+    if (rq->version < WIRE_PROTOCOL_VERSION_MIN ||
+        rq->version > WIRE_PROTOCOL_VERSION) {
         snprintf(why, sizeof(why),
-                 "protocol version %u not supported (daemon speaks %u)",
-                 rq->version, WIRE_PROTOCOL_VERSION);
+                 "protocol version %u not supported (daemon speaks %u to %u)",
+                 rq->version, WIRE_PROTOCOL_VERSION_MIN,
+                 WIRE_PROTOCOL_VERSION);
         log_warnx("client pid %d uid %u: %s", (int)s->pid, (unsigned)s->uid,
                   why);
         dispatch_reply(s, rq->id, SYNC_EVERSION, why);
@@ -85,10 +93,20 @@ static void dispatch_hello(struct session *s, const struct request *rq)
     if (rq->client_name[0] != '\0')
         snprintf(s->client_name, sizeof(s->client_name), "%s",
                  rq->client_name);
-    rp.u.hello.version = WIRE_PROTOCOL_VERSION;
+    s->version = rq->version;
+    /* A version-1 client is answered as version 1 was: its own version,
+     * no capabilities, epoch or grace. */
+    rp.u.hello.version = rq->version;
     rp.u.hello.server_pid = (uint32_t)getpid();
     rp.u.hello.session_id = s->id;
     rp.u.hello.max_frame = s->server->limits.max_frame;
+    if (rq->version >= 2) {
+        s->caps = rq->caps & DISPATCH_CAPS_SUPPORTED;
+        rp.u.hello.caps = s->caps;
+        rp.u.hello.epoch =
+            s->server->store != NULL ? s->server->store->epoch : 0;
+        rp.u.hello.grace_ms = 0;
+    }
     session_send(s, &rp);
 }
 

@@ -60,6 +60,8 @@ struct session {
     bool hash_oom;               /* adding to by_id failed (hash.h) */
     bool indexed;                /* in by_id (false: out of memory) */
     char client_name[CODEC_CLIENT_NAME_MAX + 1];
+    uint32_t version;            /* protocol version of its Hello */
+    uint32_t caps;               /* WIRE_CAP_* granted (version 2) */
     uint64_t connected_ms;       /* loop time at accept */
     struct frame_decoder decoder;
     struct handle_table handles;

@@ -13,8 +13,24 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Hello.version / HelloResult.version this code speaks. */
-#define WIRE_PROTOCOL_VERSION 1
+/* Hello.version / HelloResult.version this code speaks.  The daemon also
+ * serves WIRE_PROTOCOL_VERSION_MIN..: a version-1 Hello is answered as
+ * version 1 did (version 1, no capabilities, epoch or grace). */
+#define WIRE_PROTOCOL_VERSION 2
+#define WIRE_PROTOCOL_VERSION_MIN 1
+
+/*
+ * Capability bits (Hello.capabilities: offered by the client;
+ * HelloResult.capabilities: granted = offered AND supported by the daemon).
+ * A bit is granted only when the daemon has its code; a client uses a
+ * feature only when its bit was granted.  Reserved here for every issue.
+ */
+#define WIRE_CAP_RECLAIM (1u << 0)        /* reclaim holds after a restart */
+#define WIRE_CAP_OWNERSHIP (1u << 1)      /* Query.thread; QueryResult.depth,
+                                             lock_held */
+#define WIRE_CAP_BARRIER_ACTION (1u << 2) /* barrier action */
+#define WIRE_CAP_LOCK_CACHE (1u << 3)     /* client-side lock caching */
+#define WIRE_CAP_CLUSTER (1u << 4)        /* etcd cluster/ names */
 
 /* XX(NAME, name): ObjectType values 1.. in order (NAME as in syncd.proto). */
 #define WIRE_TYPE_MAP(XX)                                                     \

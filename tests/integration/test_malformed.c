@@ -17,6 +17,7 @@
 #include "daemon_fixture.h"
 #include "rawsock.h"
 #include "syncclient.h"
+#include "wire.h"
 
 #define MAX_FRAME 4096
 
@@ -105,9 +106,14 @@ static void send_request_before_handshake(int fd)
     cr_assert(eq(int, raw_send_request(fd, &rq), 0));
 }
 
-static void send_hello_version_2(int fd)
+static void send_hello_version_3(int fd)
 {
-    cr_assert(eq(int, raw_send_hello(fd, 3, 2), 0));
+    cr_assert(eq(int, raw_send_hello(fd, 3, 3), 0));
+}
+
+static void send_hello_version_0(int fd)
+{
+    cr_assert(eq(int, raw_send_hello(fd, 3, 0), 0));
 }
 
 static void send_duplicate_hello(int fd)
@@ -221,7 +227,8 @@ enum {
     NO_OP,
     UNKNOWN_OP,
     BEFORE_HANDSHAKE,
-    HELLO_VERSION_2,
+    HELLO_VERSION_3,
+    HELLO_VERSION_0,
     DUPLICATE_HELLO,
     UNKNOWN_HANDLE,
     UNSPECIFIED_TYPE,
@@ -244,7 +251,9 @@ static const struct mcase cases[] = {
     [UNKNOWN_OP] = {send_unknown_op, true, true, 0, SYNC_EPROTO, CLOSES},
     [BEFORE_HANDSHAKE] = {send_request_before_handshake, false, true, 5,
                           SYNC_EPROTO, CLOSES},
-    [HELLO_VERSION_2] = {send_hello_version_2, false, true, 3,
+    [HELLO_VERSION_3] = {send_hello_version_3, false, true, 3,
+                         SYNC_EVERSION, CLOSES},
+    [HELLO_VERSION_0] = {send_hello_version_0, false, true, 3,
                          SYNC_EVERSION, CLOSES},
     [DUPLICATE_HELLO] = {send_duplicate_hello, true, true, 4, SYNC_EPROTO,
                          STAYS_OPEN},
@@ -326,7 +335,66 @@ Test(malformed, garbage_protobuf) { run_case(GARBAGE_PROTOBUF); }
 Test(malformed, request_without_op) { run_case(NO_OP); }
 Test(malformed, unknown_op) { run_case(UNKNOWN_OP); }
 Test(malformed, request_before_handshake) { run_case(BEFORE_HANDSHAKE); }
-Test(malformed, hello_version_2) { run_case(HELLO_VERSION_2); }
+Test(malformed, hello_version_3) { run_case(HELLO_VERSION_3); }
+Test(malformed, hello_version_0) { run_case(HELLO_VERSION_0); }
+
+/* Every capability bit proto/wire.h reserves. */
+#define ALL_CAPS                                                              \
+    (WIRE_CAP_RECLAIM | WIRE_CAP_OWNERSHIP | WIRE_CAP_BARRIER_ACTION |        \
+     WIRE_CAP_LOCK_CACHE | WIRE_CAP_CLUSTER)
+
+/* A version-1 client (even one that sets the version-2 field) is answered
+ * as version 1 was: version 1, nothing of version 2; its ops work. */
+Test(malformed, version_1_hello_is_served_as_version_1)
+{
+    struct raw_reply r;
+    int fd = raw_connect(syncd_fx.sock);
+
+    cr_assert(ge(int, fd, 0));
+    cr_assert(eq(int, raw_send_hello_caps(fd, 1, 1, ALL_CAPS), 0));
+    cr_assert(eq(int, raw_read_reply(fd, 5000, &r), RAW_OK));
+    cr_assert(eq(int, r.code, 0));
+    cr_assert(eq(int, r.result_case, SYNCD__REPLY__RESULT_HELLO));
+    cr_assert(eq(u32, r.version, 1));
+    cr_assert(eq(u32, r.max_frame, MAX_FRAME));
+    cr_assert(eq(u32, r.caps, 0));
+    cr_assert(eq(u64, r.epoch, 0));
+    cr_assert(eq(u32, r.grace_ms, 0));
+    check_raw_usable(fd);
+    close(fd);
+    check_daemon_serves();
+}
+
+/* Version 2: granted = offered AND supported; nothing offered, nothing
+ * granted; no grace and epoch 0 for a daemon without a state directory. */
+Test(malformed, version_2_hello_grants_only_offered_capabilities)
+{
+    struct raw_reply r;
+    int fd = raw_connect(syncd_fx.sock);
+
+    cr_assert(ge(int, fd, 0));
+    cr_assert(eq(int, raw_send_hello_caps(fd, 1, 2, ALL_CAPS | 0x80000000u),
+                 0));
+    cr_assert(eq(int, raw_read_reply(fd, 5000, &r), RAW_OK));
+    cr_assert(eq(int, r.code, 0));
+    cr_assert(eq(u32, r.version, 2));
+    cr_assert(eq(u32, r.caps & ~(uint32_t)ALL_CAPS, 0),
+              "an unknown bit was granted: %#x", r.caps);
+    cr_assert(eq(u64, r.epoch, 0));
+    cr_assert(eq(u32, r.grace_ms, 0));
+    check_raw_usable(fd);
+    close(fd);
+
+    fd = raw_connect(syncd_fx.sock);
+    cr_assert(ge(int, fd, 0));
+    cr_assert(eq(int, raw_send_hello_caps(fd, 1, 2, 0), 0));
+    cr_assert(eq(int, raw_read_reply(fd, 5000, &r), RAW_OK));
+    cr_assert(eq(int, r.code, 0));
+    cr_assert(eq(u32, r.version, 2));
+    cr_assert(eq(u32, r.caps, 0));
+    close(fd);
+    check_daemon_serves();
+}
 Test(malformed, duplicate_hello) { run_case(DUPLICATE_HELLO); }
 Test(malformed, unknown_handle) { run_case(UNKNOWN_HANDLE); }
 Test(malformed, open_unspecified_type) { run_case(UNSPECIFIED_TYPE); }

@@ -17,6 +17,7 @@
 #include <criterion/new/assert.h>
 
 #include "daemon_fixture.h"
+#include "rawsock.h"
 #include "syncclient.h"
 
 TestSuite(persist, .fini = syncd_fixture_fini, .timeout = 60);
@@ -295,4 +296,45 @@ Test(persist, second_daemon_on_the_same_dir_is_refused)
     cr_assert(gt(int, pid, 0));
     cr_assert(eq(int, fx_exit_code(fx_wait_status(pid, 10000)), 1));
     cr_assert(file_contains(syncd_fx.log, "is in use by another syncd"));
+}
+
+/* Hello (version 2) on a raw connection: the epoch the daemon reports. */
+static uint64_t hello_epoch(void)
+{
+    struct raw_reply r;
+    int fd = raw_connect(syncd_fx.sock);
+
+    cr_assert(ge(int, fd, 0));
+    cr_assert(eq(int, raw_send_hello(fd, 1, 2), 0));
+    cr_assert(eq(int, raw_read_reply(fd, 5000, &r), RAW_OK));
+    cr_assert(eq(int, r.code, 0));
+    cr_assert(eq(u32, r.version, 2));
+    close(fd);
+    return r.epoch;
+}
+
+/* The config file's `state_dir` (the issue's spelling) is `state-dir`;
+ * a version-2 Hello reports the start's epoch, one more at each start. */
+Test(persist, config_state_dir_alias_and_epoch_in_hello)
+{
+    char conf[200], text[256];
+    FILE *f;
+    uint64_t first;
+
+    syncd_fixture_mkdir();
+    snprintf(state_dir, sizeof(state_dir), "%s/state", syncd_fx.dir);
+    snprintf(conf, sizeof(conf), "%s/syncd.conf", syncd_fx.dir);
+    snprintf(text, sizeof(text), "state_dir = %s\nfsync_interval = 50\n",
+             state_dir);
+    f = fopen(conf, "w");
+    cr_assert_not_null(f);
+    cr_assert(eq(int, fputs(text, f) >= 0, 1));
+    cr_assert(eq(int, fclose(f), 0));
+    syncd_fixture_start((const char *[]){"--config", conf, NULL});
+    first = hello_epoch();
+    cr_assert(ge(u64, first, 1));
+    cr_assert(syncd_fixture_log_contains(state_dir, 1000));
+    syncd_fixture_kill(SIGKILL);
+    syncd_fixture_start((const char *[]){"--config", conf, NULL});
+    cr_assert(eq(u64, hello_epoch(), first + 1));
 }

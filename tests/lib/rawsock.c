@@ -188,6 +188,9 @@ enum raw_status raw_read_reply(int fd, int timeout_ms, struct raw_reply *out)
         case SYNCD__REPLY__RESULT_HELLO:
             out->version = r->hello->version;
             out->max_frame = r->hello->max_frame;
+            out->caps = r->hello->capabilities;
+            out->epoch = r->hello->epoch;
+            out->grace_ms = r->hello->grace_ms;
             break;
         case SYNCD__REPLY__RESULT_OPEN:
             out->handle = r->open->handle;
@@ -228,10 +231,16 @@ enum raw_status raw_expect_eof(int fd, int timeout_ms)
 
 int raw_send_hello(int fd, uint64_t id, uint32_t version)
 {
+    return raw_send_hello_caps(fd, id, version, 0);
+}
+
+int raw_send_hello_caps(int fd, uint64_t id, uint32_t version, uint32_t caps)
+{
     Syncd__Request rq = SYNCD__REQUEST__INIT;
     Syncd__Hello h = SYNCD__HELLO__INIT;
 
     h.version = version;
+    h.capabilities = caps;
     h.pid = (uint32_t)getpid();
     h.client_name = (char *)"rawsock";
     rq.id = id;

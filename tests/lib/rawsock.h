@@ -31,6 +31,9 @@ struct raw_reply {
     int result_case;    /* SYNCD__REPLY__RESULT_* */
     uint32_t version;   /* hello */
     uint32_t max_frame; /* hello */
+    uint32_t caps;      /* hello (version 2): capabilities granted */
+    uint64_t epoch;     /* hello (version 2) */
+    uint32_t grace_ms;  /* hello (version 2) */
     uint32_t handle;    /* open */
     uint64_t token;     /* acquire */
     bool owner_died;    /* acquire */
@@ -72,6 +75,8 @@ enum raw_status raw_expect_eof(int fd, int timeout_ms);
 
 /* Send Hello{version} with request id; 0 or -1. */
 int raw_send_hello(int fd, uint64_t id, uint32_t version);
+/* The same offering capabilities caps (WIRE_CAP_* bits). */
+int raw_send_hello_caps(int fd, uint64_t id, uint32_t version, uint32_t caps);
 
 /* Hello version 1 and read its reply; returns the reply code, or a
  * RAW_* status below -100 (-100 + status) if no reply came. */

@@ -40,6 +40,9 @@
 #define V_LIMIT 55u
 #define V_MAX_WAITERS 33u
 #define V_CANCEL_ID 77u
+#define V_CAPS (WIRE_CAP_RECLAIM | WIRE_CAP_CLUSTER)
+#define V_EPOCH 0x0102030405ull
+#define V_GRACE_MS 4321u
 
 /* The client's plain request for op, every field set. */
 static struct sync__request client_request(enum wire_op op)
@@ -48,7 +51,8 @@ static struct sync__request client_request(enum wire_op op)
         .op = op, .handle = V_HANDLE, .timeout_us = V_TIMEOUT_US, .n = V_N,
         .all = true, .thread = V_THREAD, .value = V_VALUE, .flags = V_FLAGS,
         .mode = V_MODE, .type = V_TYPE, .name = V_NAME,
-        .lock_name = V_LOCK_NAME, .pid = V_PID, .client_name = V_CLIENT_NAME,
+        .lock_name = V_LOCK_NAME, .pid = V_PID, .caps = V_CAPS,
+        .client_name = V_CLIENT_NAME,
         .pattern = V_PATTERN, .after_name = V_AFTER_NAME,
         .after_id = V_AFTER_ID, .limit = V_LIMIT,
         .max_waiters = V_MAX_WAITERS, .cancel_id = V_CANCEL_ID};
@@ -99,9 +103,10 @@ static void pb_request(enum wire_op op, struct pb_request *m)
     switch (op) {
     case OP_HELLO:
         PB_OP(m, hello, HELLO, syncd__hello__init);
-        m->hello.version = 1;
+        m->hello.version = 2;
         m->hello.pid = V_PID;
         m->hello.client_name = (char *)V_CLIENT_NAME;
+        m->hello.capabilities = V_CAPS;
         return;
     case OP_OPEN:
         PB_OP(m, open, OPEN, syncd__open__init);
@@ -212,7 +217,8 @@ static struct request daemon_request(enum wire_op op)
     r.op = op;
     switch (op) {
     case OP_HELLO:
-        r.version = 1;
+        r.version = 2;
+        r.caps = V_CAPS;
         r.pid = V_PID;
         strcpy(r.client_name, V_CLIENT_NAME);
         break;
@@ -304,6 +310,7 @@ static void assert_same_request(const struct request *a,
               op);
     cr_assert(eq(u32, a->type, b->type), "%s %s: type", how, op);
     cr_assert(eq(u32, a->version, b->version), "%s %s: version", how, op);
+    cr_assert(eq(u32, a->caps, b->caps), "%s %s: caps", how, op);
     cr_assert(eq(u32, a->pid, b->pid), "%s %s: pid", how, op);
     cr_assert(eq(sz, a->name_len, b->name_len), "%s %s: name", how, op);
     cr_assert(eq(str, (char *)a->name, (char *)b->name), "%s %s", how, op);
@@ -442,6 +449,9 @@ static struct reply daemon_reply(enum reply_kind kind, const char *message)
         r.u.hello.server_pid = V_PID;
         r.u.hello.max_frame = 65536;
         r.u.hello.session_id = V_AFTER_ID;
+        r.u.hello.caps = V_CAPS;
+        r.u.hello.epoch = V_EPOCH;
+        r.u.hello.grace_ms = V_GRACE_MS;
         break;
     case REPLY_OPEN:
         r.u.open.handle = V_HANDLE;
@@ -492,6 +502,9 @@ static size_t pb_reply(const struct reply *r, uint8_t *out)
         hello.session_id = r->u.hello.session_id;
         hello.max_frame = r->u.hello.max_frame;
         hello.server_version = (char *)SYNCD_VERSION;
+        hello.capabilities = r->u.hello.caps;
+        hello.epoch = r->u.hello.epoch;
+        hello.grace_ms = r->u.hello.grace_ms;
         rep.result_case = SYNCD__REPLY__RESULT_HELLO;
         rep.hello = &hello;
     } else if (r->kind == REPLY_OPEN) {
@@ -546,8 +559,12 @@ Test(wire, replies_daemon_bytes_equal_protobuf_c_and_client_decodes_them)
             cr_assert(eq(int, in.code, r.code));
             cr_assert(eq(u32, in.result.version, r.u.hello.version *
                                                      (r.kind == REPLY_HELLO)));
-            if (r.kind == REPLY_HELLO)
+            if (r.kind == REPLY_HELLO) {
                 cr_assert(eq(u32, in.result.max_frame, 65536));
+                cr_assert(eq(u32, in.result.caps, V_CAPS));
+                cr_assert(eq(u64, in.result.epoch, V_EPOCH));
+                cr_assert(eq(u32, in.result.grace_ms, V_GRACE_MS));
+            }
             if (r.kind == REPLY_OPEN) {
                 cr_assert(eq(u32, in.result.handle, V_HANDLE));
                 cr_assert(in.result.created);
@@ -679,14 +696,15 @@ Test(wire, object_types_are_the_proto_enum)
 }
 
 /*
- * The bytes of every op as protocol version 1 has them (Request payload,
+ * The bytes of every op as protocol version 2 has them (Request payload,
  * hex), with the values of client_request().  protobuf-c on both sides
  * would agree on a renumbered field; a client built from an older
  * syncd.proto (or another language) would not.  A change here is a
  * protocol change: keep the old numbers, or bump WIRE_PROTOCOL_VERSION.
+ * Version 2 changed only Hello (version 2, capabilities = field 4).
  */
-static const char *const v1_bytes[] = {
-    [OP_HELLO] = "08d588cd919202120b08011092211a0470726f67",
+static const char *const v2_bytes[] = {
+    [OP_HELLO] = "08d588cd919202120d08021092211a0470726f672011",
     [OP_OPEN] =
         "08d588cd9192021a160a0763762f6e616d651006180920012a026c6b30a003",
     [OP_CLOSE] = "08d588cd919202220308b424",
@@ -715,7 +733,31 @@ static const char *const v1_bytes[] = {
     [OP_CANCEL] = "08d588cd919202aa0102084d",
 };
 
-Test(wire, every_op_encodes_as_protocol_version_1)
+/* A version-1 client's Hello as it was sent (values of client_request()):
+ * the daemon reads version 1 and no capabilities. */
+#define V1_HELLO "08d588cd919202120b08011092211a0470726f67"
+
+Test(wire, version_1_hello_decodes_as_version_1_without_capabilities)
+{
+    uint8_t b[64];
+    struct request r;
+    const char *detail = NULL;
+    size_t i, n = strlen(V1_HELLO) / 2;
+    unsigned x;
+
+    for (i = 0; i < n; i++) {
+        cr_assert(eq(int, sscanf(V1_HELLO + 2 * i, "%2x", &x), 1));
+        b[i] = (uint8_t)x;
+    }
+    cr_assert(eq(int, codec_decode_request(b, n, &r, &detail), 0));
+    cr_assert(eq(int, r.op, OP_HELLO));
+    cr_assert(eq(u32, r.version, 1));
+    cr_assert(eq(u32, r.caps, 0));
+    cr_assert(eq(u32, r.pid, V_PID));
+    cr_assert(eq(str, r.client_name, (char *)V_CLIENT_NAME));
+}
+
+Test(wire, every_op_encodes_as_protocol_version_2)
 {
     uint8_t a[512];
     char hex[1025];
@@ -723,8 +765,8 @@ Test(wire, every_op_encodes_as_protocol_version_1)
     size_t n, i;
     int op;
 
-    cr_assert(eq(int, WIRE_PROTOCOL_VERSION, 1));
-    cr_assert(eq(sz, sizeof(v1_bytes) / sizeof(v1_bytes[0]),
+    cr_assert(eq(int, WIRE_PROTOCOL_VERSION, 2));
+    cr_assert(eq(sz, sizeof(v2_bytes) / sizeof(v2_bytes[0]),
                  (size_t)WIRE_OP_COUNT), "a new op needs its bytes here");
     for (op = 0; op < WIRE_OP_COUNT; op++) {
         c = client_request((enum wire_op)op);
@@ -732,7 +774,7 @@ Test(wire, every_op_encodes_as_protocol_version_1)
         for (i = FRAME_HEADER_SIZE; i < n; i++)
             snprintf(hex + 2 * (i - FRAME_HEADER_SIZE), 3, "%02x", a[i]);
         hex[2 * (n - FRAME_HEADER_SIZE)] = '\0';
-        cr_assert(eq(str, hex, (char *)v1_bytes[op]), "%s",
+        cr_assert(eq(str, hex, (char *)v2_bytes[op]), "%s",
                   wire_op_name((uint32_t)op));
     }
 }
