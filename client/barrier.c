@@ -38,9 +38,23 @@ int sync_barrier_open(sync_client *c, const char *name, unsigned parties,
 
 int sync_barrier_wait(sync_barrier *b, double timeout)
 {
-    struct sync__request req = {.op = OP_BARRIER_WAIT};
+    return sync_barrier_wait_action(b, timeout, NULL, NULL);
+}
+
+/* Tell the daemon how the action went (failed: it broke); its code. */
+static int barrier_action_done(sync_barrier *b, bool failed)
+{
+    struct sync__request req = {.op = OP_BARRIER_ACTION_DONE, .all = failed};
+
+    return sync__object_call(&b->o, &req, NULL);
+}
+
+int sync_barrier_wait_action(sync_barrier *b, double timeout,
+                             int (*action)(void *arg), void *arg)
+{
+    struct sync__request req = {.op = OP_BARRIER_WAIT, .all = action != NULL};
     struct sync__result res;
-    int rv;
+    int rv, failed;
 
     if (b == NULL)
         return SYNC_EINVAL;
@@ -48,6 +62,18 @@ int sync_barrier_wait(sync_barrier *b, double timeout)
     if (rv != 0)
         return rv;
     rv = sync__object_call(&b->o, &req, &res);
+    if (rv != 0 || !res.run_action)
+        return rv != 0 ? rv : (int)res.index;
+    if (action == NULL) {
+        /* Only a party that offered may be asked: the daemon is wrong;
+         * break the round rather than leave the others blocked. */
+        (void)barrier_action_done(b, true);
+        return SYNC_EPROTO;
+    }
+    failed = action(arg);
+    rv = barrier_action_done(b, failed != 0);
+    if (failed != 0)
+        return failed < 0 ? failed : SYNC_EBROKEN;
     return rv != 0 ? rv : (int)res.index;
 }
 

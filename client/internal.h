@@ -21,7 +21,8 @@ struct sync__request {
     uint32_t handle;
     int64_t timeout_us;
     uint32_t n;           /* release, notify */
-    bool all;             /* notify */
+    bool all;             /* notify; barrier wait: offers to run the
+                             action; barrier action done: it failed */
     uint64_t thread;      /* acquire/release/cond: the caller's thread */
     uint32_t value;       /* open */
     uint32_t flags;       /* open: WIRE_OPEN_FLAG_* */
@@ -47,6 +48,7 @@ struct sync__result {
     uint64_t token;         /* acquire */
     bool owner_died;        /* acquire */
     int64_t index;          /* barrier wait */
+    bool run_action;        /* barrier wait: this party runs the action */
     int64_t value;          /* query */
     uint32_t n_waiting;     /* query */
     uint32_t parties;       /* query (barrier) */

@@ -401,6 +401,24 @@ SYNC_API int sync_barrier_open(sync_client *c, const char *name,
  * SYNC_EBROKEN, as Python raises BrokenBarrierError.
  */
 SYNC_API int sync_barrier_wait(sync_barrier *b, double timeout);
+/*
+ * As sync_barrier_wait, offering to run the round's action (Python's
+ * Barrier(parties, action)).  When the round is full the daemon asks
+ * exactly one party that offers - the last to arrive if it does, as in
+ * Python - to run it: this call then runs action(arg) on the calling
+ * thread, with no lock of the library held, while every other party
+ * stays blocked.  action returns 0 for success: everyone is then released
+ * with their indices and this call returns its own.  Any other value is a
+ * failure: the barrier breaks (the others get SYNC_EBROKEN) and this call
+ * returns that value if it is negative, else SYNC_EBROKEN.  The action's
+ * client dying, or any party's timeout passing while it runs, breaks the
+ * barrier too; the actor then gets SYNC_EBROKEN after its action
+ * returns.  A party that passes no action (NULL) waits as
+ * sync_barrier_wait does and is never asked.  SYNC_EVERSION when the
+ * daemon does not offer barrier actions (WIRE_CAP_BARRIER_ACTION).
+ */
+SYNC_API int sync_barrier_wait_action(sync_barrier *b, double timeout,
+                                      int (*action)(void *arg), void *arg);
 /* Wake current waiters with SYNC_EBROKEN and make the barrier usable. */
 SYNC_API int sync_barrier_reset(sync_barrier *b);
 /* Break the barrier: waiters now and later get SYNC_EBROKEN until reset. */

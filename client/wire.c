@@ -114,6 +114,7 @@ static void wire_build(const struct sync__request *r, uint64_t id,
     case OP_BARRIER_WAIT:
     case OP_BARRIER_RESET:
     case OP_BARRIER_ABORT:
+    case OP_BARRIER_ACTION_DONE:
         break; /* wire_op_fast(): always encoded by fastwire */
     }
 }
@@ -166,6 +167,11 @@ static bool wire_fast_request(const struct sync__request *r, uint64_t id,
     case OP_BARRIER_WAIT:
         f->f[WIRE_BARRIER_WAIT_HANDLE] = r->handle;
         f->f[WIRE_BARRIER_WAIT_TIMEOUT_US] = (uint64_t)r->timeout_us;
+        f->f[WIRE_BARRIER_WAIT_ACTION] = r->all;
+        break;
+    case OP_BARRIER_ACTION_DONE:
+        f->f[WIRE_BARRIER_ACTION_DONE_HANDLE] = r->handle;
+        f->f[WIRE_BARRIER_ACTION_DONE_FAILED] = r->all;
         break;
     case OP_RELEASE:
         f->f[WIRE_RELEASE_HANDLE] = r->handle;
@@ -228,6 +234,7 @@ static void wire_result(const Syncd__Reply *r, struct sync__result *res)
         res->token = r->acquire->fencing_token;
         res->owner_died = r->acquire->owner_died;
         res->index = r->acquire->index;
+        res->run_action = r->acquire->run_action;
         break;
     case SYNCD__REPLY__RESULT_QUERY:
         res->value = r->query->value;
@@ -260,6 +267,7 @@ static void wire_fast_result(const struct fw_reply *f,
         in->result.token = f->f[WIRE_ACQUIRE_RESULT_FENCING_TOKEN];
         in->result.owner_died = f->f[WIRE_ACQUIRE_RESULT_OWNER_DIED] != 0;
         in->result.index = (int64_t)f->f[WIRE_ACQUIRE_RESULT_INDEX];
+        in->result.run_action = f->f[WIRE_ACQUIRE_RESULT_RUN_ACTION] != 0;
     } else if (f->result == FW_RESULT_QUERY) {
         in->result.value = (int64_t)f->f[WIRE_QUERY_RESULT_VALUE];
         in->result.n_waiting = (uint32_t)f->f[WIRE_QUERY_RESULT_N_WAITING];

@@ -114,6 +114,12 @@ static int codec_fill(const Syncd__Request *m, struct request *rq,
         rq->op = OP_BARRIER_WAIT;
         rq->handle = m->barrier_wait->handle;
         rq->timeout_us = m->barrier_wait->timeout_us;
+        rq->action = m->barrier_wait->action;
+        return 0;
+    case SYNCD__REQUEST__OP_BARRIER_ACTION_DONE:
+        rq->op = OP_BARRIER_ACTION_DONE;
+        rq->handle = m->barrier_action_done->handle;
+        rq->action = m->barrier_action_done->failed;
         return 0;
     case SYNCD__REQUEST__OP_BARRIER_RESET:
         rq->op = OP_BARRIER_RESET;
@@ -220,6 +226,11 @@ static void codec_fill_fast(const struct fw_request *f, struct request *rq)
     case OP_BARRIER_WAIT:
         rq->handle = (uint32_t)f->f[WIRE_BARRIER_WAIT_HANDLE];
         rq->timeout_us = (int64_t)f->f[WIRE_BARRIER_WAIT_TIMEOUT_US];
+        rq->action = f->f[WIRE_BARRIER_WAIT_ACTION] != 0;
+        return;
+    case OP_BARRIER_ACTION_DONE:
+        rq->handle = (uint32_t)f->f[WIRE_BARRIER_ACTION_DONE_HANDLE];
+        rq->action = f->f[WIRE_BARRIER_ACTION_DONE_FAILED] != 0;
         return;
     case OP_RELEASE:
         rq->handle = (uint32_t)f->f[WIRE_RELEASE_HANDLE];
@@ -331,6 +342,7 @@ static void codec_build(const struct reply *rp, struct codec_out *o)
         o->r.acquire.fencing_token = rp->u.acquire.token;
         o->r.acquire.owner_died = rp->u.acquire.owner_died;
         o->r.acquire.index = rp->u.acquire.index;
+        o->r.acquire.run_action = rp->u.acquire.run_action;
         o->reply.result_case = SYNCD__REPLY__RESULT_ACQUIRE;
         o->reply.acquire = &o->r.acquire;
         break;
@@ -375,6 +387,7 @@ static bool codec_encode_fast(const struct reply *rp, struct fw_reply *f)
         f->f[WIRE_ACQUIRE_RESULT_FENCING_TOKEN] = rp->u.acquire.token;
         f->f[WIRE_ACQUIRE_RESULT_OWNER_DIED] = rp->u.acquire.owner_died;
         f->f[WIRE_ACQUIRE_RESULT_INDEX] = (uint64_t)rp->u.acquire.index;
+        f->f[WIRE_ACQUIRE_RESULT_RUN_ACTION] = rp->u.acquire.run_action;
         return true;
     case REPLY_QUERY:
         f->result = FW_RESULT_QUERY;

@@ -25,6 +25,8 @@ struct request {
     int64_t timeout_us;        /* < 0: forever; 0: try once */
     uint32_t n;                /* release count; notify count */
     bool notify_all;           /* cond notify */
+    bool action;               /* barrier wait: offers to run the action;
+                                  barrier action done: it failed */
     uint64_t thread;           /* caller's thread (RLock, condition) */
     uint32_t value;            /* open: semaphore value */
     uint32_t flags;            /* open: WIRE_OPEN_FLAG_* */
@@ -74,6 +76,7 @@ struct reply {
             uint64_t token;
             bool owner_died;
             int64_t index;
+            bool run_action;
         } acquire;
         struct {
             int64_t value;

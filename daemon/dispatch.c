@@ -353,6 +353,28 @@ static void dispatch_notify(struct session *s, const struct request *rq)
                                     : NULL);
 }
 
+/* The party that ran a barrier's action reports (rq->action: it failed). */
+static void dispatch_action_done(struct session *s, const struct request *rq,
+                                 struct barrier *b)
+{
+    int rv = barrier_action_done(b, s->id, !rq->action);
+
+    if (rv == SYNC_EPERM)
+        log_warnx("client pid %d uid %u: barrier '%s': action reported by a "
+                  "client not running it",
+                  (int)s->pid, (unsigned)s->uid, b->base.name);
+    else if (rq->action)
+        log_info("barrier '%s' broken: its action failed in pid %d uid %u "
+                 "(%s)",
+                 b->base.name, (int)s->pid, (unsigned)s->uid, s->client_name);
+    dispatch_reply(s, rq->id, rv,
+                   rv == SYNC_EPERM ? "this client is not running the "
+                                      "barrier's action"
+                   : rv == SYNC_EBROKEN ? "the barrier broke while the "
+                                          "action ran"
+                                        : NULL);
+}
+
 static void dispatch_barrier(struct session *s, const struct request *rq)
 {
     struct handle *h = dispatch_handle(s, rq);
@@ -361,6 +383,10 @@ static void dispatch_barrier(struct session *s, const struct request *rq)
         return;
     if (h->obj->type != OBJECT_BARRIER) {
         dispatch_wrong_type(s, rq, h->obj);
+        return;
+    }
+    if (rq->op == OP_BARRIER_ACTION_DONE) {
+        dispatch_action_done(s, rq, barrier_from_object(h->obj));
         return;
     }
     if (rq->op == OP_BARRIER_RESET)
@@ -536,6 +562,7 @@ void dispatch_request(struct session *s, const struct request *rq)
         break;
     case OP_BARRIER_RESET:
     case OP_BARRIER_ABORT:
+    case OP_BARRIER_ACTION_DONE:
         dispatch_barrier(s, rq);
         break;
     case OP_RELEASE:

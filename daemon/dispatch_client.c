@@ -157,9 +157,12 @@ int dispatch_close_handle(struct session *s, uint32_t id)
     root = object_root(o);
     if (!handle_refers(&s->handles, root, 0) && object_holds(root, s->id)) {
         s->server->stats.owner_deaths++;
-        log_info("%s '%s' released: holder pid %d uid %u (%s) %s",
-                 object_type_name(o->type), o->name, (int)s->pid,
-                 (unsigned)s->uid, s->client_name,
+        log_info("%s '%s' %s: %s pid %d uid %u (%s) %s",
+                 object_type_name(o->type), o->name,
+                 root->type == OBJECT_BARRIER ? "broken" : "released",
+                 root->type == OBJECT_BARRIER ? "the party running its action,"
+                                              : "holder",
+                 (int)s->pid, (unsigned)s->uid, s->client_name,
                  s->state == SESSION_CLOSING ? "is gone" : "closed it");
         object_drop_owner(root, s->id);
     }

@@ -36,6 +36,7 @@ static void dispatch_acquired(struct session *s, uint64_t id, int code,
     rp.u.acquire.token = w->token;
     rp.u.acquire.owner_died = w->owner_died;
     rp.u.acquire.index = w->value;
+    rp.u.acquire.run_action = w->run_action;
     session_send(s, &rp);
 }
 
@@ -130,11 +131,12 @@ static void dispatch_record_grant(struct server *srv, struct object *o)
  * wait(0) still releases and re-acquires the lock), and barrier waits
  * unless they complete the round; the others queue only when they may
  * block. */
-static bool dispatch_always_queues(enum wire_op op, struct object *o)
+static bool dispatch_always_queues(const struct request *rq,
+                                   struct object *o)
 {
-    return op == OP_COND_WAIT ||
-           (op == OP_BARRIER_WAIT && o->type == OBJECT_BARRIER &&
-            barrier_would_queue(barrier_from_object(o)));
+    return rq->op == OP_COND_WAIT ||
+           (rq->op == OP_BARRIER_WAIT && o->type == OBJECT_BARRIER &&
+            barrier_would_queue(barrier_from_object(o), rq->action));
 }
 
 static void dispatch_wait_limit(struct session *s, const struct request *rq,
@@ -183,7 +185,7 @@ void dispatch_wait(struct session *s, const struct request *rq)
 
     if (h == NULL)
         return;
-    if (at_limit && dispatch_always_queues(rq->op, h->obj)) {
+    if (at_limit && dispatch_always_queues(rq, h->obj)) {
         dispatch_wait_limit(s, rq, h->obj);
         return;
     }
@@ -198,6 +200,7 @@ void dispatch_wait(struct session *s, const struct request *rq)
         return;
     }
     p->w.thread = rq->thread;
+    p->w.offers_action = rq->op == OP_BARRIER_WAIT && rq->action;
     /* At the limit, still serve what needs no queueing: try once. */
     rv = dispatch_start(s, h->obj, rq->op, p, rq->timeout_us != 0 && !at_limit);
     if (rv == SYNCD_PENDING) {

@@ -318,7 +318,9 @@ static uint32_t inspect_held(struct session *s)
 
     for (id = 1; id < handle_end(&s->handles); id++) {
         h = handle_find(&s->handles, id);
-        if (h == NULL || !object_holds(root = object_root(h->obj), s->id))
+        /* A barrier's actor "holds" it, but it is no lock. */
+        if (h == NULL || !object_holds(root = object_root(h->obj), s->id) ||
+            root->type == OBJECT_BARRIER)
             continue;
         for (prev = 1; prev < id; prev++) {
             p = handle_find(&s->handles, prev);

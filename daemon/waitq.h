@@ -35,6 +35,8 @@ struct waiter {
     uint64_t token;          /* lock: fencing token of the acquisition */
     bool owner_died;         /* lock: previous holder died holding it */
     int64_t value;           /* barrier: arrival index */
+    bool offers_action;      /* barrier: the party can run the action */
+    bool run_action;         /* barrier: result: this party runs it */
     /* Wait-for graph (lock.c): indexed by (owner, thread) while the
      * waiter is queued on a Lock or RLock. */
     bool waits_for_lock;

@@ -76,7 +76,8 @@ enum wire_type {
     XX(LIST_OBJECTS, list_objects, false)                                     \
     XX(SHOW_OBJECT, show_object, false)                                       \
     XX(LIST_CLIENTS, list_clients, false)                                     \
-    XX(CANCEL, cancel, false)
+    XX(CANCEL, cancel, false)                                                 \
+    XX(BARRIER_ACTION_DONE, barrier_action_done, true)
 
 enum wire_op {
 #define WIRE_OP_ENUM(NAME, name, fast) OP_##NAME,
@@ -147,6 +148,9 @@ static inline bool wire_op_fast(uint32_t op)
     XX(COND_NOTIFY_THREAD, cond_notify, thread, 4)                            \
     XX(BARRIER_WAIT_HANDLE, barrier_wait, handle, 1)                          \
     XX(BARRIER_WAIT_TIMEOUT_US, barrier_wait, timeout_us, 2)                  \
+    XX(BARRIER_WAIT_ACTION, barrier_wait, action, 3)                          \
+    XX(BARRIER_ACTION_DONE_HANDLE, barrier_action_done, handle, 1)            \
+    XX(BARRIER_ACTION_DONE_FAILED, barrier_action_done, failed, 2)            \
     XX(BARRIER_RESET_HANDLE, barrier_reset, handle, 1)                        \
     XX(BARRIER_ABORT_HANDLE, barrier_abort, handle, 1)                        \
     XX(SERVER_MESSAGE_REPLY, server_message, reply, 1)                        \
@@ -157,6 +161,7 @@ static inline bool wire_op_fast(uint32_t op)
     XX(ACQUIRE_RESULT_FENCING_TOKEN, acquire_result, fencing_token, 1)        \
     XX(ACQUIRE_RESULT_OWNER_DIED, acquire_result, owner_died, 2)              \
     XX(ACQUIRE_RESULT_INDEX, acquire_result, index, 3)                        \
+    XX(ACQUIRE_RESULT_RUN_ACTION, acquire_result, run_action, 4)              \
     XX(QUERY_RESULT_VALUE, query_result, value, 1)                            \
     XX(QUERY_RESULT_N_WAITING, query_result, n_waiting, 2)                    \
     XX(QUERY_RESULT_PARTIES, query_result, parties, 3)                        \

@@ -1,7 +1,8 @@
 /*
  * test_barrier.c: the Barrier state machine (daemon/objects/barrier.c):
  * arrival indices, rounds, and how a timeout, an abort, a reset or a dead
- * party breaks it; then the registry's parties check (daemon/registry.c).
+ * party breaks it; the action (one party runs it, the round waits for its
+ * report; failure, the actor's death or a timeout break it); then the registry's parties check (daemon/registry.c).
  */
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
@@ -277,13 +278,252 @@ Test(barrier, no_owner_state)
 {
     struct fake_waiter w;
 
-    /* A barrier holds nothing for anyone: drop_owner is a no-op. */
+    /* Without an action running a barrier holds nothing for anyone:
+     * drop_owner is a no-op. */
     arrive(&w, A, 0);
     cr_assert(eq(int, object_drop_owner(&b->base, A), false));
     cr_assert(eq(int, object_holds(&b->base, A), false));
     FAKE_ASSERT_PENDING(&w);
     cr_assert(eq(ptr, object_root(&b->base), &b->base));
     object_cancel(&w.w, SYNC_ECONN);
+}
+
+/* ---- the action: one party runs it, the round waits for it ------------- */
+
+/* Arrive offering (or not) to run the action; queued as index. */
+static void arrive_offer(struct fake_waiter *f, uint64_t owner, bool offer,
+                         int64_t index)
+{
+    fake_waiter_init(f, owner);
+    f->w.offers_action = offer;
+    cr_assert(eq(int, barrier_wait(b, &f->w), SYNCD_PENDING));
+    FAKE_ASSERT_PENDING(f);
+    cr_assert(eq(i64, f->w.value, index));
+}
+
+/* Fill the round as owner, offering, and be told to run the action. */
+static void arrive_actor(struct fake_waiter *f, uint64_t owner)
+{
+    fake_waiter_init(f, owner);
+    f->w.offers_action = true;
+    cr_assert(eq(int, barrier_wait(b, &f->w), 0));
+    FAKE_ASSERT_UNTOUCHED(f);
+    cr_assert(f->w.run_action);
+    cr_assert(eq(i64, f->w.value, (int64_t)b->parties - 1));
+    cr_assert(b->acting);
+    cr_assert(object_holds(&b->base, owner));
+}
+
+Test(barrier, last_arrival_runs_action_and_the_round_waits_for_it)
+{
+    struct fake_waiter w[3];
+
+    arrive_offer(&w[0], A, true, 0);
+    arrive_offer(&w[1], B, true, 1);
+    arrive_actor(&w[2], C);
+    /* The others are held until the action is reported. */
+    FAKE_ASSERT_PENDING(&w[0]);
+    FAKE_ASSERT_PENDING(&w[1]);
+    cr_assert(eq(int, w[0].w.run_action, false));
+    cr_assert(eq(u64, b->rounds, 0));
+    cr_assert(eq(int, object_holds(&b->base, A), false));
+    cr_assert(eq(int, barrier_action_done(b, C, true), 0));
+    FAKE_ASSERT_DONE(&w[0], 0);
+    FAKE_ASSERT_DONE(&w[1], 0);
+    cr_assert(eq(i64, w[0].w.value, 0));
+    cr_assert(eq(i64, w[1].w.value, 1));
+    cr_assert(eq(u64, b->rounds, 1));
+    cr_assert(eq(int, b->acting, false));
+    cr_assert(eq(int, object_holds(&b->base, C), false));
+    /* Reported once: a second report is not the actor's any more. */
+    cr_assert(eq(int, barrier_action_done(b, C, true), SYNC_EPERM));
+}
+
+Test(barrier, latest_offering_party_runs_it_when_the_last_does_not)
+{
+    struct fake_waiter w[3];
+
+    arrive_offer(&w[0], A, true, 0);
+    arrive_offer(&w[1], B, false, 1);
+    cr_assert(barrier_would_queue(b, false));
+    cr_assert(eq(int, barrier_would_queue(b, true), false));
+    /* C fills the round without offering: A, the party that offered, is
+     * answered now and told to run it; C waits in its place. */
+    fake_waiter_init(&w[2], C);
+    cr_assert(eq(int, barrier_wait(b, &w[2].w), SYNCD_PENDING));
+    FAKE_ASSERT_PENDING(&w[2]);
+    cr_assert(eq(i64, w[2].w.value, 2));
+    FAKE_ASSERT_DONE(&w[0], 0);
+    cr_assert(w[0].w.run_action);
+    cr_assert(eq(i64, w[0].w.value, 0));
+    FAKE_ASSERT_PENDING(&w[1]);
+    cr_assert(eq(sz, n_waiting(), 2));
+    cr_assert(object_holds(&b->base, A));
+    cr_assert(eq(int, barrier_action_done(b, A, true), 0));
+    FAKE_ASSERT_DONE(&w[1], 0);
+    FAKE_ASSERT_DONE(&w[2], 0);
+    cr_assert(eq(int, w[1].w.run_action || w[2].w.run_action, false));
+    cr_assert(eq(u64, b->rounds, 1));
+}
+
+Test(barrier, no_party_offering_releases_the_round_at_once)
+{
+    struct fake_waiter w[3];
+
+    arrive_offer(&w[0], A, false, 0);
+    arrive_offer(&w[1], B, false, 1);
+    arrive_last(&w[2], C);
+    cr_assert(eq(int, w[2].w.run_action, false));
+    FAKE_ASSERT_DONE(&w[0], 0);
+    FAKE_ASSERT_DONE(&w[1], 0);
+    cr_assert(eq(int, b->acting, false));
+}
+
+Test(barrier, failed_action_breaks_the_barrier_for_every_waiter)
+{
+    struct fake_waiter w[3], x;
+
+    arrive_offer(&w[0], A, true, 0);
+    arrive_offer(&w[1], B, true, 1);
+    arrive_actor(&w[2], C);
+    cr_assert(eq(int, barrier_action_done(b, C, false), 0));
+    FAKE_ASSERT_DONE(&w[0], SYNC_EBROKEN);
+    FAKE_ASSERT_DONE(&w[1], SYNC_EBROKEN);
+    cr_assert(b->broken);
+    cr_assert(eq(u64, b->rounds, 0));
+    arrive_broken(&x, D);
+}
+
+Test(barrier, actor_going_away_breaks_the_barrier)
+{
+    struct fake_waiter w[3];
+
+    arrive_offer(&w[0], A, true, 0);
+    arrive_offer(&w[1], B, true, 1);
+    arrive_actor(&w[2], C);
+    cr_assert(eq(int, object_drop_owner(&b->base, B), false));
+    FAKE_ASSERT_PENDING(&w[0]);
+    cr_assert(object_drop_owner(&b->base, C));
+    FAKE_ASSERT_DONE(&w[0], SYNC_EBROKEN);
+    FAKE_ASSERT_DONE(&w[1], SYNC_EBROKEN);
+    cr_assert(b->broken);
+    cr_assert(eq(int, object_holds(&b->base, C), false));
+    /* Its report, had it come, says the round broke. */
+    cr_assert(eq(int, barrier_action_done(b, C, true), SYNC_EBROKEN));
+}
+
+Test(barrier, waiter_timing_out_during_the_action_breaks_it)
+{
+    struct fake_waiter w[3];
+
+    arrive_offer(&w[0], A, true, 0);
+    arrive_offer(&w[1], B, true, 1);
+    arrive_actor(&w[2], C);
+    object_expire(&w[1].w);
+    FAKE_ASSERT_DONE(&w[1], SYNC_EBROKEN);
+    FAKE_ASSERT_DONE(&w[0], SYNC_EBROKEN);
+    cr_assert(b->broken);
+    cr_assert(eq(int, barrier_action_done(b, C, true), SYNC_EBROKEN));
+    cr_assert(eq(int, barrier_action_done(b, C, true), SYNC_EPERM));
+}
+
+Test(barrier, report_from_a_party_not_running_it_is_eperm)
+{
+    struct fake_waiter w[3];
+
+    cr_assert(eq(int, barrier_action_done(b, A, true), SYNC_EPERM));
+    cr_assert(eq(int, barrier_action_done(b, 0, true), SYNC_EPERM));
+    arrive_offer(&w[0], A, true, 0);
+    arrive_offer(&w[1], B, true, 1);
+    arrive_actor(&w[2], C);
+    cr_assert(eq(int, barrier_action_done(b, A, false), SYNC_EPERM));
+    /* Nothing changed for the round. */
+    FAKE_ASSERT_PENDING(&w[0]);
+    cr_assert(b->acting);
+    cr_assert(eq(int, b->broken, false));
+    cr_assert(eq(int, barrier_action_done(b, C, true), 0));
+    FAKE_ASSERT_DONE(&w[0], 0);
+    FAKE_ASSERT_DONE(&w[1], 0);
+}
+
+Test(barrier, arrivals_during_the_action_make_up_the_next_round)
+{
+    struct fake_waiter w[3], v[3];
+
+    arrive_offer(&w[0], A, true, 0);
+    arrive_offer(&w[1], B, true, 1);
+    arrive_actor(&w[2], C);
+    cr_assert(barrier_would_queue(b, true));
+    /* Three early arrivals: the next round, complete, offering. */
+    fake_waiter_init(&v[0], D);
+    fake_waiter_init(&v[1], A);
+    fake_waiter_init(&v[2], B);
+    v[2].w.offers_action = true;
+    cr_assert(eq(int, barrier_wait(b, &v[0].w), SYNCD_PENDING));
+    cr_assert(eq(int, barrier_wait(b, &v[1].w), SYNCD_PENDING));
+    cr_assert(eq(int, barrier_wait(b, &v[2].w), SYNCD_PENDING));
+    cr_assert(eq(sz, n_waiting(), 5));
+    cr_assert(eq(int, barrier_action_done(b, C, true), 0));
+    FAKE_ASSERT_DONE(&w[0], 0);
+    FAKE_ASSERT_DONE(&w[1], 0);
+    /* The next round filled at once; its last arrival runs its action. */
+    FAKE_ASSERT_PENDING(&v[0]);
+    FAKE_ASSERT_PENDING(&v[1]);
+    FAKE_ASSERT_DONE(&v[2], 0);
+    cr_assert(v[2].w.run_action);
+    cr_assert(eq(i64, v[0].w.value, 0));
+    cr_assert(eq(i64, v[1].w.value, 1));
+    cr_assert(eq(i64, v[2].w.value, 2));
+    cr_assert(object_holds(&b->base, B));
+    cr_assert(eq(int, barrier_action_done(b, B, true), 0));
+    FAKE_ASSERT_DONE(&v[0], 0);
+    FAKE_ASSERT_DONE(&v[1], 0);
+    cr_assert(eq(u64, b->rounds, 2));
+}
+
+Test(barrier, abort_and_reset_during_the_action_end_the_round)
+{
+    struct fake_waiter w[3], x, v[3];
+
+    arrive_offer(&w[0], A, true, 0);
+    arrive_offer(&w[1], B, true, 1);
+    arrive_actor(&w[2], C);
+    fake_waiter_init(&x, D);
+    cr_assert(eq(int, barrier_wait(b, &x.w), SYNCD_PENDING));
+    barrier_reset(b);
+    FAKE_ASSERT_DONE(&w[0], SYNC_EBROKEN);
+    FAKE_ASSERT_DONE(&w[1], SYNC_EBROKEN);
+    FAKE_ASSERT_DONE(&x, SYNC_EBROKEN);
+    cr_assert(eq(int, b->broken, false));
+    cr_assert(eq(int, barrier_action_done(b, C, true), SYNC_EBROKEN));
+
+    arrive_offer(&v[0], A, true, 0);
+    arrive_offer(&v[1], B, true, 1);
+    arrive_actor(&v[2], C);
+    barrier_abort(b);
+    FAKE_ASSERT_DONE(&v[0], SYNC_EBROKEN);
+    FAKE_ASSERT_DONE(&v[1], SYNC_EBROKEN);
+    cr_assert(b->broken);
+    cr_assert(eq(int, barrier_action_done(b, C, true), SYNC_EBROKEN));
+}
+
+Test(barrier, one_party_with_an_action_runs_it_every_round)
+{
+    struct barrier *one = barrier_new("one", 1);
+    struct fake_waiter f;
+    int i;
+
+    cr_assert(ne(ptr, one, NULL));
+    for (i = 0; i < 2; i++) {
+        fake_waiter_init(&f, A);
+        f.w.offers_action = true;
+        cr_assert(eq(int, barrier_wait(one, &f.w), 0));
+        cr_assert(f.w.run_action);
+        cr_assert(eq(i64, f.w.value, 0));
+        cr_assert(eq(int, barrier_action_done(one, A, true), 0));
+    }
+    cr_assert(eq(u64, one->rounds, 2));
+    one->base.ops->free(&one->base);
 }
 
 /* ---- registry: parties are the creation parameter ----------------------- */

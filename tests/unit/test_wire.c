@@ -81,6 +81,7 @@ struct pb_request {
     Syncd__ShowObject show_object;
     Syncd__ListClients list_clients;
     Syncd__Cancel cancel;
+    Syncd__BarrierActionDone barrier_action_done;
 };
 
 static ProtobufCBinaryData bytes(const char *s)
@@ -172,6 +173,13 @@ static void pb_request(enum wire_op op, struct pb_request *m)
         PB_OP(m, barrier_wait, BARRIER_WAIT, syncd__barrier_wait__init);
         m->barrier_wait.handle = V_HANDLE;
         m->barrier_wait.timeout_us = V_TIMEOUT_US;
+        m->barrier_wait.action = true;
+        return;
+    case OP_BARRIER_ACTION_DONE:
+        PB_OP(m, barrier_action_done, BARRIER_ACTION_DONE,
+              syncd__barrier_action_done__init);
+        m->barrier_action_done.handle = V_HANDLE;
+        m->barrier_action_done.failed = true;
         return;
     case OP_BARRIER_RESET:
         PB_OP(m, barrier_reset, BARRIER_RESET, syncd__barrier_reset__init);
@@ -252,6 +260,11 @@ static struct request daemon_request(enum wire_op op)
     case OP_BARRIER_WAIT:
         r.handle = V_HANDLE;
         r.timeout_us = V_TIMEOUT_US;
+        r.action = op == OP_BARRIER_WAIT;
+        break;
+    case OP_BARRIER_ACTION_DONE:
+        r.handle = V_HANDLE;
+        r.action = true;
         break;
     case OP_RELEASE:
         r.handle = V_HANDLE;
@@ -298,6 +311,7 @@ static void assert_same_request(const struct request *a,
               op);
     cr_assert(eq(u32, a->n, b->n), "%s %s: n", how, op);
     cr_assert(eq(int, a->notify_all, b->notify_all), "%s %s: all", how, op);
+    cr_assert(eq(int, a->action, b->action), "%s %s: action", how, op);
     cr_assert(eq(u64, a->thread, b->thread), "%s %s: thread", how, op);
     cr_assert(eq(u32, a->value, b->value), "%s %s: value", how, op);
     cr_assert(eq(u32, a->flags, b->flags), "%s %s: flags", how, op);
@@ -461,6 +475,7 @@ static struct reply daemon_reply(enum reply_kind kind, const char *message)
         r.u.acquire.token = V_THREAD;
         r.u.acquire.owner_died = true;
         r.u.acquire.index = 3;
+        r.u.acquire.run_action = true;
         break;
     case REPLY_QUERY:
         r.u.query.value = -5;
@@ -516,6 +531,7 @@ static size_t pb_reply(const struct reply *r, uint8_t *out)
         acq.fencing_token = r->u.acquire.token;
         acq.owner_died = r->u.acquire.owner_died;
         acq.index = r->u.acquire.index;
+        acq.run_action = r->u.acquire.run_action;
         rep.result_case = SYNCD__REPLY__RESULT_ACQUIRE;
         rep.acquire = &acq;
     } else if (r->kind == REPLY_QUERY) {
@@ -573,6 +589,7 @@ Test(wire, replies_daemon_bytes_equal_protobuf_c_and_client_decodes_them)
                 cr_assert(eq(u64, in.result.token, V_THREAD));
                 cr_assert(in.result.owner_died);
                 cr_assert(eq(i64, in.result.index, 3));
+                cr_assert(in.result.run_action);
             }
             if (r.kind == REPLY_QUERY) {
                 cr_assert(eq(i64, in.result.value, -5));
@@ -722,7 +739,8 @@ static const char *const v2_bytes[] = {
         "08d588cd919202621108b4241087ad4b1888ef99abc5e88c9111",
     [OP_COND_NOTIFY] =
         "08d588cd9192026a1108b424104d18012088ef99abc5e88c9111",
-    [OP_BARRIER_WAIT] = "08d588cd919202720708b4241087ad4b",
+    /* BarrierWait.action (field 3): an addition, as Query.thread. */
+    [OP_BARRIER_WAIT] = "08d588cd919202720908b4241087ad4b1801",
     [OP_BARRIER_RESET] = "08d588cd9192027a0308b424",
     [OP_BARRIER_ABORT] = "08d588cd91920282010308b424",
     [OP_STATUS] = "08d588cd9192028a0100",
@@ -731,6 +749,7 @@ static const char *const v2_bytes[] = {
     [OP_SHOW_OBJECT] = "08d588cd9192029a010b0a0763762f6e616d651021",
     [OP_LIST_CLIENTS] = "08d588cd919202a2010408631037",
     [OP_CANCEL] = "08d588cd919202aa0102084d",
+    [OP_BARRIER_ACTION_DONE] = "08d588cd919202b2010508b4241001",
 };
 
 /* A version-1 client's Hello as it was sent (values of client_request()):
