@@ -243,21 +243,68 @@ SPY_TYPE(spy_event_type, "syncd._syncd.Event", "Event(name=None)",
 
 /* ---- Barrier ------------------------------------------------------------ */
 
-/* _wait(timeout): the daemon's barrier; None waits forever. */
-static PyObject *barrier_wait(PyObject *self, PyObject *arg)
+/* What the action callback needs: the wait (its saved thread state) and
+ * the callable; failed: the action raised (its exception is pending). */
+struct barrier_action {
+    struct spy_wait *w;
+    PyObject *action;
+    bool failed;
+};
+
+/* Run by libsyncclient on the party the daemon asks, between its wait and
+ * its report, with the GIL released: take the GIL, run the action. */
+static int barrier_run_action(void *arg)
 {
+    struct barrier_action *a = arg;
+    PyObject *r = NULL;
+
+    PyEval_RestoreThread(a->w->ts);
+    /* A signal handler raised during the wait (its exception is pending):
+     * report a failure, which breaks the round, as threading's does. */
+    if (!a->w->raised) {
+        r = PyObject_CallNoArgs(a->action);
+        a->failed = r == NULL;
+        Py_XDECREF(r);
+    }
+    a->w->ts = PyEval_SaveThread();
+    return a->failed || a->w->raised ? SYNC_EBROKEN : 0;
+}
+
+/* _wait(timeout, action=None): the daemon's barrier; None waits forever.
+ * With an action this party offers to run it: the daemon asks exactly one
+ * party of the round, and the others wait until it ran. */
+static PyObject *barrier_wait(PyObject *self, PyObject *const *args,
+                              Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const kw[] = {"timeout", "action", NULL};
     struct spy_obj *o = (struct spy_obj *)self;
+    PyObject *a[2] = {Py_None, Py_None};
     struct spy_wait w;
+    struct barrier_action act = {.w = &w};
     double timeout;
     void *h;
     int rv;
 
-    if (spy_parse_wait_timeout(arg, &timeout) != 0 ||
-        (h = spy_handle(o)) == NULL)
+    if (spy_args("_wait", kw, 2, args, nargs, kwnames, a) != 0 ||
+        spy_parse_wait_timeout(a[0], &timeout) != 0)
         return NULL;
-    SPY_WAIT(w, rv, sync_barrier_wait(h, timeout));
-    if (w.raised)
-        return NULL; /* the barrier broke, as threading's does */
+    if (a[1] != Py_None && !PyCallable_Check(a[1]))
+        return PyErr_Format(PyExc_TypeError,
+                            "action must be callable, not %.100s",
+                            Py_TYPE(a[1])->tp_name);
+    if ((h = spy_handle(o)) == NULL)
+        return NULL;
+    act.action = a[1];
+    SPY_WAIT(w, rv,
+             a[1] == Py_None
+                 ? sync_barrier_wait(h, timeout)
+                 : sync_barrier_wait_action(h, timeout, barrier_run_action,
+                                            &act));
+    /* The action raised (its exception propagates; the others get
+     * BrokenBarrierError), or Ctrl-C: the barrier broke, as threading's
+     * does. */
+    if (w.raised || act.failed)
+        return NULL;
     if (rv < 0)
         return spy_raise(rv, o, NULL);
     return PyLong_FromLong(rv);
@@ -314,7 +361,8 @@ static int barrier_init(PyObject *self, PyObject *args, PyObject *kw)
 }
 
 static PyMethodDef barrier_methods[] = {
-    SPY_METH("_wait", barrier_wait, METH_O, "_wait(timeout) -> index"),
+    SPY_METH("_wait", barrier_wait, SPY_FAST,
+             "_wait(timeout, action=None) -> index"),
     SPY_METH("reset", barrier_reset, METH_NOARGS, "reset()"),
     SPY_METH("abort", barrier_abort, METH_NOARGS, "abort()"),
     SPY_METH("close", spy_close_method, METH_NOARGS, "close the handle"),

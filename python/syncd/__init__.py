@@ -167,33 +167,28 @@ class Barrier(_syncd.Barrier):
     """threading.Barrier across processes:
     Barrier(parties, action=None, timeout=None, *, name=None).
 
-    The last party to arrive runs ``action`` (its own process's) before any
-    party leaves; if it raises, the barrier breaks.  Every process of one
-    barrier must pass an action, or none (a pickled Barrier carries its
-    action, by reference).
+    When a round is full the daemon asks exactly one party that has an
+    ``action`` to run it (the last to arrive if it has one, as in
+    threading; else the latest that has one), in that party's process,
+    while every other party waits; if it raises, the barrier breaks: that
+    party gets the exception, the others BrokenBarrierError.  So does the
+    acting process dying, or another party's timeout passing meanwhile.
+    Processes that pass no action are never asked (a pickled Barrier
+    carries its action, by reference).
     """
-    __slots__ = ("_action", "_timeout", "_phase2")
+    __slots__ = ("_action", "_timeout")
 
-    def __init__(self, parties, action=None, timeout=None, *, name=None,
-                 _action_name=None):
+    def __init__(self, parties, action=None, timeout=None, *, name=None):
+        if action is not None and not callable(action):
+            raise TypeError("action must be callable, not %s"
+                            % type(action).__name__)
         super().__init__(parties, name=name)
         self._action = action
         self._timeout = timeout
-        # The action's phase: everyone waits here until the action ran.
-        # Anonymous with an anonymous barrier (it goes with it), else
-        # named after it.
-        self._phase2 = None
-        if action is not None:
-            if _action_name is None and not self.anonymous:
-                _action_name = self.name + ".action"
-            self._phase2 = _syncd.Barrier(parties, name=_action_name)
 
     def __reduce__(self):
-        kwargs = {"name": self.name}
-        if self._phase2 is not None:
-            kwargs["_action_name"] = self._phase2.name
         return _rebuild, (type(self), (self.parties, self._action,
-                                       self._timeout), kwargs)
+                                       self._timeout), {"name": self.name})
 
     def __repr__(self):
         if self.broken:
@@ -210,32 +205,7 @@ class Barrier(_syncd.Barrier):
         becomes broken (also when timeout passes)."""
         if timeout is None:
             timeout = self._timeout
-        index = self._wait(timeout)
-        if self._phase2 is None:
-            return index
-        if index == self.parties - 1:
-            try:
-                self._action()
-            except BaseException:
-                self._phase2.abort()
-                self.abort()
-                raise
-        try:
-            self._phase2._wait(timeout)
-        except BrokenBarrierError:
-            self.abort()
-            raise
-        return index
-
-    def reset(self):
-        super().reset()
-        if self._phase2 is not None:
-            self._phase2.reset()
-
-    def abort(self):
-        super().abort()
-        if self._phase2 is not None:
-            self._phase2.abort()
+        return self._wait(timeout, self._action)
 
 
 _os.register_at_fork(after_in_child=_syncd._after_fork)

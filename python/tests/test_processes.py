@@ -6,6 +6,7 @@ import functools
 import multiprocessing
 import os
 import signal
+import threading
 import time
 
 import pytest
@@ -197,6 +198,64 @@ def test_barrier_of_processes_with_an_action(method, tmp_path):
     # Six waits, six actions.
     assert len(path.read_text().splitlines()) == 6
     assert not barrier.broken
+
+
+def _raise_value_error():
+    raise ValueError("action failed")
+
+
+def _party_of_failing_round(barrier):
+    try:
+        barrier.wait(30)
+    except ValueError:
+        os._exit(10)  # this process ran the action, which raised
+    except threading.BrokenBarrierError:
+        os._exit(11)
+    os._exit(0)
+
+
+def test_barrier_action_raising_in_one_process_breaks_it_for_the_others():
+    ctx = multiprocessing.get_context("fork")
+    barrier = syncd.Barrier(3, action=_raise_value_error)
+    procs = [ctx.Process(target=_party_of_failing_round, args=(barrier,))
+             for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    # Exactly one process was asked to run the action and got its
+    # exception; the other two got BrokenBarrierError.
+    assert sorted(p.exitcode for p in procs) == [10, 11, 11]
+    assert barrier.broken
+
+
+def _record_pid(path):
+    with open(path, "a") as f:
+        f.write("%d\n" % os.getpid())
+
+
+def _party_without_action(name, parties):
+    b = syncd.Barrier(parties, name=name)
+    os._exit(0 if b.wait(30) in range(parties) else 1)
+
+
+def test_barrier_action_runs_in_the_process_that_has_one(tmp_path):
+    """A party without an action is never asked to run it: the round's
+    action runs in the one process that passed it."""
+    ctx = multiprocessing.get_context("fork")
+    path = tmp_path / "pids"
+    path.write_text("")
+    barrier = syncd.Barrier(3, action=functools.partial(_record_pid, str(path)))
+    others = [ctx.Process(target=_party_without_action,
+                          args=(barrier.name, 3)) for _ in range(2)]
+    for p in others:
+        p.start()
+    index = barrier.wait(30)
+    for p in others:
+        p.join(60)
+    assert [p.exitcode for p in others] == [0, 0]
+    assert 0 <= index < 3
+    assert path.read_text().split() == [str(os.getpid())]
 
 
 # ---- an Event released to 50 processes --------------------------------------
