@@ -58,6 +58,9 @@ int sync_barrier_wait_action(sync_barrier *b, double timeout,
 
     if (b == NULL)
         return SYNC_EINVAL;
+    if (action != NULL &&
+        !sync__client_has_cap(b->o.client, WIRE_CAP_BARRIER_ACTION))
+        return SYNC_EVERSION;
     rv = sync__timeout_us(true, timeout, &req.timeout_us);
     if (rv != 0)
         return rv;

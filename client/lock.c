@@ -85,10 +85,23 @@ int sync__lockable_locked(struct sync__lockable *l)
     return rv != 0 ? rv : res.value != 0;
 }
 
+/* A query for the ownership fields (QueryResult.depth, lock_held), which
+ * a daemon without WIRE_CAP_OWNERSHIP does not fill in: SYNC_EVERSION
+ * then, rather than a "not owned" that may be false. */
+static int lockable_query_ownership(struct sync__lockable *l,
+                                    struct sync__result *res)
+{
+    if (l == NULL)
+        return SYNC_EINVAL;
+    if (!sync__client_has_cap(l->o.client, WIRE_CAP_OWNERSHIP))
+        return SYNC_EVERSION;
+    return sync__object_query(&l->o, res);
+}
+
 int sync__lockable_depth(struct sync__lockable *l)
 {
     struct sync__result res;
-    int rv = lockable_query(l, &res);
+    int rv = lockable_query_ownership(l, &res);
 
     return rv != 0 ? rv : (int)(res.depth > INT_MAX ? INT_MAX : res.depth);
 }
@@ -103,7 +116,7 @@ int sync__lockable_is_owned(struct sync__lockable *l)
 int sync__lockable_held(struct sync__lockable *l)
 {
     struct sync__result res;
-    int rv = lockable_query(l, &res);
+    int rv = lockable_query_ownership(l, &res);
 
     return rv != 0 ? rv : res.lock_held;
 }

@@ -325,7 +325,9 @@ SYNC_API int sync_rlock_locked(sync_rlock *r);
  * answers, so an acquire through any handle of this client on the same
  * RLock (or a Condition bound to it) counts.  A process created by fork()
  * holds nothing its parent held (the inherited handle is SYNC_EFORKED; a
- * new connection's handle answers 0).
+ * new connection's handle answers 0).  This, sync_rlock_depth and
+ * sync_cond_locked/_is_owned/_depth return SYNC_EVERSION from a daemon
+ * that does not answer for ownership (no WIRE_CAP_OWNERSHIP granted).
  */
 SYNC_API int sync_rlock_is_owned(sync_rlock *r);
 /* The calling thread's recursion depth on r: 0 when it does not hold r,

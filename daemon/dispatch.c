@@ -66,7 +66,7 @@ static const char *dispatch_exists_why(const struct object *o)
  * The capabilities this daemon grants (WIRE_CAP_*, proto/wire.h): a bit is
  * here only when its code is.  Each feature adds its own bit.
  */
-#define DISPATCH_CAPS_SUPPORTED 0u
+#define DISPATCH_CAPS_SUPPORTED (WIRE_CAP_OWNERSHIP | WIRE_CAP_BARRIER_ACTION)
 
 static void dispatch_hello(struct session *s, const struct request *rq)
 {

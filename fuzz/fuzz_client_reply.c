@@ -39,13 +39,16 @@ static void check_result(const Syncd__Reply *r, const struct sync__result *res)
     case SYNCD__REPLY__RESULT_ACQUIRE:
         assert(res->token == r->acquire->fencing_token &&
                res->owner_died == r->acquire->owner_died &&
-               res->index == r->acquire->index);
+               res->index == r->acquire->index &&
+               res->run_action == r->acquire->run_action);
         break;
     case SYNCD__REPLY__RESULT_QUERY:
         assert(res->value == r->query->value &&
                res->n_waiting == r->query->n_waiting &&
                res->parties == r->query->parties &&
-               res->broken == r->query->broken);
+               res->broken == r->query->broken &&
+               res->depth == r->query->depth &&
+               res->lock_held == r->query->lock_held);
         break;
     default:
         assert(res->raw == NULL && res->handle == 0 && res->token == 0);

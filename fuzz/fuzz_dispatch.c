@@ -339,11 +339,23 @@ static void check_object(struct object *o)
     case OBJECT_BARRIER:
         b = barrier_from_object(o);
         check_queue(&b->waiters, o);
+        check_queue(&b->next, o);
         CHECK(waitq_len(&b->waiters) < b->parties,
               "barrier '%s': %zu waiting of %u parties", o->name,
               waitq_len(&b->waiters), b->parties);
-        CHECK(!b->broken || waitq_empty(&b->waiters),
+        CHECK(!b->broken || (waitq_empty(&b->waiters) &&
+                             waitq_empty(&b->next)),
               "barrier '%s' broken with waiters", o->name);
+        /* Arrivals wait for the next round only while an action runs,
+         * and the party running it is a live session. */
+        CHECK(b->acting || waitq_empty(&b->next),
+              "barrier '%s': %zu queued for a next round, no action running",
+              o->name, waitq_len(&b->next));
+        CHECK(!b->acting || (!b->broken && b->actor != 0 &&
+                             waitq_len(&b->waiters) + 1 == b->parties),
+              "barrier '%s': acting, broken %d, actor %llu, %zu waiting",
+              o->name, b->broken, (unsigned long long)b->actor,
+              waitq_len(&b->waiters));
         break;
     }
 }

@@ -107,7 +107,8 @@ static void same_request(const Syncd__Request *m, const struct request *rq)
         assert(rq->op == OP_CLOSE && rq->handle == m->close->handle);
         break;
     case SYNCD__REQUEST__OP_QUERY:
-        assert(rq->op == OP_QUERY && rq->handle == m->query->handle);
+        assert(rq->op == OP_QUERY && rq->handle == m->query->handle &&
+               rq->thread == m->query->thread);
         break;
     case SYNCD__REQUEST__OP_EVENT_SET:
         assert(rq->op == OP_EVENT_SET && rq->handle == m->event_set->handle);
@@ -153,7 +154,13 @@ static void same_request(const Syncd__Request *m, const struct request *rq)
     case SYNCD__REQUEST__OP_BARRIER_WAIT:
         assert(rq->op == OP_BARRIER_WAIT &&
                rq->handle == m->barrier_wait->handle &&
-               rq->timeout_us == m->barrier_wait->timeout_us);
+               rq->timeout_us == m->barrier_wait->timeout_us &&
+               rq->action == m->barrier_wait->action);
+        break;
+    case SYNCD__REQUEST__OP_BARRIER_ACTION_DONE:
+        assert(rq->op == OP_BARRIER_ACTION_DONE &&
+               rq->handle == m->barrier_action_done->handle &&
+               rq->action == m->barrier_action_done->failed);
         break;
     case SYNCD__REQUEST__OP__NOT_SET:
     case _SYNCD__REQUEST__OP__CASE_IS_INT_SIZE:

@@ -172,6 +172,7 @@ static void build_handle_op(struct fuzz_cur *c, struct req_msg *m,
         break;
     case OP_QUERY:
         m->query.handle = pick_handle(c);
+        m->query.thread = fuzz_u8(c) % 4u;
         SET_OP(m, query, QUERY);
         break;
     case OP_EVENT_SET:
@@ -185,6 +186,11 @@ static void build_handle_op(struct fuzz_cur *c, struct req_msg *m,
     case OP_BARRIER_RESET:
         m->barrier_reset.handle = pick_handle(c);
         SET_OP(m, barrier_reset, BARRIER_RESET);
+        break;
+    case OP_BARRIER_ACTION_DONE:
+        m->barrier_action_done.handle = pick_handle(c);
+        m->barrier_action_done.failed = fuzz_u8(c) & 1;
+        SET_OP(m, barrier_action_done, BARRIER_ACTION_DONE);
         break;
     default:
         m->barrier_abort.handle = pick_handle(c);
@@ -230,6 +236,7 @@ static void build_wait_op(struct fuzz_cur *c, struct req_msg *m,
     default:
         m->barrier_wait.handle = pick_handle(c);
         m->barrier_wait.timeout_us = pick_timeout(c);
+        m->barrier_wait.action = fuzz_u8(c) & 1;
         SET_OP(m, barrier_wait, BARRIER_WAIT);
         break;
     }
@@ -268,6 +275,7 @@ static void build_request(struct fuzz_cur *c, struct req_msg *m)
     case OP_EVENT_CLEAR:
     case OP_BARRIER_RESET:
     case OP_BARRIER_ABORT:
+    case OP_BARRIER_ACTION_DONE:
         build_handle_op(c, m, op);
         break;
     case OP_ACQUIRE:
@@ -329,6 +337,7 @@ void fuzz_request_build(struct fuzz_cur *c, struct req_msg *m)
     syncd__show_object__init(&m->show_object);
     syncd__list_clients__init(&m->list_clients);
     syncd__cancel__init(&m->cancel);
+    syncd__barrier_action_done__init(&m->barrier_action_done);
     build_request(c, m);
 }
 

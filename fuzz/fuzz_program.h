@@ -125,6 +125,7 @@ struct req_msg {
     Syncd__ShowObject show_object;
     Syncd__ListClients list_clients;
     Syncd__Cancel cancel;
+    Syncd__BarrierActionDone barrier_action_done;
     char sbuf[40];
 };
 

@@ -217,14 +217,18 @@ static void reply_seeds(void)
     /* What a connection sees: hello, open, acquire, query, an error. */
     stream_head(&b, 0x80, 3, cuts);
     rp = (struct reply){.id = 1, .kind = REPLY_HELLO,
-                        .u.hello = {1, 4242, 65536, 3}};
+                        .u.hello = {.version = 2, .server_pid = 4242,
+                                    .max_frame = 65536, .session_id = 3,
+                                    .caps = WIRE_CAP_OWNERSHIP |
+                                            WIRE_CAP_BARRIER_ACTION,
+                                    .epoch = 5}};
     reply(&b, &rp);
     rp = (struct reply){.id = 2, .kind = REPLY_OPEN,
                         .u.open = {.handle = 1, .created = true}};
     reply(&b, &rp);
     rp = (struct reply){.id = 3, .kind = REPLY_ACQUIRE,
                         .u.acquire = {.token = 9, .owner_died = true,
-                                      .index = 1}};
+                                      .index = 1, .run_action = true}};
     reply(&b, &rp);
     rp = (struct reply){.id = 4, .kind = REPLY_QUERY,
                         .u.query = {.value = -1, .n_waiting = 2,
@@ -316,7 +320,9 @@ static void wait_op(struct buf *b, int client, enum wire_op o,
     op(b, client, o);
     put8(b, handle);
     put8(b, timeout);
-    if (o == OP_ACQUIRE || o == OP_COND_WAIT)
+    /* The third byte: the thread, or whether a barrier party offers to
+     * run the action. */
+    if (o == OP_ACQUIRE || o == OP_COND_WAIT || o == OP_BARRIER_WAIT)
         put8(b, thread);
 }
 
@@ -334,6 +340,18 @@ static void handle_op(struct buf *b, int client, enum wire_op o,
 {
     op(b, client, o);
     put8(b, handle);
+    /* Query.thread; BarrierActionDone.failed: 0. */
+    if (o == OP_QUERY || o == OP_BARRIER_ACTION_DONE)
+        put8(b, 0);
+}
+
+/* BarrierActionDone through handle: failed or done. */
+static void action_done(struct buf *b, int client, unsigned handle,
+                        unsigned failed)
+{
+    op(b, client, OP_BARRIER_ACTION_DONE);
+    put8(b, handle);
+    put8(b, failed);
 }
 
 static void sleep_ms(struct buf *b, unsigned step)
@@ -470,6 +488,37 @@ static void cond_barrier_programs(void)
     handle_op(&b, 0, OP_BARRIER_ABORT, 1);
     run(&b);
     write_seed("fuzz_dispatch", "barrier", &b);
+
+    /* Barrier of 3 with actions: the offering party runs it, reports done;
+     * a stranger's report; arrivals during the action; a failed action;
+     * then the acting client dies mid-action. */
+    prog(&b, 4, 15, PROFILE_ROOMY, 0);
+    for (int i = 0; i < 4; i++)
+        open_obj(&b, i, NAME_B, WIRE_TYPE_BARRIER, 3, 0, -1, MODE_DEFAULT);
+    run(&b);
+    wait_op(&b, 0, OP_BARRIER_WAIT, 1, FUZZ_T_FOREVER, 1);
+    wait_op(&b, 1, OP_BARRIER_WAIT, 1, FUZZ_T_FOREVER, 0);
+    wait_op(&b, 2, OP_BARRIER_WAIT, 1, FUZZ_T_FOREVER, 0);
+    run(&b);
+    action_done(&b, 3, 1, 0);
+    wait_op(&b, 3, OP_BARRIER_WAIT, 1, FUZZ_T_FOREVER, 1);
+    run(&b);
+    action_done(&b, 0, 1, 0);
+    run(&b);
+    wait_op(&b, 1, OP_BARRIER_WAIT, 1, T_SHORT(500), 1);
+    wait_op(&b, 2, OP_BARRIER_WAIT, 1, FUZZ_T_FOREVER, 1);
+    run(&b);
+    action_done(&b, 2, 1, 1);
+    handle_op(&b, 0, OP_QUERY, 1);
+    handle_op(&b, 0, OP_BARRIER_RESET, 1);
+    wait_op(&b, 0, OP_BARRIER_WAIT, 1, FUZZ_T_FOREVER, 1);
+    wait_op(&b, 1, OP_BARRIER_WAIT, 1, FUZZ_T_FOREVER, 1);
+    wait_op(&b, 2, OP_BARRIER_WAIT, 1, T_SHORT(100), 1);
+    run(&b);
+    put8(&b, ACT(ACT_CLOSE, 2));
+    run(&b);
+    sleep_ms(&b, 2);
+    write_seed("fuzz_dispatch", "barrier_action", &b);
 }
 
 static void inspect_programs(void)

@@ -380,6 +380,9 @@ Test(malformed, version_2_hello_grants_only_offered_capabilities)
     cr_assert(eq(u32, r.version, 2));
     cr_assert(eq(u32, r.caps & ~(uint32_t)ALL_CAPS, 0),
               "an unknown bit was granted: %#x", r.caps);
+    /* Issue 13's features are in this daemon. */
+    cr_assert(eq(u32, r.caps & (WIRE_CAP_OWNERSHIP | WIRE_CAP_BARRIER_ACTION),
+                 WIRE_CAP_OWNERSHIP | WIRE_CAP_BARRIER_ACTION));
     cr_assert(eq(u64, r.epoch, 0));
     cr_assert(eq(u32, r.grace_ms, 0));
     check_raw_usable(fd);
@@ -392,6 +395,15 @@ Test(malformed, version_2_hello_grants_only_offered_capabilities)
     cr_assert(eq(int, r.code, 0));
     cr_assert(eq(u32, r.version, 2));
     cr_assert(eq(u32, r.caps, 0));
+    close(fd);
+
+    /* One bit offered, that one granted. */
+    fd = raw_connect(syncd_fx.sock);
+    cr_assert(ge(int, fd, 0));
+    cr_assert(eq(int, raw_send_hello_caps(fd, 1, 2, WIRE_CAP_BARRIER_ACTION),
+                 0));
+    cr_assert(eq(int, raw_read_reply(fd, 5000, &r), RAW_OK));
+    cr_assert(eq(u32, r.caps, WIRE_CAP_BARRIER_ACTION));
     close(fd);
     check_daemon_serves();
 }
