@@ -138,7 +138,8 @@ void sync__lockable_note(struct sync__lockable *l,
 
 /* The capabilities libsyncclient offers in its Hello (WIRE_CAP_*): each
  * feature adds its bit when its client side exists. */
-#define SYNC__CAPS_OFFERED (WIRE_CAP_OWNERSHIP | WIRE_CAP_BARRIER_ACTION)
+#define SYNC__CAPS_OFFERED                                                    \
+    (WIRE_CAP_OWNERSHIP | WIRE_CAP_BARRIER_ACTION | WIRE_CAP_CLUSTER)
 
 /* Whether the daemon granted capability `cap` (a WIRE_CAP_* bit) on c's
  * connection: the one place every feature asks. */

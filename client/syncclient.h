@@ -84,7 +84,9 @@ extern "C" {
     XX(EINTERNAL, 19, "internal error")                                       \
     XX(EPEER, 20, "the daemon at this socket runs as another user (not "     \
                   "root, syncd or you); SYNCD_TRUST_UID=UID accepts it")    \
-    XX(EINTR, 21, "interrupted: the wait was cancelled")
+    XX(EINTR, 21, "interrupted: the wait was cancelled")                      \
+    XX(EUNAVAIL, 22, "cluster backend unavailable (etcd out of reach, or "   \
+                     "the daemon has no --cluster)")
 
 enum sync_errno {
 #define SYNC_ERRNO_ENUM(name, num, msg) SYNC_##name = -(num),

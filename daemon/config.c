@@ -23,7 +23,8 @@ enum key {
     KEY_SOCKET, KEY_SOCKET_MODE, KEY_SOCKET_USER, KEY_SOCKET_GROUP,
     KEY_MAX_FRAME, KEY_MAX_OBJECTS, KEY_MAX_HANDLES, KEY_MAX_WAITS,
     KEY_MAX_NAME, KEY_MAX_CLIENTS, KEY_MAX_BACKLOG, KEY_LOG_LEVEL,
-    KEY_STATE_DIR, KEY_FSYNC, KEY_FSYNC_INTERVAL, KEY_COUNT
+    KEY_STATE_DIR, KEY_FSYNC, KEY_FSYNC_INTERVAL, KEY_CLUSTER, KEY_CLUSTER_TTL,
+    KEY_CLUSTER_CERT, KEY_CLUSTER_KEY, KEY_CLUSTER_CACERT, KEY_COUNT
 };
 
 static const struct setting {
@@ -61,6 +62,15 @@ static const struct setting {
                    "with a state dir: always, batch (default) or never", 0},
     [KEY_FSYNC_INTERVAL] = {"fsync-interval", "MS",
                             "batch/never: commit every MS ms (100)", 0},
+    [KEY_CLUSTER] = {"cluster", "URL,...",
+                     "etcd members: cluster/ names live there", 0},
+    [KEY_CLUSTER_TTL] = {"cluster-ttl", "SECONDS",
+                         "lease of a client session in etcd (5)", 0},
+    [KEY_CLUSTER_CERT] = {"cluster-cert", "FILE",
+                          "TLS client certificate for etcd (PEM)", 0},
+    [KEY_CLUSTER_KEY] = {"cluster-key", "FILE", "its private key (PEM)", 0},
+    [KEY_CLUSTER_CACERT] = {"cluster-cacert", "FILE",
+                            "CA bundle that signed the etcd members", 0},
 };
 
 static uint32_t *config_limit(struct syncd_limits *l, enum key k)
@@ -90,6 +100,12 @@ static bool config_differs(const struct config *a, const struct config *b,
     case KEY_STATE_DIR: return strcmp(a->state_dir, b->state_dir) != 0;
     case KEY_FSYNC: return a->fsync != b->fsync;
     case KEY_FSYNC_INTERVAL: return a->fsync_interval_ms != b->fsync_interval_ms;
+    case KEY_CLUSTER: return strcmp(a->cluster, b->cluster) != 0;
+    case KEY_CLUSTER_TTL: return a->cluster_ttl != b->cluster_ttl;
+    case KEY_CLUSTER_CERT: return strcmp(a->cluster_cert, b->cluster_cert) != 0;
+    case KEY_CLUSTER_KEY: return strcmp(a->cluster_key, b->cluster_key) != 0;
+    case KEY_CLUSTER_CACERT:
+        return strcmp(a->cluster_cacert, b->cluster_cacert) != 0;
     default: return false;
     }
 }
@@ -176,6 +192,26 @@ static int config_set(struct config *cfg, struct syncd_limits *limits,
             goto bad;
         cfg->fsync_interval_ms = (unsigned)n;
         return 0;
+    case KEY_CLUSTER_TTL:
+        n = strtoul(v, &end, 10);
+        if (errno || *end || v[0] == '-' || n < 2 || n > 3600)
+            goto bad;
+        cfg->cluster_ttl = (unsigned)n;
+        return 0;
+    case KEY_CLUSTER:
+    case KEY_CLUSTER_CERT:
+    case KEY_CLUSTER_KEY:
+    case KEY_CLUSTER_CACERT: {
+        char *dst = k == KEY_CLUSTER        ? cfg->cluster
+                    : k == KEY_CLUSTER_CERT ? cfg->cluster_cert
+                    : k == KEY_CLUSTER_KEY  ? cfg->cluster_key
+                                            : cfg->cluster_cacert;
+
+        if (v[0] == '\0' || strlen(v) >= PATH_MAX)
+            goto bad;
+        strcpy(dst, v);
+        return 0;
+    }
     default:
         break;
     }
@@ -433,6 +469,7 @@ void config_load(struct config *cfg, int argc, char **argv)
     cfg->log_level = LOG_LEVEL_INFO;
     cfg->fsync = STORE_FSYNC_BATCH;
     cfg->fsync_interval_ms = 100;
+    cfg->cluster_ttl = 5;
     strcpy(cfg->config_file, CONFIG_DEFAULT_FILE);
     for (k = 0; k < KEY_COUNT; k++)
         longopts[n++] = (struct option){settings[k].key, required_argument,

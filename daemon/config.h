@@ -28,6 +28,10 @@ struct config {
     char state_dir[PATH_MAX];     /* empty: state in memory only */
     enum store_fsync fsync;
     unsigned fsync_interval_ms;
+    char cluster[PATH_MAX];       /* etcd URLs; empty: no cluster/ names */
+    unsigned cluster_ttl;         /* seconds */
+    char cluster_cert[PATH_MAX], cluster_key[PATH_MAX],
+        cluster_cacert[PATH_MAX]; /* empty: none */
     /* Which settings the command line fixed (the file must not override). */
     unsigned long set_by_flag;
 };

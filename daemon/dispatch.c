@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cluster/cluster.h"
 #include "dispatch_internal.h"
 #include "inspect.h"
 #include "log.h"
@@ -101,7 +102,9 @@ static void dispatch_hello(struct session *s, const struct request *rq)
     rp.u.hello.session_id = s->id;
     rp.u.hello.max_frame = s->server->limits.max_frame;
     if (rq->version >= 2) {
-        s->caps = rq->caps & DISPATCH_CAPS_SUPPORTED;
+        /* WIRE_CAP_CLUSTER: cluster/ names are served from etcd. */
+        s->caps = rq->caps & (DISPATCH_CAPS_SUPPORTED |
+                              (s->server->cluster ? WIRE_CAP_CLUSTER : 0));
         rp.u.hello.caps = s->caps;
         rp.u.hello.epoch =
             s->server->store != NULL ? s->server->store->epoch : 0;
@@ -526,6 +529,12 @@ void dispatch_request(struct session *s, const struct request *rq)
         return;
     }
     s->server->stats.requests_by_op[rq->op]++;
+    /* The one place that decides: a cluster/ name, or a handle or wait
+     * of one, goes to the etcd backend; everything else is local. */
+    if (cluster_takes(s, rq)) {
+        cluster_request(s, rq);
+        return;
+    }
     switch (rq->op) {
     case OP_HELLO:
         dispatch_hello(s, rq);

@@ -11,6 +11,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "cluster/cluster.h"
 #include "dispatch_internal.h"
 #include "log.h"
 #include "objects/semaphore.h"
@@ -181,6 +182,7 @@ static void dispatch_closing(struct session *s)
 {
     uint32_t id;
 
+    cluster_session_closing(s);
     /* Waits first, so nothing released below is granted back to s. */
     dispatch_cancel_waits(s, 0, SYNC_ECONN);
     for (id = 1; id < handle_end(&s->handles); id++)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "cluster/cluster.h"
 #include "config.h"
 #include "dispatch.h"
 #include "log.h"
@@ -59,6 +60,14 @@ static void on_hup(uv_signal_t *h, int signum)
     service_reloading(1);
 }
 
+static void on_cluster_stopped(void *arg)
+{
+    (void)arg;
+    uv_close((uv_handle_t *)&sig_term, NULL);
+    uv_close((uv_handle_t *)&sig_int, NULL);
+    uv_close((uv_handle_t *)&sig_hup, NULL);
+}
+
 static void on_finish(struct server *srv)
 {
     /* Every client is gone (undo permits given back): the last commit. */
@@ -69,9 +78,31 @@ static void on_finish(struct server *srv)
         srv->store = NULL;
     }
     service_watchdog_stop();
-    uv_close((uv_handle_t *)&sig_term, NULL);
-    uv_close((uv_handle_t *)&sig_int, NULL);
-    uv_close((uv_handle_t *)&sig_hup, NULL);
+    /* The leases of the clients that left are revoked before we go. */
+    if (srv->cluster != NULL)
+        cluster_stop(srv->cluster, on_cluster_stopped, NULL);
+    else
+        on_cluster_stopped(NULL);
+}
+
+/* --cluster: become etcd's client for cluster/ names.  0 or -1 (logged). */
+static int start_cluster(struct server *srv)
+{
+    struct cluster_config cc = {
+        .urls = cfg.cluster, .ttl_s = cfg.cluster_ttl,
+        .tls = {.cert = cfg.cluster_cert[0] ? cfg.cluster_cert : NULL,
+                .key = cfg.cluster_key[0] ? cfg.cluster_key : NULL,
+                .cacert = cfg.cluster_cacert[0] ? cfg.cluster_cacert : NULL}};
+    const char *why = NULL;
+    int rv;
+
+    if (cfg.cluster[0] == '\0')
+        return 0;
+    rv = cluster_start(srv, &cc, &why);
+    if (rv != 0)
+        log_error("cannot start the cluster backend: %s",
+                  why ? why : sync_strerror(rv));
+    return rv == 0 ? 0 : -1;
 }
 
 static void start_signals(uv_loop_t *loop, struct server *srv)
@@ -141,7 +172,7 @@ int main(int argc, char **argv)
         return 1;
     }
     srv.on_finish = on_finish;
-    if (start_state(&srv) != 0)
+    if (start_state(&srv) != 0 || start_cluster(&srv) != 0)
         return 1;
     /* Before the socket exists: a SIGTERM sent as soon as clients can
      * connect must find its handler (libuv runs it from uv_run). */

@@ -18,6 +18,7 @@
 
 #define SERVER_READ_BUF_SIZE (64 * 1024)
 
+struct cluster;
 struct session_handler;
 struct store;
 
@@ -40,6 +41,8 @@ struct server {
     struct registry registry;      /* embedded */
     struct store *store;           /* borrowed (owner: main); NULL: the
                                       state lives in memory only */
+    struct cluster *cluster;       /* owned (cluster_start/_stop); NULL:
+                                      no --cluster */
     struct syncd_limits limits;
     const struct session_handler *handler; /* borrowed (static) */
     struct list_node sessions;     /* struct session.link, owned */

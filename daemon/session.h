@@ -20,6 +20,7 @@
 
 #define SESSION_MAX_GROUPS 64
 
+struct csess;
 struct server;
 struct session;
 
@@ -73,6 +74,9 @@ struct session {
     uint8_t *out;                /* owned */
     size_t out_len, out_cap;
     struct list_node dirty;      /* in server->dirty while out_len > 0 */
+    struct csess *cluster;       /* owned by cluster/ (freed there once
+                                    its etcd work ends); NULL until the
+                                    client names a cluster/ object */
 };
 
 /*

@@ -1,0 +1,323 @@
+/*
+ * cluster.c: the agent: start and stop, which requests are the backend's,
+ * and each session's etcd lease (granted on first need, kept alive from
+ * the tick timer, revoked the moment its client goes, given up as lost
+ * when no keepalive was answered for 4/5 of the TTL, so the agent never
+ * lets a client believe it holds what etcd may already have handed on).
+ */
+#include "cluster/cluster_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "log.h"
+#include "registry.h"
+#include "server.h"
+#include "session.h"
+#include "xalloc.h"
+
+#define CLUSTER_TICK_MS 50
+
+bool cluster_takes(struct session *s, const struct request *rq)
+{
+    struct csess *cs = s->cluster;
+    struct list_node *n;
+
+    switch (rq->op) {
+    case OP_OPEN:
+    case OP_UNLINK:
+        return cluster_name(rq->name, rq->name_len);
+    case OP_CANCEL:
+        if (cs == NULL)
+            return false;
+        for (n = cs->jobs.next; n != &cs->jobs; n = n->next)
+            if (container_of(n, struct cjob, slink)->req_id == rq->cancel_id)
+                return true;
+        return false;
+    case OP_HELLO:
+    case OP_STATUS:
+    case OP_LIST_OBJECTS:
+    case OP_SHOW_OBJECT:
+    case OP_LIST_CLIENTS:
+        return false;
+    default:
+        return (rq->handle & CLUSTER_HANDLE_BIT) != 0;
+    }
+}
+
+static void cluster_cancel(struct csess *cs, const struct request *rq)
+{
+    struct list_node *n;
+    struct cjob *j;
+
+    for (n = cs->jobs.next; n != &cs->jobs; n = n->next) {
+        j = container_of(n, struct cjob, slink);
+        if (j->req_id == rq->cancel_id && !j->answered &&
+            (j->kind == CJ_ACQUIRE || j->kind == CJ_EVENT_WAIT)) {
+            j->cancel_as_timeout = true;
+            etcd_ctx_cancel(&j->ctx);
+            cluster_send(cs->s, rq->id, 0, NULL);
+            return;
+        }
+    }
+    cluster_send(cs->s, rq->id, SYNC_ENOENT, NULL);
+}
+
+static void cluster_unlink(struct csess *cs, const struct request *rq)
+{
+    struct cjob *j = cluster_job_new(cs->cl, cs, CJ_UNLINK);
+
+    if (j == NULL) {
+        cluster_send(cs->s, rq->id, SYNC_ENOMEM, NULL);
+        return;
+    }
+    j->req_id = rq->id;
+    snprintf(j->name, sizeof(j->name), "%s", rq->name);
+    cluster_job_start(j);
+}
+
+void cluster_request(struct session *s, const struct request *rq)
+{
+    struct cluster *cl = s->server->cluster;
+    const char *bad = NULL;
+    struct csess *cs;
+
+    if (rq->op == OP_OPEN || rq->op == OP_UNLINK)
+        bad = registry_name_problem(&s->server->registry, rq->name,
+                                    rq->name_len);
+    if (bad != NULL) {
+        cluster_send(s, rq->id, SYNC_ENAME, bad);
+        return;
+    }
+    if (cl == NULL && (rq->op == OP_OPEN || rq->op == OP_UNLINK)) {
+        log_warnx("client pid %d uid %u: '%s': cluster/ names need a daemon "
+                  "started with --cluster", (int)s->pid, (unsigned)s->uid,
+                  rq->name);
+        cluster_send(s, rq->id, SYNC_EUNAVAIL,
+                     "cluster/ names need a daemon started with --cluster");
+        return;
+    }
+    cs = cl != NULL ? cluster_csess(s) : NULL;
+    if (cs == NULL) {
+        cluster_send(s, rq->id, cl ? SYNC_ENOMEM : SYNC_EBADF,
+                     cl ? NULL : "unknown handle");
+        return;
+    }
+    switch (rq->op) {
+    case OP_OPEN:
+        cluster_open(s, cs, rq);
+        break;
+    case OP_UNLINK:
+        cluster_unlink(cs, rq);
+        break;
+    case OP_CLOSE:
+        cluster_close(s, cs, rq);
+        break;
+    case OP_CANCEL:
+        cluster_cancel(cs, rq);
+        break;
+    default:
+        cluster_on_handle(s, cs, rq);
+        break;
+    }
+}
+
+void cluster_lease_lost(struct csess *cs, const char *why)
+{
+    struct cjob *r;
+
+    if (cs->lease_state != LEASE_LIVE)
+        return;
+    cs->cl->stats.leases_lost++;
+    log_warnx("cluster: lease %llx of pid %d uid %u given up: %s",
+              (unsigned long long)cs->lease, cs->s ? (int)cs->s->pid : -1,
+              cs->s ? (unsigned)cs->s->uid : 0, why);
+    cluster_lock_lost(cs);
+    /* If etcd still has it, free its keys now rather than at expiry. */
+    r = cluster_job_new(cs->cl, NULL, CJ_REVOKE);
+    if (r != NULL) {
+        r->lease = cs->lease;
+        cluster_job_start(r);
+    }
+    cs->lease_state = LEASE_NONE;
+    cs->lease = 0;
+}
+
+void cluster_session_closing(struct session *s)
+{
+    struct csess *cs = s->cluster;
+    struct list_node *n, *tmp, *m, *mt;
+    struct cobj *o;
+    struct cjob *j, *r;
+    uint32_t i;
+
+    if (cs == NULL)
+        return;
+    s->cluster = NULL;
+    list_foreach_safe(n, tmp, &cs->jobs) {
+        j = container_of(n, struct cjob, slink);
+        j->answered = true;
+        etcd_ctx_cancel(&j->ctx);
+    }
+    list_foreach_safe(n, tmp, &cs->objs) {
+        o = container_of(n, struct cobj, link);
+        if (o->st == COBJ_HELD)
+            log_info("cluster: %s '%s' released: holder pid %d uid %u is "
+                     "gone (lease revoked)", object_type_name(o->type),
+                     o->name, (int)s->pid, (unsigned)s->uid);
+        list_foreach_safe(m, mt, &o->parked) {
+            j = container_of(m, struct cjob, link);
+            list_remove(&j->link);
+            cluster_cobj_rele(cs, j->obj);
+            cluster_job_free(j);
+        }
+    }
+    cs->s = NULL;
+    for (i = 0; i < cs->cap; i++)
+        if (cs->handles[i] != NULL) {
+            o = cs->handles[i];
+            cs->handles[i] = NULL;
+            cluster_cobj_rele(cs, o);
+        }
+    if (cs->lease_state == LEASE_LIVE) {
+        r = cluster_job_new(cs->cl, NULL, CJ_REVOKE);
+        if (r != NULL) {
+            r->lease = cs->lease;
+            cluster_job_start(r);
+        }
+    }
+    cluster_csess_maybe_free(cs);
+}
+
+/* Parked acquires whose timeout passed answer "timed out". */
+static void cluster_tick_parked(struct csess *cs, int64_t now)
+{
+    struct list_node *n, *m, *mt;
+    struct cobj *o;
+    struct cjob *j;
+
+    for (n = cs->objs.next; n != &cs->objs; n = n->next) {
+        o = container_of(n, struct cobj, link);
+        list_foreach_safe(m, mt, &o->parked) {
+            j = container_of(m, struct cjob, link);
+            if (j->deadline_ms < 0 || now < j->deadline_ms)
+                continue;
+            list_remove(&j->link);
+            cluster_reply(j, SYNC_ETIMEDOUT, NULL);
+            o->refs--; /* o stays: it is on cs->objs with a handle */
+            cluster_job_free(j);
+        }
+    }
+}
+
+static void cluster_tick_cb(uv_timer_t *t)
+{
+    struct cluster *cl = t->data;
+    int64_t now = etcd_now_ms(), ttl = (int64_t)cl->ttl_s * 1000;
+    struct list_node *n, *tmp;
+    struct csess *cs;
+    struct cjob *k;
+
+    list_foreach_safe(n, tmp, &cl->sessions) {
+        cs = container_of(n, struct csess, link);
+        if (cs->s == NULL)
+            continue;
+        cluster_tick_parked(cs, now);
+        if (cs->lease_state != LEASE_LIVE)
+            continue;
+        if (now - cs->lease_ok_ms > ttl - ttl / 5) {
+            cluster_lease_lost(cs, "no keepalive answered in 4/5 of the "
+                                   "TTL (etcd out of reach)");
+            continue;
+        }
+        if (cs->ka_inflight || now - cs->ka_sent_ms < ttl / 4)
+            continue;
+        k = cluster_job_new(cl, cs, CJ_KEEPALIVE);
+        if (k == NULL)
+            continue;
+        k->lease = cs->lease;
+        cs->ka_inflight = true;
+        cs->ka_sent_ms = now;
+        cluster_job_start(k);
+    }
+}
+
+int cluster_start(struct server *srv, const struct cluster_config *cfg,
+                  const char **why)
+{
+    struct cluster *cl = xmalloc(sizeof(*cl));
+    int rv;
+
+    *why = NULL;
+    if (cl == NULL)
+        return SYNC_ENOMEM;
+    memset(cl, 0, sizeof(*cl));
+    cl->srv = srv;
+    cl->ttl_s = cfg->ttl_s;
+    list_init(&cl->sessions);
+    if (gethostname(cl->host, sizeof(cl->host) - 1) != 0)
+        strcpy(cl->host, "?");
+    /* Characters that would need escaping in the holder's JSON go. */
+    for (char *p = cl->host; *p; p++)
+        if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+            *p = '_';
+    /* One attempt 2 s; a call with its failovers 6 s: beyond a leader
+     * election (~2 s), short of a client's patience. */
+    rv = etcd_new(&cl->etcd, cfg->urls, &cfg->tls, 2000, 6000, why);
+    if (rv != 0) {
+        xfree(cl);
+        return rv;
+    }
+    if (cluster_jobs_init(cl) != 0) {
+        etcd_free(cl->etcd);
+        xfree(cl);
+        return SYNC_EINTERNAL;
+    }
+    uv_timer_init(srv->loop, &cl->tick);
+    cl->tick.data = cl;
+    uv_timer_start(&cl->tick, cluster_tick_cb, CLUSTER_TICK_MS,
+                   CLUSTER_TICK_MS);
+    srv->cluster = cl;
+    log_info("cluster: cluster/ names in etcd at %s (%zu member(s)), "
+             "session lease TTL %u s", cfg->urls,
+             etcd_n_endpoints(cl->etcd), cl->ttl_s);
+    return 0;
+}
+
+static void cluster_closed_cb(uv_handle_t *h)
+{
+    struct cluster *cl = h->data;
+
+    if (h != (uv_handle_t *)&cl->async)
+        return;
+    log_info("cluster: stopped after %llu etcd request(s), %llu failed, "
+             "%llu lease(s) lost", (unsigned long long)cl->stats.requests,
+             (unsigned long long)cl->stats.errors,
+             (unsigned long long)cl->stats.leases_lost);
+    cl->srv->cluster = NULL;
+    etcd_free(cl->etcd);
+    pthread_mutex_destroy(&cl->mu);
+    if (cl->on_stopped != NULL)
+        cl->on_stopped(cl->stopped_arg);
+    xfree(cl);
+}
+
+void cluster_maybe_stopped(struct cluster *cl)
+{
+    if (!cl->stopping || cl->running > 0 || cl->closed)
+        return;
+    cl->closed = true;
+    uv_close((uv_handle_t *)&cl->tick, cluster_closed_cb);
+    uv_close((uv_handle_t *)&cl->async, cluster_closed_cb);
+}
+
+void cluster_stop(struct cluster *cl, void (*done)(void *arg), void *arg)
+{
+    cl->stopping = true;
+    cl->on_stopped = done;
+    cl->stopped_arg = arg;
+    uv_timer_stop(&cl->tick);
+    cluster_maybe_stopped(cl);
+}

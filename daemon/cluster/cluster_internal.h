@@ -1,0 +1,162 @@
+/*
+ * cluster_internal.h: what the cluster backend's files share.  The loop
+ * thread owns every struct here; a job's worker thread touches only its
+ * job's inputs, outputs and etcd ctx, then hands the job back through
+ * cl->done and a uv_async (cluster_job.c).
+ */
+#ifndef SYNCD_CLUSTER_INTERNAL_H
+#define SYNCD_CLUSTER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "cluster/cluster.h"
+#include "cluster/etcd.h"
+#include "cluster/recipe.h"
+#include "list.h"
+#include "objects/object.h"
+#include "syncclient.h"
+#include "wire.h"
+
+struct request;
+struct session;
+
+enum cjob_kind { CJ_OPEN, CJ_UNLINK, CJ_ACQUIRE, CJ_RELEASE, CJ_QUERY,
+                 CJ_EVENT_PUT, CJ_EVENT_WAIT, CJ_GRANT, CJ_KEEPALIVE,
+                 CJ_REVOKE };
+
+/* A session's view of one cluster object: its handles' target and, for a
+ * Lock/RLock, what the session holds. */
+enum cobj_state { COBJ_FREE, COBJ_ACQUIRING, COBJ_HELD, COBJ_RELEASING,
+                  COBJ_LOST };
+
+struct cobj {
+    struct list_node link;       /* in csess->objs */
+    char name[SYNC_NAME_MAX + 1];
+    enum object_type type;
+    uint32_t refs;               /* handles + jobs that point here */
+    enum cobj_state st;
+    uint64_t thread;             /* RLock holder thread */
+    uint32_t depth;              /* RLock levels (1 for a Lock) */
+    int64_t token, lease;        /* held contender key: create revision */
+    uint64_t seq;                /*   ... and its q/LEASE-SEQ name */
+    struct list_node parked;     /* acquires waiting for this session's
+                                    own turn (struct cjob.link) */
+};
+
+enum lease_state { LEASE_NONE, LEASE_GRANTING, LEASE_LIVE };
+
+struct csess {
+    struct list_node link;       /* in cluster->sessions */
+    struct cluster *cl;          /* borrowed */
+    struct session *s;           /* borrowed; NULL once it closed */
+    struct list_node objs;       /* struct cobj, owned */
+    struct cobj **handles;       /* owned array; [i] is handle BIT|(i+1) */
+    uint32_t cap, used;
+    struct list_node jobs;       /* running jobs (struct cjob.slink) */
+    struct list_node lease_wait; /* jobs waiting for the lease */
+    enum lease_state lease_state;
+    int64_t lease;
+    int64_t lease_ok_ms;         /* when the last good keepalive was sent */
+    int64_t ka_sent_ms;
+    bool ka_inflight;
+    uint64_t seq;                /* contender keys made */
+};
+
+struct cjob {
+    struct list_node link;       /* cl->done, cobj->parked, lease_wait */
+    struct list_node slink;      /* csess->jobs while running */
+    struct cluster *cl;          /* borrowed */
+    struct csess *cs;            /* borrowed; NULL: no session (revoke) */
+    struct cobj *obj;            /* a reference (cobj.refs), or NULL */
+    enum cjob_kind kind;
+    enum wire_op op;
+    uint64_t req_id, thread;
+    uint32_t handle;
+    bool answered;               /* replied already (cancel, close) */
+    bool cancel_as_timeout;      /* OP_CANCEL: answer "timed out" */
+    struct etcd_ctx ctx;
+    int64_t started_ms;
+    /* inputs */
+    char name[SYNC_NAME_MAX + 1];
+    int type;
+    uint32_t param;
+    bool flag, may_wait, existing;
+    int64_t deadline_ms, lease, token;
+    uint64_t seq;
+    char info[192];
+    /* outputs */
+    int rv;
+    struct recipe_grant grant;
+    bool created;
+    int64_t value;
+    uint32_t waiting;
+};
+
+struct cluster {
+    struct server *srv;          /* borrowed (owner: main) */
+    struct etcd *etcd;           /* owned */
+    unsigned ttl_s;
+    uv_async_t async;            /* jobs done */
+    uv_timer_t tick;             /* keepalives, lease checks, parked
+                                    deadlines */
+    pthread_mutex_t mu;          /* guards done */
+    struct list_node done;
+    struct list_node sessions;   /* struct csess */
+    uint32_t running;            /* worker threads not yet handed back */
+    bool stopping, closed;
+    void (*on_stopped)(void *arg);
+    void *stopped_arg;
+    char host[64];
+    struct cluster_stats stats;
+};
+
+/* A new job of kind for cs (may be NULL); NULL when out of memory. */
+struct cjob *cluster_job_new(struct cluster *cl, struct csess *cs,
+                             enum cjob_kind kind);
+/* Run j on a worker thread of its own; cluster_job_done gets it back on
+ * the loop. */
+void cluster_job_start(struct cjob *j);
+/* Free a job that is no longer on any list. */
+void cluster_job_free(struct cjob *j);
+/* A job is back on the loop (cluster.c). */
+void cluster_job_done(struct cjob *j);
+/* Once stopping and no worker runs: close the loop handles (cluster.c). */
+void cluster_maybe_stopped(struct cluster *cl);
+/* Start the async handle; 0 or SYNC_EINTERNAL. */
+int cluster_jobs_init(struct cluster *cl);
+
+/* cluster_lock.c: acquire/release/close for Lock and RLock. */
+void cluster_lock_acquire(struct csess *cs, struct cjob *j);
+void cluster_lock_release(struct csess *cs, struct cobj *o,
+                          const struct request *rq);
+void cluster_lock_done(struct cjob *j);
+/* The session's holds are void: its lease ended. */
+void cluster_lock_lost(struct csess *cs);
+/* The last handle of o closed: let go of what the session holds. */
+void cluster_lock_drop(struct csess *cs, struct cobj *o);
+/* Start j once the session has a live lease. */
+void cluster_with_lease(struct csess *cs, struct cjob *j);
+
+/* cluster_handle.c */
+void cluster_send(struct session *s, uint64_t id, int code, const char *why);
+struct csess *cluster_csess(struct session *s);
+void cluster_csess_maybe_free(struct csess *cs);
+struct cobj *cluster_handle(struct csess *cs, uint32_t h);
+void cluster_open(struct session *s, struct csess *cs,
+                  const struct request *rq);
+void cluster_close(struct session *s, struct csess *cs,
+                   const struct request *rq);
+void cluster_on_handle(struct session *s, struct csess *cs,
+                       const struct request *rq);
+/* cluster.c: the lease ended under cs (expired, or etcd out of reach
+ * for longer than is safe). */
+void cluster_lease_lost(struct csess *cs, const char *why);
+
+/* Reply helpers. */
+void cluster_reply(struct cjob *j, int code, const char *why);
+void cluster_cobj_rele(struct csess *cs, struct cobj *o);
+
+#endif

@@ -1,0 +1,332 @@
+/*
+ * cluster_lock.c: a session's Lock/RLock holds on cluster names.  Only one
+ * contender key per session and lock exists at a time: another thread of
+ * the same client parks here until the session's own hold ends (a Lock is
+ * the client's, as a local one is), and an RLock's re-entry only counts.
+ * Invariant: a hold is HELD only while the contender key it names was the
+ * first in etcd and the session's lease is live; when the lease ends it
+ * becomes LOST and the client's release says so.
+ */
+#include "cluster/cluster_internal.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "log.h"
+#include "server.h"
+#include "session.h"
+
+/* Free a job that never ran (or whose answer is given). */
+static void cluster_job_discard(struct cjob *j)
+{
+    if (j->obj != NULL)
+        cluster_cobj_rele(j->cs, j->obj);
+    cluster_job_free(j);
+}
+
+static void cluster_send_grant(struct cjob *j, int64_t token, bool died)
+{
+    struct reply rp = {.id = j->req_id, .kind = REPLY_ACQUIRE};
+
+    if (j->answered || j->cs->s == NULL)
+        return;
+    j->answered = true;
+    rp.u.acquire.token = (uint64_t)token;
+    rp.u.acquire.owner_died = died;
+    j->cs->cl->srv->stats.acquisitions++;
+    session_send(j->cs->s, &rp);
+}
+
+void cluster_with_lease(struct csess *cs, struct cjob *j)
+{
+    struct cjob *g;
+
+    switch (cs->lease_state) {
+    case LEASE_LIVE:
+        j->lease = cs->lease;
+        cluster_job_start(j);
+        return;
+    case LEASE_NONE:
+        g = cluster_job_new(cs->cl, cs, CJ_GRANT);
+        if (g == NULL) {
+            j->rv = SYNC_ENOMEM;
+            j->obj->st = COBJ_FREE;
+            cluster_reply(j, SYNC_ENOMEM, NULL);
+            cluster_job_discard(j);
+            return;
+        }
+        cs->lease_state = LEASE_GRANTING;
+        cluster_job_start(g);
+        break;
+    case LEASE_GRANTING:
+        break;
+    }
+    list_insert_tail(&cs->lease_wait, &j->link);
+}
+
+void cluster_lock_acquire(struct csess *cs, struct cjob *j)
+{
+    struct cobj *o = j->obj;
+    struct session *s = cs->s;
+
+    if (o->st == COBJ_HELD && o->type == OBJECT_RLOCK &&
+        o->thread == j->thread) {
+        o->depth++;
+        cluster_send_grant(j, o->token, false);
+        cluster_job_discard(j);
+        return;
+    }
+    if (o->st != COBJ_FREE && o->st != COBJ_LOST) {
+        /* Held or sought by another thread of this client: its turn
+         * comes when the session's own hold ends. */
+        if (!j->may_wait) {
+            cluster_reply(j, SYNC_ETIMEDOUT, NULL);
+            cluster_job_discard(j);
+        } else {
+            list_insert_tail(&o->parked, &j->link);
+        }
+        return;
+    }
+    o->st = COBJ_ACQUIRING;
+    j->seq = ++cs->seq;
+    snprintf(j->info, sizeof(j->info),
+             "{\"host\":\"%s\",\"pid\":%d,\"uid\":%u,\"agent\":%d,"
+             "\"session\":%llu}",
+             cs->cl->host, (int)s->pid, (unsigned)s->uid, (int)getpid(),
+             (unsigned long long)s->id);
+    cluster_with_lease(cs, j);
+}
+
+/* The session's hold on o ended: the next parked thread's turn. */
+static void cluster_unpark(struct csess *cs, struct cobj *o)
+{
+    struct cjob *j;
+
+    while (o->st == COBJ_FREE && !list_empty(&o->parked)) {
+        j = container_of(o->parked.next, struct cjob, link);
+        list_remove(&j->link);
+        if (cs->s == NULL)
+            cluster_job_discard(j);
+        else
+            cluster_lock_acquire(cs, j);
+    }
+}
+
+/* Start deleting o's contender key; clean: also the owner mark. */
+static void cluster_release_start(struct csess *cs, struct cobj *o,
+                                  uint64_t req_id, bool clean)
+{
+    struct cjob *j = cluster_job_new(cs->cl, cs, CJ_RELEASE);
+
+    if (j == NULL) {
+        /* The key stays until the lease ends: end it now. */
+        cluster_lease_lost(cs, "out of memory releasing a lock");
+        if (req_id != 0)
+            cluster_send(cs->s, req_id, SYNC_ENOMEM, NULL);
+        return;
+    }
+    j->req_id = req_id;
+    j->answered = req_id == 0;
+    j->obj = o;
+    o->refs++;
+    snprintf(j->name, sizeof(j->name), "%s", o->name);
+    j->lease = o->lease;
+    j->seq = o->seq;
+    j->token = o->token;
+    j->flag = clean;
+    o->st = COBJ_RELEASING;
+    cluster_job_start(j);
+}
+
+void cluster_lock_release(struct csess *cs, struct cobj *o,
+                          const struct request *rq)
+{
+    if (o->st == COBJ_LOST) {
+        o->st = COBJ_FREE;
+        cluster_send(cs->s, rq->id, SYNC_EUNAVAIL,
+                     "the lock was lost: this agent's etcd lease ended "
+                     "(etcd out of reach longer than the TTL)");
+        cluster_unpark(cs, o);
+        return;
+    }
+    if (o->st != COBJ_HELD ||
+        (o->type == OBJECT_RLOCK && o->thread != rq->thread)) {
+        cluster_send(cs->s, rq->id, SYNC_EPERM,
+                     "the lock is not held by this client (or, for an "
+                     "RLock, this thread)");
+        return;
+    }
+    if (o->depth > 1) {
+        o->depth--;
+        cluster_send(cs->s, rq->id, 0, NULL);
+        return;
+    }
+    cluster_release_start(cs, o, rq->id, true);
+}
+
+void cluster_lock_drop(struct csess *cs, struct cobj *o)
+{
+    struct cjob *j;
+
+    while (!list_empty(&o->parked)) {
+        j = container_of(o->parked.next, struct cjob, link);
+        list_remove(&j->link);
+        cluster_reply(j, SYNC_EBADF, NULL);
+        cluster_job_discard(j);
+    }
+    if (o->st == COBJ_HELD) {
+        log_info("cluster: %s '%s' released: holder pid %d uid %u closed it",
+                 object_type_name(o->type), o->name, (int)cs->s->pid,
+                 (unsigned)cs->s->uid);
+        cluster_release_start(cs, o, 0, false);
+    }
+}
+
+void cluster_lock_lost(struct csess *cs)
+{
+    struct list_node *n;
+    struct cobj *o;
+
+    for (n = cs->objs.next; n != &cs->objs; n = n->next) {
+        o = container_of(n, struct cobj, link);
+        if (o->st != COBJ_HELD)
+            continue;
+        o->st = COBJ_LOST;
+        o->depth = 0;
+        log_warnx("cluster: %s '%s' of pid %d uid %u is lost: its lease "
+                  "ended", object_type_name(o->type), o->name,
+                  cs->s ? (int)cs->s->pid : -1,
+                  cs->s ? (unsigned)cs->s->uid : 0);
+    }
+}
+
+static void cluster_acquire_done(struct cjob *j)
+{
+    struct csess *cs = j->cs;
+    struct cobj *o = j->obj;
+    bool live = cs->s != NULL && cs->lease_state == LEASE_LIVE &&
+                cs->lease == j->lease;
+    int rv = j->rv;
+
+    o->st = COBJ_FREE;
+    if (rv == 0 && live && !j->answered) {
+        o->st = COBJ_HELD;
+        o->thread = j->thread;
+        o->depth = 1;
+        o->token = j->grant.token;
+        o->lease = j->lease;
+        o->seq = j->seq;
+        if (j->grant.owner_died)
+            log_info("cluster: %s '%s' granted to pid %d uid %u after its "
+                     "previous holder died", object_type_name(o->type),
+                     o->name, (int)cs->s->pid, (unsigned)cs->s->uid);
+        cluster_send_grant(j, j->grant.token, j->grant.owner_died);
+        return;
+    }
+    if (rv == 0 && live) {
+        /* Granted after the wait was answered (its handle closed). */
+        o->lease = j->lease;
+        o->seq = j->seq;
+        o->token = j->grant.token;
+        cluster_release_start(cs, o, 0, true);
+        return;
+    }
+    if (rv == 0 || rv == SYNC_ENOENT)
+        rv = SYNC_EUNAVAIL;
+    if (rv == SYNC_EINTR && j->cancel_as_timeout)
+        rv = SYNC_ETIMEDOUT;
+    cluster_reply(j, rv, rv == SYNC_EUNAVAIL && live
+                             ? NULL
+                             : rv == SYNC_EUNAVAIL
+                                   ? "this agent's etcd lease ended while "
+                                     "the lock was sought"
+                                   : NULL);
+    cluster_unpark(cs, o);
+}
+
+static void cluster_release_done(struct cjob *j)
+{
+    struct csess *cs = j->cs;
+    struct cobj *o = j->obj;
+
+    o->st = COBJ_FREE;
+    if (j->rv == SYNC_ENOENT)
+        cluster_reply(j, SYNC_EUNAVAIL, "the lock had been lost: its "
+                                        "lease ended before the release");
+    else
+        cluster_reply(j, j->rv, NULL);
+    /* Not proven released: end the lease so etcd frees the key. */
+    if (j->rv != 0 && j->rv != SYNC_ENOENT && cs->s != NULL &&
+        cs->lease == j->lease)
+        cluster_lease_lost(cs, "a release did not reach etcd");
+    cluster_unpark(cs, o);
+}
+
+static void cluster_grant_done(struct cjob *j)
+{
+    struct csess *cs = j->cs;
+    struct cjob *w;
+    struct cobj *o;
+
+    if (j->rv == 0 && cs->s == NULL) {
+        struct cjob *r = cluster_job_new(cs->cl, NULL, CJ_REVOKE);
+
+        if (r != NULL) {
+            r->lease = j->lease;
+            cluster_job_start(r);
+        }
+    }
+    cs->lease_state = j->rv == 0 ? LEASE_LIVE : LEASE_NONE;
+    cs->lease = j->rv == 0 ? j->lease : 0;
+    cs->lease_ok_ms = cs->ka_sent_ms = j->started_ms;
+    while (!list_empty(&cs->lease_wait)) {
+        w = container_of(cs->lease_wait.next, struct cjob, link);
+        list_remove(&w->link);
+        if (j->rv == 0 && cs->s != NULL) {
+            w->lease = cs->lease;
+            cluster_job_start(w);
+            continue;
+        }
+        o = w->obj;
+        o->st = COBJ_FREE;
+        cluster_reply(w, j->rv != 0 ? j->rv : SYNC_ECONN, NULL);
+        cluster_job_discard(w);
+        if (cs->s != NULL)
+            cluster_unpark(cs, o);
+    }
+}
+
+void cluster_lock_done(struct cjob *j)
+{
+    struct csess *cs = j->cs;
+
+    switch (j->kind) {
+    case CJ_ACQUIRE:
+        cluster_acquire_done(j);
+        break;
+    case CJ_RELEASE:
+        cluster_release_done(j);
+        break;
+    case CJ_GRANT:
+        cluster_grant_done(j);
+        break;
+    case CJ_KEEPALIVE:
+        cs->ka_inflight = false;
+        if (cs->s == NULL || cs->lease != j->lease)
+            break;
+        if (j->rv == 0)
+            cs->lease_ok_ms = j->started_ms;
+        else if (j->rv == SYNC_ENOENT)
+            cluster_lease_lost(cs, "etcd says the lease expired");
+        break;
+    case CJ_REVOKE:
+        if (j->rv != 0)
+            log_warnx("cluster: revoking lease %llx: %s (it expires by "
+                      "itself after its TTL)", (unsigned long long)j->lease,
+                      sync_strerror(j->rv));
+        break;
+    default:
+        break;
+    }
+}

@@ -1,0 +1,99 @@
+/*
+ * etcd.h: etcd v3's JSON gateway (/v3/kv, /v3/lease, /v3/watch) over
+ * libcurl + jansson: the only file that knows etcd's wire format (base64
+ * keys and values, int64s as JSON strings, a failed txn without
+ * "succeeded").  Calls block their thread (a cluster job's worker,
+ * cluster_job.c) and are cancellable from any thread; unary calls fail
+ * over between the members and retry within a bounded time.
+ */
+#ifndef SYNCD_ETCD_H
+#define SYNCD_ETCD_H
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ETCD_MAX_ENDPOINTS 16
+#define ETCD_KEY_MAX 320
+
+struct etcd_tls {
+    const char *cert;   /* client certificate (PEM) or NULL */
+    const char *key;    /* its private key or NULL */
+    const char *cacert; /* CA bundle to verify the members, or NULL */
+};
+
+struct etcd;
+
+/*
+ * Parse urls ("http://h:p,https://h:p,...") and keep the TLS files' paths.
+ * call_ms bounds one HTTP attempt; budget_ms bounds a unary call with all
+ * its retries.  0 or SYNC_EINVAL (a bad list; why says what) or
+ * SYNC_ENOMEM.  Call before any thread uses libcurl.
+ */
+int etcd_new(struct etcd **out, const char *urls, const struct etcd_tls *tls,
+             unsigned call_ms, unsigned budget_ms, const char **why);
+void etcd_free(struct etcd *e);
+/* The number of members configured, and member i's URL. */
+size_t etcd_n_endpoints(const struct etcd *e);
+const char *etcd_endpoint(const struct etcd *e, size_t i);
+
+/*
+ * One thread's cancellable calls.  Made and freed on any thread, used by
+ * one thread at a time; etcd_ctx_cancel may be called from any thread.
+ */
+struct etcd_ctx {
+    struct etcd *e;       /* borrowed (owner: the cluster) */
+    void *multi;          /* owned CURLM */
+    atomic_bool cancelled;
+};
+int etcd_ctx_init(struct etcd_ctx *c, struct etcd *e);
+void etcd_ctx_fini(struct etcd_ctx *c);
+/* Make the ctx's current and later calls return SYNC_EINTR promptly. */
+void etcd_ctx_cancel(struct etcd_ctx *c);
+
+/*
+ * POST body (borrowed) to path ("/v3/kv/txn") and parse the answer into
+ * *out (caller decrefs).  Fails over to the next member on a connection
+ * error, a timeout, a 5xx or a retryable gRPC code, until budget_ms has
+ * passed.  0; SYNC_ENOENT (gRPC NotFound: an unknown or expired lease);
+ * SYNC_EINTR (cancelled); SYNC_EUNAVAIL (no member answered in time);
+ * SYNC_EINTERNAL (an answer that is not etcd's).
+ */
+int etcd_post(struct etcd_ctx *c, const char *path, json_t *body,
+              json_t **out);
+
+/*
+ * Called by etcd_watch for each event: type 0 PUT, 1 DELETE; kv borrowed.
+ * Return true to end the watch.
+ */
+typedef bool (*etcd_event_fn)(int type, json_t *kv, void *arg);
+
+/*
+ * Watch key from start_rev until fn returns true (0), deadline_ms passes
+ * (monotonic ms; < 0: none; SYNC_ETIMEDOUT), the ctx is cancelled
+ * (SYNC_EINTR) or the stream breaks (SYNC_EUNAVAIL: the caller re-reads
+ * and watches again, on the member etcd_post moved to).
+ */
+int etcd_watch(struct etcd_ctx *c, const char *key, size_t key_len,
+               int64_t start_rev, int64_t deadline_ms, etcd_event_fn fn,
+               void *arg);
+
+/* ---- the JSON shapes --------------------------------------------------- */
+
+/* A JSON string holding base64(bytes[0..len)); NULL when out of memory. */
+json_t *etcd_b64(const char *bytes, size_t len);
+/* Decode the base64 string field `field` of obj into out (cap bytes, NUL
+ * added); its length, or -1 when absent or invalid. */
+long etcd_unb64(json_t *obj, const char *field, char *out, size_t cap);
+/* An int64 field (etcd sends them as strings; absent: 0). */
+int64_t etcd_i64(json_t *obj, const char *field);
+/* A JSON string of n in decimal. */
+json_t *etcd_s64(int64_t n);
+/* The range end covering every key that starts with prefix (len bytes). */
+json_t *etcd_prefix_end(const char *prefix, size_t len);
+/* Monotonic milliseconds. */
+int64_t etcd_now_ms(void);
+
+#endif

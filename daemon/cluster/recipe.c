@@ -1,0 +1,430 @@
+/*
+ * recipe.c: Lock/RLock (etcd's lock recipe: FIFO by create revision, each
+ * contender watching only its predecessor's deletion, so a release wakes
+ * one agent, not all), Event, object types and leases, as etcd
+ * transactions.  Blocking: runs on cluster job threads only.
+ */
+#include "cluster/recipe.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "syncclient.h"
+
+/* NAME's key with suffix into out; its length. */
+static size_t recipe_key(char *out, const char *name, const char *suffix)
+{
+    int n = snprintf(out, ETCD_KEY_MAX, "syncd%c%s%c%s", 1, name, 1, suffix);
+
+    return n > 0 && n < ETCD_KEY_MAX ? (size_t)n : 0;
+}
+
+static json_t *recipe_txn(struct etcd_ctx *c, json_t *req, int *rv)
+{
+    json_t *out = NULL;
+
+    *rv = req != NULL ? etcd_post(c, "/v3/kv/txn", req, &out) : SYNC_ENOMEM;
+    json_decref(req);
+    return out;
+}
+
+/* The kvs[0] of the i-th response of a txn answer (a range), or NULL. */
+static json_t *recipe_kv(json_t *txn, size_t i)
+{
+    json_t *r = json_array_get(json_object_get(txn, "responses"), i);
+
+    return json_array_get(
+        json_object_get(json_object_get(r, "response_range"), "kvs"), 0);
+}
+
+static bool recipe_ok(json_t *txn)
+{
+    /* A failed txn has no "succeeded" at all (false is left out). */
+    return json_is_true(json_object_get(txn, "succeeded"));
+}
+
+int recipe_lease_grant(struct etcd_ctx *c, unsigned ttl_s, int64_t *lease)
+{
+    json_t *req = json_pack("{s:I}", "TTL", (json_int_t)ttl_s), *out = NULL;
+    int rv = req ? etcd_post(c, "/v3/lease/grant", req, &out) : SYNC_ENOMEM;
+
+    json_decref(req);
+    if (rv == 0) {
+        *lease = etcd_i64(out, "ID");
+        rv = *lease != 0 ? 0 : SYNC_EUNAVAIL;
+    }
+    json_decref(out);
+    return rv;
+}
+
+int recipe_lease_keepalive(struct etcd_ctx *c, int64_t lease)
+{
+    json_t *req = json_pack("{s:o}", "ID", etcd_s64(lease)), *out = NULL;
+    int rv = req ? etcd_post(c, "/v3/lease/keepalive", req, &out)
+                 : SYNC_ENOMEM;
+
+    json_decref(req);
+    /* An expired lease's keepalive answers 200 without a TTL. */
+    if (rv == 0 && etcd_i64(json_object_get(out, "result"), "TTL") <= 0)
+        rv = SYNC_ENOENT;
+    json_decref(out);
+    return rv;
+}
+
+int recipe_lease_revoke(struct etcd_ctx *c, int64_t lease)
+{
+    json_t *req = json_pack("{s:o}", "ID", etcd_s64(lease)), *out = NULL;
+    int rv = req ? etcd_post(c, "/v3/lease/revoke", req, &out) : SYNC_ENOMEM;
+
+    json_decref(req);
+    json_decref(out);
+    return rv == SYNC_ENOENT ? 0 : rv;
+}
+
+/* Compare an existing type key's "T:P" with what the opener asked. */
+static int recipe_same_type(json_t *kv, int type, uint32_t param)
+{
+    char v[32];
+    unsigned t = 0, p = 0;
+
+    if (etcd_unb64(kv, "value", v, sizeof(v)) < 0 ||
+        sscanf(v, "%u:%u", &t, &p) != 2)
+        return SYNC_EINTERNAL;
+    if ((int)t != type)
+        return SYNC_ETYPE;
+    return p == param ? 0 : SYNC_EEXIST;
+}
+
+int recipe_open(struct etcd_ctx *c, const char *name, int type,
+                uint32_t param, bool existing, bool *created)
+{
+    char k[ETCD_KEY_MAX], v[32];
+    size_t kl = recipe_key(k, name, "type");
+    json_t *out;
+    int rv;
+
+    *created = false;
+    snprintf(v, sizeof(v), "%d:%u", type, param);
+    if (existing)
+        out = recipe_txn(c, json_pack("{s:[{s:{s:o}}]}", "success",
+                                      "request_range", "key",
+                                      etcd_b64(k, kl)), &rv);
+    else
+        out = recipe_txn(
+            c, json_pack("{s:[{s:s,s:o,s:s}],s:[{s:{s:o,s:o}}],"
+                         "s:[{s:{s:o}}]}",
+                         "compare", "target", "CREATE", "key", etcd_b64(k, kl),
+                         "create_revision", "0",
+                         "success", "request_put", "key", etcd_b64(k, kl),
+                         "value", etcd_b64(v, strlen(v)),
+                         "failure", "request_range", "key", etcd_b64(k, kl)),
+            &rv);
+    if (rv == 0 && !existing && recipe_ok(out))
+        *created = true;
+    else if (rv == 0)
+        rv = recipe_kv(out, 0) == NULL ? SYNC_ENOENT
+                                       : recipe_same_type(recipe_kv(out, 0),
+                                                          type, param);
+    json_decref(out);
+    return rv;
+}
+
+int recipe_unlink(struct etcd_ctx *c, const char *name)
+{
+    char k[ETCD_KEY_MAX];
+    size_t kl = recipe_key(k, name, "type");
+    json_t *req = json_pack("{s:o}", "key", etcd_b64(k, kl)), *out = NULL;
+    int rv = req ? etcd_post(c, "/v3/kv/deleterange", req, &out)
+                 : SYNC_ENOMEM;
+
+    json_decref(req);
+    if (rv == 0 && etcd_i64(out, "deleted") == 0)
+        rv = SYNC_ENOENT;
+    json_decref(out);
+    return rv;
+}
+
+/* ---- Lock / RLock ------------------------------------------------------ */
+
+static size_t recipe_qkey(char *k, const char *name, int64_t lease,
+                          uint64_t seq)
+{
+    char suffix[48];
+
+    snprintf(suffix, sizeof(suffix), "q/%016llx-%08llx",
+             (unsigned long long)lease, (unsigned long long)seq);
+    return recipe_key(k, name, suffix);
+}
+
+static bool recipe_deleted(int type, json_t *kv, void *arg)
+{
+    (void)kv;
+    (void)arg;
+    return type == 1;
+}
+
+/*
+ * The contender just before myrev: its key into pred (0 when none: the
+ * lock is ours) and the revision to watch from.  0 or errors.
+ */
+static int recipe_predecessor(struct etcd_ctx *c, const char *q, size_t ql,
+                              int64_t myrev, char *pred, size_t *pred_len,
+                              int64_t *rev)
+{
+    json_t *req = json_pack("{s:o,s:o,s:o,s:s,s:s,s:s}", "key",
+                            etcd_b64(q, ql), "range_end",
+                            etcd_prefix_end(q, ql), "max_create_revision",
+                            etcd_s64(myrev - 1), "sort_order", "DESCEND",
+                            "sort_target", "CREATE", "limit", "1");
+    json_t *out = NULL, *kv;
+    long n;
+    int rv = req ? etcd_post(c, "/v3/kv/range", req, &out) : SYNC_ENOMEM;
+
+    json_decref(req);
+    *pred_len = 0;
+    if (rv == 0) {
+        *rev = etcd_i64(json_object_get(out, "header"), "revision");
+        kv = json_array_get(json_object_get(out, "kvs"), 0);
+        n = kv ? etcd_unb64(kv, "key", pred, ETCD_KEY_MAX) : 0;
+        if (n < 0)
+            rv = SYNC_EINTERNAL;
+        else
+            *pred_len = (size_t)n;
+    }
+    json_decref(out);
+    return rv;
+}
+
+/* Wait until no contender precedes myrev.  0 or the failure. */
+static int recipe_wait_turn(struct etcd_ctx *c, const char *q, size_t ql,
+                            int64_t myrev, int64_t deadline_ms)
+{
+    char pred[ETCD_KEY_MAX];
+    size_t pl;
+    int64_t rev;
+    int rv;
+
+    for (;;) {
+        rv = recipe_predecessor(c, q, ql, myrev, pred, &pl, &rev);
+        if (rv != 0 || pl == 0)
+            return rv;
+        rv = etcd_watch(c, pred, pl, rev + 1, deadline_ms, recipe_deleted,
+                        NULL);
+        if (rv == SYNC_EUNAVAIL && deadline_ms >= 0 &&
+            etcd_now_ms() >= deadline_ms)
+            return SYNC_ETIMEDOUT;
+        /* A broken stream: read again, on the member etcd moved to. */
+        if (rv != 0 && rv != SYNC_EUNAVAIL)
+            return rv;
+    }
+}
+
+/* Delete key k, even when the ctx was cancelled (a wait that ends must
+ * not leave its contender in the queue until its lease ends). */
+static void recipe_drop(struct etcd_ctx *c, const char *k, size_t kl)
+{
+    json_t *req = json_pack("{s:o}", "key", etcd_b64(k, kl)), *out = NULL;
+
+    atomic_store(&c->cancelled, false);
+    if (req != NULL)
+        (void)etcd_post(c, "/v3/kv/deleterange", req, &out);
+    json_decref(req);
+    json_decref(out);
+}
+
+/* The lock is ours: note it in the owner mark, if our key still exists,
+ * and learn whether the previous holder died holding it. */
+static int recipe_take(struct etcd_ctx *c, const char *name, const char *k,
+                       size_t kl, int64_t myrev, struct recipe_grant *g)
+{
+    char o[ETCD_KEY_MAX], v[24];
+    size_t ol = recipe_key(o, name, "owner");
+    json_t *out;
+    int rv;
+
+    snprintf(v, sizeof(v), "%lld", (long long)myrev);
+    out = recipe_txn(
+        c, json_pack("{s:[{s:s,s:o,s:o}],s:[{s:{s:o}},{s:{s:o,s:o}}]}",
+                     "compare", "target", "CREATE", "key", etcd_b64(k, kl),
+                     "create_revision", etcd_s64(myrev),
+                     "success", "request_range", "key", etcd_b64(o, ol),
+                     "request_put", "key", etcd_b64(o, ol), "value",
+                     etcd_b64(v, strlen(v))),
+        &rv);
+    if (rv == 0 && !recipe_ok(out))
+        rv = SYNC_ENOENT;
+    if (rv == 0) {
+        g->token = myrev;
+        g->owner_died = recipe_kv(out, 0) != NULL;
+    }
+    json_decref(out);
+    return rv;
+}
+
+int recipe_lock_acquire(struct etcd_ctx *c, const char *name, int64_t lease,
+                        uint64_t seq, const char *info, int64_t deadline_ms,
+                        bool may_wait, struct recipe_grant *g)
+{
+    char q[ETCD_KEY_MAX], k[ETCD_KEY_MAX];
+    size_t ql = recipe_key(q, name, "q/"), kl = recipe_qkey(k, name, lease,
+                                                            seq);
+    int64_t myrev = 0, first = 0;
+    json_t *out;
+    int rv;
+
+    /* Put our key and read, in the same revision, its create revision
+     * and the first contender's: the uncontended case is one round trip. */
+    out = recipe_txn(
+        c, json_pack("{s:[{s:{s:o,s:o,s:o}},{s:{s:o}},{s:{s:o,s:o,s:s,s:s,"
+                     "s:s}}]}",
+                     "success", "request_put", "key", etcd_b64(k, kl), "value",
+                     etcd_b64(info, strlen(info)), "lease", etcd_s64(lease),
+                     "request_range", "key", etcd_b64(k, kl),
+                     "request_range", "key", etcd_b64(q, ql), "range_end",
+                     etcd_prefix_end(q, ql), "sort_order", "ASCEND",
+                     "sort_target", "CREATE", "limit", "1"),
+        &rv);
+    if (rv == 0) {
+        myrev = etcd_i64(recipe_kv(out, 1), "create_revision");
+        first = etcd_i64(recipe_kv(out, 2), "create_revision");
+        if (myrev == 0)
+            rv = SYNC_EINTERNAL;
+    }
+    json_decref(out);
+    if (rv != 0)
+        return rv;
+    if (first != myrev)
+        rv = may_wait ? recipe_wait_turn(c, q, ql, myrev, deadline_ms)
+                      : SYNC_ETIMEDOUT;
+    if (rv == 0)
+        rv = recipe_take(c, name, k, kl, myrev, g);
+    if (rv != 0 && rv != SYNC_ENOENT)
+        recipe_drop(c, k, kl);
+    return rv;
+}
+
+int recipe_lock_release(struct etcd_ctx *c, const char *name, int64_t lease,
+                        uint64_t seq, int64_t token, bool clean)
+{
+    char k[ETCD_KEY_MAX], o[ETCD_KEY_MAX];
+    size_t kl = recipe_qkey(k, name, lease, seq);
+    size_t ol = recipe_key(o, name, "owner");
+    json_t *ops = json_array(), *out;
+    int rv;
+
+    json_array_append_new(ops, json_pack("{s:{s:o}}", "request_delete_range",
+                                         "key", etcd_b64(k, kl)));
+    if (clean)
+        json_array_append_new(ops, json_pack("{s:{s:o}}",
+                                             "request_delete_range", "key",
+                                             etcd_b64(o, ol)));
+    out = recipe_txn(c, json_pack("{s:[{s:s,s:o,s:o}],s:o}", "compare",
+                                  "target", "CREATE", "key", etcd_b64(k, kl),
+                                  "create_revision", etcd_s64(token),
+                                  "success", ops),
+                     &rv);
+    if (rv == 0 && !recipe_ok(out))
+        rv = SYNC_ENOENT;
+    json_decref(out);
+    return rv;
+}
+
+int recipe_lock_state(struct etcd_ctx *c, const char *name, int64_t *held,
+                      uint32_t *waiting)
+{
+    char q[ETCD_KEY_MAX];
+    size_t ql = recipe_key(q, name, "q/");
+    json_t *req = json_pack("{s:o,s:o,s:b}", "key", etcd_b64(q, ql),
+                            "range_end", etcd_prefix_end(q, ql), "count_only",
+                            1);
+    json_t *out = NULL;
+    int64_t n;
+    int rv = req ? etcd_post(c, "/v3/kv/range", req, &out) : SYNC_ENOMEM;
+
+    json_decref(req);
+    if (rv == 0) {
+        n = etcd_i64(out, "count");
+        *held = n > 0;
+        *waiting = n > 1 ? (uint32_t)(n - 1) : 0;
+    }
+    json_decref(out);
+    return rv;
+}
+
+/* ---- Event ------------------------------------------------------------- */
+
+int recipe_event_put(struct etcd_ctx *c, const char *name, bool set)
+{
+    char k[ETCD_KEY_MAX];
+    size_t kl = recipe_key(k, name, "flag");
+    json_t *req = json_pack("{s:o,s:o}", "key", etcd_b64(k, kl), "value",
+                            etcd_b64(set ? "1" : "0", 1));
+    json_t *out = NULL;
+    int rv = req ? etcd_post(c, "/v3/kv/put", req, &out) : SYNC_ENOMEM;
+
+    json_decref(req);
+    json_decref(out);
+    return rv;
+}
+
+/* *set from the flag key; *rev = the revision read at. */
+static int recipe_event_read(struct etcd_ctx *c, const char *k, size_t kl,
+                             int64_t *set, int64_t *rev)
+{
+    json_t *req = json_pack("{s:o}", "key", etcd_b64(k, kl)), *out = NULL;
+    char v[8];
+    int rv = req ? etcd_post(c, "/v3/kv/range", req, &out) : SYNC_ENOMEM;
+
+    json_decref(req);
+    if (rv == 0) {
+        json_t *kv = json_array_get(json_object_get(out, "kvs"), 0);
+
+        *rev = etcd_i64(json_object_get(out, "header"), "revision");
+        *set = kv != NULL && etcd_unb64(kv, "value", v, sizeof(v)) == 1 &&
+               v[0] == '1';
+    }
+    json_decref(out);
+    return rv;
+}
+
+int recipe_event_get(struct etcd_ctx *c, const char *name, int64_t *set)
+{
+    char k[ETCD_KEY_MAX];
+    size_t kl = recipe_key(k, name, "flag");
+    int64_t rev;
+
+    return recipe_event_read(c, k, kl, set, &rev);
+}
+
+static bool recipe_set_seen(int type, json_t *kv, void *arg)
+{
+    char v[8];
+
+    (void)arg;
+    return type == 0 && etcd_unb64(kv, "value", v, sizeof(v)) == 1 &&
+           v[0] == '1';
+}
+
+int recipe_event_wait(struct etcd_ctx *c, const char *name,
+                      int64_t deadline_ms, bool may_wait)
+{
+    char k[ETCD_KEY_MAX];
+    size_t kl = recipe_key(k, name, "flag");
+    int64_t set, rev;
+    int rv;
+
+    for (;;) {
+        rv = recipe_event_read(c, k, kl, &set, &rev);
+        if (rv != 0 || set)
+            return rv;
+        if (!may_wait)
+            return SYNC_ETIMEDOUT;
+        rv = etcd_watch(c, k, kl, rev + 1, deadline_ms, recipe_set_seen,
+                        NULL);
+        if (rv == SYNC_EUNAVAIL && deadline_ms >= 0 &&
+            etcd_now_ms() >= deadline_ms)
+            return SYNC_ETIMEDOUT;
+        if (rv != SYNC_EUNAVAIL)
+            return rv;
+    }
+}

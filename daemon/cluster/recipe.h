@@ -1,0 +1,76 @@
+/*
+ * recipe.h: the cluster objects' semantics written as etcd transactions,
+ * each a blocking function run on a cluster job's thread.  Keys of the
+ * object NAME live under "syncd\x01NAME\x01" (a control character cannot
+ * occur in a name, so no name's keys fall inside another's prefix):
+ *   type           "T:P" (object type, creation parameter), no lease
+ *   q/LEASE-SEQ    a Lock/RLock contender, under its session's lease; the
+ *                  one with the lowest create revision holds the lock
+ *   owner          create revision of the holder; left behind when the
+ *                  holder dies (owner-died for the next), deleted on release
+ *   flag           an Event: "1" set, "0" clear
+ */
+#ifndef SYNCD_RECIPE_H
+#define SYNCD_RECIPE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cluster/etcd.h"
+
+/* A lease of ttl_s seconds: 0 and *lease, or etcd_post's codes. */
+int recipe_lease_grant(struct etcd_ctx *c, unsigned ttl_s, int64_t *lease);
+/* 0 (renewed), SYNC_ENOENT (expired or unknown), etcd_post's codes. */
+int recipe_lease_keepalive(struct etcd_ctx *c, int64_t lease);
+/* Revoke: every key under the lease goes at once.  0 (also when it had
+ * already expired) or etcd_post's codes. */
+int recipe_lease_revoke(struct etcd_ctx *c, int64_t lease);
+
+/*
+ * Open NAME as type/param: create its type key unless it exists (or
+ * `existing` is set).  0 (*created says which), SYNC_ETYPE, SYNC_EEXIST,
+ * SYNC_ENOENT (existing only, absent), etcd_post's codes.
+ */
+int recipe_open(struct etcd_ctx *c, const char *name, int type,
+                uint32_t param, bool existing, bool *created);
+/* Remove NAME's type key (handles in use keep working).  0, SYNC_ENOENT. */
+int recipe_unlink(struct etcd_ctx *c, const char *name);
+
+struct recipe_grant {
+    int64_t token;     /* the contender key's create revision */
+    bool owner_died;   /* the previous holder never released */
+};
+
+/*
+ * Contend for the lock NAME with key q/LEASE-SEQ (value: info, who holds
+ * it), FIFO by create revision, watching only the predecessor's key.
+ * deadline_ms: monotonic; < 0 none.  may_wait false: try once.  On any
+ * failure the key is deleted again (best effort: the lease ends it
+ * otherwise).  0 and *g; SYNC_ETIMEDOUT; SYNC_EINTR; SYNC_ENOENT (the
+ * lease is gone: nothing is held); SYNC_EUNAVAIL.
+ */
+int recipe_lock_acquire(struct etcd_ctx *c, const char *name, int64_t lease,
+                        uint64_t seq, const char *info, int64_t deadline_ms,
+                        bool may_wait, struct recipe_grant *g);
+/*
+ * Give the lock up: delete the contender key if it still has this create
+ * revision (and, when clean, the owner mark: a release that is not clean
+ * leaves owner-died for the next holder).  0; SYNC_ENOENT when the key
+ * was already gone (its lease ended: the lock had been lost);
+ * SYNC_EUNAVAIL.
+ */
+int recipe_lock_release(struct etcd_ctx *c, const char *name, int64_t lease,
+                        uint64_t seq, int64_t token, bool clean);
+/* Contenders of lock NAME: *held (0/1) and *waiting.  0 or errors. */
+int recipe_lock_state(struct etcd_ctx *c, const char *name, int64_t *held,
+                      uint32_t *waiting);
+
+/* Set (1) or clear (0) the Event NAME.  0 or etcd_post's codes. */
+int recipe_event_put(struct etcd_ctx *c, const char *name, bool set);
+/* *set = the Event's flag.  0 or etcd_post's codes. */
+int recipe_event_get(struct etcd_ctx *c, const char *name, int64_t *set);
+/* Wait until the Event is set: 0, SYNC_ETIMEDOUT, SYNC_EINTR, errors. */
+int recipe_event_wait(struct etcd_ctx *c, const char *name,
+                      int64_t deadline_ms, bool may_wait);
+
+#endif

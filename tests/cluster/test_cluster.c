@@ -1,0 +1,444 @@
+/*
+ * test_cluster.c: Python's threading promises on cluster/ names, checked
+ * through two agents ("hosts") that share one 3-member etcd: Lock, RLock
+ * and Event semantics, fencing tokens, owner-died after a client's kill -9
+ * (prompt: its lease is revoked) and after an agent's (its lease expires
+ * after the TTL), and the errors when etcd is not there.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+
+#include "cluster_fx.h"
+
+TestSuite(cluster, .init = cfx_init, .fini = cfx_fini, .timeout = 60);
+
+/* Let a request reach etcd and block there (nothing observes it). */
+#define SETTLE_MS 300
+
+static sync_lock *open_lock(sync_client *c, const char *name)
+{
+    sync_lock *l = NULL;
+
+    cr_assert(eq(int, sync_lock_open(c, name, &l), 0));
+    return l;
+}
+
+/* "It is created in the unlocked state"; locked() is seen from both hosts. */
+Test(cluster, lock_state_is_shared_by_both_agents)
+{
+    sync_client *a = cfx_connect(0), *b = cfx_connect(1);
+    sync_lock *la = open_lock(a, cfx_name("L")), *lb = open_lock(b, cfx_name("L"));
+
+    cr_assert(eq(int, sync_lock_locked(lb), 0));
+    cr_assert(eq(int, sync_lock_acquire(la, true, -1), 0));
+    cr_assert(gt(u64, sync_lock_token(la), 0));
+    cr_assert(eq(int, sync_lock_owner_died(la), 0));
+    cr_assert(eq(int, sync_lock_locked(lb), 1));
+    cr_assert(eq(int, sync_lock_locked(la), 1));
+    /* Non-blocking from the other host fails at once. */
+    double t0 = fx_now();
+    cr_assert(eq(int, sync_lock_acquire(lb, false, -1), SYNC_ETIMEDOUT));
+    cr_assert(lt(dbl, fx_now() - t0, 2.0));
+    /* Releasing what B does not hold: RuntimeError. */
+    cr_assert(eq(int, sync_lock_release(lb), SYNC_EPERM));
+    cr_assert(eq(int, sync_lock_release(la), 0));
+    cr_assert(eq(int, sync_lock_locked(lb), 0));
+    cr_assert(eq(int, sync_lock_release(la), SYNC_EPERM));
+    sync_lock_close(la);
+    sync_lock_close(lb);
+    sync_disconnect(a);
+    sync_disconnect(b);
+}
+
+/* A timeout is honoured: not before it, not much after. */
+Test(cluster, lock_timeout_across_agents)
+{
+    sync_client *a = cfx_connect(0), *b = cfx_connect(1);
+    sync_lock *la = open_lock(a, cfx_name("T")), *lb = open_lock(b, cfx_name("T"));
+    double t0;
+
+    cr_assert(eq(int, sync_lock_acquire(la, true, -1), 0));
+    t0 = fx_now();
+    cr_assert(eq(int, sync_lock_acquire(lb, true, 0.5), SYNC_ETIMEDOUT));
+    cr_assert(ge(dbl, fx_now() - t0, 0.5));
+    cr_assert(lt(dbl, fx_now() - t0, 3.5));
+    /* The timed-out contender left the queue: a release frees the lock
+     * for a third party at once. */
+    cr_assert(eq(int, sync_lock_release(la), 0));
+    cr_assert(eq(int, sync_lock_acquire(lb, false, -1), 0));
+    cr_assert(eq(int, sync_lock_release(lb), 0));
+    sync_disconnect(a);
+    sync_disconnect(b);
+}
+
+struct handoff {
+    atomic_int waiting;
+    atomic_int got;
+    uint64_t token;
+    int died;
+    double t_got;
+};
+
+static int waiter_proc(int agent, const char *name, struct handoff *h)
+{
+    sync_client *c = cfx_connect_nofail(agent);
+    sync_lock *l = NULL;
+
+    if (c == NULL || sync_lock_open(c, name, &l) != 0)
+        return 2;
+    atomic_store(&h->waiting, 1);
+    if (sync_lock_acquire(l, true, 20) != 0)
+        return 3;
+    h->t_got = fx_now();
+    h->token = sync_lock_token(l);
+    h->died = sync_lock_owner_died(l);
+    atomic_store(&h->got, 1);
+    if (sync_lock_release(l) != 0)
+        return 4;
+    sync_disconnect(c);
+    return 0;
+}
+
+/* Release on A hands the lock to the waiter on B within milliseconds,
+ * with a larger token and no owner-died. */
+Test(cluster, release_hands_over_between_agents)
+{
+    struct handoff *h = fx_shared(sizeof(*h));
+    sync_client *a = cfx_connect(0);
+    sync_lock *la = open_lock(a, cfx_name("H"));
+    uint64_t t1;
+    double t_rel;
+    pid_t pid;
+
+    cr_assert(eq(int, sync_lock_acquire(la, true, -1), 0));
+    t1 = sync_lock_token(la);
+    pid = fx_fork();
+    if (pid == 0)
+        _exit(waiter_proc(1, cfx_name("H"), h));
+    while (!atomic_load(&h->waiting))
+        fx_sleep_ms(2);
+    fx_sleep_ms(SETTLE_MS);
+    cr_assert(eq(int, atomic_load(&h->got), 0), "mutual exclusion");
+    t_rel = fx_now();
+    cr_assert(eq(int, sync_lock_release(la), 0));
+    cr_assert(eq(int, fx_waitpid(pid, 10000), 0));
+    cr_assert(gt(u64, h->token, t1), "tokens grow across agents");
+    cr_assert(eq(int, h->died, 0));
+    cr_assert(lt(dbl, h->t_got - t_rel, 0.5), "handoff took %.3f s",
+              h->t_got - t_rel);
+    sync_disconnect(a);
+}
+
+/* kill -9 of the holder: its agent revokes its lease at once; the waiter
+ * on the other agent gets the lock promptly, told the owner died. */
+Test(cluster, holder_killed_hands_over_with_owner_died)
+{
+    struct handoff *h = fx_shared(sizeof(*h));
+    atomic_int *held = fx_shared(sizeof(*held));
+    pid_t holder, waiter;
+    double t_kill;
+
+    holder = fx_fork();
+    if (holder == 0) {
+        sync_client *c = cfx_connect_nofail(0);
+        sync_lock *l = NULL;
+
+        if (c == NULL || sync_lock_open(c, cfx_name("K"), &l) != 0 ||
+            sync_lock_acquire(l, true, -1) != 0)
+            _exit(2);
+        atomic_store(held, 1);
+        pause();
+        _exit(0);
+    }
+    while (!atomic_load(held))
+        fx_sleep_ms(2);
+    waiter = fx_fork();
+    if (waiter == 0)
+        _exit(waiter_proc(1, cfx_name("K"), h));
+    while (!atomic_load(&h->waiting))
+        fx_sleep_ms(2);
+    fx_sleep_ms(SETTLE_MS);
+    t_kill = fx_now();
+    cr_assert(eq(int, kill(holder, SIGKILL), 0));
+    cr_assert(eq(int, fx_waitpid(holder, 5000), 128 + SIGKILL));
+    cr_assert(eq(int, fx_waitpid(waiter, 10000), 0));
+    cr_assert(eq(int, h->died, 1), "owner_died after the holder's kill -9");
+    cr_assert(lt(dbl, h->t_got - t_kill, 1.0), "handoff took %.3f s",
+              h->t_got - t_kill);
+}
+
+/* kill -9 of the holder's agent: nothing revokes the lease; it expires
+ * after the TTL (3 s here) and the waiter on B gets the lock, owner died. */
+Test(cluster, agent_killed_lease_expires_after_ttl, .timeout = 60)
+{
+    struct handoff *h = fx_shared(sizeof(*h));
+    sync_client *a = cfx_connect(0);
+    sync_lock *la = open_lock(a, cfx_name("A"));
+    double t_kill, waited;
+    pid_t waiter;
+
+    cr_assert(eq(int, sync_lock_acquire(la, true, -1), 0));
+    waiter = fx_fork();
+    if (waiter == 0)
+        _exit(waiter_proc(1, cfx_name("A"), h));
+    while (!atomic_load(&h->waiting))
+        fx_sleep_ms(2);
+    fx_sleep_ms(SETTLE_MS);
+    t_kill = fx_now();
+    cfx_kill_agent(0);
+    cr_assert(eq(int, fx_waitpid(waiter, 20000), 0));
+    waited = h->t_got - t_kill;
+    /* Lease TTL 3 s after the last keepalive (sent every TTL/4). */
+    cr_assert(ge(dbl, waited, 1.5), "handed over after %.3f s", waited);
+    cr_assert(lt(dbl, waited, 6.0), "handed over after %.3f s", waited);
+    cr_assert(eq(int, h->died, 1));
+    sync_lock_close(la);
+    sync_disconnect(a);
+}
+
+struct mutex_run {
+    atomic_int inside, overlaps, regressions, done;
+    atomic_ullong last_token;
+};
+
+static int mutex_worker(int agent, const char *name, struct mutex_run *m)
+{
+    sync_client *c = cfx_connect_nofail(agent);
+    sync_lock *l = NULL;
+    uint64_t tok;
+    int i;
+
+    if (c == NULL || sync_lock_open(c, name, &l) != 0)
+        return 2;
+    for (i = 0; i < 8; i++) {
+        if (sync_lock_acquire(l, true, 30) != 0)
+            return 3;
+        if (atomic_fetch_add(&m->inside, 1) != 0)
+            atomic_fetch_add(&m->overlaps, 1);
+        tok = sync_lock_token(l);
+        if (tok <= atomic_load(&m->last_token))
+            atomic_fetch_add(&m->regressions, 1);
+        atomic_store(&m->last_token, tok);
+        fx_sleep_ms(3);
+        atomic_fetch_sub(&m->inside, 1);
+        if (sync_lock_release(l) != 0)
+            return 4;
+        atomic_fetch_add(&m->done, 1);
+    }
+    sync_disconnect(c);
+    return 0;
+}
+
+/* Four processes, two per agent: one holder at a time, tokens only grow. */
+Test(cluster, mutual_exclusion_and_monotonic_tokens, .timeout = 90)
+{
+    struct mutex_run *m = fx_shared(sizeof(*m));
+    pid_t pids[4];
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        pids[i] = fx_fork();
+        if (pids[i] == 0)
+            _exit(mutex_worker(i % 2, cfx_name("M"), m));
+    }
+    for (i = 0; i < 4; i++)
+        cr_assert(eq(int, fx_waitpid(pids[i], 80000), 0), "worker %d", i);
+    cr_assert(eq(int, atomic_load(&m->done), 32));
+    cr_assert(eq(int, atomic_load(&m->overlaps), 0));
+    cr_assert(eq(int, atomic_load(&m->regressions), 0));
+}
+
+struct same_client {
+    sync_lock *l;
+    atomic_int started, got;
+};
+
+static void *second_thread(void *p)
+{
+    struct same_client *sc = p;
+
+    atomic_store(&sc->started, 1);
+    if (sync_lock_acquire(sc->l, true, 10) == 0) {
+        atomic_store(&sc->got, 1);
+        sync_lock_release(sc->l);
+    }
+    return NULL;
+}
+
+/* "A second acquire from the same client waits like anyone else". */
+Test(cluster, second_thread_of_one_client_waits)
+{
+    sync_client *a = cfx_connect(0);
+    struct same_client sc = {.l = open_lock(a, cfx_name("S"))};
+    pthread_t t;
+
+    cr_assert(eq(int, sync_lock_acquire(sc.l, true, -1), 0));
+    pthread_create(&t, NULL, second_thread, &sc);
+    while (!atomic_load(&sc.started))
+        fx_sleep_ms(2);
+    fx_sleep_ms(SETTLE_MS);
+    cr_assert(eq(int, atomic_load(&sc.got), 0));
+    cr_assert(eq(int, sync_lock_release(sc.l), 0));
+    pthread_join(t, NULL);
+    cr_assert(eq(int, atomic_load(&sc.got), 1));
+    sync_lock_close(sc.l);
+    sync_disconnect(a);
+}
+
+/* RLock: the owning thread re-enters; the other host waits for the last
+ * release; a release by another client is RuntimeError. */
+Test(cluster, rlock_reentry_across_agents)
+{
+    sync_client *a = cfx_connect(0), *b = cfx_connect(1);
+    sync_rlock *ra = NULL, *rb = NULL;
+    uint64_t tok;
+
+    cr_assert(eq(int, sync_rlock_open(a, cfx_name("R"), &ra), 0));
+    cr_assert(eq(int, sync_rlock_open(b, cfx_name("R"), &rb), 0));
+    cr_assert(eq(int, sync_rlock_acquire(ra, true, -1), 0));
+    tok = sync_rlock_token(ra);
+    cr_assert(eq(int, sync_rlock_acquire(ra, true, -1), 0));
+    cr_assert(eq(int, sync_rlock_acquire(ra, false, -1), 0));
+    cr_assert(eq(int, sync_rlock_depth(ra), 3));
+    cr_assert(eq(int, sync_rlock_is_owned(ra), 1));
+    cr_assert(eq(int, sync_rlock_is_owned(rb), 0));
+    cr_assert(eq(int, sync_rlock_release(rb), SYNC_EPERM));
+    cr_assert(eq(int, sync_rlock_release(ra), 0));
+    cr_assert(eq(int, sync_rlock_release(ra), 0));
+    cr_assert(eq(int, sync_rlock_acquire(rb, false, -1), SYNC_ETIMEDOUT));
+    cr_assert(eq(int, sync_rlock_release(ra), 0));
+    cr_assert(eq(int, sync_rlock_release(ra), SYNC_EPERM));
+    cr_assert(eq(int, sync_rlock_acquire(rb, false, -1), 0));
+    cr_assert(gt(u64, sync_rlock_token(rb), tok));
+    cr_assert(eq(int, sync_rlock_locked(ra), 1));
+    cr_assert(eq(int, sync_rlock_release(rb), 0));
+    sync_disconnect(a);
+    sync_disconnect(b);
+}
+
+struct ev_wait {
+    atomic_int waiting;
+    int rv;
+    double t_done;
+};
+
+/* Event: set on one host wakes a waiter on the other; clear; timeout. */
+Test(cluster, event_across_agents)
+{
+    struct ev_wait *w = fx_shared(sizeof(*w));
+    sync_client *a = cfx_connect(0), *b = cfx_connect(1);
+    sync_event *ea = NULL, *eb = NULL;
+    double t0, t_set;
+    pid_t pid;
+
+    cr_assert(eq(int, sync_event_open(a, cfx_name("E"), &ea), 0));
+    cr_assert(eq(int, sync_event_open(b, cfx_name("E"), &eb), 0));
+    cr_assert(eq(int, sync_event_is_set(eb), 0));
+    t0 = fx_now();
+    cr_assert(eq(int, sync_event_wait(eb, 0.4), SYNC_ETIMEDOUT));
+    cr_assert(ge(dbl, fx_now() - t0, 0.4));
+    pid = fx_fork();
+    if (pid == 0) {
+        sync_client *c = cfx_connect_nofail(1);
+        sync_event *e = NULL;
+
+        if (c == NULL || sync_event_open(c, cfx_name("E"), &e) != 0)
+            _exit(2);
+        atomic_store(&w->waiting, 1);
+        w->rv = sync_event_wait(e, 20);
+        w->t_done = fx_now();
+        _exit(0);
+    }
+    while (!atomic_load(&w->waiting))
+        fx_sleep_ms(2);
+    fx_sleep_ms(SETTLE_MS);
+    t_set = fx_now();
+    cr_assert(eq(int, sync_event_set(ea), 0));
+    cr_assert(eq(int, fx_waitpid(pid, 10000), 0));
+    cr_assert(eq(int, w->rv, 0));
+    cr_assert(lt(dbl, w->t_done - t_set, 0.5));
+    cr_assert(eq(int, sync_event_is_set(eb), 1));
+    cr_assert(eq(int, sync_event_wait(eb, 5), 0));
+    cr_assert(eq(int, sync_event_clear(eb), 0));
+    cr_assert(eq(int, sync_event_is_set(ea), 0));
+    sync_disconnect(a);
+    sync_disconnect(b);
+}
+
+/* One name, one type, across hosts; other types are refused clearly. */
+Test(cluster, types_are_checked_across_agents)
+{
+    sync_client *a = cfx_connect(0), *b = cfx_connect(1);
+    sync_lock *l = NULL;
+    sync_event *e = NULL;
+    sync_sem *s = NULL;
+
+    cr_assert(eq(int, sync_lock_open(a, cfx_name("X"), &l), 0));
+    cr_assert(eq(int, sync_event_open(b, cfx_name("X"), &e), SYNC_ETYPE));
+    cr_assert(eq(int, sync_sem_open(b, cfx_name("Y"), 2, &s), SYNC_EINVAL));
+    /* Local names on the same agents are untouched. */
+    cr_assert(eq(int, sync_event_open(b, "X", &e), 0));
+    cr_assert(eq(int, sync_event_set(e), 0));
+    sync_disconnect(a);
+    sync_disconnect(b);
+}
+
+/* Without --cluster, a cluster/ name is refused, never served locally. */
+Test(cluster, daemon_without_cluster_refuses_cluster_names)
+{
+    char sock[160], log[160];
+    pid_t pid;
+    sync_client *c = NULL;
+    sync_lock *l = NULL;
+
+    snprintf(sock, sizeof(sock), "%s/plain.sock", cfx.dir);
+    snprintf(log, sizeof(log), "%s/plain.log", cfx.dir);
+    pid = syncd_spawn(sock, log, (const char *[]){"--config", "/dev/null",
+                                                  NULL});
+    cr_assert(syncd_wait_ready(sock, pid, 10000));
+    cr_assert(eq(int, sync_connect(sock, &c), 0));
+    cr_assert(eq(int, sync_lock_open(c, "cluster/x", &l), SYNC_EUNAVAIL));
+    cr_assert(eq(int, sync_lock_open(c, "local", &l), 0));
+    cr_assert(eq(int, sync_lock_acquire(l, true, -1), 0));
+    sync_disconnect(c);
+    kill(pid, SIGTERM);
+    cr_assert(eq(int, fx_waitpid(pid, 10000), 0));
+    cr_assert(file_contains(log, "cluster/ names need a daemon started "
+                                 "with --cluster"));
+}
+
+/* etcd out of reach: SYNC_EUNAVAIL in bounded time; local names work. */
+Test(cluster, unreachable_etcd_is_unavail_and_local_names_work,
+     .timeout = 60)
+{
+    char sock[160], log[160];
+    pid_t pid;
+    sync_client *c = NULL;
+    sync_lock *l = NULL;
+    double t0;
+
+    snprintf(sock, sizeof(sock), "%s/cut.sock", cfx.dir);
+    snprintf(log, sizeof(log), "%s/cut.log", cfx.dir);
+    /* Port 9 (discard) on loopback: nothing listens there. */
+    pid = syncd_spawn(sock, log, (const char *[]){
+        "--cluster", "http://127.0.0.1:9,http://127.0.0.1:9", "--config",
+        "/dev/null", NULL});
+    cr_assert(syncd_wait_ready(sock, pid, 10000));
+    cr_assert(eq(int, sync_connect(sock, &c), 0));
+    t0 = fx_now();
+    cr_assert(eq(int, sync_lock_open(c, "cluster/x", &l), SYNC_EUNAVAIL));
+    cr_assert(lt(dbl, fx_now() - t0, 10.0));
+    cr_assert(eq(int, sync_lock_open(c, "local", &l), 0));
+    cr_assert(eq(int, sync_lock_acquire(l, true, -1), 0));
+    cr_assert(eq(int, sync_lock_release(l), 0));
+    sync_disconnect(c);
+    kill(pid, SIGTERM);
+    cr_assert(eq(int, fx_waitpid(pid, 15000), 0));
+}

@@ -1,0 +1,286 @@
+/*
+ * test_cluster_chaos.c: cluster/ Locks under failures.
+ *
+ * cluster_chaos/short_run: six processes (three per agent) take one
+ * cluster Lock in a loop while the test kills, in turn, a client (kill -9,
+ * respawned), an agent (kill -9, restarted on its socket), an etcd
+ * follower and the etcd leader (kill -9, restarted 1.5 s later).  A
+ * shared-memory witness counts double holders (someone enters while a
+ * live process is inside) and token regressions (a grant whose fencing
+ * token is not above the previous grant's): both must stay 0, and the
+ * lock must keep being granted.  SYNCD_CLUSTER_CHAOS_SECONDS (default 20)
+ * sets the length.
+ *
+ * cluster_cut/agent_cut_off_releases_nothing_it_cannot_prove: every etcd
+ * member is frozen (SIGSTOP) while a client of agent A holds a Lock; A
+ * gives the lease up before it can have expired in etcd and tells the
+ * client its release failed (the lock was lost); after the thaw a client
+ * of B gets the lock, told its owner died.
+ *
+ * Each runs beside its own etcd (etcd_cluster.sh), as its own CTest test.
+ */
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+
+#include "cluster_fx.h"
+
+TestSuite(cluster_chaos, .init = cfx_init, .fini = cfx_fini);
+TestSuite(cluster_cut, .init = cfx_init, .fini = cfx_fini);
+
+#define CH_WORKERS 6
+
+struct chaos {
+    atomic_int stop;
+    atomic_int holder;          /* worker slot + 1 inside, or 0 */
+    atomic_int dead[CH_WORKERS]; /* marked before the worker is killed */
+    atomic_int doubles, regressions, grants, errors, owner_died;
+    atomic_ullong last_token;
+};
+
+static void chaos_section(struct chaos *ch, int slot, uint64_t tok,
+                          bool died)
+{
+    int prev = 0;
+
+    if (!atomic_compare_exchange_strong(&ch->holder, &prev, slot + 1)) {
+        /* Taking over from a killed holder is fine; from a live one is
+         * a double holder. */
+        if (!atomic_load(&ch->dead[prev - 1]))
+            atomic_fetch_add(&ch->doubles, 1);
+        atomic_store(&ch->holder, slot + 1);
+    }
+    if (tok <= atomic_load(&ch->last_token))
+        atomic_fetch_add(&ch->regressions, 1);
+    atomic_store(&ch->last_token, tok);
+    atomic_fetch_add(&ch->grants, 1);
+    if (died)
+        atomic_fetch_add(&ch->owner_died, 1);
+    fx_sleep_ms(2 + rand() % 8);
+    prev = slot + 1;
+    atomic_compare_exchange_strong(&ch->holder, &prev, 0);
+}
+
+static void chaos_worker(struct chaos *ch, int slot)
+{
+    sync_client *c = NULL;
+    sync_lock *l = NULL;
+    int rv;
+
+    srand((unsigned)getpid());
+    while (!atomic_load(&ch->stop)) {
+        if (c == NULL) {
+            c = cfx_connect_nofail(slot % CFX_AGENTS);
+            if (c == NULL || sync_lock_open(c, cfx_name("chaos"), &l) != 0) {
+                if (c != NULL)
+                    sync_disconnect(c);
+                c = NULL;
+                fx_sleep_ms(50);
+                continue;
+            }
+        }
+        rv = sync_lock_acquire(l, true, 10);
+        if (rv == 0) {
+            chaos_section(ch, slot, sync_lock_token(l),
+                          sync_lock_owner_died(l) == 1);
+            rv = sync_lock_release(l);
+        }
+        if (rv != 0 && rv != SYNC_ETIMEDOUT) {
+            atomic_fetch_add(&ch->errors, 1);
+            sync_disconnect(c);
+            c = NULL;
+            fx_sleep_ms(20);
+        }
+    }
+    if (c != NULL)
+        sync_disconnect(c);
+    _exit(0);
+}
+
+static pid_t chaos_spawn(struct chaos *ch, int slot)
+{
+    pid_t pid = fx_fork();
+
+    cr_assert(ge(int, pid, 0));
+    if (pid == 0)
+        chaos_worker(ch, slot);
+    atomic_store(&ch->dead[slot], 0);
+    return pid;
+}
+
+/* etcd member i's pid (from etcd_cluster.sh's file). */
+static pid_t member_pid(int i)
+{
+    char path[256];
+    FILE *f;
+    int pid = -1;
+
+    snprintf(path, sizeof(path), "%s/m%d.pid", getenv("SYNCD_ETCD_DIR"), i);
+    f = fopen(path, "r");
+    if (f != NULL) {
+        if (fscanf(f, "%d", &pid) != 1)
+            pid = -1;
+        fclose(f);
+    }
+    return pid;
+}
+
+/* Which member leads (etcdctl endpoint status), or -1. */
+static int member_leader(void)
+{
+    char cmd[600], out[4096];
+    const char *urls = getenv("SYNCD_ETCD_URLS"), *p;
+    unsigned long long id, leader;
+    FILE *f;
+    size_t n;
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        char url[128];
+
+        p = urls;
+        for (int k = 0; k < i && p; k++)
+            p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
+        if (p == NULL)
+            return -1;
+        snprintf(url, sizeof(url), "%.*s", (int)strcspn(p, ","), p);
+        snprintf(cmd, sizeof(cmd), "ETCDCTL_API=3 etcdctl --endpoints=%s "
+                 "--command-timeout=1s endpoint status -w json 2>/dev/null",
+                 url);
+        f = popen(cmd, "r");
+        if (f == NULL)
+            continue;
+        n = fread(out, 1, sizeof(out) - 1, f);
+        pclose(f);
+        out[n] = '\0';
+        if ((p = strstr(out, "\"member_id\":")) == NULL ||
+            sscanf(p, "\"member_id\":%llu", &id) != 1 ||
+            (p = strstr(out, "\"leader\":")) == NULL ||
+            sscanf(p, "\"leader\":%llu", &leader) != 1)
+            continue;
+        if (id == leader)
+            return i;
+    }
+    return -1;
+}
+
+/* Kill member i with SIGKILL; start it again after down_ms. */
+static void member_bounce(int i, int down_ms)
+{
+    char path[256], cmd[600];
+    pid_t pid = member_pid(i);
+
+    cr_assert(gt(int, pid, 0));
+    cr_assert(eq(int, kill(pid, SIGKILL), 0));
+    fx_sleep_ms(down_ms);
+    snprintf(path, sizeof(path), "%s/m%d", getenv("SYNCD_ETCD_DIR"), i);
+    snprintf(cmd, sizeof(cmd), "(bash %s.cmd & echo $! > %s.pid)", path,
+             path);
+    cr_assert(eq(int, system(cmd), 0));
+}
+
+Test(cluster_chaos, short_run, .timeout = 180)
+{
+    struct chaos *ch = fx_shared(sizeof(*ch));
+    const char *env = getenv("SYNCD_CLUSTER_CHAOS_SECONDS");
+    double seconds = env ? atof(env) : 20.0, end;
+    pid_t pids[CH_WORKERS];
+    int i, step = 0, kills[4] = {0}, leader, victim;
+
+    for (i = 0; i < CH_WORKERS; i++)
+        pids[i] = chaos_spawn(ch, i);
+    end = fx_now() + seconds;
+    while (fx_now() < end) {
+        fx_sleep_ms(800 + rand() % 400);
+        switch (step++ % 4) {
+        case 0: /* a client */
+            victim = rand() % CH_WORKERS;
+            atomic_store(&ch->dead[victim], 1);
+            kill(pids[victim], SIGKILL);
+            (void)fx_waitpid(pids[victim], 5000);
+            pids[victim] = chaos_spawn(ch, victim);
+            kills[0]++;
+            break;
+        case 1: /* an agent: its clients reconnect once it is back */
+            victim = rand() % CFX_AGENTS;
+            cfx_kill_agent(victim);
+            fx_sleep_ms(300);
+            cfx_start_agent(victim, cfx.urls);
+            kills[1]++;
+            break;
+        case 2: /* a follower */
+        case 3: /* the leader */
+            leader = member_leader();
+            victim = leader < 0 ? rand() % 3
+                     : step % 4 == 0 ? leader
+                                      : (leader + 1 + rand() % 2) % 3;
+            member_bounce(victim, 1500);
+            kills[victim == leader ? 3 : 2]++;
+            break;
+        }
+    }
+    atomic_store(&ch->stop, 1);
+    for (i = 0; i < CH_WORKERS; i++)
+        cr_assert(eq(int, fx_waitpid(pids[i], 30000), 0), "worker %d", i);
+    fprintf(stderr, "cluster chaos: %.0f s, %d grants, %d owner-died, %d "
+            "errors; killed %d clients, %d agents, %d followers, %d "
+            "leaders\n", seconds, atomic_load(&ch->grants),
+            atomic_load(&ch->owner_died), atomic_load(&ch->errors),
+            kills[0], kills[1], kills[2], kills[3]);
+    cr_assert(eq(int, atomic_load(&ch->doubles), 0), "double holders");
+    cr_assert(eq(int, atomic_load(&ch->regressions), 0), "token regressions");
+    cr_assert(ge(int, atomic_load(&ch->grants), 20), "the lock kept moving");
+    cr_assert(ge(int, kills[3], 1), "the leader was killed at least once");
+}
+
+/* Freeze (or thaw) every etcd member. */
+static void members_signal(int sig)
+{
+    int i;
+
+    for (i = 0; i < 3; i++)
+        cr_assert(eq(int, kill(member_pid(i), sig), 0));
+}
+
+Test(cluster_cut, agent_cut_off_releases_nothing_it_cannot_prove,
+     .timeout = 90)
+{
+    sync_client *a = cfx_connect(0), *b = cfx_connect(1);
+    sync_lock *la = NULL, *lb = NULL;
+    double t0;
+
+    cr_assert(eq(int, sync_lock_open(a, cfx_name("cut"), &la), 0));
+    cr_assert(eq(int, sync_lock_open(b, cfx_name("cut"), &lb), 0));
+    cr_assert(eq(int, sync_lock_acquire(la, true, -1), 0));
+    members_signal(SIGSTOP);
+    /* TTL 3 s: A gives the lease up after 4/5 of it without an answer. */
+    cr_assert(syncd_wait_ready(cfx.sock[0], cfx.pid[0], 100));
+    t0 = fx_now();
+    while (!file_contains(cfx.log[0], "given up") && fx_now() - t0 < 10)
+        fx_sleep_ms(50);
+    cr_assert(file_contains(cfx.log[0], "given up"),
+              "agent A never gave its lease up");
+    cr_assert(lt(dbl, fx_now() - t0, 3.5));
+    /* The client learns the lock is lost; it is never told "released". */
+    cr_assert(eq(int, sync_lock_release(la), SYNC_EUNAVAIL));
+    fx_sleep_ms(1500);
+    members_signal(SIGCONT);
+    /* After the thaw the lease is gone (revoked by A, or expired), and B
+     * gets the lock, told that its owner died. */
+    cr_assert(eq(int, sync_lock_acquire(lb, true, 20), 0));
+    cr_assert(eq(int, sync_lock_owner_died(lb), 1));
+    cr_assert(eq(int, sync_lock_release(lb), 0));
+    /* A works again with a new lease. */
+    cr_assert(eq(int, sync_lock_acquire(la, true, 20), 0));
+    cr_assert(eq(int, sync_lock_owner_died(la), 0));
+    cr_assert(eq(int, sync_lock_release(la), 0));
+    sync_disconnect(a);
+    sync_disconnect(b);
+}
