@@ -18,6 +18,9 @@ static sync_client *spy_client; /* owned; NULL until first needed */
 static char *spy_path;          /* owned (PyMem); NULL: the default path */
 unsigned long spy_gen = 1; /* bumped by connect() and fork() */
 
+static PyObject *spy_set(PyObject *type, int code, struct spy_obj *o,
+                         const char *msg);
+
 /* ---- connection ---------------------------------------------------------- */
 
 static sync_client *spy_get_client(void)
@@ -34,8 +37,12 @@ static sync_client *spy_get_client(void)
             snprintf(path, sizeof(path), "%s", spy_path);
         else
             (void)sync_default_socket_path(path, sizeof(path));
-        PyErr_Format(spy_connection_error, "cannot connect to syncd at %s: %s (%s)",
-                     path, sync_strerror(rv), sync_errname(rv));
+        char msg[384];
+
+        snprintf(msg, sizeof(msg), "cannot connect to syncd at %s: %s", path,
+                 sync_strerror(rv));
+        /* With .code and .errname, as every error of the package. */
+        spy_set(spy_connection_error, rv, NULL, msg);
         return NULL;
     }
     spy_client = c;
@@ -90,8 +97,22 @@ static PyObject *spy_after_fork(PyObject *mod, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* Raise ValueError for the name s (len bytes of UTF-8) that is not
+ * valid; -1. */
+static int spy_bad_name(const char *s, Py_ssize_t len)
+{
+    if (len > 0 && strlen(s) != (size_t)len)
+        PyErr_SetString(PyExc_ValueError,
+                        "name must not contain a NUL character");
+    else
+        PyErr_Format(PyExc_ValueError, "name must be 1 to %d bytes of UTF-8",
+                     SYNC_NAME_MAX);
+    return -1;
+}
+
 static PyObject *spy_unlink(PyObject *mod, PyObject *arg)
 {
+    Py_ssize_t len = 0;
     sync_client *c;
     const char *name;
     int rv;
@@ -100,8 +121,14 @@ static PyObject *spy_unlink(PyObject *mod, PyObject *arg)
     if (!PyUnicode_Check(arg))
         return PyErr_Format(PyExc_TypeError, "name must be str, not %.100s",
                             Py_TYPE(arg)->tp_name);
-    name = PyUnicode_AsUTF8(arg);
-    if (name == NULL || (c = spy_get_client()) == NULL)
+    name = PyUnicode_AsUTF8AndSize(arg, &len);
+    if (name == NULL)
+        return NULL;
+    if (len == 0 || len > SYNC_NAME_MAX || strlen(name) != (size_t)len) {
+        spy_bad_name(name, len);
+        return NULL;
+    }
+    if ((c = spy_get_client()) == NULL)
         return NULL;
     SPY_BLOCKING(rv, sync_unlink(c, name));
     if (rv != 0)
@@ -448,6 +475,7 @@ void *spy_handle(struct spy_obj *o)
 
 int spy_obj_init_common(struct spy_obj *o, enum spy_kind kind, PyObject *name)
 {
+    Py_ssize_t len = 0;
     PyObject *n;
 
     if (o->name != NULL || o->anonymous) {
@@ -468,12 +496,12 @@ int spy_obj_init_common(struct spy_obj *o, enum spy_kind kind, PyObject *name)
     }
     if (n == NULL)
         return -1;
-    o->cname = PyUnicode_AsUTF8(n);
-    if (o->cname == NULL || o->cname[0] == '\0' ||
-        strlen(o->cname) > SYNC_NAME_MAX) {
+    o->cname = PyUnicode_AsUTF8AndSize(n, &len);
+    if (o->cname == NULL || len == 0 || len > SYNC_NAME_MAX ||
+        strlen(o->cname) != (size_t)len) {
+        /* A NUL inside would cut the name short in C: another object. */
         if (o->cname != NULL)
-            PyErr_Format(PyExc_ValueError,
-                         "name must be 1 to %d bytes of UTF-8", SYNC_NAME_MAX);
+            spy_bad_name(o->cname, len);
         Py_DECREF(n);
         return -1;
     }

@@ -48,6 +48,24 @@ def _where(obj):
     return "name=%r" % obj.name
 
 
+def _safe_repr(state_repr):
+    """A repr that never raises: a closed object says so, and one whose
+    state cannot be read (the daemon went away) names the error."""
+    def __repr__(self):
+        if self.closed:
+            return "<closed %s.%s object %s at %#x>" % (
+                type(self).__module__, type(self).__qualname__,
+                _where(self), id(self))
+        try:
+            return state_repr(self)
+        except (Error, ConnectionError) as e:
+            return "<%s.%s object %s at %#x (state unknown: %s)>" % (
+                type(self).__module__, type(self).__qualname__,
+                _where(self), id(self), getattr(e, "errname", e))
+    __repr__.__doc__ = state_repr.__doc__
+    return __repr__
+
+
 class Lock(_syncd.Lock):
     """threading.Lock across processes: Lock(name=None).
 
@@ -60,6 +78,7 @@ class Lock(_syncd.Lock):
     def __reduce__(self):
         return _rebuild, (type(self), (self.name,), {})
 
+    @_safe_repr
     def __repr__(self):
         state = "locked" if self.locked() else "unlocked"
         return "<%s %s.%s object %s at %#x>" % (
@@ -78,6 +97,7 @@ class RLock(_syncd.RLock):
     def __reduce__(self):
         return _rebuild, (type(self), (self.name,), {})
 
+    @_safe_repr
     def __repr__(self):
         count = self._recursion_count()
         state = "locked" if count or self.locked() else "unlocked"
@@ -97,6 +117,7 @@ class Condition(_syncd.Condition):
     def __reduce__(self):
         return _rebuild, (type(self), (self.lock,), {"name": self.name})
 
+    @_safe_repr
     def __repr__(self):
         if self.lock is not None:
             inner = repr(self.lock)
@@ -134,6 +155,7 @@ class Semaphore(_syncd.Semaphore):
         return _rebuild, (type(self), (self._initial_value,),
                           {"name": self.name})
 
+    @_safe_repr
     def __repr__(self):
         return "<%s.%s at %#x %s: value=%d>" % (
             type(self).__module__, type(self).__qualname__, id(self),
@@ -144,6 +166,7 @@ class BoundedSemaphore(_syncd.BoundedSemaphore, Semaphore):
     """threading.BoundedSemaphore across processes."""
     __slots__ = ()
 
+    @_safe_repr
     def __repr__(self):
         return "<%s.%s at %#x %s: value=%d/%d>" % (
             type(self).__module__, type(self).__qualname__, id(self),
@@ -157,6 +180,7 @@ class Event(_syncd.Event):
     def __reduce__(self):
         return _rebuild, (type(self), (self.name,), {})
 
+    @_safe_repr
     def __repr__(self):
         return "<%s.%s at %#x %s: %s>" % (
             type(self).__module__, type(self).__qualname__, id(self),
@@ -190,6 +214,7 @@ class Barrier(_syncd.Barrier):
         return _rebuild, (type(self), (self.parties, self._action,
                                        self._timeout), {"name": self.name})
 
+    @_safe_repr
     def __repr__(self):
         if self.broken:
             state = "broken"
