@@ -55,3 +55,11 @@ def syncd_daemon():
     rc = proc.wait(timeout=10)
     sys.stderr.write(open(os.path.join(tmp, "syncd.log")).read())
     assert rc == 0, "syncd exited with %d" % rc
+
+
+def start_private_daemon(sock):
+    """A daemon of the test's own on sock (a test that kills it); the
+    caller kills it and reconnects to $SYNCD_SOCKET when done."""
+    proc = subprocess.Popen([_daemon_path(), "--socket", sock, "--quiet"])
+    assert wait_listening(sock, proc), "syncd did not start on " + sock
+    return proc

@@ -4,7 +4,6 @@ types, a closed object, a daemon that went away) as clear exceptions."""
 import gc
 import os
 import pickle
-import subprocess
 import tempfile
 import threading
 import time
@@ -12,7 +11,7 @@ import time
 import pytest
 
 import syncd
-from conftest import _daemon_path, wait_listening
+from conftest import start_private_daemon
 
 
 def test_exceptions_are_threadings_and_runtime_errors():
@@ -218,9 +217,8 @@ def test_bad_input_raises_clear_exceptions():
 def test_a_daemon_that_went_away_is_a_connection_error():
     tmp = tempfile.mkdtemp(prefix="syncd-py-gone-")
     sock = os.path.join(tmp, "s.sock")
-    proc = subprocess.Popen([_daemon_path(), "--socket", sock, "--quiet"])
+    proc = start_private_daemon(sock)
     try:
-        assert wait_listening(sock, proc)
         syncd.connect(sock)
         assert syncd.socket_path() == sock
         lock = syncd.Lock("gone")
@@ -239,8 +237,7 @@ def test_a_daemon_that_went_away_is_a_connection_error():
         # A daemon back on that socket: the same objects work again (the
         # connection and what it held were lost with the old daemon).
         os.unlink(sock)
-        proc = subprocess.Popen([_daemon_path(), "--socket", sock, "--quiet"])
-        assert wait_listening(sock, proc)
+        proc = start_private_daemon(sock)
         assert lock.acquire(False) and lock.locked()
         lock.release()
     finally:

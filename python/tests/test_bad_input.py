@@ -3,7 +3,6 @@ hang: wrong argument types and values (the same exception class as
 threading raises for the same call), every method of a closed object, and
 a daemon that went away under blocked and idle calls of every class."""
 import os
-import subprocess
 import tempfile
 import threading
 import time
@@ -11,7 +10,7 @@ import time
 import pytest
 
 import syncd
-from conftest import _daemon_path, wait_listening
+from conftest import start_private_daemon
 
 
 def _held_condition(mod):
@@ -198,9 +197,8 @@ def test_a_daemon_killed_under_blocked_calls_of_every_class():
     call, until a daemon is back on the socket."""
     tmp = tempfile.mkdtemp(prefix="syncd-py-killed-")
     sock = os.path.join(tmp, "s.sock")
-    proc = subprocess.Popen([_daemon_path(), "--socket", sock, "--quiet"])
+    proc = start_private_daemon(sock)
     try:
-        assert wait_listening(sock, proc)
         syncd.connect(sock)
         holder = syncd.Lock("killed/l")
         holder.acquire()
