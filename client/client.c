@@ -5,7 +5,8 @@
  * own reply arrives, handing other callers' replies to their condition
  * variables (leader/follower), so a single-threaded caller pays one write
  * and one read and never a thread hop.  EOF or an error fails every call
- * in flight with SYNC_ECONN, so nothing hangs.
+ * in flight with SYNC_ECONN, so nothing hangs; reconnect.c then dials
+ * again and sends those calls anew (unless reconnecting is off).
  */
 #include <assert.h>
 #include <errno.h>
@@ -278,6 +279,8 @@ static void client_wait(sync_client *c, struct sync__call *call)
         c->reader_busy = true;
         client_read_until(c, call);
         c->reader_busy = false;
+        if (c->reconnecting)
+            pthread_cond_broadcast(&c->reconn_cv);
         /* Hand the reader role to a caller still waiting. */
         for (other = c->calls; other != NULL; other = other->next) {
             if (!other->done && other != call) {
@@ -288,8 +291,20 @@ static void client_wait(sync_client *c, struct sync__call *call)
     }
 }
 
-int sync__call(sync_client *c, const struct sync__request *req,
-               struct sync__result *res)
+void sync__client_fail(sync_client *c, int code)
+{
+    client_fail_all(c, code);
+}
+
+/* Whether the calling thread is c's reconnector (its calls go through
+ * while the others wait).  Under c->mu. */
+static bool client_is_reconnector(const sync_client *c)
+{
+    return c->reconnecting && pthread_equal(c->reconnector, pthread_self());
+}
+
+int sync__call_once(sync_client *c, const struct sync__request *req,
+                    struct sync__result *res, uint64_t *gen)
 {
     struct sync__call call = {.done = false};
     uint8_t stack[512];
@@ -302,6 +317,10 @@ int sync__call(sync_client *c, const struct sync__request *req,
     if (c->forked)
         return SYNC_EFORKED;
     pthread_mutex_lock(&c->mu);
+    /* While one thread re-dials and restores, the others wait for it. */
+    while (c->reconnecting && !client_is_reconnector(c))
+        pthread_cond_wait(&c->reconn_cv, &c->mu);
+    *gen = c->gen;
     if (c->dead != 0) {
         rv = c->dead;
         pthread_mutex_unlock(&c->mu);
@@ -341,6 +360,19 @@ int sync__call(sync_client *c, const struct sync__request *req,
     if (res != NULL)
         *res = call.result;
     return call.cancelled ? sync__intr_code(&call, req->op) : call.code;
+}
+
+int sync__call(sync_client *c, const struct sync__request *req,
+               struct sync__result *res)
+{
+    /* A timed wait sent again after a reconnect gets what is left. */
+    int64_t t0 = req->timeout_us > 0 ? sync__now_us() : 0;
+    uint64_t gen;
+    int rv = sync__call_once(c, req, res, &gen);
+
+    if (rv == SYNC_ECONN || rv == SYNC_ESHUTDOWN)
+        rv = sync__reconnect_retry(c, req, res, rv, gen, t0);
+    return rv;
 }
 
 int sync__write_frame(sync_client *c, const uint8_t *p, size_t n)
@@ -391,7 +423,7 @@ static int client_check_peer(int fd)
     return SYNC_EPEER;
 }
 
-static int client_dial(const char *path, int *fd_out)
+int sync__dial(const char *path, int *fd_out)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     int fd, rv;
@@ -417,11 +449,12 @@ static int client_dial(const char *path, int *fd_out)
     return 0;
 }
 
-static int client_handshake(sync_client *c)
+int sync__handshake(sync_client *c)
 {
     struct sync__request req = {.op = OP_HELLO,
                                 .pid = (uint32_t)getpid(),
                                 .caps = SYNC__CAPS_OFFERED,
+                                .client_id = c->client_id,
                                 .client_name = program_invocation_short_name};
     struct sync__result res;
     int rv = sync__call(c, &req, &res);
@@ -439,6 +472,12 @@ static int client_handshake(sync_client *c)
 
 int sync_connect(const char *socket_path, sync_client **out)
 {
+    return sync_connect_opts(socket_path, NULL, out);
+}
+
+int sync_connect_opts(const char *socket_path,
+                      const struct sync_connect_opts *opts, sync_client **out)
+{
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     sync_client *c;
     int rv;
@@ -453,20 +492,27 @@ int sync_connect(const char *socket_path, sync_client **out)
     c = calloc(1, sizeof(*c));
     if (c == NULL)
         return SYNC_ENOMEM;
-    rv = client_dial(socket_path, &c->fd);
+    if (out == NULL || strlen(socket_path) >= sizeof(c->path)) {
+        free(c);
+        return SYNC_EINVAL;
+    }
+    rv = sync__dial(socket_path, &c->fd);
     if (rv != 0) {
         free(c);
         return rv;
     }
+    strcpy(c->path, socket_path);
+    sync__reconnect_init(c, opts);
     c->refs = 1;
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->write_mu, NULL);
     pthread_cond_init(&c->idle_cv, NULL);
+    pthread_cond_init(&c->reconn_cv, NULL);
     /* The daemon is trusted; this only bounds a corrupted stream.
      * Inspection replies can exceed the daemon's request frame limit. */
     frame_decoder_init(&c->reader, 16u << 20);
     all_add(c);
-    rv = client_handshake(c);
+    rv = sync__handshake(c);
     if (rv != 0) {
         sync_disconnect(c);
         return rv;
@@ -487,6 +533,7 @@ static void client_free(sync_client *c)
         pthread_mutex_destroy(&c->mu);
         pthread_mutex_destroy(&c->write_mu);
         pthread_cond_destroy(&c->idle_cv);
+        pthread_cond_destroy(&c->reconn_cv);
     }
     free(c);
 }
@@ -518,6 +565,10 @@ void sync_disconnect(sync_client *c)
         return;
     }
     pthread_mutex_lock(&c->mu);
+    /* Never reconnect from now on; a reconnect under way ends first. */
+    c->closing = true;
+    while (c->reconnecting)
+        pthread_cond_wait(&c->reconn_cv, &c->mu);
     /* Wake a reader blocked in read() and fail every call in flight. */
     shutdown(c->fd, SHUT_RDWR);
     client_fail_all(c, SYNC_ECONN);
@@ -525,6 +576,30 @@ void sync_disconnect(sync_client *c)
         pthread_cond_wait(&c->idle_cv, &c->mu);
     pthread_mutex_unlock(&c->mu);
     sync__client_rele(c);
+}
+
+void sync__objects_add(sync_client *c, struct sync__object *o)
+{
+    pthread_mutex_lock(&c->mu);
+    o->prev_obj = NULL;
+    o->next_obj = c->objects;
+    if (c->objects != NULL)
+        c->objects->prev_obj = o;
+    c->objects = o;
+    pthread_mutex_unlock(&c->mu);
+}
+
+void sync__objects_remove(sync_client *c, struct sync__object *o)
+{
+    pthread_mutex_lock(&c->mu);
+    if (o->prev_obj != NULL)
+        o->prev_obj->next_obj = o->next_obj;
+    else if (c->objects == o)
+        c->objects = o->next_obj;
+    if (o->next_obj != NULL)
+        o->next_obj->prev_obj = o->prev_obj;
+    o->next_obj = o->prev_obj = NULL;
+    pthread_mutex_unlock(&c->mu);
 }
 
 int sync_set_create_mode(sync_client *c, unsigned mode)

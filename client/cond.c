@@ -47,6 +47,11 @@ int sync_cond_is_owned(sync_cond *cv)
     return sync__lockable_is_owned((struct sync__lockable *)cv);
 }
 
+int sync_cond_owner_lost(sync_cond *cv)
+{
+    return sync__lockable_owner_lost((struct sync__lockable *)cv);
+}
+
 int sync_cond_depth(sync_cond *cv)
 {
     return sync__lockable_depth((struct sync__lockable *)cv);
@@ -63,7 +68,13 @@ int sync_cond_wait(sync_cond *cv, double timeout)
     rv = sync__timeout_us(true, timeout, &req.timeout_us);
     if (rv != 0)
         return rv;
+    pthread_mutex_lock(&cv->l.mu);
+    cv->l.cond_waits++;
+    pthread_mutex_unlock(&cv->l.mu);
     rv = sync__object_call(&cv->l.o, &req, &res);
+    pthread_mutex_lock(&cv->l.mu);
+    cv->l.cond_waits--;
+    pthread_mutex_unlock(&cv->l.mu);
     /* Notified or timed out, the lock was re-acquired. */
     if (rv == 0 || rv == SYNC_ETIMEDOUT)
         sync__lockable_note(&cv->l, &res);

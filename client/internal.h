@@ -32,6 +32,10 @@ struct sync__request {
     const char *lock_name; /* open of a condition, borrowed; NULL: own */
     uint32_t pid;         /* hello */
     uint32_t caps;        /* hello: WIRE_CAP_* offered */
+    const uint8_t *client_id; /* hello: 16 bytes, borrowed; NULL: none */
+    uint64_t token;       /* reclaim: the token held */
+    bool no_retry;        /* not re-sent after a reconnect (it may have
+                             happened: a semaphore release) */
     const char *client_name; /* hello, borrowed */
     const char *pattern;  /* list objects: glob, borrowed; NULL: all */
     const char *after_name; /* list objects: page start, borrowed */
@@ -96,6 +100,17 @@ struct sync_client {
     uint32_t caps;               /* WIRE_CAP_* the daemon granted
                                     (sync__client_has_cap) */
     uint64_t epoch;              /* the daemon's start epoch (Hello) */
+    /* Reconnecting (reconnect.c). */
+    char path[108];              /* the socket dialled */
+    uint8_t client_id[16];       /* random: who reclaims (Hello) */
+    bool reconnect_on;           /* reconnect when the connection drops */
+    unsigned reconnect_ms;       /* for at most this long in all */
+    bool closing;                /* sync_disconnect: never reconnect */
+    bool reconnecting;           /* one thread re-dials and restores */
+    pthread_t reconnector;       /* that thread (its calls pass) */
+    pthread_cond_t reconn_cv;    /* reconnecting ended; reader left */
+    uint64_t gen;                /* connections so far - 1 */
+    struct sync__object *objects; /* open handles, to re-open */
     struct sync__call *calls;    /* in flight */
     struct frame_decoder reader; /* only touched by the reading thread */
     struct sync_client *next_all; /* in the process-wide list (fork) */
@@ -104,17 +119,31 @@ struct sync_client {
 /* Common part of every object handle. */
 struct sync__object {
     sync_client *client;  /* one reference held */
-    uint32_t handle;
+    uint32_t handle;      /* the same number after a reconnect */
     char name[SYNC_NAME_MAX + 1]; /* as opened, or generated (anonymous) */
+    /* Reconnecting: how to open it again, and the list of c->objects
+     * (under c->mu). */
+    struct sync__request reopen;  /* name/lock_name point below */
+    char lock_name[SYNC_NAME_MAX + 1];
+    struct sync__lockable *lockable; /* this handle's, if lock-like */
+    struct sync__object *next_obj, *prev_obj;
 };
 
 /* What Lock, RLock and Condition handles share: the handle and the
  * results of the last acquisition through it. */
 struct sync__lockable {
     struct sync__object o;
-    pthread_mutex_t mu;     /* guards token and owner_died */
+    pthread_mutex_t mu;     /* guards token, owner_died, levels, lost */
     uint64_t token;
     bool owner_died;
+    uint32_t levels;        /* held through this handle (all threads):
+                               what a reconnect reclaims */
+    bool lost;              /* a reclaim was refused (sync_lock_owner_lost),
+                               until the next acquire */
+    bool lost_unsaid;       /* the next release returns SYNC_ELOST */
+    uint32_t cond_waits;    /* condition waits in flight: their levels
+                               are in `levels` but the daemon gave the
+                               lock back while they wait */
 };
 
 /* Open name as a lock-like object (open->type) into a new *out. */
@@ -139,7 +168,8 @@ void sync__lockable_note(struct sync__lockable *l,
 /* The capabilities libsyncclient offers in its Hello (WIRE_CAP_*): each
  * feature adds its bit when its client side exists. */
 #define SYNC__CAPS_OFFERED                                                    \
-    (WIRE_CAP_OWNERSHIP | WIRE_CAP_BARRIER_ACTION | WIRE_CAP_CLUSTER)
+    (WIRE_CAP_OWNERSHIP | WIRE_CAP_BARRIER_ACTION | WIRE_CAP_CLUSTER |        \
+     WIRE_CAP_RECLAIM)
 
 /* Whether the daemon granted capability `cap` (a WIRE_CAP_* bit) on c's
  * connection: the one place every feature asks. */
@@ -147,6 +177,44 @@ static inline bool sync__client_has_cap(const sync_client *c, uint32_t cap)
 {
     return (__atomic_load_n(&c->caps, __ATOMIC_RELAXED) & cap) == cap;
 }
+
+/* Record a successful acquire (+1) or release (-1) through l. */
+void sync__lockable_count(struct sync__lockable *l, int delta);
+/* Whether a reclaim of l was refused after a reconnect (owner lost). */
+int sync__lockable_owner_lost(struct sync__lockable *l);
+
+/* ---- reconnect.c ---- */
+/* Fill c's reconnect settings (opts NULL: defaults and environment) and
+ * its random client id. */
+void sync__reconnect_init(sync_client *c,
+                          const struct sync_connect_opts *opts);
+/*
+ * req failed with rv (SYNC_ECONN, or SYNC_ESHUTDOWN for a wait) on
+ * connection generation gen, started at t0_us: reconnect (once for all
+ * threads), restore handles and holds, and send req again with what is
+ * left of its timeout.  Returns the final code: rv when no reconnect is
+ * wanted or possible.
+ */
+int sync__reconnect_retry(sync_client *c, const struct sync__request *req,
+                          struct sync__result *res, int rv, uint64_t gen,
+                          int64_t t0_us);
+/* Monotonic clock in microseconds. */
+int64_t sync__now_us(void);
+
+/* ---- client.c, for reconnect.c ---- */
+/* One send and wait on the current connection; *gen gets the
+ * connection's generation. */
+int sync__call_once(sync_client *c, const struct sync__request *req,
+                    struct sync__result *res, uint64_t *gen);
+/* Dial path (and check the peer): 0 and *fd, or SYNC_E*. */
+int sync__dial(const char *path, int *fd);
+/* Hello (version 2, capabilities, client id) on the current connection. */
+int sync__handshake(sync_client *c);
+/* Mark the connection dead: every call in flight gets code. */
+void sync__client_fail(sync_client *c, int code);
+/* Add o to / remove it from c's open objects (reconnect re-opens them). */
+void sync__objects_add(sync_client *c, struct sync__object *o);
+void sync__objects_remove(sync_client *c, struct sync__object *o);
 
 /* Send req and wait for its reply.  Returns the reply's code. */
 int sync__call(sync_client *c, const struct sync__request *req,

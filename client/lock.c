@@ -31,8 +31,32 @@ int sync__lockable_open(sync_client *c, const struct sync__request *open,
         return rv;
     }
     pthread_mutex_init(&l->mu, NULL);
+    l->o.lockable = l;
     *out = l;
     return 0;
+}
+
+void sync__lockable_count(struct sync__lockable *l, int delta)
+{
+    pthread_mutex_lock(&l->mu);
+    if (delta > 0) {
+        l->levels++;
+        l->lost = l->lost_unsaid = false;
+    } else if (l->levels > 0)
+        l->levels--;
+    pthread_mutex_unlock(&l->mu);
+}
+
+int sync__lockable_owner_lost(struct sync__lockable *l)
+{
+    int lost;
+
+    if (l == NULL)
+        return SYNC_EINVAL;
+    pthread_mutex_lock(&l->mu);
+    lost = l->lost;
+    pthread_mutex_unlock(&l->mu);
+    return lost;
 }
 
 void sync__lockable_note(struct sync__lockable *l,
@@ -57,18 +81,32 @@ int sync__lockable_acquire(struct sync__lockable *l, bool blocking,
     if (rv != 0)
         return rv;
     rv = sync__object_call(&l->o, &req, &res);
-    if (rv == 0)
+    if (rv == 0) {
         sync__lockable_note(l, &res);
+        sync__lockable_count(l, 1);
+    }
     return rv;
 }
 
 int sync__lockable_release(struct sync__lockable *l)
 {
     struct sync__request req = {.op = OP_RELEASE, .n = 1};
+    bool lost;
+    int rv;
 
     if (l == NULL)
         return SYNC_EINVAL;
-    return sync__object_call(&l->o, &req, NULL);
+    /* A hold lost in a daemon restart: this release says so, once. */
+    pthread_mutex_lock(&l->mu);
+    lost = l->lost_unsaid && l->levels == 0;
+    l->lost_unsaid = false;
+    pthread_mutex_unlock(&l->mu);
+    if (lost)
+        return SYNC_ELOST;
+    rv = sync__object_call(&l->o, &req, NULL);
+    if (rv == 0)
+        sync__lockable_count(l, -1);
+    return rv;
 }
 
 /* One query of l's object: held by anyone, the caller's depth. */
@@ -187,6 +225,11 @@ int sync_lock_owner_died(sync_lock *l)
     return sync__lockable_owner_died((struct sync__lockable *)l);
 }
 
+int sync_lock_owner_lost(sync_lock *l)
+{
+    return sync__lockable_owner_lost((struct sync__lockable *)l);
+}
+
 uint64_t sync_lock_token(sync_lock *l)
 {
     return sync__lockable_token((struct sync__lockable *)l);
@@ -238,6 +281,11 @@ int sync_rlock_depth(sync_rlock *r)
 int sync_rlock_owner_died(sync_rlock *r)
 {
     return sync__lockable_owner_died((struct sync__lockable *)r);
+}
+
+int sync_rlock_owner_lost(sync_rlock *r)
+{
+    return sync__lockable_owner_lost((struct sync__lockable *)r);
 }
 
 uint64_t sync_rlock_token(sync_rlock *r)

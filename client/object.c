@@ -95,6 +95,17 @@ int sync__object_open(sync_client *c, const struct sync__request *open,
     pthread_mutex_unlock(&c->mu);
     o->client = c;
     o->handle = res.handle;
+    /* What a reconnect opens again, under the same handle: never created
+     * anew as something else (the mode and flags as first sent). */
+    o->reopen = req;
+    o->reopen.name = o->name;
+    o->reopen.lock_name = NULL;
+    if (open->lock_name != NULL) {
+        snprintf(o->lock_name, sizeof(o->lock_name), "%s", open->lock_name);
+        o->reopen.lock_name = o->lock_name;
+    }
+    o->reopen.pattern = o->reopen.after_name = o->reopen.client_name = NULL;
+    sync__objects_add(c, o);
     return 0;
 }
 
@@ -105,8 +116,10 @@ void sync__object_close(struct sync__object *o)
 
     /* After disconnect or fork this just fails fast; the daemon already
      * dropped the handle with the connection. */
-    if (!c->forked)
+    if (!c->forked) {
+        sync__objects_remove(c, o);
         (void)sync__call(c, &req, NULL);
+    }
     sync__client_rele(c);
 }
 

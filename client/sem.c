@@ -61,7 +61,8 @@ int sync_sem_acquire(sync_sem *s, bool blocking, double timeout)
 
 int sync_sem_release(sync_sem *s, unsigned n)
 {
-    struct sync__request req = {.op = OP_RELEASE, .n = n};
+    /* Not sent again after a reconnect: it may have happened. */
+    struct sync__request req = {.op = OP_RELEASE, .n = n, .no_retry = true};
 
     if (s == NULL || n == 0)
         return SYNC_EINVAL;

@@ -86,7 +86,9 @@ extern "C" {
                   "root, syncd or you); SYNCD_TRUST_UID=UID accepts it")    \
     XX(EINTR, 21, "interrupted: the wait was cancelled")                      \
     XX(EUNAVAIL, 22, "cluster backend unavailable (etcd out of reach, or "   \
-                     "the daemon has no --cluster)")
+                     "the daemon has no --cluster)")                          \
+    XX(ELOST, 23, "lock lost: the daemon restarted and the hold could not "  \
+                  "be reclaimed")
 
 enum sync_errno {
 #define SYNC_ERRNO_ENUM(name, num, msg) SYNC_##name = -(num),
@@ -147,6 +149,46 @@ typedef struct sync_barrier sync_barrier;
  * SYNC_ENOMEM, SYNC_EINVAL (path too long).
  */
 SYNC_API int sync_connect(const char *socket_path, sync_client **out);
+
+/*
+ * Reconnecting.  When the connection drops (the daemon was restarted:
+ * systemctl restart, a crash, kill -9), a client reconnects by itself: it
+ * dials again with exponential backoff (10 ms doubling to 500 ms) for at
+ * most reconnect_ms in all, re-opens every handle under the same handle,
+ * reclaims what it held (Locks, RLocks at every level, a Condition's lock:
+ * same fencing token) within the daemon's grace period, and sends again
+ * the calls that were in flight: waits (acquire, event, condition and
+ * barrier waits) with what is left of their timeout, a condition wait
+ * after taking its lock back.  A call in flight either completes after the
+ * reconnect or fails with a code; it never succeeds without having
+ * happened.  Not sent again (they may have happened): a semaphore release
+ * (SYNC_ECONN).  When the reconnect fails within reconnect_ms, calls
+ * return SYNC_ECONN (and the next call tries again).
+ *
+ * A hold the daemon cannot give back (the grace period was over, the
+ * object was unlinked, the daemon restarted on other state or in memory)
+ * is lost: sync_lock_owner_lost() (and the RLock and Condition forms)
+ * returns 1 for its handle until its next successful acquire, and its next
+ * release returns SYNC_ELOST without sending anything.
+ *
+ * A forked child never reconnects or reclaims its parent's holds (its
+ * inherited client returns SYNC_EFORKED).  Semaphore permits held through
+ * undo handles are not reclaimed: the restarted daemon counts them as
+ * given back.
+ */
+struct sync_connect_opts {
+    /* 1: reconnect; 0: never (calls return SYNC_ECONN, as programs that
+     * want the error need); -1: the environment's SYNCD_RECONNECT (0
+     * turns it off), else on. */
+    int reconnect;
+    /* Longest time to try, in ms; < 0: SYNCD_RECONNECT_MS, else 10000. */
+    int reconnect_ms;
+};
+
+/* sync_connect with options (NULL: the defaults, as sync_connect). */
+SYNC_API int sync_connect_opts(const char *socket_path,
+                               const struct sync_connect_opts *opts,
+                               sync_client **out);
 
 /*
  * Close the connection and free the client.  Everything the client still
@@ -246,6 +288,10 @@ SYNC_API int sync_lock_locked(sync_lock *l);
  * may need repair (like a robust mutex's EOWNERDEAD); 0 otherwise.
  */
 SYNC_API int sync_lock_owner_died(sync_lock *l);
+/* 1 when this handle's hold was lost in a daemon restart (a reclaim was
+ * refused; see sync_connect_opts), until its next successful acquire; its
+ * next release returns SYNC_ELOST.  0 otherwise; SYNC_EINVAL for NULL. */
+SYNC_API int sync_lock_owner_lost(sync_lock *l);
 /*
  * After a successful acquire through l: the fencing token of that
  * acquisition, a 64-bit number that grows with every acquisition of this
@@ -337,6 +383,7 @@ SYNC_API int sync_rlock_is_owned(sync_rlock *r);
 SYNC_API int sync_rlock_depth(sync_rlock *r);
 /* As sync_lock_owner_died / sync_lock_token, for the last acquire. */
 SYNC_API int sync_rlock_owner_died(sync_rlock *r);
+SYNC_API int sync_rlock_owner_lost(sync_rlock *r);
 SYNC_API uint64_t sync_rlock_token(sync_rlock *r);
 SYNC_API void sync_rlock_close(sync_rlock *r);
 
@@ -370,6 +417,7 @@ SYNC_API int sync_cond_is_owned(sync_cond *cv);
 /* The calling thread's levels on the condition's lock (as
  * sync_rlock_depth; 1 for a Lock its client holds), 0 when not held. */
 SYNC_API int sync_cond_depth(sync_cond *cv);
+SYNC_API int sync_cond_owner_lost(sync_cond *cv); /* as sync_lock_owner_lost */
 /*
  * Release the lock (every RLock level), wait until notified or timeout
  * seconds pass, then get the lock back.  The release and the wait are one

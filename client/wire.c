@@ -22,6 +22,7 @@ struct wire_msg {
         Syncd__ShowObject show_object;
         Syncd__ListClients list_clients;
         Syncd__Cancel cancel;
+        Syncd__Reclaim reclaim;
     } u;
 };
 
@@ -47,6 +48,9 @@ static void wire_build(const struct sync__request *r, uint64_t id,
         m->u.hello.version = WIRE_PROTOCOL_VERSION;
         m->u.hello.pid = r->pid;
         m->u.hello.capabilities = r->caps;
+        if (r->client_id != NULL)
+            m->u.hello.client_id =
+                (ProtobufCBinaryData){16, (uint8_t *)r->client_id};
         m->u.hello.client_name =
             (char *)(r->client_name ? r->client_name : "");
         m->req.op_case = SYNCD__REQUEST__OP_HELLO;
@@ -59,6 +63,7 @@ static void wire_build(const struct sync__request *r, uint64_t id,
         m->u.open.type = (Syncd__ObjectType)r->type;
         m->u.open.value = r->value;
         m->u.open.flags = r->flags;
+        m->u.open.handle = r->handle;
         m->u.open.mode = r->mode;
         m->req.op_case = SYNCD__REQUEST__OP_OPEN;
         m->req.open = &m->u.open;
@@ -101,6 +106,13 @@ static void wire_build(const struct sync__request *r, uint64_t id,
         m->u.cancel.request_id = r->cancel_id;
         m->req.op_case = SYNCD__REQUEST__OP_CANCEL;
         m->req.cancel = &m->u.cancel;
+        break;
+    case OP_RECLAIM:
+        syncd__reclaim__init(&m->u.reclaim);
+        m->u.reclaim.handle = r->handle;
+        m->u.reclaim.token = r->token;
+        m->req.op_case = SYNCD__REQUEST__OP_RECLAIM;
+        m->req.reclaim = &m->u.reclaim;
         break;
     case OP_CLOSE:
     case OP_ACQUIRE:
@@ -192,6 +204,7 @@ static bool wire_fast_request(const struct sync__request *r, uint64_t id,
     case OP_SHOW_OBJECT:
     case OP_LIST_CLIENTS:
     case OP_CANCEL:
+    case OP_RECLAIM:
         return false; /* not wire_op_fast() */
     }
     return true;

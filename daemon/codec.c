@@ -65,6 +65,11 @@ static int codec_fill(const Syncd__Request *m, struct request *rq,
         rq->version = m->hello->version;
         rq->pid = m->hello->pid;
         rq->caps = m->hello->capabilities;
+        if (m->hello->client_id.len == sizeof(rq->client_id)) {
+            rq->has_client_id = true;
+            memcpy(rq->client_id, m->hello->client_id.data,
+                   sizeof(rq->client_id));
+        }
         codec_copy_client_name(m->hello->client_name, rq->client_name);
         return 0;
     case SYNCD__REQUEST__OP_OPEN:
@@ -73,6 +78,7 @@ static int codec_fill(const Syncd__Request *m, struct request *rq,
         rq->value = m->open->value;
         rq->flags = m->open->flags;
         rq->mode = m->open->mode;
+        rq->handle = m->open->handle;
         codec_copy_name(&m->open->name, rq->name, &rq->name_len);
         codec_copy_name(&m->open->lock_name, rq->lock_name,
                         &rq->lock_name_len);
@@ -135,6 +141,11 @@ static int codec_fill(const Syncd__Request *m, struct request *rq,
     case SYNCD__REQUEST__OP_CANCEL:
         rq->op = OP_CANCEL;
         rq->cancel_id = m->cancel->request_id;
+        return 0;
+    case SYNCD__REQUEST__OP_RECLAIM:
+        rq->op = OP_RECLAIM;
+        rq->handle = m->reclaim->handle;
+        rq->token = m->reclaim->token;
         return 0;
     case SYNCD__REQUEST__OP_LIST_OBJECTS: {
         ProtobufCBinaryData pat = {0, NULL};
@@ -251,6 +262,7 @@ static void codec_fill_fast(const struct fw_request *f, struct request *rq)
     case OP_SHOW_OBJECT:
     case OP_LIST_CLIENTS:
     case OP_CANCEL:
+    case OP_RECLAIM:
         break; /* fastwire declines these */
     }
 }

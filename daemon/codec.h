@@ -38,6 +38,9 @@ struct request {
     uint32_t type;             /* open: enum wire_type, unchecked */
     uint32_t version;          /* hello */
     uint32_t caps;             /* hello: WIRE_CAP_* offered */
+    bool has_client_id;        /* hello: client_id was 16 bytes */
+    uint8_t client_id[16];     /* hello (WIRE_CAP_RECLAIM) */
+    uint64_t token;            /* reclaim: the token held; 0: any */
     uint32_t pid;              /* hello */
     size_t name_len;           /* open/unlink: bytes in name as sent (may
                                   exceed SYNC_NAME_MAX: then only the

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "syncclient.h"
+#include "grace.h"
 #include "wire.h"
 
 enum key {
@@ -24,7 +25,8 @@ enum key {
     KEY_MAX_FRAME, KEY_MAX_OBJECTS, KEY_MAX_HANDLES, KEY_MAX_WAITS,
     KEY_MAX_NAME, KEY_MAX_CLIENTS, KEY_MAX_BACKLOG, KEY_LOG_LEVEL,
     KEY_STATE_DIR, KEY_FSYNC, KEY_FSYNC_INTERVAL, KEY_CLUSTER, KEY_CLUSTER_TTL,
-    KEY_CLUSTER_CERT, KEY_CLUSTER_KEY, KEY_CLUSTER_CACERT, KEY_COUNT
+    KEY_CLUSTER_CERT, KEY_CLUSTER_KEY, KEY_CLUSTER_CACERT, KEY_GRACE_MS,
+    KEY_COUNT
 };
 
 static const struct setting {
@@ -71,6 +73,9 @@ static const struct setting {
     [KEY_CLUSTER_KEY] = {"cluster-key", "FILE", "its private key (PEM)", 0},
     [KEY_CLUSTER_CACERT] = {"cluster-cacert", "FILE",
                             "CA bundle that signed the etcd members", 0},
+    [KEY_GRACE_MS] = {"grace-ms", "MS",
+                      "with a state dir: after a start, MS ms for clients "
+                      "to reclaim their locks (5000; 0: none)", 0},
 };
 
 static uint32_t *config_limit(struct syncd_limits *l, enum key k)
@@ -106,6 +111,7 @@ static bool config_differs(const struct config *a, const struct config *b,
     case KEY_CLUSTER_KEY: return strcmp(a->cluster_key, b->cluster_key) != 0;
     case KEY_CLUSTER_CACERT:
         return strcmp(a->cluster_cacert, b->cluster_cacert) != 0;
+    case KEY_GRACE_MS: return a->grace_ms != b->grace_ms;
     default: return false;
     }
 }
@@ -212,6 +218,12 @@ static int config_set(struct config *cfg, struct syncd_limits *limits,
         strcpy(dst, v);
         return 0;
     }
+    case KEY_GRACE_MS:
+        n = strtoul(v, &end, 10);
+        if (errno || *end || v[0] == '-' || v[0] == '\0' || n > 3600000)
+            goto bad;
+        cfg->grace_ms = (unsigned)n;
+        return 0;
     default:
         break;
     }
@@ -470,6 +482,7 @@ void config_load(struct config *cfg, int argc, char **argv)
     cfg->fsync = STORE_FSYNC_BATCH;
     cfg->fsync_interval_ms = 100;
     cfg->cluster_ttl = 5;
+    cfg->grace_ms = GRACE_DEFAULT_MS;
     strcpy(cfg->config_file, CONFIG_DEFAULT_FILE);
     for (k = 0; k < KEY_COUNT; k++)
         longopts[n++] = (struct option){settings[k].key, required_argument,

@@ -32,6 +32,7 @@ struct config {
     unsigned cluster_ttl;         /* seconds */
     char cluster_cert[PATH_MAX], cluster_key[PATH_MAX],
         cluster_cacert[PATH_MAX]; /* empty: none */
+    unsigned grace_ms;            /* reclaim grace after a start */
     /* Which settings the command line fixed (the file must not override). */
     unsigned long set_by_flag;
 };

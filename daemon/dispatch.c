@@ -18,6 +18,7 @@
 #include "objects/event.h"
 #include "objects/lock.h"
 #include "objects/semaphore.h"
+#include "grace.h"
 #include "server.h"
 #include "store.h"
 
@@ -67,7 +68,8 @@ static const char *dispatch_exists_why(const struct object *o)
  * The capabilities this daemon grants (WIRE_CAP_*, proto/wire.h): a bit is
  * here only when its code is.  Each feature adds its own bit.
  */
-#define DISPATCH_CAPS_SUPPORTED (WIRE_CAP_OWNERSHIP | WIRE_CAP_BARRIER_ACTION)
+#define DISPATCH_CAPS_SUPPORTED (WIRE_CAP_OWNERSHIP | WIRE_CAP_BARRIER_ACTION | \
+                                 WIRE_CAP_RECLAIM)
 
 static void dispatch_hello(struct session *s, const struct request *rq)
 {
@@ -105,10 +107,18 @@ static void dispatch_hello(struct session *s, const struct request *rq)
         /* WIRE_CAP_CLUSTER: cluster/ names are served from etcd. */
         s->caps = rq->caps & (DISPATCH_CAPS_SUPPORTED |
                               (s->server->cluster ? WIRE_CAP_CLUSTER : 0));
+        /* Reclaiming needs to know who the client is. */
+        if (!rq->has_client_id)
+            s->caps &= ~WIRE_CAP_RECLAIM;
+        if (s->caps & WIRE_CAP_RECLAIM) {
+            s->has_client_id = true;
+            memcpy(s->client_id, rq->client_id, sizeof(s->client_id));
+        }
         rp.u.hello.caps = s->caps;
         rp.u.hello.epoch =
             s->server->store != NULL ? s->server->store->epoch : 0;
-        rp.u.hello.grace_ms = 0;
+        rp.u.hello.grace_ms =
+            s->server->grace != NULL ? grace_left_ms(s->server->grace) : 0;
     }
     session_send(s, &rp);
 }
@@ -202,9 +212,16 @@ static void dispatch_open(struct session *s, const struct request *rq)
                                   : NULL;
     }
     if (rv == 0) {
-        rv = handle_add(&s->handles, o,
-                        (rq->flags & WIRE_OPEN_FLAG_UNDO) ? HANDLE_FLAG_UNDO : 0,
-                        &id);
+        uint32_t hf = (rq->flags & WIRE_OPEN_FLAG_UNDO) ? HANDLE_FLAG_UNDO
+                                                        : 0;
+
+        /* A reconnecting client asks for its old handle number. */
+        id = rq->handle;
+        rv = rq->handle != 0 && (s->caps & WIRE_CAP_RECLAIM)
+                 ? handle_add_at(&s->handles, o, hf, rq->handle)
+                 : handle_add(&s->handles, o, hf, &id);
+        if (rv == SYNC_EEXIST)
+            why = "the handle number asked for is in use";
         if (rv != 0)
             registry_rele(&s->server->registry, o);
     }
@@ -425,6 +442,50 @@ static void dispatch_query(struct session *s, const struct request *rq)
     session_send(s, &rp);
 }
 
+/* Take back what this client held of a lock before the daemon restarted
+ * (grace.h). */
+static void dispatch_reclaim(struct session *s, const struct request *rq)
+{
+    struct reply rp = {.id = rq->id, .kind = REPLY_ACQUIRE};
+    struct handle *h;
+    struct lock *l;
+    struct object *named;
+    const char *why = "nothing to reclaim: this daemon keeps no state "
+                      "(no --state-dir)";
+    int rv = SYNC_ELOST;
+
+    if (!(s->caps & WIRE_CAP_RECLAIM)) {
+        dispatch_reply(s, rq->id, SYNC_EINVAL,
+                       "reclaim needs the RECLAIM capability and a client id "
+                       "in Hello");
+        return;
+    }
+    h = dispatch_handle(s, rq);
+    if (h == NULL)
+        return;
+    if (h->obj->type != OBJECT_LOCK && h->obj->type != OBJECT_RLOCK &&
+        h->obj->type != OBJECT_CONDITION) {
+        dispatch_wrong_type(s, rq, h->obj);
+        return;
+    }
+    l = lock_from_object(object_root(h->obj));
+    if (s->server->store != NULL && s->server->grace != NULL) {
+        named = store_named(s->server->store, &l->base);
+        why = "nothing to reclaim: the object is not kept (anonymous)";
+        if (named != NULL)
+            rv = grace_reclaim(s->server->grace, named->name, l,
+                               s->client_id, rq->token, s->id,
+                               &rp.u.acquire.token, &why);
+    }
+    if (rv != 0) {
+        log_info("client pid %d uid %u: reclaim of '%s' refused: %s",
+                 (int)s->pid, (unsigned)s->uid, h->obj->name, why);
+        dispatch_reply(s, rq->id, rv, why);
+        return;
+    }
+    session_send(s, &rp);
+}
+
 static void dispatch_event_flag(struct session *s, const struct request *rq)
 {
     struct handle *h = dispatch_handle(s, rq);
@@ -587,6 +648,9 @@ void dispatch_request(struct session *s, const struct request *rq)
     case OP_CANCEL:
         dispatch_reply(s, rq->id, dispatch_cancel_request(s, rq->cancel_id),
                        NULL);
+        break;
+    case OP_RECLAIM:
+        dispatch_reclaim(s, rq);
         break;
     }
 }

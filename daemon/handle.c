@@ -60,6 +60,27 @@ int handle_add(struct handle_table *t, struct object *obj, uint32_t flags,
     return 0;
 }
 
+int handle_add_at(struct handle_table *t, struct object *obj, uint32_t flags,
+                  uint32_t id)
+{
+    int rv;
+
+    if (id == 0)
+        return SYNC_EINVAL;
+    if (t->used >= t->max || id > t->max)
+        return SYNC_ELIMIT;
+    while (t->cap < id) {
+        rv = handle_grow(t);
+        if (rv != 0)
+            return rv;
+    }
+    if (t->slots[id - 1].obj != NULL)
+        return SYNC_EEXIST;
+    t->slots[id - 1] = (struct handle){.obj = obj, .flags = flags};
+    t->used++;
+    return 0;
+}
+
 struct handle *handle_find(struct handle_table *t, uint32_t id)
 {
     if (id == 0 || id > t->cap || t->slots[id - 1].obj == NULL)

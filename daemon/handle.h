@@ -38,6 +38,11 @@ void handle_table_fini(struct handle_table *t);
  */
 int handle_add(struct handle_table *t, struct object *obj, uint32_t flags,
                uint32_t *id);
+/* The same under the number id (a reconnecting client's old handle):
+ * SYNC_EEXIST when id is in use, SYNC_EINVAL for 0, SYNC_ELIMIT beyond
+ * max. */
+int handle_add_at(struct handle_table *t, struct object *obj, uint32_t flags,
+                  uint32_t id);
 /* The handle called id, or NULL when unknown. */
 struct handle *handle_find(struct handle_table *t, uint32_t id);
 /* Free the slot id; returns the object it referenced (or NULL), whose

@@ -74,7 +74,7 @@ static int inspect_lock_holder(struct server *srv, struct object *o,
     inspect_party(srv, l->holder, &out->holders[0]);
     out->holders[0].thread = l->holder_thread;
     out->holders[0].for_ms = uv_now(srv->loop) - l->held_since;
-    out->holders[0].token = l->tokens;
+    out->holders[0].token = l->holder_token;
     out->holders[0].depth = l->depth;
     out->n_holders = 1;
     return 0;

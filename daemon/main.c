@@ -15,15 +15,18 @@
 #include "cluster/cluster.h"
 #include "config.h"
 #include "dispatch.h"
+#include "grace.h"
 #include "log.h"
 #include "server.h"
 #include "service.h"
+#include "session.h"
 #include "sockpath.h"
 #include "store.h"
 #include "syncclient.h"
 
 static struct config cfg;
 static struct store store;
+static struct grace grace;
 static uv_signal_t sig_term, sig_int, sig_hup;
 
 /* The default root path lives in /run/syncd, which may not exist yet. */
@@ -40,6 +43,12 @@ static void on_stop_signal(uv_signal_t *h, int signum)
 
     log_info("received %s", strsignal(signum));
     service_stopping();
+    /* The holds of the clients about to be closed stay in the file: they
+     * reclaim them from the next start (systemctl restart). */
+    if (srv->store != NULL)
+        store_freeze(srv->store);
+    if (srv->grace != NULL)
+        grace_close(srv->grace);
     server_shutdown(srv);
 }
 
@@ -116,6 +125,17 @@ static void start_signals(uv_loop_t *loop, struct server *srv)
     uv_signal_start(&sig_hup, on_hup, SIGHUP);
 }
 
+/* store->client_id_of: the Hello.client_id of session owner. */
+static bool client_id_of(void *arg, uint64_t owner, uint8_t id[16])
+{
+    struct session *s = server_find_session(arg, owner);
+
+    if (s == NULL || !s->has_client_id)
+        return false;
+    memcpy(id, s->client_id, 16);
+    return true;
+}
+
 /* Restore the state directory's objects, or say the daemon keeps them
  * in memory.  0, or -1 when it must not start (logged). */
 static int start_state(struct server *srv)
@@ -125,13 +145,22 @@ static int start_state(struct server *srv)
                  "forgets every object");
         return 0;
     }
+    grace_init(&grace, &srv->registry);
     if (store_open(&store, cfg.state_dir, cfg.fsync, cfg.fsync_interval_ms,
-                   srv->loop, &srv->registry) != 0)
+                   srv->loop, &srv->registry, &grace) != 0)
         return -1;
+    store.client_id_of = client_id_of;
+    store.client_id_arg = srv;
     srv->store = &store;
-    log_info("state: %s, epoch %llu, %u object(s) restored, fsync %s",
+    srv->grace = &grace;
+    log_info("state: %s, epoch %llu, %u object(s) and %u hold(s) restored, "
+             "fsync %s",
              cfg.state_dir, (unsigned long long)store.epoch, store.loaded,
-             store_fsync_name(cfg.fsync));
+             store.holds_loaded, store_fsync_name(cfg.fsync));
+    if (grace_start(&grace, srv->loop, cfg.grace_ms) != 0) {
+        log_error("cannot start the grace period's timer");
+        return -1;
+    }
     return 0;
 }
 
@@ -187,6 +216,7 @@ int main(int argc, char **argv)
     service_ready(status);
     uv_run(loop, UV_RUN_DEFAULT);
     server_fini(&srv);
+    grace_fini(&grace);
     uv_loop_close(loop);
     log_info("stopped");
     return 0;

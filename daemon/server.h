@@ -21,6 +21,7 @@
 struct cluster;
 struct session_handler;
 struct store;
+struct grace;
 
 struct server_stats {
     uint64_t requests;        /* requests handled */
@@ -43,6 +44,8 @@ struct server {
                                       state lives in memory only */
     struct cluster *cluster;       /* owned (cluster_start/_stop); NULL:
                                       no --cluster */
+    struct grace *grace;           /* borrowed (owner: main); NULL: no
+                                      holds to reclaim (in memory) */
     struct syncd_limits limits;
     const struct session_handler *handler; /* borrowed (static) */
     struct list_node sessions;     /* struct session.link, owned */

@@ -63,6 +63,8 @@ struct session {
     char client_name[CODEC_CLIENT_NAME_MAX + 1];
     uint32_t version;            /* protocol version of its Hello */
     uint32_t caps;               /* WIRE_CAP_* granted (version 2) */
+    bool has_client_id;          /* Hello.client_id given (RECLAIM) */
+    uint8_t client_id[16];
     uint64_t connected_ms;       /* loop time at accept */
     struct frame_decoder decoder;
     struct handle_table handles;

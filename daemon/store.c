@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "grace.h"
 #include "log.h"
 #include "xalloc.h"
 #include "objects/condition.h"
@@ -25,7 +26,12 @@
 
 struct store_dirty {
     struct store_rec rec;
-    bool deleted;              /* unlinked: delete the row */
+    bool deleted;              /* unlinked: delete the rows */
+    bool obj;                  /* rec is to be written */
+    bool hold;                 /* the hold is to be written (held) or
+                                  deleted */
+    bool held;
+    struct store_hold h;
     UT_hash_handle hh;
     bool hash_oom;             /* hash.h */
 };
@@ -111,8 +117,14 @@ static bool store_commit(struct store *st, bool sync)
     if (store_db_begin(st->db, sync, err) != 0)
         goto fail;
     HASH_ITER(hh, st->dirty, d, tmp) {
-        if ((d->deleted ? store_db_del(st->db, d->rec.name, err)
-                        : store_db_put(st->db, &d->rec, err)) != 0) {
+        if ((d->deleted ? store_db_del(st->db, d->rec.name, err) != 0 ||
+                              store_db_del_hold(st->db, d->rec.name, err)
+                        : (d->obj && store_db_put(st->db, &d->rec, err)) ||
+                              (d->hold &&
+                               (d->held ? store_db_put_hold(st->db, &d->h, err)
+                                        : store_db_del_hold(st->db,
+                                                            d->rec.name,
+                                                            err)))) != 0) {
             (void)store_db_commit(st->db, err); /* rolls back on failure */
             goto fail;
         }
@@ -152,6 +164,7 @@ static struct store_dirty *store_dirty_get(struct store *st, const char *name)
     d = xcalloc(1, sizeof(*d));
     if (d == NULL)
         return NULL;
+    d->obj = false;
     snprintf(d->rec.name, sizeof(d->rec.name), "%s", name);
     d->hash_oom = false;
     HASH_ADD_STR(st->dirty, rec.name, d);
@@ -178,7 +191,7 @@ void store_note(struct store *st, struct object *o)
 
     /* An anonymous (transient) object ends with its last handle, and a
      * restart closes every handle: nothing to keep. */
-    if (!o->linked || o->transient)
+    if (!o->linked || o->transient || st->frozen)
         return;
     d = store_dirty_get(st, o->name);
     if (d == NULL) {
@@ -186,8 +199,72 @@ void store_note(struct store *st, struct object *o)
         return;
     }
     store_rec_of(o, &d->rec);
+    if (d->deleted) {
+        /* Unlinked and created again: the old hold goes too. */
+        d->hold = true;
+        d->held = false;
+    }
     d->deleted = false;
+    d->obj = true;
     store_changed(st);
+}
+
+struct object *store_named(struct store *st, struct object *o)
+{
+    struct object *named = o;
+    struct lock *l;
+
+    if (!o->linked) {
+        /* A condition's own lock carries the condition's name. */
+        l = lock_from_object(o);
+        named = registry_lookup(st->registry, o->name);
+        if (named != NULL && (named->type != OBJECT_CONDITION ||
+                              condition_from_object(named)->lock != l))
+            named = NULL;
+    }
+    return named != NULL && !named->transient ? named : NULL;
+}
+
+/*
+ * env->hold_changed: record who holds o (a lock) now, at the next commit
+ * as the policy says: a grant is one more write in the batch, never a
+ * sync of its own.  A holder that gave no client id is kept as no holder
+ * (it could not reclaim); a restored hold nobody reclaimed yet (grace.c's
+ * ghost) does not change.
+ */
+static void store_hold_changed(void *arg, struct object *o)
+{
+    struct store *st = arg;
+    struct lock *l = lock_from_object(o);
+    struct object *named;
+    struct store_dirty *d;
+
+    if (st->frozen || (l->held && grace_is_ghost(l->holder)) ||
+        (named = store_named(st, o)) == NULL)
+        return;
+    d = store_dirty_get(st, named->name);
+    if (d == NULL) {
+        log_error("state: out of memory recording the holder of '%s'",
+                  named->name);
+        return;
+    }
+    d->hold = true;
+    d->held = l->held && st->client_id_of != NULL &&
+              st->client_id_of(st->client_id_arg, l->holder,
+                               d->h.client_id);
+    if (d->held) {
+        snprintf(d->h.name, sizeof(d->h.name), "%s", named->name);
+        d->h.thread = l->holder_thread;
+        d->h.depth = l->depth;
+        d->h.token = l->holder_token;
+    }
+    store_changed(st);
+}
+
+void store_freeze(struct store *st)
+{
+    store_flush(st);
+    st->frozen = true;
 }
 
 void store_forget(struct store *st, const char *name)
@@ -199,6 +276,7 @@ void store_forget(struct store *st, const char *name)
         return;
     }
     d->deleted = true;
+    d->obj = d->hold = false;
     store_changed(st);
 }
 
@@ -216,17 +294,10 @@ static void store_reserve_tokens(void *arg, struct object *o)
 {
     struct store *st = arg;
     struct lock *l = lock_from_object(o);
-    struct object *named = o;
+    struct object *named = store_named(st, o);
 
     l->token_limit = l->tokens + STORE_TOKEN_CHUNK;
-    if (!o->linked) {
-        /* A condition's own lock carries the condition's name. */
-        named = registry_lookup(st->registry, o->name);
-        if (named != NULL && (named->type != OBJECT_CONDITION ||
-                              condition_from_object(named)->lock != l))
-            named = NULL;
-    }
-    if (named == NULL || named->transient) {
+    if (named == NULL) {
         /* Unlinked or anonymous: a restart will not know it. */
         l->token_limit = UINT64_MAX;
         return;
@@ -293,6 +364,26 @@ static int store_restore(void *arg, const struct store_rec *rec)
     return 0;
 }
 
+/* Restore one hold from the file: its lock is held by a ghost (grace.c)
+ * until its client reclaims it or the grace period ends. */
+static int store_restore_hold(void *arg, const struct store_hold *h)
+{
+    struct store *st = arg;
+    struct object *o = registry_lookup(st->registry, h->name);
+    struct lock *l = o != NULL ? grace_lock_of(o) : NULL;
+
+    if (l == NULL || l->held || h->depth == 0) {
+        log_warnx("state: hold of '%s' in the file has no lock to go with; "
+                  "dropped",
+                  h->name);
+        return 0;
+    }
+    if (grace_add(st->grace, l, h) != 0)
+        return -1;
+    st->holds_loaded++;
+    return 0;
+}
+
 /* Hold DIR/lock for the daemon's life (closed by exit): a second daemon
  * on the same directory is refused. */
 static int store_lock_dir(const char *dir)
@@ -316,7 +407,8 @@ static int store_lock_dir(const char *dir)
 }
 
 int store_open(struct store *st, const char *dir, enum store_fsync policy,
-               uint64_t interval_ms, uv_loop_t *loop, struct registry *r)
+               uint64_t interval_ms, uv_loop_t *loop, struct registry *r,
+               struct grace *g)
 {
     char err[STORE_ERR_MAX];
     uint64_t epoch;
@@ -325,6 +417,7 @@ int store_open(struct store *st, const char *dir, enum store_fsync policy,
     st->policy = policy;
     st->interval_ms = interval_ms;
     st->registry = r;
+    st->grace = g;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         log_error("state: cannot create %s: %s", dir, strerror(errno));
         return -1;
@@ -332,7 +425,8 @@ int store_open(struct store *st, const char *dir, enum store_fsync policy,
     if (store_lock_dir(dir) != 0)
         return -1;
     if (store_db_open(dir, policy != STORE_FSYNC_NEVER, &st->db, err) != 0 ||
-        store_db_load(st->db, &epoch, store_restore, st, err) != 0) {
+        store_db_load(st->db, &epoch, store_restore, st, err) != 0 ||
+        store_db_load_holds(st->db, store_restore_hold, st, err) != 0) {
         log_error("state: %s; refusing to start (move the directory's "
                   "state.db* files away to start empty)", err);
         goto err_db;
@@ -352,6 +446,8 @@ int store_open(struct store *st, const char *dir, enum store_fsync policy,
     st->timer_open = true;
     r->env.reserve_tokens = store_reserve_tokens;
     r->env.reserve_arg = st;
+    r->env.hold_changed = store_hold_changed;
+    r->env.hold_arg = st;
     return 0;
 
 err_db:
@@ -367,6 +463,7 @@ void store_close(struct store *st)
     /* Synced under every policy: a clean stop loses nothing. */
     (void)store_commit(st, true);
     st->registry->env.reserve_tokens = NULL;
+    st->registry->env.hold_changed = NULL;
     if (st->timer_open) {
         uv_close((uv_handle_t *)&st->timer, NULL);
         st->timer_open = false;

@@ -8,8 +8,10 @@
  * What is kept: every named object's type, creation parameters, owner and
  * mode; Event flags; Semaphore values (permits held through undo handles
  * counted as given back); each lock's reserved fencing tokens; the daemon
- * epoch, one more at every start.  Not kept: who holds a lock or permits
- * and who waits: the clients are gone after a restart.
+ * epoch, one more at every start; who holds each lock (a client that
+ * said who it is: Hello.client_id), so that it can reclaim the hold
+ * after a restart (grace.c).  Not kept: who waits, semaphore permits held
+ * through undo handles.
  */
 #ifndef SYNCD_STORE_H
 #define SYNCD_STORE_H
@@ -44,6 +46,18 @@ struct store_rec {
                                          locks): tokens reserved */
 };
 
+/* Who holds a lock (a Lock, an RLock, a Condition's own lock), kept under
+ * the name of the object the file keeps (the condition's, for its own). */
+struct store_hold {
+    char name[SYNC_NAME_MAX + 1];
+    uint8_t client_id[16];
+    uint64_t thread;
+    uint32_t depth;
+    uint64_t token;
+};
+
+struct grace;
+
 /* The file (store_db.c).  Every function returns 0 or -1 with the cause
  * in err (a sentence naming the file). */
 struct store_db;
@@ -56,6 +70,14 @@ int store_db_open(const char *dir, bool fsync_commits, struct store_db **out,
 int store_db_load(struct store_db *db, uint64_t *epoch,
                   int (*cb)(void *arg, const struct store_rec *rec),
                   void *arg, char err[STORE_ERR_MAX]);
+/* Then every hold (checksums checked as for objects). */
+int store_db_load_holds(struct store_db *db,
+                        int (*cb)(void *arg, const struct store_hold *h),
+                        void *arg, char err[STORE_ERR_MAX]);
+int store_db_put_hold(struct store_db *db, const struct store_hold *h,
+                      char err[STORE_ERR_MAX]);
+int store_db_del_hold(struct store_db *db, const char *name,
+                      char err[STORE_ERR_MAX]);
 /* Start a transaction; with sync its commit is on disk when it returns,
  * whatever the policy the file was opened with. */
 int store_db_begin(struct store_db *db, bool sync, char err[STORE_ERR_MAX]);
@@ -81,6 +103,13 @@ struct store {
     struct registry *registry;  /* borrowed (owner: server) */
     uint64_t epoch;             /* this start's */
     uint32_t loaded;            /* objects restored at start */
+    uint32_t holds_loaded;      /* holds restored (grace.c's ghosts) */
+    bool frozen;                /* stopping: nothing more is recorded */
+    struct grace *grace;        /* borrowed: gets the restored holds */
+    /* The client id of the session `owner` (false: it gave none, so its
+     * holds are not kept). */
+    bool (*client_id_of)(void *arg, uint64_t owner, uint8_t id[16]);
+    void *client_id_arg;
     uint64_t commits;           /* periodic or immediate commits */
     uint64_t write_errors;
 };
@@ -92,7 +121,17 @@ struct store {
  * file, a locked or unwritable directory): the daemon must not start.
  */
 int store_open(struct store *st, const char *dir, enum store_fsync policy,
-               uint64_t interval_ms, uv_loop_t *loop, struct registry *r);
+               uint64_t interval_ms, uv_loop_t *loop, struct registry *r,
+               struct grace *g);
+
+/* The object the file keeps o's lock under: o itself, or for a
+ * condition's own lock the condition; NULL when nothing is kept
+ * (unlinked, anonymous). */
+struct object *store_named(struct store *st, struct object *o);
+
+/* Stopping: commit what is pending, then record nothing more (the holds
+ * of the sessions being closed stay in the file for their reclaim). */
+void store_freeze(struct store *st);
 
 /* o changed (created, flag, value): record it, now or at the next commit
  * as the policy says.  Unlinked and anonymous (transient) objects are not

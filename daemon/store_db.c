@@ -6,6 +6,10 @@
  *   objects(name PRIMARY KEY, type, param, lock_name, uid, gid, mode,
  *           state, tokens, crc)
  *   meta(key PRIMARY KEY, value, crc)          -- 'format' 1, 'epoch' N
+ *   holds(name PRIMARY KEY, client_id, thread, depth, token, crc)
+ *
+ * (holds came after the first files: a file without the table gets it,
+ * empty, and stays format 1.)
  *
  * crc is the CRC-32 (zlib) of the row's other columns in a fixed text
  * form, so a page that SQLite reads back intact but whose bytes changed
@@ -28,6 +32,7 @@ struct store_db {
     sqlite3 *db;               /* owned */
     sqlite3_stmt *put, *del;   /* owned: prepared once */
     sqlite3_stmt *meta_put;    /* owned */
+    sqlite3_stmt *hold_put, *hold_del; /* owned */
     char path[4096];
     bool fsync_commits;        /* synchronous=FULL rather than OFF */
     bool sync_now;             /* this transaction is FULL all the same */
@@ -59,6 +64,21 @@ static uint32_t store_db_rec_crc(const struct store_rec *r)
                      strlen(r->lock_name), r->lock_name, r->uid, r->gid,
                      r->mode, r->state, r->tokens);
 
+    return (uint32_t)crc32(0, (const Bytef *)buf, (uInt)n);
+}
+
+static uint32_t store_db_hold_crc(const struct store_hold *h)
+{
+    char buf[SYNC_NAME_MAX + 160];
+    int n = snprintf(buf, sizeof(buf), "%zu:%s|", strlen(h->name), h->name);
+    size_t i;
+
+    for (i = 0; i < sizeof(h->client_id); i++)
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%02x",
+                      h->client_id[i]);
+    n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+                  "|%" PRIu64 "|%" PRIu32 "|%" PRIu64, h->thread, h->depth,
+                  h->token);
     return (uint32_t)crc32(0, (const Bytef *)buf, (uInt)n);
 }
 
@@ -102,7 +122,11 @@ int store_db_open(const char *dir, bool fsync_commits, struct store_db **out,
                       " mode INTEGER, state INTEGER, tokens INTEGER,"
                       " crc INTEGER);"
                       "CREATE TABLE IF NOT EXISTS meta("
-                      "key TEXT PRIMARY KEY, value INTEGER, crc INTEGER)",
+                      "key TEXT PRIMARY KEY, value INTEGER, crc INTEGER);"
+                      "CREATE TABLE IF NOT EXISTS holds("
+                      "name TEXT PRIMARY KEY, client_id BLOB,"
+                      " thread INTEGER, depth INTEGER, token INTEGER,"
+                      " crc INTEGER)",
                       err) != 0)
         goto fail_err;
     if (sqlite3_prepare_v2(db->db,
@@ -113,7 +137,12 @@ int store_db_open(const char *dir, bool fsync_commits, struct store_db **out,
                            &db->del, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db->db,
                            "INSERT OR REPLACE INTO meta VALUES(?,?,?)", -1,
-                           &db->meta_put, NULL) != SQLITE_OK)
+                           &db->meta_put, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db->db,
+                           "INSERT OR REPLACE INTO holds VALUES(?,?,?,?,?,?)",
+                           -1, &db->hold_put, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db->db, "DELETE FROM holds WHERE name=?", -1,
+                           &db->hold_del, NULL) != SQLITE_OK)
         goto fail;
     *out = db;
     return 0;
@@ -236,6 +265,49 @@ int store_db_load(struct store_db *db, uint64_t *epoch,
     return rc == SQLITE_DONE ? 0 : store_db_fail(db, "cannot read", err);
 }
 
+int store_db_load_holds(struct store_db *db,
+                        int (*cb)(void *arg, const struct store_hold *h),
+                        void *arg, char err[STORE_ERR_MAX])
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (sqlite3_prepare_v2(db->db,
+                           "SELECT name, client_id, thread, depth, token, crc "
+                           "FROM holds ORDER BY name",
+                           -1, &st, NULL) != SQLITE_OK)
+        return store_db_fail(db, "cannot read", err);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_hold h;
+        const void *id = sqlite3_column_blob(st, 1);
+
+        memset(&h, 0, sizeof(h));
+        store_db_copy(h.name, sqlite3_column_text(st, 0), sizeof(h.name));
+        if (id != NULL && sqlite3_column_bytes(st, 1) == sizeof(h.client_id))
+            memcpy(h.client_id, id, sizeof(h.client_id));
+        h.thread = (uint64_t)sqlite3_column_int64(st, 2);
+        h.depth = (uint32_t)sqlite3_column_int64(st, 3);
+        h.token = (uint64_t)sqlite3_column_int64(st, 4);
+        if (store_db_hold_crc(&h) != (uint32_t)sqlite3_column_int64(st, 5)) {
+            snprintf(err, STORE_ERR_MAX,
+                     "%s is corrupt: the checksum of the hold of '%.255s' "
+                     "does not match its contents",
+                     db->path, h.name);
+            sqlite3_finalize(st);
+            return -1;
+        }
+        if (cb(arg, &h) != 0) {
+            snprintf(err, STORE_ERR_MAX,
+                     "%s: the hold of '%.255s' cannot be restored", db->path,
+                     h.name);
+            sqlite3_finalize(st);
+            return -1;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : store_db_fail(db, "cannot read", err);
+}
+
 int store_db_begin(struct store_db *db, bool sync, char err[STORE_ERR_MAX])
 {
     /* A commit that must be durable under a policy that does not sync:
@@ -282,6 +354,28 @@ int store_db_del(struct store_db *db, const char *name,
     return store_db_step(db, db->del, err);
 }
 
+int store_db_put_hold(struct store_db *db, const struct store_hold *h,
+                      char err[STORE_ERR_MAX])
+{
+    sqlite3_stmt *st = db->hold_put;
+
+    sqlite3_bind_text(st, 1, h->name, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, h->client_id, sizeof(h->client_id),
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)h->thread);
+    sqlite3_bind_int64(st, 4, h->depth);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)h->token);
+    sqlite3_bind_int64(st, 6, store_db_hold_crc(h));
+    return store_db_step(db, st, err);
+}
+
+int store_db_del_hold(struct store_db *db, const char *name,
+                      char err[STORE_ERR_MAX])
+{
+    sqlite3_bind_text(db->hold_del, 1, name, -1, SQLITE_STATIC);
+    return store_db_step(db, db->hold_del, err);
+}
+
 static int store_db_meta(struct store_db *db, const char *key,
                          uint64_t value, char err[STORE_ERR_MAX])
 {
@@ -320,6 +414,8 @@ void store_db_close(struct store_db *db)
     sqlite3_finalize(db->put);
     sqlite3_finalize(db->del);
     sqlite3_finalize(db->meta_put);
+    sqlite3_finalize(db->hold_put);
+    sqlite3_finalize(db->hold_del);
     if (db->db != NULL)
         sqlite3_close(db->db);
     free(db);

@@ -103,6 +103,10 @@ static void same_request(const Syncd__Request *m, const struct request *rq)
         assert(rq->op == OP_CANCEL &&
                rq->cancel_id == m->cancel->request_id);
         break;
+    case SYNCD__REQUEST__OP_RECLAIM:
+        assert(rq->op == OP_RECLAIM && rq->handle == m->reclaim->handle &&
+               rq->token == m->reclaim->token);
+        break;
     case SYNCD__REQUEST__OP_CLOSE:
         assert(rq->op == OP_CLOSE && rq->handle == m->close->handle);
         break;

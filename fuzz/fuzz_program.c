@@ -311,6 +311,11 @@ static void build_request(struct fuzz_cur *c, struct req_msg *m)
         m->cancel.request_id = 1u + fuzz_u8(c) % 32u;
         SET_OP(m, cancel, CANCEL);
         break;
+    case OP_RECLAIM:
+        m->reclaim.handle = pick_handle(c);
+        m->reclaim.token = fuzz_u8(c) % 4u;
+        SET_OP(m, reclaim, RECLAIM);
+        break;
     }
 }
 
@@ -338,6 +343,7 @@ void fuzz_request_build(struct fuzz_cur *c, struct req_msg *m)
     syncd__list_clients__init(&m->list_clients);
     syncd__cancel__init(&m->cancel);
     syncd__barrier_action_done__init(&m->barrier_action_done);
+    syncd__reclaim__init(&m->reclaim);
     build_request(c, m);
 }
 

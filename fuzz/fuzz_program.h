@@ -126,6 +126,7 @@ struct req_msg {
     Syncd__ListClients list_clients;
     Syncd__Cancel cancel;
     Syncd__BarrierActionDone barrier_action_done;
+    Syncd__Reclaim reclaim;
     char sbuf[40];
 };
 

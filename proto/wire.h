@@ -77,7 +77,8 @@ enum wire_type {
     XX(SHOW_OBJECT, show_object, false)                                       \
     XX(LIST_CLIENTS, list_clients, false)                                     \
     XX(CANCEL, cancel, false)                                                 \
-    XX(BARRIER_ACTION_DONE, barrier_action_done, true)
+    XX(BARRIER_ACTION_DONE, barrier_action_done, true)                        \
+    XX(RECLAIM, reclaim, false)
 
 enum wire_op {
 #define WIRE_OP_ENUM(NAME, name, fast) OP_##NAME,

@@ -117,6 +117,13 @@ size_t lock_find_cycle(const struct lock *l, uint64_t owner, uint64_t thread,
     return 0;
 }
 
+/* Tell the environment the hold changed (a restart's record of it). */
+static inline void lock_changed(struct lock *l)
+{
+    if (l->base.env != NULL && l->base.env->hold_changed != NULL)
+        l->base.env->hold_changed(l->base.env->hold_arg, &l->base);
+}
+
 static inline void lock_grant(struct lock *l, struct waiter *w,
                               uint32_t depth)
 {
@@ -133,9 +140,11 @@ static inline void lock_grant(struct lock *l, struct waiter *w,
             l->token_limit = UINT64_MAX;
     }
     w->token = ++l->tokens;
+    l->holder_token = w->token;
     /* The first holder after a death is told, then the flag is spent. */
     w->owner_died = l->owner_died;
     l->owner_died = false;
+    lock_changed(l);
 }
 
 /* Queue w; false if the wait-for graph could not index it (out of memory),
@@ -161,8 +170,9 @@ int lock_acquire(struct lock *l, struct waiter *w, bool may_wait)
         if (l->depth == UINT32_MAX)
             return SYNC_ELIMIT;
         l->depth++;
-        w->token = l->tokens;
+        w->token = l->holder_token;
         w->owner_died = false;
+        lock_changed(l);
         return 0;
     }
     if (!may_wait)
@@ -189,10 +199,13 @@ static void lock_hand_off(struct lock *l, bool died)
     l->holder = 0;
     l->holder_thread = 0;
     l->depth = 0;
+    l->holder_token = 0;
     l->owner_died = died;
     next = waitq_pop(&l->waiters);
-    if (next == NULL)
+    if (next == NULL) {
+        lock_changed(l);
         return;
+    }
     lock_untrack(l, next);
     /* Exactly one holder: the oldest waiter, straight from the release. */
     lock_grant(l, next, next->reacquiring ? next->depth : 1);
@@ -215,6 +228,8 @@ int lock_release_by(struct lock *l, uint64_t owner, uint64_t thread)
     assert(l->depth >= 1);
     if (--l->depth == 0)
         lock_hand_off(l, false);
+    else
+        lock_changed(l);
     return 0;
 }
 
@@ -242,6 +257,28 @@ void lock_reacquire(struct lock *l, struct waiter *w)
     /* Must queue (the condition wait already released the lock); out of
      * memory only costs this waiter its place in the wait-for graph. */
     (void)lock_enqueue(l, w);
+}
+
+void lock_hold_restore(struct lock *l, uint64_t owner, uint64_t thread,
+                       uint32_t depth, uint64_t token)
+{
+    assert(!l->held && depth >= 1);
+    l->held = true;
+    l->holder = owner;
+    l->holder_thread = thread;
+    l->depth = l->recursive ? depth : 1;
+    l->holder_token = token;
+    l->held_since = object_now(&l->base);
+}
+
+int lock_transfer(struct lock *l, uint64_t from, uint64_t to)
+{
+    if (!l->held || l->holder != from)
+        return SYNC_EPERM;
+    l->holder = to;
+    l->held_since = object_now(&l->base);
+    lock_changed(l);
+    return 0;
 }
 
 static bool lock_holds(const struct object *o, uint64_t owner)

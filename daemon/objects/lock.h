@@ -32,6 +32,7 @@ struct lock {
     uint64_t holder;     /* owner id while held */
     uint64_t holder_thread; /* thread that acquired it (RLock: the owner) */
     uint32_t depth;      /* RLock recursion level; 1 for a held Lock */
+    uint64_t holder_token; /* the fencing token of the current hold */
     uint64_t held_since; /* object_now() at the grant */
     uint64_t tokens;     /* fencing tokens handed out so far */
     uint64_t token_limit; /* tokens reserved where a restart finds them:
@@ -92,5 +93,16 @@ uint32_t lock_release_all(struct lock *l);
 void lock_reacquire(struct lock *l, struct waiter *w);
 
 struct lock *lock_from_object(struct object *o);
+
+/*
+ * Restarts: l (free) is held by owner/thread at depth with token, as a
+ * state file says (a holder that may come back to reclaim it).
+ */
+void lock_hold_restore(struct lock *l, uint64_t owner, uint64_t thread,
+                       uint32_t depth, uint64_t token);
+
+/* The hold of `from` becomes `to`'s (same thread, depth, token): a
+ * reclaim.  SYNC_EPERM unless `from` holds l. */
+int lock_transfer(struct lock *l, uint64_t from, uint64_t to);
 
 #endif

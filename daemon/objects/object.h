@@ -41,6 +41,11 @@ struct object_env {
      * them (an in-memory daemon); the limit is lifted. */
     void (*reserve_tokens)(void *arg, struct object *o);
     void *reserve_arg;            /* borrowed */
+    /* A lock's holder, depth or hold changed (granted, released, handed
+     * on, transferred): record it where a restart finds it.  NULL: nobody
+     * records holds. */
+    void (*hold_changed)(void *arg, struct object *o);
+    void *hold_arg;               /* borrowed */
 };
 
 struct object_ops {

@@ -214,7 +214,9 @@ def test_bad_input_raises_clear_exceptions():
         ev.set()
 
 
-def test_a_daemon_that_went_away_is_a_connection_error():
+def test_a_daemon_that_went_away_is_a_connection_error(monkeypatch):
+    # A program that wants the error turns reconnecting off.
+    monkeypatch.setenv("SYNCD_RECONNECT", "0")
     tmp = tempfile.mkdtemp(prefix="syncd-py-gone-")
     sock = os.path.join(tmp, "s.sock")
     proc = start_private_daemon(sock)

@@ -191,10 +191,13 @@ def _blocked_call(obj):
     return cond_wait
 
 
-def test_a_daemon_killed_under_blocked_calls_of_every_class():
+def test_a_daemon_killed_under_blocked_calls_of_every_class(monkeypatch):
     """SIGKILL the daemon while a thread is blocked in each class's wait:
     each raises syncd.ConnectionError at once, and so does every later
     call, until a daemon is back on the socket."""
+    # Reconnecting off: this program wants the error (reconnecting and
+    # reclaiming are tests/integration/test_reclaim.c's).
+    monkeypatch.setenv("SYNCD_RECONNECT", "0")
     tmp = tempfile.mkdtemp(prefix="syncd-py-killed-")
     sock = os.path.join(tmp, "s.sock")
     proc = start_private_daemon(sock)

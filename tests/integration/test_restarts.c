@@ -3,8 +3,10 @@
  * take turns on one Lock while the test kills syncd with SIGKILL every
  * half second or so (and stops it cleanly now and then), restarting it on
  * the same state directory each time.  The workers reconnect by hand when
- * their calls return SYNC_ECONN or SYNC_ESHUTDOWN (libsyncclient does not
- * reconnect or reclaim yet: a hold ends with the daemon that granted it).
+ * their calls return SYNC_ECONN or SYNC_ESHUTDOWN (libsyncclient's own
+ * reconnecting is off, as in every fixture test): each connection is a new
+ * client, so no hold is ever reclaimed and the daemons run with
+ * --grace-ms 0 (test_reclaim covers reclaiming and the grace period).
  *
  * Invariants checked:
  * - no two holders within one daemon run (generation);
@@ -114,7 +116,8 @@ static void start_run(void)
     /* Every token seen so far came from earlier runs. */
     atomic_store(&sh->floor[g % N_GENS], atomic_load(&sh->max_token));
     syncd_fixture_start((const char *[]){"--state-dir", state_dir, "--fsync",
-                                         "batch", "--quiet", NULL});
+                                         "batch", "--grace-ms", "0",
+                                         "--quiet", NULL});
 }
 
 /* Set the Event name through a connection of its own. */

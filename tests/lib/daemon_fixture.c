@@ -173,6 +173,25 @@ static int syncd_spawn_prefix(const char **argv, int max)
     return argc;
 }
 
+/*
+ * In the daemon's child, before exec: with SYNCD_TEST_LISTEN_FD=N (a
+ * listening socket of the test, N > 3), pass it as systemd does (fd 3,
+ * LISTEN_FDS=1, LISTEN_PID=this pid).
+ */
+static void syncd_spawn_activation(void)
+{
+    const char *lfd = getenv("SYNCD_TEST_LISTEN_FD");
+    char pid[24];
+
+    if (lfd == NULL)
+        return;
+    if (atoi(lfd) <= 3 || dup2(atoi(lfd), 3) != 3)
+        _exit(126);
+    snprintf(pid, sizeof(pid), "%d", (int)getpid());
+    setenv("LISTEN_FDS", "1", 1);
+    setenv("LISTEN_PID", pid, 1);
+}
+
 pid_t syncd_spawn(const char *sock, const char *log_path,
                   const char *const *extra_args)
 {
@@ -205,6 +224,7 @@ pid_t syncd_spawn(const char *sock, const char *log_path,
             _exit(126);
         if (dup2(nullfd, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
             _exit(126);
+        syncd_spawn_activation();
         execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
@@ -248,6 +268,9 @@ bool syncd_wait_ready(const char *sock, pid_t pid, int timeout_ms)
 
 void syncd_fixture_mkdir(void)
 {
+    /* The tests expect SYNC_ECONN when they take the daemon away; those
+     * of reconnecting (test_reclaim) turn it on per client. */
+    setenv("SYNCD_RECONNECT", "0", 0);
     if (syncd_fx.dir[0] != '\0')
         return;
     strcpy(syncd_fx.dir, "/tmp/syncd-it-XXXXXX");

@@ -249,6 +249,20 @@ int raw_send_hello_caps(int fd, uint64_t id, uint32_t version, uint32_t caps)
     return raw_send_request(fd, &rq);
 }
 
+enum raw_status raw_hello_at(const char *sock, uint32_t version,
+                             struct raw_reply *out)
+{
+    enum raw_status st;
+    int fd = raw_connect(sock);
+
+    if (fd < 0)
+        return RAW_ERROR;
+    st = raw_send_hello(fd, 1, version) == 0 ? raw_read_reply(fd, 5000, out)
+                                             : RAW_ERROR;
+    close(fd);
+    return st;
+}
+
 /* Read the reply to a request just sent; its code or RAW_NO_REPLY. */
 static int raw_reply_code(int fd, struct raw_reply *out)
 {

@@ -78,6 +78,11 @@ int raw_send_hello(int fd, uint64_t id, uint32_t version);
 /* The same offering capabilities caps (WIRE_CAP_* bits). */
 int raw_send_hello_caps(int fd, uint64_t id, uint32_t version, uint32_t caps);
 
+/* Connect to sock, Hello{version}, read the reply into *out and close:
+ * RAW_OK or why not. */
+enum raw_status raw_hello_at(const char *sock, uint32_t version,
+                             struct raw_reply *out);
+
 /* Hello version 1 and read its reply; returns the reply code, or a
  * RAW_* status below -100 (-100 + status) if no reply came. */
 int raw_hello(int fd);

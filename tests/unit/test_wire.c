@@ -43,6 +43,9 @@
 #define V_CAPS (WIRE_CAP_RECLAIM | WIRE_CAP_CLUSTER)
 #define V_EPOCH 0x0102030405ull
 #define V_GRACE_MS 4321u
+#define V_TOKEN 0x0a0b0c0d0eull
+static const uint8_t V_CLIENT_ID[16] = {1, 2, 3, 4, 5, 6, 7, 8,
+                                        9, 10, 11, 12, 13, 14, 15, 16};
 
 /* The client's plain request for op, every field set. */
 static struct sync__request client_request(enum wire_op op)
@@ -52,6 +55,7 @@ static struct sync__request client_request(enum wire_op op)
         .all = true, .thread = V_THREAD, .value = V_VALUE, .flags = V_FLAGS,
         .mode = V_MODE, .type = V_TYPE, .name = V_NAME,
         .lock_name = V_LOCK_NAME, .pid = V_PID, .caps = V_CAPS,
+        .client_id = V_CLIENT_ID, .token = V_TOKEN,
         .client_name = V_CLIENT_NAME,
         .pattern = V_PATTERN, .after_name = V_AFTER_NAME,
         .after_id = V_AFTER_ID, .limit = V_LIMIT,
@@ -82,6 +86,7 @@ struct pb_request {
     Syncd__ListClients list_clients;
     Syncd__Cancel cancel;
     Syncd__BarrierActionDone barrier_action_done;
+    Syncd__Reclaim reclaim;
 };
 
 static ProtobufCBinaryData bytes(const char *s)
@@ -108,6 +113,7 @@ static void pb_request(enum wire_op op, struct pb_request *m)
         m->hello.pid = V_PID;
         m->hello.client_name = (char *)V_CLIENT_NAME;
         m->hello.capabilities = V_CAPS;
+        m->hello.client_id = (ProtobufCBinaryData){16, (uint8_t *)V_CLIENT_ID};
         return;
     case OP_OPEN:
         PB_OP(m, open, OPEN, syncd__open__init);
@@ -117,6 +123,7 @@ static void pb_request(enum wire_op op, struct pb_request *m)
         m->open.flags = 1;
         m->open.lock_name = bytes(V_LOCK_NAME);
         m->open.mode = V_MODE;
+        m->open.handle = V_HANDLE;
         return;
     case OP_CLOSE:
         PB_OP(m, close, CLOSE, syncd__close__init);
@@ -212,6 +219,11 @@ static void pb_request(enum wire_op op, struct pb_request *m)
         PB_OP(m, cancel, CANCEL, syncd__cancel__init);
         m->cancel.request_id = V_CANCEL_ID;
         return;
+    case OP_RECLAIM:
+        PB_OP(m, reclaim, RECLAIM, syncd__reclaim__init);
+        m->reclaim.handle = V_HANDLE;
+        m->reclaim.token = V_TOKEN;
+        return;
     }
 }
 
@@ -227,6 +239,8 @@ static struct request daemon_request(enum wire_op op)
     case OP_HELLO:
         r.version = 2;
         r.caps = V_CAPS;
+        r.has_client_id = true;
+        memcpy(r.client_id, V_CLIENT_ID, 16);
         r.pid = V_PID;
         strcpy(r.client_name, V_CLIENT_NAME);
         break;
@@ -235,6 +249,7 @@ static struct request daemon_request(enum wire_op op)
         r.value = V_VALUE;
         r.flags = V_FLAGS;
         r.mode = V_MODE;
+        r.handle = V_HANDLE;
         r.name_len = strlen(strcpy(r.name, V_NAME));
         r.lock_name_len = strlen(strcpy(r.lock_name, V_LOCK_NAME));
         break;
@@ -295,6 +310,10 @@ static struct request daemon_request(enum wire_op op)
     case OP_CANCEL:
         r.cancel_id = V_CANCEL_ID;
         break;
+    case OP_RECLAIM:
+        r.handle = V_HANDLE;
+        r.token = V_TOKEN;
+        break;
     }
     return r;
 }
@@ -325,6 +344,10 @@ static void assert_same_request(const struct request *a,
     cr_assert(eq(u32, a->type, b->type), "%s %s: type", how, op);
     cr_assert(eq(u32, a->version, b->version), "%s %s: version", how, op);
     cr_assert(eq(u32, a->caps, b->caps), "%s %s: caps", how, op);
+    cr_assert(eq(int, a->has_client_id, b->has_client_id), "%s %s", how, op);
+    cr_assert(eq(int, memcmp(a->client_id, b->client_id, 16), 0), "%s %s",
+              how, op);
+    cr_assert(eq(u64, a->token, b->token), "%s %s: token", how, op);
     cr_assert(eq(u32, a->pid, b->pid), "%s %s: pid", how, op);
     cr_assert(eq(sz, a->name_len, b->name_len), "%s %s: name", how, op);
     cr_assert(eq(str, (char *)a->name, (char *)b->name), "%s %s", how, op);
@@ -718,12 +741,15 @@ Test(wire, object_types_are_the_proto_enum)
  * would agree on a renumbered field; a client built from an older
  * syncd.proto (or another language) would not.  A change here is a
  * protocol change: keep the old numbers, or bump WIRE_PROTOCOL_VERSION.
- * Version 2 changed only Hello (version 2, capabilities = field 4).
+ * Version 2 changed Hello (version 2, capabilities = field 4, client_id =
+ * field 5), Open (handle = field 7) and added Reclaim (op field 22).
  */
 static const char *const v2_bytes[] = {
-    [OP_HELLO] = "08d588cd919202120d08021092211a0470726f672011",
+    [OP_HELLO] =
+        "08d588cd919202121f08021092211a0470726f6720112a10010203040506070809"
+        "0a0b0c0d0e0f10",
     [OP_OPEN] =
-        "08d588cd9192021a160a0763762f6e616d651006180920012a026c6b30a003",
+        "08d588cd9192021a190a0763762f6e616d651006180920012a026c6b30a00338b424",
     [OP_CLOSE] = "08d588cd919202220308b424",
     [OP_UNLINK] = "08d588cd9192022a090a0763762f6e616d65",
     [OP_ACQUIRE] =
@@ -750,6 +776,7 @@ static const char *const v2_bytes[] = {
     [OP_LIST_CLIENTS] = "08d588cd919202a2010408631037",
     [OP_CANCEL] = "08d588cd919202aa0102084d",
     [OP_BARRIER_ACTION_DONE] = "08d588cd919202b2010508b4241001",
+    [OP_RECLAIM] = "08d588cd919202ba010a08b424108e9ab0d8a001",
 };
 
 /* A version-1 client's Hello as it was sent (values of client_request()):

@@ -1,0 +1,349 @@
+/*
+ * reconnect.c: when the connection drops, one caller thread dials again
+ * (exponential backoff, bounded in all), says Hello with the client's id,
+ * re-opens every handle under its old number, reclaims what it held, and
+ * every call that failed with the connection is sent again: waits with
+ * what is left of their timeout, a condition wait after its lock is back.
+ * The other threads wait for that thread (client.c's gate) and then go on
+ * on the new connection.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Backoff between dials: from the first to the largest, doubling. */
+#define RECONNECT_FIRST_MS 10
+#define RECONNECT_MAX_DELAY_MS 500
+/* How long to try in all, unless configured. */
+#define RECONNECT_DEFAULT_MS 10000
+
+int64_t sync__now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void reconnect_sleep_ms(int64_t ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000,
+                          .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+void sync__reconnect_init(sync_client *c,
+                          const struct sync_connect_opts *opts)
+{
+    const char *on = getenv("SYNCD_RECONNECT");
+    const char *ms = getenv("SYNCD_RECONNECT_MS");
+    long n;
+    char *end;
+
+    c->reconnect_on = !(on != NULL && strcmp(on, "0") == 0);
+    c->reconnect_ms = RECONNECT_DEFAULT_MS;
+    if (ms != NULL) {
+        errno = 0;
+        n = strtol(ms, &end, 10);
+        if (errno == 0 && *end == '\0' && end != ms && n >= 0 &&
+            n <= 86400000)
+            c->reconnect_ms = (unsigned)n;
+    }
+    if (opts != NULL && opts->reconnect >= 0)
+        c->reconnect_on = opts->reconnect != 0;
+    if (opts != NULL && opts->reconnect_ms >= 0)
+        c->reconnect_ms = (unsigned)opts->reconnect_ms;
+    /* Who this client is to the daemon across connections: 128 random
+     * bits (a clash between two live clients is not a concern). */
+    if (getrandom(c->client_id, sizeof(c->client_id), 0) !=
+        (ssize_t)sizeof(c->client_id)) {
+        int64_t t = sync__now_us();
+        pid_t pid = getpid();
+
+        memcpy(c->client_id, &t, sizeof(t));
+        memcpy(c->client_id + sizeof(t), &pid, sizeof(pid));
+        memcpy(c->client_id + 12, &c, 4);
+    }
+}
+
+/* What one restore pass found of one handle. */
+struct reconnect_item {
+    struct sync__object *o;
+    uint32_t handle;
+};
+
+/* Snapshot of c's open objects (under c->mu): the list may change while
+ * the restore calls run (other threads wait at the gate, but a close
+ * already past it removes its object first). */
+static struct reconnect_item *reconnect_snapshot(sync_client *c, size_t *n)
+{
+    struct sync__object *o;
+    struct reconnect_item *v;
+    size_t i = 0, count = 0;
+
+    pthread_mutex_lock(&c->mu);
+    for (o = c->objects; o != NULL; o = o->next_obj)
+        count++;
+    v = calloc(count ? count : 1, sizeof(*v));
+    if (v != NULL)
+        for (o = c->objects; o != NULL; o = o->next_obj, i++)
+            v[i] = (struct reconnect_item){.o = o, .handle = o->handle};
+    pthread_mutex_unlock(&c->mu);
+    *n = count;
+    return v;
+}
+
+/* Whether a hold of name was already reclaimed through another handle. */
+static bool reconnect_reclaimed(const struct reconnect_item *v, size_t n,
+                                const bool *got, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (got[i] && strcmp(v[i].o->name, name) == 0)
+            return true;
+    return false;
+}
+
+/* Mark l's hold lost: its next release says SYNC_ELOST.  The levels of
+ * condition waits in flight stay: those waits take the lock back. */
+static void reconnect_lost(struct sync__lockable *l)
+{
+    pthread_mutex_lock(&l->mu);
+    l->lost = l->lost_unsaid = true;
+    l->levels = l->cond_waits;
+    pthread_mutex_unlock(&l->mu);
+}
+
+/*
+ * On the new connection: open every handle again under its number, then
+ * reclaim the locks held.  0, or the connection's code (SYNC_ECONN ...)
+ * when it dropped again.
+ */
+static int reconnect_restore(sync_client *c)
+{
+    struct reconnect_item *v;
+    struct sync__request req;
+    struct sync__result res;
+    struct sync__lockable *l;
+    uint64_t gen;
+    uint32_t levels;
+    bool *got;
+    size_t n, i;
+    int rv = 0;
+
+    v = reconnect_snapshot(c, &n);
+    got = calloc(n ? n : 1, sizeof(*got));
+    if (v == NULL || got == NULL) {
+        free(v);
+        free(got);
+        return SYNC_ENOMEM;
+    }
+    for (i = 0; i < n && rv == 0; i++) {
+        req = v[i].o->reopen;
+        req.handle = v[i].handle;
+        rv = sync__call_once(c, &req, &res, &gen);
+        if (rv == SYNC_ECONN || rv == SYNC_ESHUTDOWN || rv == SYNC_ENOMEM)
+            break;
+        /* Not there any more (opened as existing only), or refused: its
+         * calls now fail with the daemon's SYNC_EBADF, and its holds are
+         * lost. */
+        if (rv != 0 && v[i].o->lockable != NULL)
+            reconnect_lost(v[i].o->lockable);
+        rv = 0;
+    }
+    for (i = 0; i < n && rv == 0; i++) {
+        l = v[i].o->lockable;
+        if (l == NULL)
+            continue;
+        pthread_mutex_lock(&l->mu);
+        levels = l->levels - (l->cond_waits < l->levels ? l->cond_waits
+                                                        : l->levels);
+        pthread_mutex_unlock(&l->mu);
+        if (levels == 0)
+            continue;
+        if (!sync__client_has_cap(c, WIRE_CAP_RECLAIM)) {
+            reconnect_lost(l);
+            continue;
+        }
+        req = (struct sync__request){.op = OP_RECLAIM,
+                                     .handle = v[i].handle};
+        rv = sync__call_once(c, &req, &res, &gen);
+        if (rv == SYNC_ECONN || rv == SYNC_ESHUTDOWN || rv == SYNC_ENOMEM)
+            break;
+        if (rv == 0) {
+            got[i] = true;
+            pthread_mutex_lock(&l->mu);
+            l->token = res.token;
+            pthread_mutex_unlock(&l->mu);
+        } else if (!reconnect_reclaimed(v, n, got, v[i].o->name)) {
+            reconnect_lost(l);
+        }
+        rv = 0;
+    }
+    free(v);
+    free(got);
+    return rv;
+}
+
+/* Put a new connection fd in place of the dead one (under c->mu). */
+static void reconnect_swap(sync_client *c, int fd)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = fd;
+    frame_decoder_fini(&c->reader);
+    frame_decoder_init(&c->reader, 16u << 20);
+    c->dead = 0;
+}
+
+/*
+ * Reconnect c, whose connection generation gen failed, unless another
+ * thread already did.  0 when a new connection is up and restored.
+ */
+static int reconnect(sync_client *c, uint64_t gen)
+{
+    int64_t deadline, delay = RECONNECT_FIRST_MS, left;
+    int rv = SYNC_ECONN, fd;
+
+    pthread_mutex_lock(&c->mu);
+    while (c->reconnecting)
+        pthread_cond_wait(&c->reconn_cv, &c->mu);
+    if (c->gen != gen) {
+        /* Another thread reconnected (or gave up) meanwhile. */
+        rv = c->dead == 0 ? 0 : SYNC_ECONN;
+        pthread_mutex_unlock(&c->mu);
+        return rv;
+    }
+    if (c->closing) {
+        pthread_mutex_unlock(&c->mu);
+        return SYNC_ECONN;
+    }
+    /* A shutdown answer comes before the daemon closes: do not wait. */
+    if (c->dead == 0)
+        sync__client_fail(c, SYNC_ECONN);
+    shutdown(c->fd, SHUT_RDWR);
+    c->reconnecting = true;
+    c->reconnector = pthread_self();
+    /* The reader (if any) leaves read() on the dead socket first. */
+    while (c->reader_busy)
+        pthread_cond_wait(&c->reconn_cv, &c->mu);
+    pthread_mutex_unlock(&c->mu);
+
+    deadline = sync__now_us() + (int64_t)c->reconnect_ms * 1000;
+    for (;;) {
+        rv = sync__dial(c->path, &fd);
+        if (rv == 0) {
+            pthread_mutex_lock(&c->mu);
+            reconnect_swap(c, fd);
+            pthread_mutex_unlock(&c->mu);
+            rv = sync__handshake(c);
+            if (rv == 0)
+                rv = reconnect_restore(c);
+            if (rv != 0) {
+                pthread_mutex_lock(&c->mu);
+                if (c->dead == 0)
+                    sync__client_fail(c, SYNC_ECONN);
+                shutdown(c->fd, SHUT_RDWR);
+                pthread_mutex_unlock(&c->mu);
+            }
+        }
+        /* Only a daemon not there (yet) is worth another try. */
+        if (rv == 0 || (rv != SYNC_ECONN && rv != SYNC_ESHUTDOWN))
+            break;
+        left = (deadline - sync__now_us()) / 1000;
+        if (left <= 0 || __atomic_load_n(&c->closing, __ATOMIC_RELAXED))
+            break;
+        reconnect_sleep_ms(delay < left ? delay : left);
+        delay = delay * 2 > RECONNECT_MAX_DELAY_MS ? RECONNECT_MAX_DELAY_MS
+                                                   : delay * 2;
+    }
+    pthread_mutex_lock(&c->mu);
+    c->reconnecting = false;
+    c->gen++;
+    if (rv != 0 && c->dead == 0)
+        sync__client_fail(c, SYNC_ECONN);
+    pthread_cond_broadcast(&c->reconn_cv);
+    pthread_mutex_unlock(&c->mu);
+    return rv;
+}
+
+/* Whether req may be sent again after a reconnect (it either did not
+ * happen, or doing it twice is doing it once). */
+static bool reconnect_may_resend(const struct sync__request *req)
+{
+    if (req->no_retry)
+        return false;
+    switch (req->op) {
+    case OP_HELLO:
+    case OP_RECLAIM:
+    case OP_CANCEL:
+        return false;
+    default:
+        return true;
+    }
+}
+
+static bool reconnect_is_wait(enum wire_op op)
+{
+    return op == OP_ACQUIRE || op == OP_EVENT_WAIT || op == OP_COND_WAIT ||
+           op == OP_BARRIER_WAIT;
+}
+
+int sync__reconnect_retry(sync_client *c, const struct sync__request *req,
+                          struct sync__result *res, int rv, uint64_t gen,
+                          int64_t t0_us)
+{
+    struct sync__request again, acq;
+    int64_t left;
+    bool me;
+
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        me = c->reconnecting && pthread_equal(c->reconnector, pthread_self());
+        pthread_mutex_unlock(&c->mu);
+        /* The reconnector's own calls fail to it; SYNC_ESHUTDOWN ends a
+         * wait only (other calls it answers were done). */
+        if (me || !c->reconnect_on || c->forked ||
+            (rv == SYNC_ESHUTDOWN && !reconnect_is_wait(req->op)))
+            return rv;
+        if (reconnect(c, gen) != 0)
+            return SYNC_ECONN;
+        if (!reconnect_may_resend(req))
+            return SYNC_ECONN;
+        again = *req;
+        if (req->timeout_us > 0) {
+            left = req->timeout_us - (sync__now_us() - t0_us);
+            again.timeout_us = left > 0 ? left : 0;
+        }
+        if (req->op == OP_COND_WAIT) {
+            /* The wait had given the lock back: take it again first, as
+             * a condition wait always returns holding it. */
+            acq = (struct sync__request){.op = OP_ACQUIRE,
+                                         .handle = req->handle,
+                                         .thread = req->thread,
+                                         .timeout_us = -1};
+            rv = sync__call_once(c, &acq, res, &gen);
+            if (rv == SYNC_ECONN || rv == SYNC_ESHUTDOWN)
+                continue;
+            if (rv != 0)
+                return rv;
+            if (req->timeout_us > 0 && again.timeout_us == 0)
+                return SYNC_ETIMEDOUT;
+        } else if (req->timeout_us > 0 && again.timeout_us == 0 &&
+                   reconnect_is_wait(req->op)) {
+            return SYNC_ETIMEDOUT;
+        }
+        rv = sync__call_once(c, &again, res, &gen);
+        if (rv != SYNC_ECONN && rv != SYNC_ESHUTDOWN)
+            return rv;
+    }
+}

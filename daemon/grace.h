@@ -1,0 +1,85 @@
+/*
+ * grace.h: the reclaim grace period after a start on a state directory
+ * that had lock holders.  Each hold the file kept is restored as a
+ * "ghost": the lock is held by an owner id no session has, so nobody else
+ * can take it (a try-acquire is refused as busy, a blocking acquire
+ * queues).  The client that held it (same Hello.client_id) reclaims it
+ * with the same token, depth and thread (grace_reclaim); when the period
+ * ends, every ghost left is dropped as a dead owner: the next waiter gets
+ * the lock with owner_died.  Tokens continue above the reservation, so
+ * above every earlier token.
+ */
+#ifndef SYNCD_GRACE_H
+#define SYNCD_GRACE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "objects/lock.h"
+#include "registry.h"
+#include "syncclient.h"
+
+struct store_hold;
+
+/* Owner ids of ghosts: above any session id (a counter from 1). */
+#define GRACE_GHOST_BASE (UINT64_C(1) << 62)
+
+/* The default --grace-ms. */
+#define GRACE_DEFAULT_MS 5000u
+
+struct grace_ghost {
+    char name[SYNC_NAME_MAX + 1];  /* the object the file kept it under */
+    uint8_t client_id[16];
+    uint64_t owner;                /* the ghost's owner id */
+    uint64_t token;
+};
+
+struct grace {
+    struct registry *registry;     /* borrowed */
+    uv_timer_t timer;              /* embedded */
+    bool timer_open;
+    uint64_t ends_ms;              /* loop time the period ends; 0: none */
+    uv_loop_t *loop;               /* borrowed */
+    struct grace_ghost *v;         /* owned */
+    size_t n, cap;
+    uint32_t reclaimed, released;
+};
+
+static inline bool grace_is_ghost(uint64_t owner)
+{
+    return owner >= GRACE_GHOST_BASE;
+}
+
+void grace_init(struct grace *g, struct registry *r);
+
+/* The lock o's hold is kept for: a Lock's or RLock's, a condition's own
+ * lock; NULL for other objects (and conditions bound to a named lock,
+ * whose hold is that lock's). */
+struct lock *grace_lock_of(struct object *o);
+
+/* Restore h (from the file) on l: held by a new ghost.  0, or -1 when
+ * out of memory. */
+int grace_add(struct grace *g, struct lock *l, const struct store_hold *h);
+
+/* Start the period of ms milliseconds when there are ghosts (0 ms: drop
+ * them at once).  0, or -1 when the timer cannot be created. */
+int grace_start(struct grace *g, uv_loop_t *loop, uint64_t ms);
+
+/* Milliseconds left of the period; 0 when none. */
+uint32_t grace_left_ms(const struct grace *g);
+
+/*
+ * The client `client_id` (session `to`) reclaims its hold of l, kept
+ * under `name`; token 0 or the hold's.  0 with *token_out, or SYNC_ELOST
+ * with *why.
+ */
+int grace_reclaim(struct grace *g, const char *name, struct lock *l,
+                  const uint8_t client_id[16], uint64_t token, uint64_t to,
+                  uint64_t *token_out, const char **why);
+
+/* Stopping: close the timer; the ghosts stay in the file. */
+void grace_close(struct grace *g);
+void grace_fini(struct grace *g);
+
+#endif

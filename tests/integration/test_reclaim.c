@@ -1,0 +1,424 @@
+/*
+ * test_reclaim.c: clients that reconnect and reclaim after the daemon
+ * restarts on the same --state-dir.  A lock holder keeps its lock across
+ * kill -9 and a restart with the same fencing token; a competitor's
+ * try-acquire fails during the grace period and succeeds only after the
+ * holder releases; a waiter blocked in acquire before the crash gets the
+ * lock after it; an unclaimed lock goes to the next waiter with owner_died
+ * when the grace period ends; tokens after the restart are above every
+ * earlier one; a reclaim the daemon cannot honour marks the handle lost
+ * (SYNC_ELOST on its release); a clean stop (systemctl restart), with the
+ * listening socket handed from one daemon to the next as systemd does,
+ * returns no error to any caller.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+
+#include "daemon_fixture.h"
+#include "rawsock.h"
+#include "syncclient.h"
+
+TestSuite(reclaim, .fini = syncd_fixture_fini, .timeout = 60);
+
+static char state_dir[160];
+static const char *grace_ms = "2000";
+
+/* Start (or restart) the daemon on DIR/state: holds committed every
+ * 20 ms, the grace period grace_ms. */
+static void start(void)
+{
+    syncd_fixture_mkdir();
+    snprintf(state_dir, sizeof(state_dir), "%s/state", syncd_fx.dir);
+    syncd_fixture_start((const char *[]){"--state-dir", state_dir,
+                                         "--fsync", "batch",
+                                         "--fsync-interval", "20",
+                                         "--grace-ms", grace_ms, NULL});
+}
+
+/* A client that reconnects (the fixture turns it off by default). */
+static sync_client *connect_reconnecting(void)
+{
+    struct sync_connect_opts o = {.reconnect = 1, .reconnect_ms = 10000};
+    sync_client *c = NULL;
+
+    cr_assert(eq(int, sync_connect_opts(syncd_fx.sock, &o, &c), 0));
+    return c;
+}
+
+/* A client that does not (the competitor, the one that walks away). */
+static sync_client *connect_plain(void)
+{
+    struct sync_connect_opts o = {.reconnect = 0, .reconnect_ms = -1};
+    sync_client *c = NULL;
+
+    cr_assert(eq(int, sync_connect_opts(syncd_fx.sock, &o, &c), 0));
+    return c;
+}
+
+/* kill -9 the daemon once its last grant is on disk, and start anew. */
+static void crash_and_restart(void)
+{
+    fx_sleep_ms(150); /* several 20 ms commits */
+    cr_assert(eq(int, syncd_fixture_kill(SIGKILL), 128 + SIGKILL));
+    start();
+}
+
+/* Remaining grace a version-2 Hello reports. */
+static uint32_t hello_grace_ms(void)
+{
+    struct raw_reply r;
+
+    cr_assert(eq(int, raw_hello_at(syncd_fx.sock, 2, &r), RAW_OK));
+    cr_assert(eq(int, r.code, 0));
+    return r.grace_ms;
+}
+
+Test(reclaim, holder_keeps_its_lock_and_token_across_kill9)
+{
+    sync_client *h, *comp;
+    sync_lock *hl, *cl;
+    sync_rlock *hr;
+    uint64_t token, rtoken;
+    uint32_t grace;
+
+    start();
+    h = connect_reconnecting();
+    cr_assert(eq(int, sync_lock_open(h, "rc/lock", &hl), 0));
+    cr_assert(eq(int, sync_lock_acquire(hl, true, 5.0), 0));
+    token = sync_lock_token(hl);
+    cr_assert(eq(int, sync_rlock_open(h, "rc/rlock", &hr), 0));
+    cr_assert(eq(int, sync_rlock_acquire(hr, true, 5.0), 0));
+    cr_assert(eq(int, sync_rlock_acquire(hr, true, 5.0), 0));
+    rtoken = sync_rlock_token(hr);
+    crash_and_restart();
+    cr_assert(syncd_fixture_log_contains("2 hold(s) restored", 1000),
+              "%s", syncd_fixture_read_log());
+    grace = hello_grace_ms();
+    cr_assert(gt(u32, grace, 0));
+    cr_assert(le(u32, grace, 2000));
+
+    /* Before the holder is back: nobody else may take it. */
+    comp = connect_plain();
+    cr_assert(eq(int, sync_lock_open(comp, "rc/lock", &cl), 0));
+    cr_assert(eq(int, sync_lock_acquire(cl, false, -1), SYNC_ETIMEDOUT));
+
+    /* The holder's next call reconnects and reclaims: same token, same
+     * depth, still its own. */
+    cr_assert(eq(int, sync_lock_locked(hl), 1));
+    cr_assert(eq(int, sync_lock_owner_lost(hl), 0));
+    cr_assert(eq(u64, sync_lock_token(hl), token));
+    cr_assert(eq(int, sync_rlock_depth(hr), 2));
+    cr_assert(eq(u64, sync_rlock_token(hr), rtoken));
+    cr_assert(eq(int, sync_rlock_owner_lost(hr), 0));
+
+    /* Still held after the holder is back and after the grace period. */
+    cr_assert(eq(int, sync_lock_acquire(cl, false, -1), SYNC_ETIMEDOUT));
+    fx_sleep_ms(2200);
+    cr_assert(eq(int, sync_lock_acquire(cl, false, -1), SYNC_ETIMEDOUT));
+
+    /* Released: the competitor gets it, with a token above every token
+     * before the crash, and no owner-died (the holder released). */
+    cr_assert(eq(int, sync_lock_release(hl), 0));
+    cr_assert(eq(int, sync_lock_acquire(cl, false, -1), 0));
+    cr_assert(gt(u64, sync_lock_token(cl), token));
+    cr_assert(gt(u64, sync_lock_token(cl), rtoken));
+    cr_assert(eq(int, sync_lock_owner_died(cl), 0));
+    cr_assert(eq(int, sync_lock_release(cl), 0));
+    cr_assert(eq(int, sync_rlock_release(hr), 0));
+    cr_assert(eq(int, sync_rlock_release(hr), 0));
+    cr_assert(eq(int, sync_rlock_release(hr), SYNC_EPERM));
+    sync_lock_close(cl);
+    sync_disconnect(comp);
+    sync_lock_close(hl);
+    sync_rlock_close(hr);
+    sync_disconnect(h);
+}
+
+struct waiter_arg {
+    sync_client *c;
+    sync_lock *l;
+    int rv;
+    uint64_t token;
+    int died;
+};
+
+static void *waiter_main(void *p)
+{
+    struct waiter_arg *a = p;
+
+    a->rv = sync_lock_acquire(a->l, true, 20.0);
+    a->token = sync_lock_token(a->l);
+    a->died = sync_lock_owner_died(a->l);
+    return NULL;
+}
+
+/* The holder and a waiter blocked in acquire both reconnect: the waiter's
+ * acquire is sent again and granted when the holder releases. */
+Test(reclaim, waiter_blocked_before_the_crash_gets_the_lock_after)
+{
+    struct waiter_arg w = {0};
+    pthread_t t;
+    sync_client *h;
+    sync_lock *hl;
+    uint64_t token;
+
+    start();
+    h = connect_reconnecting();
+    cr_assert(eq(int, sync_lock_open(h, "rc/w", &hl), 0));
+    cr_assert(eq(int, sync_lock_acquire(hl, true, 5.0), 0));
+    token = sync_lock_token(hl);
+    w.c = connect_reconnecting();
+    cr_assert(eq(int, sync_lock_open(w.c, "rc/w", &w.l), 0));
+    cr_assert(eq(int, pthread_create(&t, NULL, waiter_main, &w), 0));
+    fx_sleep_ms(100); /* queued in the daemon */
+    crash_and_restart();
+    fx_sleep_ms(300); /* the waiter is back and queued again */
+    cr_assert(eq(int, sync_lock_release(hl), 0));
+    cr_assert(eq(int, pthread_join(t, NULL), 0));
+    cr_assert(eq(int, w.rv, 0), "waiter: %s", sync_errname(w.rv));
+    cr_assert(gt(u64, w.token, token));
+    cr_assert(eq(int, w.died, 0));
+    cr_assert(eq(int, sync_lock_release(w.l), 0));
+    sync_lock_close(w.l);
+    sync_disconnect(w.c);
+    sync_lock_close(hl);
+    sync_disconnect(h);
+}
+
+/* A holder that never comes back: its hold blocks others for the grace
+ * period, then goes to the next waiter with owner_died. */
+Test(reclaim, unclaimed_lock_goes_to_next_waiter_with_owner_died)
+{
+    sync_client *gone, *c;
+    sync_lock *gl, *l;
+    uint64_t token;
+    double t0, waited;
+
+    grace_ms = "1000";
+    start();
+    gone = connect_plain();
+    cr_assert(eq(int, sync_lock_open(gone, "rc/u", &gl), 0));
+    cr_assert(eq(int, sync_lock_acquire(gl, true, 5.0), 0));
+    token = sync_lock_token(gl);
+    crash_and_restart();
+    t0 = fx_now();
+    c = connect_plain();
+    cr_assert(eq(int, sync_lock_open(c, "rc/u", &l), 0));
+    cr_assert(eq(int, sync_lock_acquire(l, false, -1), SYNC_ETIMEDOUT));
+    cr_assert(eq(int, sync_lock_acquire(l, true, 10.0), 0));
+    waited = fx_now() - t0;
+    /* Granted when the 1 s grace ended (measured from after the start). */
+    cr_assert(ge(dbl, waited, 0.7), "granted after %.3f s", waited);
+    cr_assert(lt(dbl, waited, 5.0), "granted after %.3f s", waited);
+    cr_assert(eq(int, sync_lock_owner_died(l), 1));
+    cr_assert(gt(u64, sync_lock_token(l), token));
+    cr_assert(syncd_fixture_log_contains("0 hold(s) reclaimed, 1 released", 1000));
+    cr_assert(eq(int, sync_lock_release(l), 0));
+    sync_lock_close(l);
+    sync_disconnect(c);
+    sync_lock_close(gl);
+    sync_disconnect(gone);
+}
+
+/* Back after the grace period, when someone else took the lock: the
+ * reclaim is refused; the holder learns it. */
+Test(reclaim, refused_reclaim_marks_the_handle_lost)
+{
+    sync_client *h, *c;
+    sync_lock *hl, *l;
+    sync_event *e;
+
+    grace_ms = "300";
+    start();
+    h = connect_reconnecting();
+    cr_assert(eq(int, sync_lock_open(h, "rc/lost", &hl), 0));
+    cr_assert(eq(int, sync_event_open(h, "rc/ev", &e), 0));
+    cr_assert(eq(int, sync_lock_acquire(hl, true, 5.0), 0));
+    crash_and_restart();
+    fx_sleep_ms(600);
+    c = connect_plain();
+    cr_assert(eq(int, sync_lock_open(c, "rc/lost", &l), 0));
+    cr_assert(eq(int, sync_lock_acquire(l, false, -1), 0));
+    cr_assert(eq(int, sync_lock_owner_died(l), 1));
+    /* The holder's client reconnects (its other handles work) ... */
+    cr_assert(eq(int, sync_event_set(e), 0));
+    /* ... but its lock is gone. */
+    cr_assert(eq(int, sync_lock_owner_lost(hl), 1));
+    cr_assert(eq(int, sync_lock_release(hl), SYNC_ELOST));
+    cr_assert(eq(int, sync_lock_owner_lost(hl), 1));
+    cr_assert(eq(int, sync_lock_release(hl), SYNC_EPERM));
+    cr_assert(syncd_fixture_log_contains("reclaim of 'rc/lost' refused", 0));
+    cr_assert(eq(int, sync_lock_release(l), 0));
+    /* Taken again, it is the handle's own again. */
+    cr_assert(eq(int, sync_lock_acquire(hl, true, 5.0), 0));
+    cr_assert(eq(int, sync_lock_owner_lost(hl), 0));
+    cr_assert(eq(int, sync_lock_release(hl), 0));
+    sync_event_close(e);
+    sync_lock_close(l);
+    sync_disconnect(c);
+    sync_lock_close(hl);
+    sync_disconnect(h);
+}
+
+/* A daemon without state has nothing to give back. */
+Test(reclaim, restart_in_memory_refuses_the_reclaim)
+{
+    sync_client *h;
+    sync_lock *hl;
+
+    syncd_fixture_start(NULL);
+    h = connect_reconnecting();
+    cr_assert(eq(int, sync_lock_open(h, "rc/mem", &hl), 0));
+    cr_assert(eq(int, sync_lock_acquire(hl, true, 5.0), 0));
+    cr_assert(eq(int, syncd_fixture_kill(SIGKILL), 128 + SIGKILL));
+    syncd_fixture_start(NULL);
+    cr_assert(eq(int, sync_lock_locked(hl), 0));
+    cr_assert(eq(int, sync_lock_owner_lost(hl), 1));
+    cr_assert(eq(int, sync_lock_release(hl), SYNC_ELOST));
+    sync_lock_close(hl);
+    sync_disconnect(h);
+}
+
+/* A listening socket of the test's own, passed to each daemon as systemd
+ * passes syncd.socket's (LISTEN_FDS): it outlives the daemons. */
+static int activation_socket(void)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0), hi;
+
+    cr_assert(ge(int, fd, 0));
+    cr_assert(lt(sz, strlen(syncd_fx.sock), sizeof(sa.sun_path)));
+    memcpy(sa.sun_path, syncd_fx.sock, strlen(syncd_fx.sock) + 1);
+    cr_assert(eq(int, bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0));
+    cr_assert(eq(int, listen(fd, 64), 0));
+    hi = dup2(fd, 40);
+    cr_assert(eq(int, hi, 40));
+    close(fd);
+    cr_assert(eq(int, setenv("SYNCD_TEST_LISTEN_FD", "40", 1), 0));
+    return hi;
+}
+
+struct cond_arg {
+    sync_cond *cv;
+    int rv;
+};
+
+static void *cond_waiter_main(void *p)
+{
+    struct cond_arg *a = p;
+
+    a->rv = sync_cond_acquire(a->cv, true, 5.0);
+    if (a->rv == 0)
+        a->rv = sync_cond_wait(a->cv, 20.0);
+    if (a->rv == 0)
+        a->rv = sync_cond_release(a->cv);
+    return NULL;
+}
+
+/*
+ * systemctl restart: SIGTERM, a new daemon on the same state directory and
+ * the same listening socket.  A holder, a waiter blocked in acquire and a
+ * condition waiter see no error: the holder keeps its lock, the waiter
+ * gets it when the holder releases, the condition wait goes on and is
+ * notified, an Event set before the stop is still set.
+ */
+Test(reclaim, systemctl_restart_with_socket_activation_returns_no_error)
+{
+    struct waiter_arg w = {0};
+    struct cond_arg cw = {0};
+    pthread_t t, tc;
+    sync_client *h, *cc;
+    sync_lock *hl;
+    sync_event *e;
+    uint64_t token;
+    int lfd;
+
+    syncd_fixture_mkdir();
+    lfd = activation_socket();
+    start();
+    cr_assert(syncd_fixture_log_contains("LISTEN_FDS", 1000));
+    h = connect_reconnecting();
+    cr_assert(eq(int, sync_lock_open(h, "rc/up", &hl), 0));
+    cr_assert(eq(int, sync_lock_acquire(hl, true, 5.0), 0));
+    token = sync_lock_token(hl);
+    cr_assert(eq(int, sync_event_open(h, "rc/up-ev", &e), 0));
+    cr_assert(eq(int, sync_event_set(e), 0));
+    w.c = connect_reconnecting();
+    cr_assert(eq(int, sync_lock_open(w.c, "rc/up", &w.l), 0));
+    cr_assert(eq(int, pthread_create(&t, NULL, waiter_main, &w), 0));
+    cc = connect_reconnecting();
+    cr_assert(eq(int, sync_cond_open(cc, "rc/up-cv", NULL, &cw.cv), 0));
+    cr_assert(eq(int, pthread_create(&tc, NULL, cond_waiter_main, &cw), 0));
+    fx_sleep_ms(150);
+
+    cr_assert(eq(int, syncd_fixture_stop(), 0));
+    start();
+
+    cr_assert(eq(int, sync_event_is_set(e), 1));
+    cr_assert(eq(int, sync_lock_owner_lost(hl), 0));
+    cr_assert(eq(u64, sync_lock_token(hl), token));
+    fx_sleep_ms(300);
+    cr_assert(eq(int, sync_lock_release(hl), 0));
+    cr_assert(eq(int, pthread_join(t, NULL), 0));
+    cr_assert(eq(int, w.rv, 0), "waiter: %s", sync_errname(w.rv));
+    cr_assert(gt(u64, w.token, token));
+    cr_assert(eq(int, sync_lock_release(w.l), 0));
+    {
+        sync_cond *n;
+
+        cr_assert(eq(int, sync_cond_open(h, "rc/up-cv", NULL, &n), 0));
+        cr_assert(eq(int, sync_cond_acquire(n, true, 5.0), 0));
+        cr_assert(eq(int, sync_cond_notify_all(n), 0));
+        cr_assert(eq(int, sync_cond_release(n), 0));
+        sync_cond_close(n);
+    }
+    cr_assert(eq(int, pthread_join(tc, NULL), 0));
+    cr_assert(eq(int, cw.rv, 0), "condition waiter: %s", sync_errname(cw.rv));
+    sync_cond_close(cw.cv);
+    sync_disconnect(cc);
+    sync_lock_close(w.l);
+    sync_disconnect(w.c);
+    sync_event_close(e);
+    sync_lock_close(hl);
+    sync_disconnect(h);
+    unsetenv("SYNCD_TEST_LISTEN_FD");
+    close(lfd);
+}
+
+/* A forked child's inherited client never reconnects nor reclaims. */
+Test(reclaim, fork_child_never_reclaims_the_parents_hold)
+{
+    sync_client *h;
+    sync_lock *hl;
+    pid_t pid;
+
+    start();
+    h = connect_reconnecting();
+    cr_assert(eq(int, sync_lock_open(h, "rc/fork", &hl), 0));
+    cr_assert(eq(int, sync_lock_acquire(hl, true, 5.0), 0));
+    pid = fx_fork();
+    cr_assert(ge(int, pid, 0));
+    if (pid == 0) {
+        int rv = sync_lock_release(hl);
+
+        _exit(rv == SYNC_EFORKED && sync_lock_locked(hl) == SYNC_EFORKED
+                  ? 0
+                  : 1);
+    }
+    cr_assert(eq(int, fx_waitpid(pid, 10000), 0));
+    crash_and_restart();
+    cr_assert(eq(int, sync_lock_locked(hl), 1));
+    cr_assert(eq(int, sync_lock_owner_lost(hl), 0));
+    cr_assert(eq(int, sync_lock_release(hl), 0));
+    sync_lock_close(hl);
+    sync_disconnect(h);
+}
