@@ -297,8 +297,8 @@ static void cluster_closed_cb(uv_handle_t *h)
              (unsigned long long)cl->stats.errors,
              (unsigned long long)cl->stats.leases_lost);
     cl->srv->cluster = NULL;
+    cluster_jobs_fini(cl);
     etcd_free(cl->etcd);
-    pthread_mutex_destroy(&cl->mu);
     if (cl->on_stopped != NULL)
         cl->on_stopped(cl->stopped_arg);
     xfree(cl);

@@ -41,6 +41,7 @@ struct cobj {
     uint64_t thread;             /* RLock holder thread */
     uint32_t depth;              /* RLock levels (1 for a Lock) */
     int64_t token, lease;        /* held contender key: create revision */
+    struct recipe_grant grant;   /* what its acquisition found */
     uint64_t seq;                /*   ... and its q/LEASE-SEQ name */
     struct list_node parked;     /* acquires waiting for this session's
                                     own turn (struct cjob.link) */
@@ -102,8 +103,13 @@ struct cluster {
     uv_async_t async;            /* jobs done */
     uv_timer_t tick;             /* keepalives, lease checks, parked
                                     deadlines */
-    pthread_mutex_t mu;          /* guards done */
-    struct list_node done;
+    pthread_mutex_t mu;          /* guards done, queue, idle, workers */
+    struct list_node done;       /* jobs back from their worker */
+    struct list_node queue;      /* jobs no worker took yet */
+    pthread_cond_t work_cv;      /* a job was queued (or pool_stop) */
+    pthread_cond_t exit_cv;      /* a worker ended */
+    uint32_t idle, workers;
+    bool pool_stop;
     struct list_node sessions;   /* struct csess */
     uint32_t running;            /* worker threads not yet handed back */
     bool stopping, closed;
@@ -125,6 +131,8 @@ void cluster_job_free(struct cjob *j);
 void cluster_job_done(struct cjob *j);
 /* Once stopping and no worker runs: close the loop handles (cluster.c). */
 void cluster_maybe_stopped(struct cluster *cl);
+/* End the (idle) workers and free the pool's locks. */
+void cluster_jobs_fini(struct cluster *cl);
 /* Start the async handle; 0 or SYNC_EINTERNAL. */
 int cluster_jobs_init(struct cluster *cl);
 

@@ -1,14 +1,17 @@
 /*
  * cluster_job.c: a cluster request's etcd work runs as a job on a worker
- * thread of its own, writing only into the job; the thread queues the job
- * on cl->done and wakes the loop (uv_async), which finishes it.  Why
- * threads and not curl multi on the loop: each recipe is a short
- * sequence of blocking calls (txn, range, watch, txn) that reads as
- * straight code here, and a thread costs ~30 us against etcd's ~1.5 ms
- * per call (docs/cluster.md).
+ * thread, writing only into the job; the worker queues the job on
+ * cl->done and wakes the loop (uv_async), which finishes it.  Workers are
+ * pooled: an idle one takes the next job (keeping its warm curl handle),
+ * a new one starts when none is idle (a wait may block one for long), and
+ * one idle for 30 s beyond the first CLUSTER_IDLE_KEEP ends.  Why threads
+ * and not curl multi on the loop: each recipe is a short sequence of
+ * blocking calls (txn, range, watch, txn) that reads as straight code
+ * here (docs/cluster.md).
  */
 #include "cluster/cluster_internal.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,7 +64,7 @@ static void cluster_job_run(struct cjob *j)
                                     j->deadline_ms, j->may_wait, &j->grant);
         break;
     case CJ_RELEASE:
-        j->rv = recipe_lock_release(c, j->name, j->lease, j->seq, j->token,
+        j->rv = recipe_lock_release(c, j->name, j->lease, j->seq, &j->grant,
                                     j->flag);
         break;
     case CJ_QUERY:
@@ -87,16 +90,49 @@ static void cluster_job_run(struct cjob *j)
     }
 }
 
-static void *cluster_job_thread(void *arg)
-{
-    struct cjob *j = arg;
-    struct cluster *cl = j->cl;
+#define CLUSTER_IDLE_KEEP 4
+#define CLUSTER_IDLE_S 30
 
-    cluster_job_run(j);
+/* Wait (cl->mu held) for a job; NULL when this worker should end. */
+static struct cjob *cluster_worker_next(struct cluster *cl)
+{
+    struct timespec ts;
+    struct cjob *j;
+    int err = 0;
+
+    while (list_empty(&cl->queue) && !cl->pool_stop) {
+        if (err == ETIMEDOUT && cl->workers > CLUSTER_IDLE_KEEP)
+            return NULL;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += CLUSTER_IDLE_S;
+        cl->idle++;
+        err = pthread_cond_timedwait(&cl->work_cv, &cl->mu, &ts);
+        cl->idle--;
+    }
+    if (list_empty(&cl->queue))
+        return NULL;
+    j = container_of(cl->queue.next, struct cjob, link);
+    list_remove(&j->link);
+    return j;
+}
+
+static void *cluster_worker(void *arg)
+{
+    struct cluster *cl = arg;
+    struct cjob *j;
+
     pthread_mutex_lock(&cl->mu);
-    list_insert_tail(&cl->done, &j->link);
+    while ((j = cluster_worker_next(cl)) != NULL) {
+        pthread_mutex_unlock(&cl->mu);
+        cluster_job_run(j);
+        pthread_mutex_lock(&cl->mu);
+        list_insert_tail(&cl->done, &j->link);
+        uv_async_send(&cl->async);
+    }
+    cl->workers--;
+    pthread_cond_broadcast(&cl->exit_cv);
     pthread_mutex_unlock(&cl->mu);
-    uv_async_send(&cl->async);
+    etcd_thread_fini();
     return NULL;
 }
 
@@ -105,27 +141,50 @@ void cluster_job_start(struct cjob *j)
     struct cluster *cl = j->cl;
     pthread_attr_t attr;
     pthread_t t;
-    int err;
+    int err = 0;
 
     j->started_ms = etcd_now_ms();
     if (j->cs != NULL)
         list_insert_tail(&j->cs->jobs, &j->slink);
     cl->running++;
     cl->stats.requests++;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    /* The recipes need little stack: keep 1000 waiting threads cheap. */
-    pthread_attr_setstacksize(&attr, 256 * 1024);
-    err = pthread_create(&t, &attr, cluster_job_thread, j);
-    pthread_attr_destroy(&attr);
-    if (err != 0) {
-        log_warnx("cluster: cannot start a worker thread: %s", strerror(err));
+    pthread_mutex_lock(&cl->mu);
+    list_insert_tail(&cl->queue, &j->link);
+    if (cl->idle > 0) {
+        pthread_cond_signal(&cl->work_cv);
+    } else {
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        /* The recipes need little stack: keep 1000 waiting threads cheap. */
+        pthread_attr_setstacksize(&attr, 256 * 1024);
+        err = pthread_create(&t, &attr, cluster_worker, cl);
+        pthread_attr_destroy(&attr);
+        if (err == 0)
+            cl->workers++;
+    }
+    if (err != 0 && cl->workers == 0) {
+        /* No worker will take it: it fails now. */
+        list_remove(&j->link);
         j->rv = SYNC_ENOMEM;
-        pthread_mutex_lock(&cl->mu);
         list_insert_tail(&cl->done, &j->link);
-        pthread_mutex_unlock(&cl->mu);
         uv_async_send(&cl->async);
     }
+    pthread_mutex_unlock(&cl->mu);
+    if (err != 0)
+        log_warnx("cluster: cannot start a worker thread: %s", strerror(err));
+}
+
+void cluster_jobs_fini(struct cluster *cl)
+{
+    pthread_mutex_lock(&cl->mu);
+    cl->pool_stop = true;
+    pthread_cond_broadcast(&cl->work_cv);
+    while (cl->workers > 0)
+        pthread_cond_wait(&cl->exit_cv, &cl->mu);
+    pthread_mutex_unlock(&cl->mu);
+    pthread_cond_destroy(&cl->work_cv);
+    pthread_cond_destroy(&cl->exit_cv);
+    pthread_mutex_destroy(&cl->mu);
 }
 
 static void cluster_async_cb(uv_async_t *h)
@@ -160,7 +219,10 @@ static void cluster_async_cb(uv_async_t *h)
 int cluster_jobs_init(struct cluster *cl)
 {
     list_init(&cl->done);
+    list_init(&cl->queue);
     pthread_mutex_init(&cl->mu, NULL);
+    pthread_cond_init(&cl->work_cv, NULL);
+    pthread_cond_init(&cl->exit_cv, NULL);
     cl->async.data = cl;
     return uv_async_init(cl->srv->loop, &cl->async, cluster_async_cb) == 0
                ? 0

@@ -134,6 +134,7 @@ static void cluster_release_start(struct csess *cs, struct cobj *o,
     j->lease = o->lease;
     j->seq = o->seq;
     j->token = o->token;
+    j->grant = o->grant;
     j->flag = clean;
     o->st = COBJ_RELEASING;
     cluster_job_start(j);
@@ -215,6 +216,7 @@ static void cluster_acquire_done(struct cjob *j)
         o->thread = j->thread;
         o->depth = 1;
         o->token = j->grant.token;
+        o->grant = j->grant;
         o->lease = j->lease;
         o->seq = j->seq;
         if (j->grant.owner_died)
@@ -229,6 +231,7 @@ static void cluster_acquire_done(struct cjob *j)
         o->lease = j->lease;
         o->seq = j->seq;
         o->token = j->grant.token;
+        o->grant = j->grant;
         cluster_release_start(cs, o, 0, true);
         return;
     }

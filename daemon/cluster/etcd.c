@@ -173,6 +173,17 @@ void etcd_ctx_cancel(struct etcd_ctx *c)
 
 /* ---- one HTTP exchange ------------------------------------------------- */
 
+/* Each worker thread keeps one easy handle (reset per call), so its
+ * state (DNS, TLS session) survives between calls. */
+static __thread CURL *etcd_easy;
+
+void etcd_thread_fini(void)
+{
+    if (etcd_easy != NULL)
+        curl_easy_cleanup(etcd_easy);
+    etcd_easy = NULL;
+}
+
 /* What a transfer collects: the whole body (unary) or lines (watch). */
 struct etcd_buf {
     char *data;
@@ -297,13 +308,16 @@ static enum etcd_http etcd_http(struct etcd_ctx *c, size_t ep,
                                                "Content-Type: application/json");
     char url[512];
     enum etcd_http r;
-    CURL *h = curl_easy_init();
+    CURL *h;
 
+    if (etcd_easy == NULL)
+        etcd_easy = curl_easy_init();
+    else
+        curl_easy_reset(etcd_easy);
+    h = etcd_easy;
     *status = 0;
     if (h == NULL || hdr == NULL) {
         curl_slist_free_all(hdr);
-        if (h != NULL)
-            curl_easy_cleanup(h);
         return ETCD_HTTP_FAILED;
     }
     snprintf(url, sizeof(url), "%s%s", e->urls[ep], path);
@@ -325,7 +339,6 @@ static enum etcd_http etcd_http(struct etcd_ctx *c, size_t ep,
         curl_easy_setopt(h, CURLOPT_CAINFO, e->cacert);
     r = etcd_perform(c, h, b);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-    curl_easy_cleanup(h);
     curl_slist_free_all(hdr);
     return r;
 }

@@ -52,6 +52,8 @@ int etcd_ctx_init(struct etcd_ctx *c, struct etcd *e);
 void etcd_ctx_fini(struct etcd_ctx *c);
 /* Make the ctx's current and later calls return SYNC_EINTR promptly. */
 void etcd_ctx_cancel(struct etcd_ctx *c);
+/* A thread that made calls ends: free its curl handle. */
+void etcd_thread_fini(void);
 
 /*
  * POST body (borrowed) to path ("/v3/kv/txn") and parse the answer into

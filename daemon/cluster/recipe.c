@@ -146,16 +146,6 @@ int recipe_unlink(struct etcd_ctx *c, const char *name)
 
 /* ---- Lock / RLock ------------------------------------------------------ */
 
-static size_t recipe_qkey(char *k, const char *name, int64_t lease,
-                          uint64_t seq)
-{
-    char suffix[48];
-
-    snprintf(suffix, sizeof(suffix), "q/%016llx-%08llx",
-             (unsigned long long)lease, (unsigned long long)seq);
-    return recipe_key(k, name, suffix);
-}
-
 static bool recipe_deleted(int type, json_t *kv, void *arg)
 {
     (void)kv;
@@ -219,44 +209,96 @@ static int recipe_wait_turn(struct etcd_ctx *c, const char *q, size_t ql,
     }
 }
 
-/* Delete key k, even when the ctx was cancelled (a wait that ends must
- * not leave its contender in the queue until its lease ends). */
-static void recipe_drop(struct etcd_ctx *c, const char *k, size_t kl)
+/* The q/ or m/ key of contender LEASE-SEQ (suffix) of NAME. */
+static size_t recipe_ckey(char *k, const char *name, char kind,
+                          const char *suffix)
 {
-    json_t *req = json_pack("{s:o}", "key", etcd_b64(k, kl)), *out = NULL;
+    char s[RECIPE_SUFFIX_MAX + 3];
 
-    atomic_store(&c->cancelled, false);
-    if (req != NULL)
-        (void)etcd_post(c, "/v3/kv/deleterange", req, &out);
-    json_decref(req);
-    json_decref(out);
+    snprintf(s, sizeof(s), "%c/%s", kind, suffix);
+    return recipe_key(k, name, s);
 }
 
-/* The lock is ours: note it in the owner mark, if our key still exists,
- * and learn whether the previous holder died holding it. */
-static int recipe_take(struct etcd_ctx *c, const char *name, const char *k,
-                       size_t kl, int64_t myrev, struct recipe_grant *g)
+/* Delete contender suffix's q/ and m/ keys, even when the ctx was
+ * cancelled (a wait that ends must not leave its contender in the queue
+ * until its lease ends, nor a mark that reads as a dead holder). */
+static void recipe_drop(struct etcd_ctx *c, const char *name,
+                        const char *suffix)
 {
-    char o[ETCD_KEY_MAX], v[24];
-    size_t ol = recipe_key(o, name, "owner");
+    char q[ETCD_KEY_MAX], m[ETCD_KEY_MAX];
+    size_t ql = recipe_ckey(q, name, 'q', suffix);
+    size_t ml = recipe_ckey(m, name, 'm', suffix);
     json_t *out;
     int rv;
 
-    snprintf(v, sizeof(v), "%lld", (long long)myrev);
-    out = recipe_txn(
-        c, json_pack("{s:[{s:s,s:o,s:o}],s:[{s:{s:o}},{s:{s:o,s:o}}]}",
-                     "compare", "target", "CREATE", "key", etcd_b64(k, kl),
-                     "create_revision", etcd_s64(myrev),
-                     "success", "request_range", "key", etcd_b64(o, ol),
-                     "request_put", "key", etcd_b64(o, ol), "value",
-                     etcd_b64(v, strlen(v))),
-        &rv);
+    atomic_store(&c->cancelled, false);
+    out = recipe_txn(c, json_pack("{s:[{s:{s:o}},{s:{s:o}}]}", "success",
+                                  "request_delete_range", "key",
+                                  etcd_b64(q, ql), "request_delete_range",
+                                  "key", etcd_b64(m, ml)),
+                     &rv);
+    json_decref(out);
+}
+
+/*
+ * The marks older than myrev in a range answer (oldest first): contenders
+ * that are no longer queued yet never cleaned up, i.e. holders that died
+ * holding.  Their suffixes go into g (the clean release deletes them).
+ */
+static void recipe_stale(json_t *kvs, size_t ml, int64_t myrev,
+                         struct recipe_grant *g)
+{
+    char key[ETCD_KEY_MAX];
+    json_t *kv;
+    size_t i;
+    long n;
+
+    g->n_stale = 0;
+    g->owner_died = false;
+    json_array_foreach(kvs, i, kv) {
+        if (etcd_i64(kv, "create_revision") >= myrev)
+            break;
+        g->owner_died = true;
+        n = etcd_unb64(kv, "key", key, sizeof(key));
+        if (g->n_stale < RECIPE_STALE_MAX && n > (long)ml &&
+            n - (long)ml < RECIPE_SUFFIX_MAX)
+            snprintf(g->stale[g->n_stale++], RECIPE_SUFFIX_MAX, "%s",
+                     key + ml);
+    }
+}
+
+static json_t *recipe_marks_range(const char *m, size_t ml)
+{
+    return json_pack("{s:{s:o,s:o,s:s,s:s,s:i,s:b}}", "request_range", "key",
+                     etcd_b64(m, ml), "range_end", etcd_prefix_end(m, ml),
+                     "sort_order", "ASCEND", "sort_target", "CREATE", "limit",
+                     RECIPE_STALE_MAX + 1, "keys_only", 1);
+}
+
+/* Our turn came after a wait: check that our key still exists (the lease
+ * may have ended meanwhile) and read the marks. */
+static int recipe_confirm(struct etcd_ctx *c, const char *name,
+                          const char *suffix, int64_t myrev,
+                          struct recipe_grant *g)
+{
+    char q[ETCD_KEY_MAX], m[ETCD_KEY_MAX];
+    size_t ql = recipe_ckey(q, name, 'q', suffix);
+    size_t ml = recipe_key(m, name, "m/");
+    json_t *out;
+    int rv;
+
+    out = recipe_txn(c, json_pack("{s:[{s:s,s:o,s:o}],s:[o]}", "compare",
+                                  "target", "CREATE", "key", etcd_b64(q, ql),
+                                  "create_revision", etcd_s64(myrev),
+                                  "success", recipe_marks_range(m, ml)),
+                     &rv);
     if (rv == 0 && !recipe_ok(out))
         rv = SYNC_ENOENT;
-    if (rv == 0) {
-        g->token = myrev;
-        g->owner_died = recipe_kv(out, 0) != NULL;
-    }
+    if (rv == 0)
+        recipe_stale(json_object_get(json_object_get(json_array_get(
+                         json_object_get(out, "responses"), 0),
+                         "response_range"), "kvs"),
+                     ml, myrev, g);
     json_decref(out);
     return rv;
 }
@@ -265,62 +307,90 @@ int recipe_lock_acquire(struct etcd_ctx *c, const char *name, int64_t lease,
                         uint64_t seq, const char *info, int64_t deadline_ms,
                         bool may_wait, struct recipe_grant *g)
 {
-    char q[ETCD_KEY_MAX], k[ETCD_KEY_MAX];
-    size_t ql = recipe_key(q, name, "q/"), kl = recipe_qkey(k, name, lease,
-                                                            seq);
+    char q[ETCD_KEY_MAX], k[ETCD_KEY_MAX], m[ETCD_KEY_MAX], mk[ETCD_KEY_MAX];
+    char suffix[RECIPE_SUFFIX_MAX];
+    size_t ql = recipe_key(q, name, "q/"), ml = recipe_key(m, name, "m/");
+    size_t kl, mkl;
     int64_t myrev = 0, first = 0;
-    json_t *out;
+    json_t *out, *resp;
     int rv;
 
-    /* Put our key and read, in the same revision, its create revision
-     * and the first contender's: the uncontended case is one round trip. */
+    snprintf(suffix, sizeof(suffix), "%016llx-%08llx",
+             (unsigned long long)lease, (unsigned long long)seq);
+    kl = recipe_ckey(k, name, 'q', suffix);
+    mkl = recipe_ckey(mk, name, 'm', suffix);
+    /* One revision: our contender key (with the lease) and our mark
+     * (without: it outlives a holder that dies), our key's create
+     * revision, the first contender's, and the oldest marks.  Uncontended,
+     * that is the whole acquisition. */
     out = recipe_txn(
-        c, json_pack("{s:[{s:{s:o,s:o,s:o}},{s:{s:o}},{s:{s:o,s:o,s:s,s:s,"
-                     "s:s}}]}",
+        c, json_pack("{s:[{s:{s:o,s:o,s:o}},{s:{s:o,s:o}},{s:{s:o}},"
+                     "{s:{s:o,s:o,s:s,s:s,s:s}},o]}",
                      "success", "request_put", "key", etcd_b64(k, kl), "value",
                      etcd_b64(info, strlen(info)), "lease", etcd_s64(lease),
+                     "request_put", "key", etcd_b64(mk, mkl), "value",
+                     etcd_b64(info, strlen(info)),
                      "request_range", "key", etcd_b64(k, kl),
                      "request_range", "key", etcd_b64(q, ql), "range_end",
                      etcd_prefix_end(q, ql), "sort_order", "ASCEND",
-                     "sort_target", "CREATE", "limit", "1"),
+                     "sort_target", "CREATE", "limit", "1",
+                     recipe_marks_range(m, ml)),
         &rv);
     if (rv == 0) {
-        myrev = etcd_i64(recipe_kv(out, 1), "create_revision");
-        first = etcd_i64(recipe_kv(out, 2), "create_revision");
+        myrev = etcd_i64(recipe_kv(out, 2), "create_revision");
+        first = etcd_i64(recipe_kv(out, 3), "create_revision");
+        resp = json_array_get(json_object_get(out, "responses"), 4);
         if (myrev == 0)
             rv = SYNC_EINTERNAL;
+        else if (first == myrev)
+            recipe_stale(json_object_get(json_object_get(resp,
+                                                         "response_range"),
+                                         "kvs"),
+                         ml, myrev, g);
     }
     json_decref(out);
     if (rv != 0)
         return rv;
-    if (first != myrev)
+    if (first != myrev) {
         rv = may_wait ? recipe_wait_turn(c, q, ql, myrev, deadline_ms)
                       : SYNC_ETIMEDOUT;
+        if (rv == 0)
+            rv = recipe_confirm(c, name, suffix, myrev, g);
+    }
     if (rv == 0)
-        rv = recipe_take(c, name, k, kl, myrev, g);
-    if (rv != 0 && rv != SYNC_ENOENT)
-        recipe_drop(c, k, kl);
+        g->token = myrev;
+    else if (rv != SYNC_ENOENT)
+        recipe_drop(c, name, suffix);
     return rv;
 }
 
 int recipe_lock_release(struct etcd_ctx *c, const char *name, int64_t lease,
-                        uint64_t seq, int64_t token, bool clean)
+                        uint64_t seq, const struct recipe_grant *g,
+                        bool clean)
 {
-    char k[ETCD_KEY_MAX], o[ETCD_KEY_MAX];
-    size_t kl = recipe_qkey(k, name, lease, seq);
-    size_t ol = recipe_key(o, name, "owner");
+    char k[ETCD_KEY_MAX], suffix[RECIPE_SUFFIX_MAX];
+    size_t kl;
     json_t *ops = json_array(), *out;
-    int rv;
+    int rv, i;
 
+    snprintf(suffix, sizeof(suffix), "%016llx-%08llx",
+             (unsigned long long)lease, (unsigned long long)seq);
+    kl = recipe_ckey(k, name, 'q', suffix);
     json_array_append_new(ops, json_pack("{s:{s:o}}", "request_delete_range",
                                          "key", etcd_b64(k, kl)));
-    if (clean)
+    /* Clean: our mark and the dead holders' marks we saw go too.  Not
+     * clean (closed while held): the mark stays, owner-died for the next. */
+    for (i = clean ? -1 : g->n_stale; i < g->n_stale; i++) {
+        char m[ETCD_KEY_MAX];
+        size_t ml = recipe_ckey(m, name, 'm', i < 0 ? suffix : g->stale[i]);
+
         json_array_append_new(ops, json_pack("{s:{s:o}}",
                                              "request_delete_range", "key",
-                                             etcd_b64(o, ol)));
+                                             etcd_b64(m, ml)));
+    }
     out = recipe_txn(c, json_pack("{s:[{s:s,s:o,s:o}],s:o}", "compare",
                                   "target", "CREATE", "key", etcd_b64(k, kl),
-                                  "create_revision", etcd_s64(token),
+                                  "create_revision", etcd_s64(g->token),
                                   "success", ops),
                      &rv);
     if (rv == 0 && !recipe_ok(out))

@@ -6,8 +6,11 @@
  *   type           "T:P" (object type, creation parameter), no lease
  *   q/LEASE-SEQ    a Lock/RLock contender, under its session's lease; the
  *                  one with the lowest create revision holds the lock
- *   owner          create revision of the holder; left behind when the
- *                  holder dies (owner-died for the next), deleted on release
+ *   m/LEASE-SEQ    its mark, without a lease: deleted with q/ by a clean
+ *                  release or an ended wait, left behind by a holder that
+ *                  dies; a new holder that finds marks older than its own
+ *                  key is told owner-died (and its clean release deletes
+ *                  them)
  *   flag           an Event: "1" set, "0" clear
  */
 #ifndef SYNCD_RECIPE_H
@@ -36,9 +39,14 @@ int recipe_open(struct etcd_ctx *c, const char *name, int type,
 /* Remove NAME's type key (handles in use keep working).  0, SYNC_ENOENT. */
 int recipe_unlink(struct etcd_ctx *c, const char *name);
 
+#define RECIPE_STALE_MAX 4
+#define RECIPE_SUFFIX_MAX 40
+
 struct recipe_grant {
     int64_t token;     /* the contender key's create revision */
-    bool owner_died;   /* the previous holder never released */
+    bool owner_died;   /* a previous holder never released */
+    int n_stale;       /* marks of dead holders found (some of them) */
+    char stale[RECIPE_STALE_MAX][RECIPE_SUFFIX_MAX]; /* their LEASE-SEQ */
 };
 
 /*
@@ -53,14 +61,15 @@ int recipe_lock_acquire(struct etcd_ctx *c, const char *name, int64_t lease,
                         uint64_t seq, const char *info, int64_t deadline_ms,
                         bool may_wait, struct recipe_grant *g);
 /*
- * Give the lock up: delete the contender key if it still has this create
- * revision (and, when clean, the owner mark: a release that is not clean
- * leaves owner-died for the next holder).  0; SYNC_ENOENT when the key
- * was already gone (its lease ended: the lock had been lost);
- * SYNC_EUNAVAIL.
+ * Give the lock up: delete the contender key if it still has g's token as
+ * create revision (and, when clean, its mark and the dead holders' marks
+ * in g: a release that is not clean leaves owner-died for the next
+ * holder).  0; SYNC_ENOENT when the key was already gone (its lease
+ * ended: the lock had been lost); SYNC_EUNAVAIL.
  */
 int recipe_lock_release(struct etcd_ctx *c, const char *name, int64_t lease,
-                        uint64_t seq, int64_t token, bool clean);
+                        uint64_t seq, const struct recipe_grant *g,
+                        bool clean);
 /* Contenders of lock NAME: *held (0/1) and *waiting.  0 or errors. */
 int recipe_lock_state(struct etcd_ctx *c, const char *name, int64_t *held,
                       uint32_t *waiting);

@@ -37,25 +37,40 @@ TestSuite(cluster_cut, .init = cfx_init, .fini = cfx_fini);
 
 #define CH_WORKERS 6
 
+#define CH_MAX_KILLED 256
+
 struct chaos {
     atomic_int stop;
-    atomic_int holder;          /* worker slot + 1 inside, or 0 */
-    atomic_int dead[CH_WORKERS]; /* marked before the worker is killed */
+    atomic_int holder;          /* pid of the worker inside, or 0 */
+    atomic_int killed[CH_MAX_KILLED]; /* pids, noted before the kill */
+    atomic_int n_killed;
     atomic_int doubles, regressions, grants, errors, owner_died;
     atomic_ullong last_token;
 };
 
-static void chaos_section(struct chaos *ch, int slot, uint64_t tok,
-                          bool died)
+static bool chaos_was_killed(struct chaos *ch, int pid)
 {
-    int prev = 0;
+    int i, n = atomic_load(&ch->n_killed);
 
-    if (!atomic_compare_exchange_strong(&ch->holder, &prev, slot + 1)) {
+    for (i = 0; i < n && i < CH_MAX_KILLED; i++)
+        if (atomic_load(&ch->killed[i]) == pid)
+            return true;
+    return false;
+}
+
+static void chaos_section(struct chaos *ch, uint64_t tok, bool died)
+{
+    int me = (int)getpid(), prev = 0;
+
+    if (!atomic_compare_exchange_strong(&ch->holder, &prev, me)) {
         /* Taking over from a killed holder is fine; from a live one is
          * a double holder. */
-        if (!atomic_load(&ch->dead[prev - 1]))
+        if (!chaos_was_killed(ch, prev)) {
+            fprintf(stderr, "cluster chaos: pid %d entered while pid %d "
+                    "(alive) was inside\n", me, prev);
             atomic_fetch_add(&ch->doubles, 1);
-        atomic_store(&ch->holder, slot + 1);
+        }
+        atomic_store(&ch->holder, me);
     }
     if (tok <= atomic_load(&ch->last_token))
         atomic_fetch_add(&ch->regressions, 1);
@@ -64,7 +79,7 @@ static void chaos_section(struct chaos *ch, int slot, uint64_t tok,
     if (died)
         atomic_fetch_add(&ch->owner_died, 1);
     fx_sleep_ms(2 + rand() % 8);
-    prev = slot + 1;
+    prev = me;
     atomic_compare_exchange_strong(&ch->holder, &prev, 0);
 }
 
@@ -88,7 +103,7 @@ static void chaos_worker(struct chaos *ch, int slot)
         }
         rv = sync_lock_acquire(l, true, 10);
         if (rv == 0) {
-            chaos_section(ch, slot, sync_lock_token(l),
+            chaos_section(ch, sync_lock_token(l),
                           sync_lock_owner_died(l) == 1);
             rv = sync_lock_release(l);
         }
@@ -111,7 +126,6 @@ static pid_t chaos_spawn(struct chaos *ch, int slot)
     cr_assert(ge(int, pid, 0));
     if (pid == 0)
         chaos_worker(ch, slot);
-    atomic_store(&ch->dead[slot], 0);
     return pid;
 }
 
@@ -178,7 +192,13 @@ static void member_bounce(int i, int down_ms)
     pid_t pid = member_pid(i);
 
     cr_assert(gt(int, pid, 0));
-    cr_assert(eq(int, kill(pid, SIGKILL), 0));
+    if (kill(pid, SIGKILL) != 0) {
+        snprintf(cmd, sizeof(cmd), "tail -5 %s/m%d.log >&2",
+                 getenv("SYNCD_ETCD_DIR"), i);
+        (void)system(cmd);
+        cr_assert(false, "etcd member %d (pid %d) was already gone", i,
+                       (int)pid);
+    }
     fx_sleep_ms(down_ms);
     snprintf(path, sizeof(path), "%s/m%d", getenv("SYNCD_ETCD_DIR"), i);
     snprintf(cmd, sizeof(cmd), "(bash %s.cmd & echo $! > %s.pid)", path,
@@ -202,7 +222,9 @@ Test(cluster_chaos, short_run, .timeout = 180)
         switch (step++ % 4) {
         case 0: /* a client */
             victim = rand() % CH_WORKERS;
-            atomic_store(&ch->dead[victim], 1);
+            i = atomic_fetch_add(&ch->n_killed, 1);
+            if (i < CH_MAX_KILLED)
+                atomic_store(&ch->killed[i], pids[victim]);
             kill(pids[victim], SIGKILL);
             (void)fx_waitpid(pids[victim], 5000);
             pids[victim] = chaos_spawn(ch, victim);

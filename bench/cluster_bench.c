@@ -1,0 +1,322 @@
+/*
+ * cluster_bench.c: cluster/ Locks beside etcd's own lock, in one run.
+ *
+ *   C1  acquire + release of an uncontended Lock, each pair timed:
+ *       syncd (a client of agent A: sync_lock_acquire + sync_lock_release
+ *       on a cluster/ name) against etcd's lock service through the same
+ *       JSON gateway (POST /v3/lock/lock + /v3/lock/unlock with a lease
+ *       granted beforehand, one kept-alive HTTP connection, libcurl).
+ *   C2  handoff between hosts: a holder releases while a waiter on the
+ *       other agent (etcd: another connection with its own lease) is
+ *       blocked; time from the release call until the waiter's acquire
+ *       returns.
+ * Blocks of the two systems alternate, so drift hits both alike.
+ *
+ * Usage: cluster_bench [-n PAIRS] [-r HANDOFFS]; etcd's client URLs in
+ * SYNCD_ETCD_URLS (tests/cluster/etcd_cluster.sh sets it and starts a
+ * 3-member etcd).  Two agents (SYNCD_BIN) are started on temporary sockets.
+ */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "syncclient.h"
+
+static double now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static double pct(double *v, int n, double p)
+{
+    qsort(v, (size_t)n, sizeof(*v), cmp_dbl);
+    return v[(int)(p * (n - 1))];
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "cluster_bench: %s\n", what);
+    exit(1);
+}
+
+/* ---- etcd's own lock through the gateway ------------------------------- */
+
+struct gw {
+    CURL *h;
+    char url[256];
+    char *buf;
+    size_t len;
+    long long lease;
+};
+
+static size_t gw_write(char *p, size_t s, size_t n, void *arg)
+{
+    struct gw *g = arg;
+    char *b = realloc(g->buf, g->len + s * n + 1);
+
+    if (b == NULL)
+        return 0;
+    g->buf = b;
+    memcpy(g->buf + g->len, p, s * n);
+    g->len += s * n;
+    g->buf[g->len] = '\0';
+    return s * n;
+}
+
+/* POST body to path; the parsed answer (caller decrefs). */
+static json_t *gw_post(struct gw *g, const char *path, const char *body)
+{
+    char url[400];
+    struct curl_slist *hdr =
+        curl_slist_append(NULL, "Content-Type: application/json");
+    json_t *j;
+
+    snprintf(url, sizeof(url), "%s%s", g->url, path);
+    g->len = 0;
+    curl_easy_setopt(g->h, CURLOPT_URL, url);
+    curl_easy_setopt(g->h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(g->h, CURLOPT_POSTFIELDS, body);
+    if (curl_easy_perform(g->h) != CURLE_OK)
+        die("etcd gateway request failed");
+    curl_slist_free_all(hdr);
+    j = json_loadb(g->buf, g->len, 0, NULL);
+    if (j == NULL || json_object_get(j, "error") != NULL)
+        die("etcd gateway error");
+    return j;
+}
+
+static void gw_init(struct gw *g, const char *url)
+{
+    json_t *j;
+
+    memset(g, 0, sizeof(*g));
+    snprintf(g->url, sizeof(g->url), "%.*s", (int)strcspn(url, ","), url);
+    g->h = curl_easy_init();
+    curl_easy_setopt(g->h, CURLOPT_WRITEFUNCTION, gw_write);
+    curl_easy_setopt(g->h, CURLOPT_WRITEDATA, g);
+    curl_easy_setopt(g->h, CURLOPT_NOSIGNAL, 1L);
+    j = gw_post(g, "/v3/lease/grant", "{\"TTL\":60}");
+    g->lease = strtoll(json_string_value(json_object_get(j, "ID")), NULL, 10);
+    json_decref(j);
+}
+
+/* lock + unlock pieces; the held key (base64) goes into key. */
+static void gw_lock(struct gw *g, char *key, size_t cap)
+{
+    char body[160];
+    json_t *j;
+
+    /* "bench-lock" in base64. */
+    snprintf(body, sizeof(body), "{\"name\":\"YmVuY2gtbG9jaw==\",\"lease\":"
+             "\"%lld\"}", g->lease);
+    j = gw_post(g, "/v3/lock/lock", body);
+    snprintf(key, cap, "%s", json_string_value(json_object_get(j, "key")));
+    json_decref(j);
+}
+
+static void gw_unlock(struct gw *g, const char *key)
+{
+    char body[300];
+
+    snprintf(body, sizeof(body), "{\"key\":\"%s\"}", key);
+    json_decref(gw_post(g, "/v3/lock/unlock", body));
+}
+
+/* ---- the two systems behind one interface ------------------------------ */
+
+struct side {
+    bool etcd;
+    struct gw g;
+    sync_lock *l;
+    char key[256];
+};
+
+static void side_acquire(struct side *s)
+{
+    if (s->etcd)
+        gw_lock(&s->g, s->key, sizeof(s->key));
+    else if (sync_lock_acquire(s->l, true, 60) != 0)
+        die("acquire failed");
+}
+
+static void side_release(struct side *s)
+{
+    if (s->etcd)
+        gw_unlock(&s->g, s->key);
+    else if (sync_lock_release(s->l) != 0)
+        die("release failed");
+}
+
+/* C2's waiter: blocks in acquire, stamps, releases. */
+struct handoff {
+    struct side *waiter;
+    atomic_int go, blocked, done;
+    double t_got;
+};
+
+static void *handoff_waiter(void *arg)
+{
+    struct handoff *h = arg;
+
+    while (!atomic_load(&h->go))
+        usleep(100);
+    atomic_store(&h->blocked, 1);
+    side_acquire(h->waiter);
+    h->t_got = now_us();
+    side_release(h->waiter);
+    atomic_store(&h->done, 1);
+    return NULL;
+}
+
+static double handoff_once(struct side *holder, struct side *waiter)
+{
+    struct handoff h = {.waiter = waiter};
+    pthread_t t;
+    double t0;
+
+    side_acquire(holder);
+    pthread_create(&t, NULL, handoff_waiter, &h);
+    atomic_store(&h.go, 1);
+    while (!atomic_load(&h.blocked))
+        usleep(100);
+    usleep(30000); /* let the waiter's request reach etcd and block */
+    t0 = now_us();
+    side_release(holder);
+    pthread_join(t, NULL);
+    return h.t_got - t0;
+}
+
+static pid_t start_agent(const char *sock, const char *urls, char *log)
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        freopen(log, "w", stderr);
+        execl(SYNCD_BIN, SYNCD_BIN, "--socket", sock, "--cluster", urls,
+              "--config", "/dev/null", (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static sync_client *connect_agent(const char *sock)
+{
+    sync_client *c = NULL;
+    int i;
+
+    for (i = 0; i < 200 && sync_connect(sock, &c) != 0; i++)
+        usleep(25000);
+    if (c == NULL)
+        die("an agent did not start");
+    return c;
+}
+
+static void report(const char *row, double *s, double *e, int n)
+{
+    double s50 = pct(s, n, 0.5), s99 = pct(s, n, 0.99);
+    double e50 = pct(e, n, 0.5), e99 = pct(e, n, 0.99);
+
+    printf("| %s | %.0f / %.0f | %.0f / %.0f | %.2fx |\n", row, s50, s99,
+           e50, e99, s50 / e50);
+}
+
+int main(int argc, char **argv)
+{
+    const char *urls = getenv("SYNCD_ETCD_URLS");
+    int n = 400, r = 30, opt, i, k, ns = 0, ne = 0;
+    char dir[] = "/tmp/cluster_bench.XXXXXX", sa[96], sb[96], la[96], lb[96];
+    struct side s_a = {0}, s_b = {0}, e_a = {.etcd = true},
+                e_b = {.etcd = true};
+    double *c1s, *c1e, *c2s, *c2e, t0;
+    char name[64];
+    pid_t pa, pb;
+
+    while ((opt = getopt(argc, argv, "n:r:")) != -1) {
+        if (opt == 'n')
+            n = atoi(optarg);
+        else if (opt == 'r')
+            r = atoi(optarg);
+        else
+            die("usage: cluster_bench [-n PAIRS] [-r HANDOFFS]");
+    }
+    if (urls == NULL || n < 20 || r < 2)
+        die("needs SYNCD_ETCD_URLS (tests/cluster/etcd_cluster.sh), "
+            "-n >= 20, -r >= 2");
+    if (mkdtemp(dir) == NULL)
+        die("mkdtemp");
+    snprintf(sa, sizeof(sa), "%s/a.sock", dir);
+    snprintf(sb, sizeof(sb), "%s/b.sock", dir);
+    snprintf(la, sizeof(la), "%s/a.log", dir);
+    snprintf(lb, sizeof(lb), "%s/b.log", dir);
+    pa = start_agent(sa, urls, la);
+    pb = start_agent(sb, urls, lb);
+    snprintf(name, sizeof(name), "cluster/bench-%d", (int)getpid());
+    if (sync_lock_open(connect_agent(sa), name, &s_a.l) != 0 ||
+        sync_lock_open(connect_agent(sb), name, &s_b.l) != 0)
+        die("open failed");
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    gw_init(&e_a.g, urls);
+    gw_init(&e_b.g, urls);
+    c1s = calloc((size_t)n, sizeof(double));
+    c1e = calloc((size_t)n, sizeof(double));
+    c2s = calloc((size_t)r, sizeof(double));
+    c2e = calloc((size_t)r, sizeof(double));
+    /* Warm-up: leases, connections, the lock keys' prefix. */
+    for (i = 0; i < 10; i++) {
+        side_acquire(&s_a);
+        side_release(&s_a);
+        side_acquire(&e_a);
+        side_release(&e_a);
+    }
+    fprintf(stderr, "C1: %d pairs each\n", n);
+    for (i = 0; i < n; i += 20)
+        for (k = 0; k < 20 && i + k < n; k++) {
+            t0 = now_us();
+            side_acquire(&s_a);
+            side_release(&s_a);
+            c1s[ns++] = now_us() - t0;
+            t0 = now_us();
+            side_acquire(&e_a);
+            side_release(&e_a);
+            c1e[ne++] = now_us() - t0;
+        }
+    fprintf(stderr, "C2: %d handoffs each\n", r);
+    for (i = 0; i < r; i++) {
+        c2s[i] = handoff_once(&s_a, &s_b);
+        c2e[i] = handoff_once(&e_a, &e_b);
+    }
+    printf("| cluster_bench (µs, p50 / p99) | syncd cluster/ Lock | etcd "
+           "lock (gateway) | syncd / etcd (p50) |\n|---|---|---|---|\n");
+    report("C1 acquire + release, uncontended", c1s, c1e, n);
+    report("C2 handoff A -> B (release to acquired)", c2s, c2e, r);
+    kill(pa, SIGTERM);
+    kill(pb, SIGTERM);
+    waitpid(pa, NULL, 0);
+    waitpid(pb, NULL, 0);
+    if (getenv("CLUSTER_BENCH_KEEP") != NULL) {
+        fprintf(stderr, "agents' logs kept in %s\n", dir);
+    } else {
+        unlink(la);
+        unlink(lb);
+        rmdir(dir);
+    }
+    return 0;
+}
