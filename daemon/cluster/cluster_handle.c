@@ -116,6 +116,8 @@ void cluster_open(struct session *s, struct csess *cs,
     j->op = rq->op;
     j->type = t;
     j->existing = (rq->flags & WIRE_OPEN_FLAG_EXISTING) != 0;
+    /* A reconnecting client asks for its old handle number. */
+    j->handle = (s->caps & WIRE_CAP_RECLAIM) ? rq->handle : 0;
     snprintf(j->name, sizeof(j->name), "%s", rq->name);
     cluster_job_start(j);
 }
@@ -143,21 +145,30 @@ static struct cobj *cluster_cobj(struct csess *cs, const char *name,
     return o;
 }
 
-/* A handle slot for o; 0 when out of memory. */
-static uint32_t cluster_handle_add(struct csess *cs, struct cobj *o)
+/*
+ * A handle slot for o: the one asked for (a reconnecting client keeps its
+ * handle numbers), else the lowest free one.  0 when out of memory or the
+ * slot asked for is taken.
+ */
+static uint32_t cluster_handle_add(struct csess *cs, struct cobj *o,
+                                   uint32_t want)
 {
-    uint32_t i;
+    uint32_t i = want != 0 ? (want & ~CLUSTER_HANDLE_BIT) - 1 : 0, cap;
     struct cobj **a;
 
-    for (i = 0; i < cs->cap && cs->handles[i] != NULL; i++)
+    if (want != 0 && (!(want & CLUSTER_HANDLE_BIT) || i >= (1u << 24) ||
+                      (i < cs->cap && cs->handles[i] != NULL)))
+        return 0;
+    for (; want == 0 && i < cs->cap && cs->handles[i] != NULL; i++)
         ;
-    if (i == cs->cap) {
-        a = xrealloc(cs->handles, sizeof(*a) * (cs->cap * 2 + 8));
+    if (i >= cs->cap) {
+        cap = i * 2 + 8;
+        a = xrealloc(cs->handles, sizeof(*a) * cap);
         if (a == NULL)
             return 0;
-        memset(a + cs->cap, 0, sizeof(*a) * (cs->cap + 8));
+        memset(a + cs->cap, 0, sizeof(*a) * (cap - cs->cap));
         cs->handles = a;
-        cs->cap = cs->cap * 2 + 8;
+        cs->cap = cap;
     }
     cs->handles[i] = o;
     o->refs++;
@@ -182,13 +193,17 @@ static void cluster_open_done(struct cjob *j)
         return;
     }
     o = cluster_cobj(cs, j->name, (enum object_type)j->type);
-    rp.u.open.handle = o != NULL ? cluster_handle_add(cs, o) : 0;
+    rp.u.open.handle = o != NULL ? cluster_handle_add(cs, o, j->handle) : 0;
     if (rp.u.open.handle == 0) {
         if (o != NULL && o->refs == 0) {
             o->refs = 1;
             cluster_cobj_rele(cs, o);
         }
-        cluster_reply(j, SYNC_ENOMEM, NULL);
+        cluster_reply(j, j->handle != 0 && o != NULL ? SYNC_EEXIST
+                                                     : SYNC_ENOMEM,
+                      j->handle != 0 && o != NULL
+                          ? "the handle number asked for is in use"
+                          : NULL);
         return;
     }
     if (j->created)
@@ -283,6 +298,16 @@ void cluster_on_handle(struct session *s, struct csess *cs,
         if (!cluster_is_lock(o))
             break;
         cluster_lock_release(cs, o, rq);
+        return;
+    case OP_RECLAIM:
+        /* The hold belonged to the lease of an agent that is gone: etcd
+         * ends it after the TTL (or has); this agent cannot prove it. */
+        log_info("client pid %d uid %u: reclaim of '%s' refused: a cluster "
+                 "lock does not outlive its agent's lease", (int)s->pid,
+                 (unsigned)s->uid, o->name);
+        cluster_send(s, rq->id, SYNC_ELOST,
+                     "a cluster lock does not outlive the lease of the "
+                     "agent that granted it");
         return;
     case OP_QUERY:
         if ((j = cluster_job_for(cs, o, rq, CJ_QUERY)) != NULL)

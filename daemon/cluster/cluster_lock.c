@@ -145,7 +145,7 @@ void cluster_lock_release(struct csess *cs, struct cobj *o,
 {
     if (o->st == COBJ_LOST) {
         o->st = COBJ_FREE;
-        cluster_send(cs->s, rq->id, SYNC_EUNAVAIL,
+        cluster_send(cs->s, rq->id, SYNC_ELOST,
                      "the lock was lost: this agent's etcd lease ended "
                      "(etcd out of reach longer than the TTL)");
         cluster_unpark(cs, o);
@@ -255,8 +255,8 @@ static void cluster_release_done(struct cjob *j)
 
     o->st = COBJ_FREE;
     if (j->rv == SYNC_ENOENT)
-        cluster_reply(j, SYNC_EUNAVAIL, "the lock had been lost: its "
-                                        "lease ended before the release");
+        cluster_reply(j, SYNC_ELOST, "the lock had been lost: its "
+                                     "lease ended before the release");
     else
         cluster_reply(j, j->rv, NULL);
     /* Not proven released: end the lease so etcd frees the key. */

@@ -31,6 +31,9 @@ void cfx_init(void)
 {
     int i;
 
+    /* Clients see SYNC_ECONN when their agent goes (the chaos workers
+     * connect again themselves); test_cluster_reconnect turns it on. */
+    setenv("SYNCD_RECONNECT", "0", 0);
     cfx.urls = getenv("SYNCD_ETCD_URLS");
     if (cfx.urls == NULL || cfx.urls[0] == '\0')
         cr_skip_test("SYNCD_ETCD_URLS is not set: run this test through "

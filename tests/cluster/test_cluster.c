@@ -236,6 +236,39 @@ static int mutex_worker(int agent, const char *name, struct mutex_run *m)
     return 0;
 }
 
+/* The holder's agent restarts: the client reconnects (libsyncclient's
+ * reconnect), but its cluster lock went with the old agent's lease: the
+ * reclaim is refused, sync_lock_owner_lost() says so and the release
+ * answers SYNC_ELOST; the waiter on B gets the lock, owner died. */
+Test(cluster, agent_restart_tells_reconnected_client_lock_lost,
+     .timeout = 60)
+{
+    struct handoff *h = fx_shared(sizeof(*h));
+    sync_client *a;
+    sync_lock *la;
+    pid_t waiter;
+
+    setenv("SYNCD_RECONNECT", "1", 1);
+    a = cfx_connect(0);
+    la = open_lock(a, cfx_name("R2"));
+    cr_assert(eq(int, sync_lock_acquire(la, true, -1), 0));
+    waiter = fx_fork();
+    if (waiter == 0)
+        _exit(waiter_proc(1, cfx_name("R2"), h));
+    while (!atomic_load(&h->waiting))
+        fx_sleep_ms(2);
+    cfx_kill_agent(0);
+    cfx_start_agent(0, cfx.urls);
+    /* The client notices on its next call and reconnects. */
+    cr_assert(ge(int, sync_lock_locked(la), 0));
+    cr_assert(eq(int, sync_lock_owner_lost(la), 1));
+    cr_assert(eq(int, sync_lock_release(la), SYNC_ELOST));
+    cr_assert(eq(int, fx_waitpid(waiter, 20000), 0));
+    cr_assert(eq(int, h->died, 1));
+    sync_lock_close(la);
+    sync_disconnect(a);
+}
+
 /* Four processes, two per agent: one holder at a time, tokens only grow. */
 Test(cluster, mutual_exclusion_and_monotonic_tokens, .timeout = 90)
 {

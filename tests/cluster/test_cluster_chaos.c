@@ -291,7 +291,7 @@ Test(cluster_cut, agent_cut_off_releases_nothing_it_cannot_prove,
               "agent A never gave its lease up");
     cr_assert(lt(dbl, fx_now() - t0, 3.5));
     /* The client learns the lock is lost; it is never told "released". */
-    cr_assert(eq(int, sync_lock_release(la), SYNC_EUNAVAIL));
+    cr_assert(eq(int, sync_lock_release(la), SYNC_ELOST));
     fx_sleep_ms(1500);
     members_signal(SIGCONT);
     /* After the thaw the lease is gone (revoked by A, or expired), and B
