@@ -8,7 +8,7 @@ PKGS=(build-essential cmake pkg-config libuv1-dev libprotobuf-c-dev
       libsystemd-dev libinih-dev libsqlite3-dev zlib1g-dev
       libcurl4-openssl-dev etcd-server etcd-client clang libclang-rt-14-dev valgrind
       python3-dev python3-setuptools python3-pip python3-venv python3-pytest
-      libpython3.11-testsuite)
+      libpython3.11-testsuite spin)
 
 missing=()
 for p in "${PKGS[@]}"; do
