@@ -185,6 +185,39 @@ static void client_drain(sync_client *c)
 }
 
 /*
+ * Read what the daemon sent.  recvmsg, not read: the HelloResult may carry
+ * the lock cache page's descriptor (SCM_RIGHTS), kept for the handshake;
+ * any other descriptor is closed at once.
+ */
+static ssize_t client_recv(sync_client *c, uint8_t *buf, size_t cap)
+{
+    char cbuf[CMSG_SPACE(sizeof(int) * 4)];
+    struct iovec iov = {.iov_base = buf, .iov_len = cap};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
+                        .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+    struct cmsghdr *cm;
+    ssize_t n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
+    size_t i, nfd;
+    int fd;
+
+    if (n <= 0 || mh.msg_controllen == 0)
+        return n;
+    for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+            continue;
+        nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (i = 0; i < nfd; i++) {
+            memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+            if (!c->cache_fd_done && c->cache_fd < 0)
+                c->cache_fd = fd;
+            else
+                close(fd);
+        }
+    }
+    return n;
+}
+
+/*
  * As the reader: read and deliver until `mine` is done or the connection
  * fails.  Called and returns with c->mu held; drops it around read().
  */
@@ -198,7 +231,7 @@ static void client_read_until(sync_client *c, struct sync__call *mine)
         pthread_mutex_unlock(&c->mu);
         /* A signal: a caller that can be interrupted may cancel its wait
          * (intr.c), then reads on until the daemon's answer. */
-        while ((n = read(c->fd, buf, sizeof(buf))) < 0 && errno == EINTR)
+        while ((n = client_recv(c, buf, sizeof(buf))) < 0 && errno == EINTR)
             if (mine->intr != NULL)
                 sync__intr_poll(c, mine);
         pthread_mutex_lock(&c->mu);
@@ -453,11 +486,18 @@ int sync__handshake(sync_client *c)
 {
     struct sync__request req = {.op = OP_HELLO,
                                 .pid = (uint32_t)getpid(),
-                                .caps = SYNC__CAPS_OFFERED,
+                                .caps = SYNC__CAPS_OFFERED &
+                                        (sync__cache_wanted()
+                                             ? ~0u
+                                             : ~WIRE_CAP_LOCK_CACHE),
                                 .client_id = c->client_id,
                                 .client_name = program_invocation_short_name};
     struct sync__result res;
-    int rv = sync__call(c, &req, &res);
+    int rv;
+
+    /* The HelloResult may bring this connection's lock cache page. */
+    c->cache_fd_done = false;
+    rv = sync__call(c, &req, &res);
 
     if (rv == 0 && res.version != WIRE_PROTOCOL_VERSION)
         rv = SYNC_EVERSION;
@@ -467,6 +507,8 @@ int sync__handshake(sync_client *c)
                          __ATOMIC_RELAXED);
         c->epoch = res.epoch;
     }
+    sync__cache_attach(c, rv == 0 && sync__client_has_cap(c,
+                                                          WIRE_CAP_LOCK_CACHE));
     return rv;
 }
 
@@ -504,6 +546,7 @@ int sync_connect_opts(const char *socket_path,
     strcpy(c->path, socket_path);
     sync__reconnect_init(c, opts);
     c->refs = 1;
+    c->cache_fd = -1;
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->write_mu, NULL);
     pthread_cond_init(&c->idle_cv, NULL);
@@ -526,6 +569,7 @@ static void client_free(sync_client *c)
     all_remove(c);
     if (c->fd >= 0)
         close(c->fd);
+    sync__cache_detach(c);
     frame_decoder_fini(&c->reader);
     /* A forked copy's mutexes may have been held by threads that do not
      * exist in this process: leave them alone. */
@@ -618,6 +662,14 @@ int sync_set_open_existing(sync_client *c, bool existing)
     if (c == NULL)
         return SYNC_EINVAL;
     __atomic_store_n(&c->open_existing, existing, __ATOMIC_RELAXED);
+    return 0;
+}
+
+int sync_set_lock_cache(sync_client *c, bool on)
+{
+    if (c == NULL)
+        return SYNC_EINVAL;
+    __atomic_store_n(&c->no_cache, !on, __ATOMIC_RELAXED);
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "frame.h"
+#include "lockcache_page.h"
 #include "syncclient.h"
 #include "wire.h"
 
@@ -53,6 +54,7 @@ struct sync__result {
     bool owner_died;        /* acquire */
     int64_t index;          /* barrier wait */
     bool run_action;        /* barrier wait: this party runs the action */
+    uint64_t cache;         /* acquire: lc_grant() of a lending, 0: none */
     int64_t value;          /* query */
     uint32_t n_waiting;     /* query */
     uint32_t parties;       /* query (barrier) */
@@ -111,6 +113,18 @@ struct sync_client {
     pthread_cond_t reconn_cv;    /* reconnecting ended; reader left */
     uint64_t gen;                /* connections so far - 1 */
     struct sync__object *objects; /* open handles, to re-open */
+    /* Lock caching (cache.c): the page the daemon shares with this
+     * connection, mapped once at the handshake (NULL: no caching), and the
+     * descriptor that came with the HelloResult until it is mapped. */
+    struct lc_slot *cache_page;  /* owned mapping; NULL: none */
+    uint16_t cache_seq;          /* which mapping: a grant names it */
+    int cache_fd;                /* received, not yet mapped; -1 */
+    bool cache_fd_done;          /* later descriptors are closed */
+    bool no_cache;               /* sync_set_lock_cache(c, false) */
+    struct sync__cache_old *cache_old; /* owned: pages of earlier
+                                    connections (a reconnect), unmapped
+                                    only when c is freed: a thread may
+                                    still be reading one */
     struct sync__call *calls;    /* in flight */
     struct frame_decoder reader; /* only touched by the reading thread */
     struct sync_client *next_all; /* in the process-wide list (fork) */
@@ -144,6 +158,10 @@ struct sync__lockable {
     uint32_t cond_waits;    /* condition waits in flight: their levels
                                are in `levels` but the daemon gave the
                                lock back while they wait */
+    bool recursive;         /* an RLock */
+    /* atomic: the daemon lent the lock with the last grant through this
+     * handle: lc_grant() | cache_seq << 48; 0: not lent (cache.c) */
+    uint64_t cache;
 };
 
 /* Open name as a lock-like object (open->type) into a new *out. */
@@ -169,7 +187,7 @@ void sync__lockable_note(struct sync__lockable *l,
  * feature adds its bit when its client side exists. */
 #define SYNC__CAPS_OFFERED                                                    \
     (WIRE_CAP_OWNERSHIP | WIRE_CAP_BARRIER_ACTION | WIRE_CAP_CLUSTER |        \
-     WIRE_CAP_RECLAIM)
+     WIRE_CAP_RECLAIM | WIRE_CAP_LOCK_CACHE)
 
 /* Whether the daemon granted capability `cap` (a WIRE_CAP_* bit) on c's
  * connection: the one place every feature asks. */
@@ -215,6 +233,26 @@ void sync__client_fail(sync_client *c, int code);
 /* Add o to / remove it from c's open objects (reconnect re-opens them). */
 void sync__objects_add(sync_client *c, struct sync__object *o);
 void sync__objects_remove(sync_client *c, struct sync__object *o);
+/* ---- lock caching (cache.c; docs/lock-caching.md) ---- */
+
+/* Acquire l in the shared page when its word lets us (one CAS): 0 done
+ * (token and owner_died noted), 1 ask the daemon. */
+int sync__cache_acquire(struct sync__lockable *l);
+/* Release l in the page: 0 done, SYNC_EPERM (not held by the caller), 1
+ * ask the daemon. */
+int sync__cache_release(struct sync__lockable *l);
+/* Answer a query of l from the page: 0 with *held and *depth (the
+ * caller's levels) filled, 1 ask the daemon. */
+int sync__cache_query(struct sync__lockable *l, bool *held, uint32_t *depth);
+/* Note what an acquire's reply says about lending (res->cache). */
+void sync__cache_note(struct sync__lockable *l, uint64_t grant);
+/* After the handshake: map the page that came with it (granted: the
+ * daemon granted WIRE_CAP_LOCK_CACHE); else drop what came. */
+void sync__cache_attach(sync_client *c, bool granted);
+/* client_free: unmap. */
+void sync__cache_detach(sync_client *c);
+/* Whether this process offers lock caching (SYNCD_CACHE=0 turns it off). */
+bool sync__cache_wanted(void);
 
 /* Send req and wait for its reply.  Returns the reply's code. */
 int sync__call(sync_client *c, const struct sync__request *req,

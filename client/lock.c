@@ -1,11 +1,13 @@
 /*
  * lock.c: sync_lock_* and sync_rlock_*, over one shared "lockable" handle
- * that Condition handles reuse too: each call is one request/reply; the
- * daemon tells a Lock (owned by the client) from an RLock (owned by the
- * client's thread).
+ * that Condition handles reuse too: each call is one request/reply, unless
+ * the daemon lent the lock to this client (cache.c: one CAS, no message);
+ * the daemon tells a Lock (owned by the client) from an RLock (owned by
+ * the client's thread).
  */
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -32,6 +34,7 @@ int sync__lockable_open(sync_client *c, const struct sync__request *open,
     }
     pthread_mutex_init(&l->mu, NULL);
     l->o.lockable = l;
+    l->recursive = open->type == WIRE_TYPE_RLOCK;
     *out = l;
     return 0;
 }
@@ -62,10 +65,8 @@ int sync__lockable_owner_lost(struct sync__lockable *l)
 void sync__lockable_note(struct sync__lockable *l,
                          const struct sync__result *res)
 {
-    pthread_mutex_lock(&l->mu);
-    l->token = res->token;
-    l->owner_died = res->owner_died;
-    pthread_mutex_unlock(&l->mu);
+    __atomic_store_n(&l->token, res->token, __ATOMIC_RELAXED);
+    __atomic_store_n(&l->owner_died, res->owner_died, __ATOMIC_RELAXED);
 }
 
 int sync__lockable_acquire(struct sync__lockable *l, bool blocking,
@@ -80,10 +81,17 @@ int sync__lockable_acquire(struct sync__lockable *l, bool blocking,
     rv = sync__timeout_us(blocking, timeout, &req.timeout_us);
     if (rv != 0)
         return rv;
+    if (sync__cache_acquire(l) == 0) {
+        sync__lockable_count(l, 1);
+        return 0;
+    }
     rv = sync__object_call(&l->o, &req, &res);
     if (rv == 0) {
         sync__lockable_note(l, &res);
         sync__lockable_count(l, 1);
+        /* A grant from the daemon ends any earlier lending (it took the
+         * lock back first); it may start a new one. */
+        sync__cache_note(l, res.cache);
     }
     return rv;
 }
@@ -96,6 +104,13 @@ int sync__lockable_release(struct sync__lockable *l)
 
     if (l == NULL)
         return SYNC_EINVAL;
+    /* Lent here: one CAS, no message (a lending from the connection now
+     * up, so no hold of it was lost in a restart). */
+    rv = sync__cache_release(l);
+    if (rv == 0)
+        sync__lockable_count(l, -1);
+    if (rv != 1)
+        return rv;
     /* A hold lost in a daemon restart: this release says so, once. */
     pthread_mutex_lock(&l->mu);
     lost = l->lost_unsaid && l->levels == 0;
@@ -109,10 +124,23 @@ int sync__lockable_release(struct sync__lockable *l)
     return rv;
 }
 
-/* One query of l's object: held by anyone, the caller's depth. */
+/* One query of l's object: held by anyone, the caller's depth; from the
+ * page while the lock is lent here (a query must not take it back). */
 static int lockable_query(struct sync__lockable *l, struct sync__result *res)
 {
-    return l == NULL ? SYNC_EINVAL : sync__object_query(&l->o, res);
+    bool held;
+    uint32_t depth;
+
+    if (l == NULL)
+        return SYNC_EINVAL;
+    if (sync__cache_query(l, &held, &depth) == 0) {
+        memset(res, 0, sizeof(*res));
+        res->value = held;
+        res->lock_held = held;
+        res->depth = depth;
+        return 0;
+    }
+    return sync__object_query(&l->o, res);
 }
 
 int sync__lockable_locked(struct sync__lockable *l)
@@ -133,7 +161,7 @@ static int lockable_query_ownership(struct sync__lockable *l,
         return SYNC_EINVAL;
     if (!sync__client_has_cap(l->o.client, WIRE_CAP_OWNERSHIP))
         return SYNC_EVERSION;
-    return sync__object_query(&l->o, res);
+    return lockable_query(l, res);
 }
 
 int sync__lockable_depth(struct sync__lockable *l)
@@ -165,9 +193,7 @@ int sync__lockable_owner_died(struct sync__lockable *l)
 
     if (l == NULL)
         return SYNC_EINVAL;
-    pthread_mutex_lock(&l->mu);
-    died = l->owner_died;
-    pthread_mutex_unlock(&l->mu);
+    died = __atomic_load_n(&l->owner_died, __ATOMIC_RELAXED);
     return died;
 }
 
@@ -177,9 +203,7 @@ uint64_t sync__lockable_token(struct sync__lockable *l)
 
     if (l == NULL)
         return 0;
-    pthread_mutex_lock(&l->mu);
-    t = l->token;
-    pthread_mutex_unlock(&l->mu);
+    t = __atomic_load_n(&l->token, __ATOMIC_RELAXED);
     return t;
 }
 

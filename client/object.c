@@ -87,6 +87,9 @@ int sync__object_open(sync_client *c, const struct sync__request *open,
     req.mode = __atomic_load_n(&c->create_mode, __ATOMIC_RELAXED);
     if (__atomic_load_n(&c->open_existing, __ATOMIC_RELAXED))
         req.flags |= WIRE_OPEN_FLAG_EXISTING;
+    if ((req.type == WIRE_TYPE_LOCK || req.type == WIRE_TYPE_RLOCK) &&
+        __atomic_load_n(&c->no_cache, __ATOMIC_RELAXED))
+        req.flags |= WIRE_OPEN_FLAG_NO_CACHE;
     rv = sync__call(c, &req, &res);
     if (rv != 0)
         return rv;

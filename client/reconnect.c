@@ -182,7 +182,7 @@ static int reconnect_restore(sync_client *c)
         if (rv == 0) {
             got[i] = true;
             pthread_mutex_lock(&l->mu);
-            l->token = res.token;
+            __atomic_store_n(&l->token, res.token, __ATOMIC_RELAXED);
             pthread_mutex_unlock(&l->mu);
         } else if (!reconnect_reclaimed(v, n, got, v[i].o->name)) {
             reconnect_lost(l);

@@ -219,6 +219,18 @@ SYNC_API int sync_set_create_mode(sync_client *c, unsigned mode);
  */
 SYNC_API int sync_set_open_existing(sync_client *c, bool existing);
 
+/*
+ * Lock caching (on by default): the daemon may lend an uncontended Lock or
+ * RLock to this client, whose acquire and release then touch no socket
+ * until another client asks for it.  sync_set_lock_cache(c, false) makes
+ * the Lock and RLock handles c opens from now on never cached (handles
+ * already open keep their setting); SYNCD_CACHE=0 in the environment turns
+ * caching off for every connection the process makes, and `lock-cache =
+ * off` in syncd.conf for the whole daemon.  Every guarantee holds either
+ * way.  Returns 0 or SYNC_EINVAL (c NULL).
+ */
+SYNC_API int sync_set_lock_cache(sync_client *c, bool on);
+
 /* Write the default socket path (sync_connect's rule) into buf; 0 or
  * SYNC_EINVAL if too small. */
 SYNC_API int sync_default_socket_path(char *buf, unsigned long size);

@@ -248,6 +248,7 @@ static void wire_result(const Syncd__Reply *r, struct sync__result *res)
         res->owner_died = r->acquire->owner_died;
         res->index = r->acquire->index;
         res->run_action = r->acquire->run_action;
+        res->cache = r->acquire->cache;
         break;
     case SYNCD__REPLY__RESULT_QUERY:
         res->value = r->query->value;
@@ -281,6 +282,7 @@ static void wire_fast_result(const struct fw_reply *f,
         in->result.owner_died = f->f[WIRE_ACQUIRE_RESULT_OWNER_DIED] != 0;
         in->result.index = (int64_t)f->f[WIRE_ACQUIRE_RESULT_INDEX];
         in->result.run_action = f->f[WIRE_ACQUIRE_RESULT_RUN_ACTION] != 0;
+        in->result.cache = f->f[WIRE_ACQUIRE_RESULT_CACHE];
     } else if (f->result == FW_RESULT_QUERY) {
         in->result.value = (int64_t)f->f[WIRE_QUERY_RESULT_VALUE];
         in->result.n_waiting = (uint32_t)f->f[WIRE_QUERY_RESULT_N_WAITING];

@@ -355,6 +355,7 @@ static void codec_build(const struct reply *rp, struct codec_out *o)
         o->r.acquire.owner_died = rp->u.acquire.owner_died;
         o->r.acquire.index = rp->u.acquire.index;
         o->r.acquire.run_action = rp->u.acquire.run_action;
+        o->r.acquire.cache = rp->u.acquire.cache;
         o->reply.result_case = SYNCD__REPLY__RESULT_ACQUIRE;
         o->reply.acquire = &o->r.acquire;
         break;
@@ -400,6 +401,7 @@ static bool codec_encode_fast(const struct reply *rp, struct fw_reply *f)
         f->f[WIRE_ACQUIRE_RESULT_OWNER_DIED] = rp->u.acquire.owner_died;
         f->f[WIRE_ACQUIRE_RESULT_INDEX] = (uint64_t)rp->u.acquire.index;
         f->f[WIRE_ACQUIRE_RESULT_RUN_ACTION] = rp->u.acquire.run_action;
+        f->f[WIRE_ACQUIRE_RESULT_CACHE] = rp->u.acquire.cache;
         return true;
     case REPLY_QUERY:
         f->result = FW_RESULT_QUERY;

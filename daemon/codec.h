@@ -80,6 +80,7 @@ struct reply {
             bool owner_died;
             int64_t index;
             bool run_action;
+            uint64_t cache; /* lc_grant() of a lending, 0: none */
         } acquire;
         struct {
             int64_t value;

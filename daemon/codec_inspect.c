@@ -65,6 +65,8 @@ static int codec_object(const struct object_info *o, Syncd__ObjectInfo *m)
     m->mode = o->mode;
     m->lock_name = codec_bytes(o->lock_name);
     m->tokens = o->tokens;
+    m->cached = o->cached;
+    m->cached_pid = o->cached_pid;
     m->holders = codec_parties(o->holders, o->n_holders);
     m->waiters = codec_parties(o->waiters, o->n_waiters);
     if ((o->n_holders && m->holders == NULL) ||

@@ -26,6 +26,7 @@ enum key {
     KEY_MAX_NAME, KEY_MAX_CLIENTS, KEY_MAX_BACKLOG, KEY_LOG_LEVEL,
     KEY_STATE_DIR, KEY_FSYNC, KEY_FSYNC_INTERVAL, KEY_CLUSTER, KEY_CLUSTER_TTL,
     KEY_CLUSTER_CERT, KEY_CLUSTER_KEY, KEY_CLUSTER_CACERT, KEY_GRACE_MS,
+    KEY_LOCK_CACHE,
     KEY_COUNT
 };
 
@@ -76,6 +77,8 @@ static const struct setting {
     [KEY_GRACE_MS] = {"grace-ms", "MS",
                       "with a state dir: after a start, MS ms for clients "
                       "to reclaim their locks (5000; 0: none)", 0},
+    [KEY_LOCK_CACHE] = {"lock-cache", "on|off",
+                        "lend uncontended locks to their clients (on)", 0},
 };
 
 static uint32_t *config_limit(struct syncd_limits *l, enum key k)
@@ -112,6 +115,7 @@ static bool config_differs(const struct config *a, const struct config *b,
     case KEY_CLUSTER_CACERT:
         return strcmp(a->cluster_cacert, b->cluster_cacert) != 0;
     case KEY_GRACE_MS: return a->grace_ms != b->grace_ms;
+    case KEY_LOCK_CACHE: return a->lock_cache_off != b->lock_cache_off;
     default: return false;
     }
 }
@@ -223,6 +227,12 @@ static int config_set(struct config *cfg, struct syncd_limits *limits,
         if (errno || *end || v[0] == '-' || v[0] == '\0' || n > 3600000)
             goto bad;
         cfg->grace_ms = (unsigned)n;
+        return 0;
+    case KEY_LOCK_CACHE:
+        if (strcmp(v, "on") == 0 || strcmp(v, "off") == 0)
+            cfg->lock_cache_off = v[1] == 'f';
+        else
+            goto bad;
         return 0;
     default:
         break;

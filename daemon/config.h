@@ -33,6 +33,7 @@ struct config {
     char cluster_cert[PATH_MAX], cluster_key[PATH_MAX],
         cluster_cacert[PATH_MAX]; /* empty: none */
     unsigned grace_ms;            /* reclaim grace after a start */
+    bool lock_cache_off;          /* lock-cache = off */
     /* Which settings the command line fixed (the file must not override). */
     unsigned long set_by_flag;
 };

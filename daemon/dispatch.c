@@ -12,6 +12,7 @@
 #include "cluster/cluster.h"
 #include "dispatch_internal.h"
 #include "inspect.h"
+#include "lockcache.h"
 #include "log.h"
 #include "objects/barrier.h"
 #include "objects/condition.h"
@@ -69,7 +70,33 @@ static const char *dispatch_exists_why(const struct object *o)
  * here only when its code is.  Each feature adds its own bit.
  */
 #define DISPATCH_CAPS_SUPPORTED (WIRE_CAP_OWNERSHIP | WIRE_CAP_BARRIER_ACTION | \
-                                 WIRE_CAP_RECLAIM)
+                                 WIRE_CAP_RECLAIM | WIRE_CAP_LOCK_CACHE)
+
+/*
+ * Send the HelloResult; with WIRE_CAP_LOCK_CACHE granted, the session's
+ * shared page goes with it (SCM_RIGHTS).  Without a page (lock-cache = off,
+ * out of memory, a socket that refuses) the capability is not granted.
+ */
+static void dispatch_hello_send(struct session *s, struct reply *rp)
+{
+    int fd = -1, rv = SYNC_EINVAL;
+
+    if ((s->caps & WIRE_CAP_LOCK_CACHE) && !s->server->lock_cache_off)
+        rv = lockcache_page_new(&s->cache, &fd);
+    if (rv == 0) {
+        rv = session_send_fd(s, rp, fd);
+        close(fd);
+        if (rv == 0)
+            return;
+        log_warnx("client pid %d uid %u: lock cache page not sent: %s",
+                  (int)s->pid, (unsigned)s->uid, sync_strerror(rv));
+        lockcache_page_free(s->cache);
+        s->cache = NULL;
+    }
+    s->caps &= ~WIRE_CAP_LOCK_CACHE;
+    rp->u.hello.caps = s->caps;
+    session_send(s, rp);
+}
 
 static void dispatch_hello(struct session *s, const struct request *rq)
 {
@@ -120,7 +147,7 @@ static void dispatch_hello(struct session *s, const struct request *rq)
         rp.u.hello.grace_ms =
             s->server->grace != NULL ? grace_left_ms(s->server->grace) : 0;
     }
-    session_send(s, &rp);
+    dispatch_hello_send(s, &rp);
 }
 
 /* Map a wire ObjectType to an object type; 0 if unknown. */
@@ -158,7 +185,8 @@ static int dispatch_check_open(struct session *s, const struct request *rq,
         return type != OBJECT_CONDITION ? SYNC_EINVAL : SYNC_ENAME;
     }
     if ((rq->flags & ~(WIRE_OPEN_FLAG_UNDO | WIRE_OPEN_FLAG_EXISTING |
-                       WIRE_OPEN_FLAG_TRANSIENT)) != 0 ||
+                       WIRE_OPEN_FLAG_TRANSIENT | WIRE_OPEN_FLAG_NO_CACHE)) !=
+            0 ||
         ((rq->flags & WIRE_OPEN_FLAG_UNDO) && type != OBJECT_SEMAPHORE &&
          type != OBJECT_BOUNDED_SEMAPHORE)) {
         *why = "flags not valid for this object type";
@@ -212,8 +240,10 @@ static void dispatch_open(struct session *s, const struct request *rq)
                                   : NULL;
     }
     if (rv == 0) {
-        uint32_t hf = (rq->flags & WIRE_OPEN_FLAG_UNDO) ? HANDLE_FLAG_UNDO
-                                                        : 0;
+        uint32_t hf = ((rq->flags & WIRE_OPEN_FLAG_UNDO) ? HANDLE_FLAG_UNDO : 0) |
+                      ((rq->flags & WIRE_OPEN_FLAG_NO_CACHE)
+                           ? HANDLE_FLAG_NO_CACHE
+                           : 0);
 
         /* A reconnecting client asks for its old handle number. */
         id = rq->handle;
@@ -296,7 +326,19 @@ struct handle *dispatch_handle(struct session *s,
         dispatch_reply(s, rq->id, SYNC_EBADF, "unknown handle");
         return NULL;
     }
-    return dispatch_allowed(s, rq, h->obj, want) ? h : NULL;
+    if (!dispatch_allowed(s, rq, h->obj, want))
+        return NULL;
+    dispatch_unlend(s->server, h->obj);
+    return h;
+}
+
+void dispatch_unlend(struct server *srv, struct object *o)
+{
+    struct object *root = object_root(o);
+
+    if ((root->type == OBJECT_LOCK || root->type == OBJECT_RLOCK) &&
+        lock_from_object(root)->lent_to != 0)
+        lockcache_reclaim_cb(srv, root);
 }
 
 void dispatch_record(struct server *srv, struct object *o)

@@ -13,6 +13,7 @@
 
 #include "cluster/cluster.h"
 #include "dispatch_internal.h"
+#include "lockcache.h"
 #include "log.h"
 #include "objects/semaphore.h"
 #include "server.h"
@@ -151,6 +152,7 @@ int dispatch_close_handle(struct session *s, uint32_t id)
         return SYNC_EBADF;
     o = h->obj;
     undo = h->undo;
+    dispatch_unlend(s->server, o);
     dispatch_cancel_waits(s, id, SYNC_EBADF);
     handle_remove(&s->handles, id);
     /* Ownership is per session: keep it while another handle remains.
@@ -183,6 +185,9 @@ static void dispatch_closing(struct session *s)
     uint32_t id;
 
     cluster_session_closing(s);
+    /* What s's page says first: a lock it held there is released below
+     * as held (owner died); one merely cached comes back free. */
+    lockcache_reclaim_session(s, NULL);
     /* Waits first, so nothing released below is granted back to s. */
     dispatch_cancel_waits(s, 0, SYNC_ECONN);
     for (id = 1; id < handle_end(&s->handles); id++)

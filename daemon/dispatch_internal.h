@@ -37,6 +37,12 @@ void dispatch_reply(struct session *s, uint64_t id, int code,
  * error is answered and NULL returned. */
 struct handle *dispatch_handle(struct session *s, const struct request *rq);
 
+/* o (or a condition's lock) is lent to a client (lock caching): take it
+ * back, so the request sees the lock as it really is.  Every request on a
+ * handle does this first (the borrower's own too: its client asks the
+ * daemon only when its word did not let it act). */
+void dispatch_unlend(struct server *srv, struct object *o);
+
 /* o's durable state changed (created, flag, value): tell the store, if
  * the daemon has one. */
 void dispatch_record(struct server *srv, struct object *o);

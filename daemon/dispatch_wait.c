@@ -9,6 +9,7 @@
 #include "dispatch.h"
 
 #include "dispatch_internal.h"
+#include "lockcache.h"
 #include "log.h"
 #include "objects/barrier.h"
 #include "objects/condition.h"
@@ -21,7 +22,8 @@
  * or a condition wait that timed out but has its lock back
  * (SYNC_ETIMEDOUT: the re-acquisition's token belongs in the reply). */
 static void dispatch_acquired(struct session *s, uint64_t id, int code,
-                              const struct object *o, const struct waiter *w)
+                              const struct object *o, const struct waiter *w,
+                              uint64_t cache)
 {
     struct reply rp = {.id = id, .code = code, .kind = REPLY_ACQUIRE};
 
@@ -37,7 +39,24 @@ static void dispatch_acquired(struct session *s, uint64_t id, int code,
     rp.u.acquire.owner_died = w->owner_died;
     rp.u.acquire.index = w->value;
     rp.u.acquire.run_action = w->run_action;
+    rp.u.acquire.cache = cache;
     session_send(s, &rp);
+}
+
+/*
+ * A Lock or RLock granted at once through h: lend it to s's client when
+ * the lock allows (its holder re-took it and nobody waits; lock caching).
+ * Returns AcquireResult.cache.  Conditions and queued grants never lend:
+ * a queued grant means someone else wanted the lock.
+ */
+static uint64_t dispatch_maybe_lend(struct session *s, struct handle *h,
+                                    enum wire_op op, const struct waiter *w)
+{
+    if (s->cache == NULL || op != OP_ACQUIRE ||
+        (h->flags & HANDLE_FLAG_NO_CACHE) ||
+        (h->obj->type != OBJECT_LOCK && h->obj->type != OBJECT_RLOCK))
+        return 0;
+    return lockcache_lend(s, lock_from_object(h->obj), w->thread);
 }
 
 /* Log a refused acquire's wait-for cycle: who holds what. */
@@ -215,7 +234,8 @@ void dispatch_wait(struct session *s, const struct request *rq)
     if (rv == 0) {
         dispatch_note_grant(h, rq->op);
         dispatch_record_grant(s->server, h->obj);
-        dispatch_acquired(s, rq->id, 0, h->obj, &p->w);
+        dispatch_acquired(s, rq->id, 0, h->obj, &p->w,
+                          dispatch_maybe_lend(s, h, rq->op, &p->w));
     } else if (rv == SYNC_ETIMEDOUT && at_limit && rq->timeout_us != 0) {
         dispatch_wait_limit(s, rq, h->obj);
     } else {
@@ -240,7 +260,7 @@ void dispatch_complete_cb(struct waiter *w, int code)
         s->server->stats.timeouts++;
     if (s->state != SESSION_CLOSING) {
         if (code == 0 || (code == SYNC_ETIMEDOUT && p->op == OP_COND_WAIT))
-            dispatch_acquired(s, p->req_id, code, w->obj, w);
+            dispatch_acquired(s, p->req_id, code, w->obj, w, 0);
         else
             dispatch_reply(s, p->req_id, code, NULL);
     }

@@ -11,6 +11,8 @@
 #include "objects/object.h"
 
 #define HANDLE_FLAG_UNDO 0x1u
+/* Never lend the lock through this handle (Open flag NO_CACHE). */
+#define HANDLE_FLAG_NO_CACHE 0x2u
 
 struct handle {
     struct object *obj;  /* owned reference (one of obj->refs, given back

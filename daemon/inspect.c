@@ -3,6 +3,7 @@
  * Read-only; objects a client may not read are invisible to it.
  */
 #include "inspect.h"
+#include "lockcache.h"
 #include "xalloc.h"
 
 #include <fnmatch.h>
@@ -64,18 +65,32 @@ static int inspect_lock_holder(struct server *srv, struct object *o,
                                struct object_info *out)
 {
     struct lock *l = lock_from_object(object_root(o));
+    struct session *borrower;
+    uint64_t thread = l->holder_thread, token = l->tokens;
+    uint32_t depth = l->depth;
+    int lent = -1;
 
-    out->tokens = l->tokens;
-    if (!l->held)
+    /* A lent lock: its client's word says whether it is held, by which
+     * thread, how deep, and the tokens used (read, not taken back). */
+    if (l->lent_to != 0) {
+        lent = lockcache_peek(srv, l, &thread, &depth, &token);
+        borrower = server_find_session(srv, l->lent_to);
+        out->cached = lent == 1 ? 2 : lent == 0 ? 1 : 0;
+        out->cached_pid = borrower != NULL ? (uint32_t)borrower->pid : 0;
+        if (o->type != OBJECT_CONDITION)
+            out->value = lent == 1;
+    }
+    out->tokens = token > l->tokens ? token : l->tokens;
+    if (!l->held || lent == 0)
         return 0;
     out->holders = xcalloc(1, sizeof(*out->holders));
     if (out->holders == NULL)
         return SYNC_ENOMEM;
     inspect_party(srv, l->holder, &out->holders[0]);
-    out->holders[0].thread = l->holder_thread;
+    out->holders[0].thread = thread;
     out->holders[0].for_ms = uv_now(srv->loop) - l->held_since;
-    out->holders[0].token = l->holder_token;
-    out->holders[0].depth = l->depth;
+    out->holders[0].token = lent == 1 ? token : l->holder_token;
+    out->holders[0].depth = depth;
     out->n_holders = 1;
     return 0;
 }
@@ -308,6 +323,21 @@ int inspect_show(struct session *s, const char *name, uint32_t max_waiters,
     return rv;
 }
 
+/* Whether a lock held by its owner is held indeed: a lent lock only when
+ * its client's word says so. */
+static bool inspect_really_held(struct server *srv, struct object *root)
+{
+    struct lock *l;
+    uint64_t thread, token;
+    uint32_t depth;
+
+    if (root->type != OBJECT_LOCK && root->type != OBJECT_RLOCK)
+        return true;
+    l = lock_from_object(root);
+    return l->lent_to == 0 ||
+           lockcache_peek(srv, l, &thread, &depth, &token) != 0;
+}
+
 /* Locks (and RLocks) s holds, each counted once however many handles
  * (or conditions) lead to it. */
 static uint32_t inspect_held(struct session *s)
@@ -320,7 +350,8 @@ static uint32_t inspect_held(struct session *s)
         h = handle_find(&s->handles, id);
         /* A barrier's actor "holds" it, but it is no lock. */
         if (h == NULL || !object_holds(root = object_root(h->obj), s->id) ||
-            root->type == OBJECT_BARRIER)
+            root->type == OBJECT_BARRIER ||
+            !inspect_really_held(s->server, root))
             continue;
         for (prev = 1; prev < id; prev++) {
             p = handle_find(&s->handles, prev);

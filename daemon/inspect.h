@@ -38,6 +38,9 @@ struct object_info {
     bool broken;
     const char *lock_name;      /* condition's named lock, or NULL */
     uint64_t tokens;
+    uint32_t cached;            /* locks: 0 not lent, 1 lent and free
+                                   there, 2 lent and held there */
+    uint32_t cached_pid;        /* the client it is lent to */
     struct party_info *holders; /* owned */
     size_t n_holders;
     struct party_info *waiters; /* owned */

@@ -201,6 +201,7 @@ int main(int argc, char **argv)
         return 1;
     }
     srv.on_finish = on_finish;
+    srv.lock_cache_off = cfg.lock_cache_off;
     if (start_state(&srv) != 0 || start_cluster(&srv) != 0)
         return 1;
     /* Before the socket exists: a SIGTERM sent as soon as clients can

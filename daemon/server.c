@@ -4,6 +4,7 @@
  * the deadline timer and every session have closed.
  */
 #include "server.h"
+#include "lockcache.h"
 #include "xalloc.h"
 
 #include <errno.h>
@@ -117,6 +118,8 @@ int server_init(struct server *srv, uv_loop_t *loop,
     srv->started_ms = uv_now(loop);
     srv->registry.env.clock = server_clock;
     srv->registry.env.clock_arg = loop;
+    srv->registry.env.reclaim = lockcache_reclaim_cb;
+    srv->registry.env.reclaim_arg = srv;
     return 0;
 
     /* Handles close when the caller next runs the loop. */

@@ -30,6 +30,8 @@ struct server_stats {
     uint64_t timeouts;        /* waits that timed out */
     uint64_t protocol_errors; /* sessions closed for bad input */
     uint64_t deadlocks;       /* acquires refused with SYNC_EDEADLK */
+    uint64_t cache_lends;     /* locks lent to a client (lock caching) */
+    uint64_t cache_reclaims;  /* lent locks taken back */
     uint64_t acquisitions;    /* successful acquires and waits */
     uint64_t denied;          /* requests refused by access control */
     uint64_t requests_by_op[32]; /* by enum wire_op */
@@ -47,6 +49,7 @@ struct server {
     struct grace *grace;           /* borrowed (owner: main); NULL: no
                                       holds to reclaim (in memory) */
     struct syncd_limits limits;
+    bool lock_cache_off;           /* config lock-cache = off: lend nothing */
     const struct session_handler *handler; /* borrowed (static) */
     struct list_node sessions;     /* struct session.link, owned */
     struct session *by_id;         /* uthash over the same sessions */

@@ -19,12 +19,14 @@
 #include "session.h"
 #include "xalloc.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "error.h"
+#include "lockcache.h"
 #include "log.h"
 #include "server.h"
 
@@ -331,6 +333,49 @@ void session_send(struct session *s, const struct reply *rp)
         list_insert_tail(&s->server->dirty, &s->dirty);
 }
 
+int session_send_fd(struct session *s, const struct reply *rp, int fd)
+{
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov;
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
+                        .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+    struct cmsghdr *cm;
+    uint8_t frame[512];
+    uv_os_fd_t sock;
+    ssize_t w;
+    size_t n;
+
+    /* Bytes already queued would go after ours: refuse (the caller sends
+     * without the descriptor). */
+    if (s->out_len != 0 || s->doomed != NULL ||
+        uv_stream_get_write_queue_size((uv_stream_t *)&s->pipe) != 0 ||
+        uv_fileno((uv_handle_t *)&s->pipe, &sock) != 0)
+        return SYNC_EINTERNAL;
+    n = codec_encode_reply(rp, frame, sizeof(frame));
+    if (n == 0)
+        return SYNC_ENOMEM;
+    iov.iov_base = frame;
+    iov.iov_len = n;
+    memset(cbuf, 0, sizeof(cbuf));
+    cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    do
+        w = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (w < 0 && errno == EINTR);
+    if (w <= 0)
+        return w < 0 ? sync_error_from_errno(errno) : SYNC_ECONN;
+    /* The descriptor went with the first byte; the rest in order. */
+    if ((size_t)w < n && session_append(s, frame + w, n - (size_t)w) == 0 &&
+        list_empty(&s->dirty))
+        list_insert_tail(&s->server->dirty, &s->dirty);
+    else if ((size_t)w < n)
+        s->doomed = "out of memory queueing a reply";
+    return 0;
+}
+
 void session_flush(struct session *s)
 {
     uv_buf_t buf = uv_buf_init((char *)s->out, (unsigned)s->out_len);
@@ -387,6 +432,7 @@ static void session_close_cb(uv_handle_t *h)
     frame_decoder_fini(&s->decoder);
     handle_table_fini(&s->handles);
     xfree(s->out);
+    lockcache_page_free(s->cache);
     xfree(s);
     server_maybe_finish(srv);
 }

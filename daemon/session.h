@@ -65,6 +65,8 @@ struct session {
     uint32_t caps;               /* WIRE_CAP_* granted (version 2) */
     bool has_client_id;          /* Hello.client_id given (RECLAIM) */
     uint8_t client_id[16];
+    struct lockcache_page *cache; /* owned: the shared page of lock
+                                    caching; NULL when not granted */
     uint64_t connected_ms;       /* loop time at accept */
     struct frame_decoder decoder;
     struct handle_table handles;
@@ -101,6 +103,13 @@ void session_abort(struct session *s, const char *why);
  * Dropped when closing (except id 0 errors, flushed before the close).
  */
 void session_send(struct session *s, const struct reply *rp);
+
+/*
+ * Answer with rp and pass the descriptor fd along with its bytes
+ * (SCM_RIGHTS; the caller still owns fd).  Only before any other output
+ * is queued (the handshake): 0, or a SYNC_E* code and nothing was sent.
+ */
+int session_send_fd(struct session *s, const struct reply *rp, int fd);
 
 /* Write the queued replies now (uv_try_write, queueing what the kernel
  * does not take); aborts the session on backlog overflow. */

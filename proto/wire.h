@@ -163,6 +163,7 @@ static inline bool wire_op_fast(uint32_t op)
     XX(ACQUIRE_RESULT_OWNER_DIED, acquire_result, owner_died, 2)              \
     XX(ACQUIRE_RESULT_INDEX, acquire_result, index, 3)                        \
     XX(ACQUIRE_RESULT_RUN_ACTION, acquire_result, run_action, 4)              \
+    XX(ACQUIRE_RESULT_CACHE, acquire_result, cache, 5)                        \
     XX(QUERY_RESULT_VALUE, query_result, value, 1)                            \
     XX(QUERY_RESULT_N_WAITING, query_result, n_waiting, 2)                    \
     XX(QUERY_RESULT_PARTIES, query_result, parties, 3)                        \
@@ -189,5 +190,8 @@ enum wire_field {
  * anywhere closes (anonymous objects, whose generated name is only how
  * other processes open them).  Ignored when the object exists. */
 #define WIRE_OPEN_FLAG_TRANSIENT 0x4u
+/* Lock, RLock: never lend the lock to this client through this handle
+ * (lock caching off for it; sync_set_lock_cache). */
+#define WIRE_OPEN_FLAG_NO_CACHE 0x8u
 
 #endif

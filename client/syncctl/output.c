@@ -120,12 +120,22 @@ void output_state(const Syncd__ObjectInfo *o, char *buf, size_t size)
     switch (o->type) {
         case SYNCD__OBJECT_TYPE__LOCK:
         case SYNCD__OBJECT_TYPE__RLOCK:
-            snprintf(buf, size, "%s", o->value != 0 ? "locked" : "free");
+            /* Lent to a client (lock caching): its page tells held from
+             * free. */
+            snprintf(buf, size, "%s",
+                     o->cached == 2  ? "held (cached)"
+                     : o->cached == 1 ? "cached, free"
+                     : o->value != 0  ? "locked"
+                                      : "free");
             break;
         case SYNCD__OBJECT_TYPE__CONDITION:
             /* A condition's value counts its waiters; its state is its lock's.
              */
-            snprintf(buf, size, "%s", o->n_holders > 0 ? "locked" : "free");
+            snprintf(buf, size, "%s",
+                     o->cached == 2   ? "held (cached)"
+                     : o->cached == 1 ? "cached, free"
+                     : o->n_holders > 0 ? "locked"
+                                        : "free");
             break;
         case SYNCD__OBJECT_TYPE__SEMAPHORE:
             snprintf(buf, size, "value %lld", (long long)o->value);

@@ -111,8 +111,15 @@ static json_t *json_info(const Syncd__ObjectInfo *o, bool full)
         json_object_set_new(j, "bound", json_integer(o->bound));
     if (o->type == SYNCD__OBJECT_TYPE__CONDITION)
         json_object_set_new(j, "lock_name", json_bytes(&o->lock_name));
-    if (output_is_lockish(o->type))
+    if (output_is_lockish(o->type)) {
         json_object_set_new(j, "tokens", json_u64(o->tokens));
+        /* Lock caching: "held" or "free" in the client it is lent to. */
+        if (o->cached != 0) {
+            json_object_set_new(j, "cached",
+                                json_string(o->cached == 2 ? "held" : "free"));
+            json_object_set_new(j, "cached_pid", json_integer(o->cached_pid));
+        }
+    }
     json_object_set_new(j, "handles", json_integer(o->handles));
     json_object_set_new(j, "uid", json_integer(o->uid));
     json_object_set_new(j, "gid", json_integer(o->gid));

@@ -141,6 +141,8 @@ static inline void lock_grant(struct lock *l, struct waiter *w,
     }
     w->token = ++l->tokens;
     l->holder_token = w->token;
+    l->regrant = l->last_owner == w->owner;
+    l->last_owner = w->owner;
     /* The first holder after a death is told, then the flag is spent. */
     w->owner_died = l->owner_died;
     l->owner_died = false;
@@ -157,8 +159,18 @@ static bool lock_enqueue(struct lock *l, struct waiter *w)
     return lock_track(l, w);
 }
 
+/* A lent lock is taken back before anyone else may wait for it or get
+ * it, so a waiter never queues on a lock only its borrower can release. */
+static void lock_unlend(struct lock *l)
+{
+    if (l->lent_to != 0 && l->base.env != NULL &&
+        l->base.env->reclaim != NULL)
+        l->base.env->reclaim(l->base.env->reclaim_arg, &l->base);
+}
+
 int lock_acquire(struct lock *l, struct waiter *w, bool may_wait)
 {
+    lock_unlend(l);
     if (!l->held) {
         lock_grant(l, w, 1);
         return 0;
@@ -223,6 +235,7 @@ int lock_release_by(struct lock *l, uint64_t owner, uint64_t thread)
 {
     /* Python: releasing an unlocked lock, or an RLock owned by another
      * thread, raises RuntimeError. */
+    lock_unlend(l);
     if (!lock_is_owner(l, owner, thread))
         return SYNC_EPERM;
     assert(l->depth >= 1);
@@ -240,14 +253,17 @@ int lock_release(struct lock *l, uint64_t owner)
 
 uint32_t lock_release_all(struct lock *l)
 {
-    uint32_t depth = l->depth;
+    uint32_t depth;
 
+    lock_unlend(l);
+    depth = l->depth;
     lock_hand_off(l, false);
     return depth;
 }
 
 void lock_reacquire(struct lock *l, struct waiter *w)
 {
+    lock_unlend(l);
     if (!l->held) {
         lock_grant(l, w, w->depth);
         w->complete(w, w->grant_code);
@@ -273,12 +289,56 @@ void lock_hold_restore(struct lock *l, uint64_t owner, uint64_t thread,
 
 int lock_transfer(struct lock *l, uint64_t from, uint64_t to)
 {
+    lock_unlend(l);
     if (!l->held || l->holder != from)
         return SYNC_EPERM;
     l->holder = to;
     l->held_since = object_now(&l->base);
     lock_changed(l);
     return 0;
+}
+
+bool lock_may_lend(const struct lock *l, uint32_t max_depth)
+{
+    return l->held && l->lent_to == 0 && l->regrant &&
+           l->depth <= max_depth && waitq_empty(&l->waiters);
+}
+
+uint64_t lock_lend(struct lock *l, uint32_t slot, uint64_t max_tokens)
+{
+    uint64_t room = l->token_limit - l->tokens;
+
+    assert(lock_may_lend(l, UINT32_MAX));
+    if (room > max_tokens)
+        room = max_tokens;
+    if (room == 0)
+        return 0;
+    l->lent_to = l->holder;
+    l->lent_slot = slot;
+    return room;
+}
+
+void lock_return(struct lock *l, bool held, uint64_t thread, uint32_t depth,
+                 uint64_t tokens)
+{
+    assert(l->lent_to != 0 && waitq_empty(&l->waiters));
+    l->lent_to = 0;
+    if (tokens > l->tokens)
+        l->tokens = tokens;
+    if (held) {
+        l->held = true;
+        l->holder_thread = thread;
+        l->depth = depth;
+        l->holder_token = tokens;
+        lock_changed(l);
+        return;
+    }
+    l->held = false;
+    l->holder = 0;
+    l->holder_thread = 0;
+    l->depth = 0;
+    l->holder_token = 0;
+    lock_changed(l);
 }
 
 static bool lock_holds(const struct object *o, uint64_t owner)
@@ -293,6 +353,7 @@ static bool lock_drop_owner(struct object *o, uint64_t owner)
     struct lock *l = lock_from_object(o);
 
     /* All recursion levels go at once. */
+    lock_unlend(l);
     if (!lock_holds(o, owner))
         return false;
     lock_hand_off(l, true);

@@ -40,6 +40,14 @@ struct lock {
     uint32_t conditions; /* references held by conditions bound to it (the
                             rest of base.refs are client handles) */
     struct waitq waiters;
+    /* Lock caching (docs/lock-caching.md): the lock may be lent to its
+     * holder's client, which then takes and releases it itself until the
+     * server layer takes it back.  While lent the lock counts as held by
+     * that owner and has no waiters. */
+    uint64_t lent_to;    /* owner it is lent to; 0: not lent */
+    uint32_t lent_slot;  /* the server layer's note of where */
+    uint64_t last_owner; /* owner of the last grant */
+    bool regrant;        /* the last grant went to the owner before it */
 };
 
 /* A new free Lock (or RLock when recursive) called name (copied); NULL when
@@ -104,5 +112,27 @@ void lock_hold_restore(struct lock *l, uint64_t owner, uint64_t thread,
 /* The hold of `from` becomes `to`'s (same thread, depth, token): a
  * reclaim.  SYNC_EPERM unless `from` holds l. */
 int lock_transfer(struct lock *l, uint64_t from, uint64_t to);
+
+/*
+ * Lock caching.  lock_may_lend: whether l may be lent to its holder now:
+ * held at most max_depth deep, nobody waiting, not lent, and its holder
+ * took it twice in a row (a lock nobody else asked for).
+ */
+bool lock_may_lend(const struct lock *l, uint32_t max_depth);
+
+/* Lend l (lock_may_lend was true) to its holder; slot is the caller's
+ * note.  Returns how many tokens the holder may hand out itself (at most
+ * max_tokens; 0: none reserved, do not lend): they are l->tokens + 1 ..,
+ * reserved now, so no one else gets them. */
+uint64_t lock_lend(struct lock *l, uint32_t slot, uint64_t max_tokens);
+
+/*
+ * l comes back from its lending (lent_to is cleared).  held: the client
+ * holds it, by thread at depth (the daemon now keeps that hold); else it
+ * is free.  tokens: the last token the client used (never lowers
+ * l->tokens).
+ */
+void lock_return(struct lock *l, bool held, uint64_t thread, uint32_t depth,
+                 uint64_t tokens);
 
 #endif

@@ -46,6 +46,11 @@ struct object_env {
      * records holds. */
     void (*hold_changed)(void *arg, struct object *o);
     void *hold_arg;               /* borrowed */
+    /* A lock lent to a client (lock caching) is about to get a waiter or
+     * a grant: take it back first (the hook calls lock_return).  NULL:
+     * nothing is ever lent. */
+    void (*reclaim)(void *arg, struct object *o);
+    void *reclaim_arg;            /* borrowed */
 };
 
 struct object_ops {
