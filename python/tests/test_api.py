@@ -111,6 +111,20 @@ def test_rlock_and_condition_ownership_is_per_thread():
         cond.wait(0.01)
 
 
+def test_is_owned_of_a_condition_on_a_lock_is_one_query():
+    # threading's rule for a plain Lock (held by anyone), answered by the
+    # daemon: it takes nothing, so no fencing token is spent.
+    lock = syncd.Lock()
+    cond = syncd.Condition(lock)
+    lock.acquire()
+    first = lock.token
+    lock.release()
+    assert [cond._is_owned() for _ in range(5)] == [False] * 5
+    with lock:
+        assert cond._is_owned()
+        assert lock.token == first + 1
+
+
 def test_wait_for_returns_the_predicates_value():
     cond = syncd.Condition()
     with cond:
