@@ -20,13 +20,14 @@ calls release the GIL.  The daemon is found like the C library finds it:
 import os as _os
 import threading as _threading
 import time as _time
+import weakref as _weakref
 
 from . import _syncd
 from ._syncd import (ConnectionError, DeadlockError, Error, connect,
                      socket_path, unlink)
 
 __all__ = ["Lock", "RLock", "Condition", "Semaphore", "BoundedSemaphore",
-           "Event", "Barrier", "BrokenBarrierError", "TIMEOUT_MAX",
+           "Event", "Barrier", "Manager", "BrokenBarrierError", "TIMEOUT_MAX",
            "Error", "DeadlockError", "ConnectionError", "connect",
            "socket_path", "unlink"]
 
@@ -231,6 +232,77 @@ class Barrier(_syncd.Barrier):
         if timeout is None:
             timeout = self._timeout
         return self._wait(timeout, self._action)
+
+
+class Manager:
+    """multiprocessing.Manager()'s synchronization methods, by the same
+    names, returning syncd's anonymous objects: ``m.Lock()``, ``m.RLock()``,
+    ``m.Semaphore(value=1)``, ``m.BoundedSemaphore(value=1)``,
+    ``m.Event()``, ``m.Condition(lock=None)``, ``m.Barrier(parties,
+    action=None, timeout=None)``.  There is no server process to start:
+    the daemon is the server.  ``shutdown()`` (also on leaving a ``with``
+    block) closes every object this manager made, as a SyncManager's
+    shutdown ends its proxies; other processes' handles (pickled copies)
+    keep theirs.  Manager's other types (dict, list, Queue, Value, ...)
+    are not syncd's.
+    """
+
+    def __init__(self):
+        self._made = _weakref.WeakSet()
+        self._shut = False
+
+    def _make(self, cls, *args, **kwargs):
+        if self._shut:
+            raise ValueError("the syncd.Manager was shut down")
+        obj = cls(*args, **kwargs)
+        self._made.add(obj)
+        return obj
+
+    def Lock(self):
+        return self._make(Lock)
+
+    def RLock(self):
+        return self._make(RLock)
+
+    def Semaphore(self, value=1):
+        return self._make(Semaphore, value)
+
+    def BoundedSemaphore(self, value=1):
+        return self._make(BoundedSemaphore, value)
+
+    def Event(self):
+        return self._make(Event)
+
+    def Condition(self, lock=None):
+        return self._make(Condition, lock)
+
+    def Barrier(self, parties, action=None, timeout=None):
+        return self._make(Barrier, parties, action, timeout)
+
+    def start(self, initializer=None, initargs=()):
+        """A SyncManager's start(): nothing to start; runs initializer."""
+        if initializer is not None:
+            initializer(*initargs)
+
+    def join(self, timeout=None):
+        """Nothing to wait for (no server process)."""
+
+    def shutdown(self):
+        """Close every object this manager made (idempotent)."""
+        self._shut = True
+        for obj in list(self._made):
+            obj.close()
+        self._made.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.shutdown()
+
+    def __repr__(self):
+        return "<syncd.Manager %s, %d object(s)>" % (
+            "shut down" if self._shut else "open", len(self._made))
 
 
 _os.register_at_fork(after_in_child=_syncd._after_fork)

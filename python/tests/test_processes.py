@@ -4,6 +4,7 @@ action, an event released to 50 processes, and Ctrl-C (SIGINT) in a
 blocked acquire and Condition.wait."""
 import functools
 import multiprocessing
+import multiprocessing.managers
 import os
 import signal
 import threading
@@ -333,3 +334,49 @@ def test_sigint_interrupts_a_blocked_call_within_100ms(kind):
     obj.release()
     p.join(10)
     assert p.exitcode == 0
+
+
+# ---- syncd.Manager(): multiprocessing.Manager()'s names ---------------------
+
+def _manager_worker(lock, ev, sem, counter_path):
+    ev.wait(30)
+    with sem:
+        with lock:
+            with open(counter_path, "a") as f:
+                f.write("x")
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_manager_shortcut_has_managers_names_and_works_across_processes(
+        method, tmp_path):
+    ctx = multiprocessing.get_context(method)
+    names = ["Lock", "RLock", "Semaphore", "BoundedSemaphore", "Event",
+             "Condition", "Barrier"]
+    # The same methods as multiprocessing's SyncManager.
+    assert all(hasattr(multiprocessing.managers.SyncManager, n)
+               for n in names)
+    path = tmp_path / "count"
+    path.write_text("")
+    with syncd.Manager() as m:
+        lock, ev, sem = m.Lock(), m.Event(), m.Semaphore(2)
+        assert type(lock) is syncd.Lock and lock.anonymous
+        assert type(m.RLock()) is syncd.RLock
+        assert type(m.BoundedSemaphore()) is syncd.BoundedSemaphore
+        assert type(m.Condition(lock)).__name__ == "Condition"
+        assert m.Barrier(2, timeout=5).parties == 2
+        procs = [ctx.Process(target=_manager_worker,
+                             args=(lock, ev, sem, str(path)))
+                 for _ in range(4)]
+        for p in procs:
+            p.start()
+        ev.set()
+        for p in procs:
+            p.join(60)
+        assert [p.exitcode for p in procs] == [0] * 4
+        assert path.read_text() == "xxxx"
+    # shutdown() closed what it made, as SyncManager's ends its proxies.
+    assert lock.closed and ev.closed
+    with pytest.raises(ValueError, match="closed"):
+        lock.acquire()
+    with pytest.raises(ValueError, match="shut down"):
+        m.Lock()
