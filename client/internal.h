@@ -170,6 +170,10 @@ int sync__lockable_open(sync_client *c, const struct sync__request *open,
 int sync__lockable_acquire(struct sync__lockable *l, bool blocking,
                            double timeout);
 int sync__lockable_release(struct sync__lockable *l);
+/* The lock-caching fast path alone (no message, never blocks): 0 done,
+ * 1 not possible here, SYNC_EINVAL for NULL. */
+int sync__lockable_acquire_local(struct sync__lockable *l);
+int sync__lockable_release_local(struct sync__lockable *l);
 int sync__lockable_locked(struct sync__lockable *l);
 int sync__lockable_owner_died(struct sync__lockable *l);
 /* From one query: the levels the calling thread holds (for a Lock, 1 when

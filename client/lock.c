@@ -69,6 +69,28 @@ void sync__lockable_note(struct sync__lockable *l,
     __atomic_store_n(&l->owner_died, res->owner_died, __ATOMIC_RELAXED);
 }
 
+int sync__lockable_acquire_local(struct sync__lockable *l)
+{
+    if (l == NULL)
+        return SYNC_EINVAL;
+    if (sync__cache_acquire(l) != 0)
+        return 1;
+    sync__lockable_count(l, 1);
+    return 0;
+}
+
+int sync__lockable_release_local(struct sync__lockable *l)
+{
+    if (l == NULL)
+        return SYNC_EINVAL;
+    /* Anything but a release here (not lent, taken back, not held: an
+     * error the daemon path reports) is the full path's to decide. */
+    if (sync__cache_release(l) != 0)
+        return 1;
+    sync__lockable_count(l, -1);
+    return 0;
+}
+
 int sync__lockable_acquire(struct sync__lockable *l, bool blocking,
                            double timeout)
 {
@@ -81,10 +103,8 @@ int sync__lockable_acquire(struct sync__lockable *l, bool blocking,
     rv = sync__timeout_us(blocking, timeout, &req.timeout_us);
     if (rv != 0)
         return rv;
-    if (sync__cache_acquire(l) == 0) {
-        sync__lockable_count(l, 1);
+    if (sync__lockable_acquire_local(l) == 0)
         return 0;
-    }
     rv = sync__object_call(&l->o, &req, &res);
     if (rv == 0) {
         sync__lockable_note(l, &res);
@@ -239,6 +259,16 @@ int sync_lock_release(sync_lock *l)
     return sync__lockable_release((struct sync__lockable *)l);
 }
 
+int sync_lock_acquire_local(sync_lock *l)
+{
+    return sync__lockable_acquire_local((struct sync__lockable *)l);
+}
+
+int sync_lock_release_local(sync_lock *l)
+{
+    return sync__lockable_release_local((struct sync__lockable *)l);
+}
+
 int sync_lock_locked(sync_lock *l)
 {
     return sync__lockable_locked((struct sync__lockable *)l);
@@ -285,6 +315,16 @@ int sync_rlock_acquire(sync_rlock *r, bool blocking, double timeout)
 int sync_rlock_release(sync_rlock *r)
 {
     return sync__lockable_release((struct sync__lockable *)r);
+}
+
+int sync_rlock_acquire_local(sync_rlock *r)
+{
+    return sync__lockable_acquire_local((struct sync__lockable *)r);
+}
+
+int sync_rlock_release_local(sync_rlock *r)
+{
+    return sync__lockable_release_local((struct sync__lockable *)r);
 }
 
 int sync_rlock_locked(sync_rlock *r)

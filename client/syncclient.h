@@ -292,6 +292,18 @@ SYNC_API int sync_lock_open(sync_client *c, const char *name, sync_lock **out);
 SYNC_API int sync_lock_acquire(sync_lock *l, bool blocking, double timeout);
 /* Release.  SYNC_EPERM if this client does not hold it. */
 SYNC_API int sync_lock_release(sync_lock *l);
+/*
+ * Lock caching's fast path alone: acquire (release) l only if the daemon
+ * has lent it to this client and that takes one atomic operation here - no
+ * message, never a wait.  0 when done, exactly as sync_lock_acquire
+ * (sync_lock_release) would have done it; 1 when it cannot be done so (not
+ * lent, held, taken back, caching off): then call sync_lock_acquire
+ * (sync_lock_release), which decides.  For a runtime that gives up a lock
+ * of its own around a call that may block (Python's GIL) and need not for
+ * one that cannot.  SYNC_EINVAL for NULL.
+ */
+SYNC_API int sync_lock_acquire_local(sync_lock *l);
+SYNC_API int sync_lock_release_local(sync_lock *l);
 /* 1 when locked by anyone, 0 when free, <0 error. */
 SYNC_API int sync_lock_locked(sync_lock *l);
 /*
@@ -377,6 +389,10 @@ SYNC_API int sync_rlock_open(sync_client *c, const char *name,
 SYNC_API int sync_rlock_acquire(sync_rlock *r, bool blocking, double timeout);
 /* Release one level.  SYNC_EPERM unless this thread owns it. */
 SYNC_API int sync_rlock_release(sync_rlock *r);
+/* As sync_lock_acquire_local / _release_local: the owning thread's
+ * re-entry and each level's release too, when lent. */
+SYNC_API int sync_rlock_acquire_local(sync_rlock *r);
+SYNC_API int sync_rlock_release_local(sync_rlock *r);
 /* 1 when held by anyone, 0 when free, <0 error. */
 SYNC_API int sync_rlock_locked(sync_rlock *r);
 /*

@@ -50,6 +50,12 @@ static int lk_acquire_raw(struct spy_obj *o, bool blocking, double timeout)
 
     if (h == NULL)
         return SPY_PYERR;
+    /* A lock lent to this process is taken with one CAS: no message, no
+     * wait, so no reason to give up the GIL (a release and a re-take of
+     * it cost more than the whole CAS). */
+    if ((t->kind == SPY_LOCK && sync_lock_acquire_local(h) == 0) ||
+        (t->kind == SPY_RLOCK && sync_rlock_acquire_local(h) == 0))
+        return 0;
     switch (t->kind) {
     case SPY_LOCK:
         SPY_WAIT(w, rv, sync_lock_acquire(h, blocking, timeout));
@@ -83,6 +89,9 @@ static int lk_release_raw(struct spy_obj *o)
 
     if ((h = spy_handle(t)) == NULL)
         return -1;
+    if ((t->kind == SPY_LOCK && sync_lock_release_local(h) == 0) ||
+        (t->kind == SPY_RLOCK && sync_rlock_release_local(h) == 0))
+        return 0;
     switch (t->kind) {
     case SPY_LOCK: SPY_BLOCKING(rv, sync_lock_release(h)); break;
     case SPY_RLOCK: SPY_BLOCKING(rv, sync_rlock_release(h)); break;
