@@ -15,6 +15,8 @@ anywhere closes) and is shared by passing it to other processes (it
 pickles by name).  Blocking
 calls release the GIL.  The daemon is found like the C library finds it:
 ``syncd.connect(path)``, else ``$SYNCD_SOCKET``, else the default path.
+``syncd.Manager()`` has ``multiprocessing.Manager()``'s Lock, RLock,
+Semaphore, BoundedSemaphore, Event, Condition and Barrier methods.
 """
 
 import os as _os
