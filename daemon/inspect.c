@@ -95,6 +95,22 @@ static int inspect_lock_holder(struct server *srv, struct object *o,
     return 0;
 }
 
+/* A barrier whose round waits for its action: the party running it, as
+ * the barrier's one "holder" (who holds the others up, since when). */
+static int inspect_barrier_actor(struct server *srv, const struct barrier *b,
+                                 struct object_info *out)
+{
+    if (!b->acting)
+        return 0;
+    out->holders = xcalloc(1, sizeof(*out->holders));
+    if (out->holders == NULL)
+        return SYNC_ENOMEM;
+    inspect_party(srv, b->actor, &out->holders[0]);
+    out->holders[0].for_ms = uv_now(srv->loop) - b->acting_since;
+    out->n_holders = 1;
+    return 0;
+}
+
 /* The summary every listing has; holders of locks included. */
 static int inspect_object(struct server *srv, struct object *o,
                           struct object_info *out)
@@ -116,7 +132,7 @@ static int inspect_object(struct server *srv, struct object *o,
     case OBJECT_BARRIER:
         out->parties = barrier_from_object(o)->parties;
         out->broken = barrier_from_object(o)->broken;
-        return 0;
+        return inspect_barrier_actor(srv, barrier_from_object(o), out);
     case OBJECT_BOUNDED_SEMAPHORE:
         out->bound = semaphore_from_object(o)->bound;
         return 0;
@@ -260,7 +276,9 @@ static int inspect_waiters(struct server *srv, struct object *o,
         q[0] = &container_of(o, struct event, base)->waiters;
         break;
     case OBJECT_BARRIER:
+        /* The round's parties, then those waiting for the next. */
         q[0] = &barrier_from_object(o)->waiters;
+        q[1] = &barrier_from_object(o)->next;
         break;
     }
     out->waiters = xcalloc(max, sizeof(*out->waiters));

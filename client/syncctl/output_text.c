@@ -214,6 +214,17 @@ static void text_holders(const Syncd__ObjectInfo *o)
     }
 }
 
+/* A barrier's round held for its action: who runs it, for how long. */
+static void text_action(const Syncd__Party *p)
+{
+    char cmd[64], since[32];
+
+    printf("%-10s running in pid %u uid %u (%s) for %s; the round waits\n",
+           "action:", p->pid, p->uid,
+           text_str(p->client_name, cmd, sizeof(cmd)),
+           text_duration(p->for_ms, since, sizeof(since)));
+}
+
 static void text_waiters(const Syncd__ObjectInfo *o)
 {
     char cmd[64], waited[32], tid[24];
@@ -258,6 +269,8 @@ static void text_object(const Syncd__ObjectInfo *o)
     if (o->type == SYNCD__OBJECT_TYPE__BARRIER)
         printf("%-10s %u%s\n", "parties:", o->parties,
                o->broken ? " (broken)" : "");
+    if (o->type == SYNCD__OBJECT_TYPE__BARRIER && o->n_holders > 0)
+        text_action(o->holders[0]);
     if (output_is_lockish(o->type) || output_is_sem(o->type))
         text_holders(o);
     text_waiters(o);

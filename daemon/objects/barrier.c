@@ -86,6 +86,7 @@ static int barrier_fill(struct barrier *b, struct waiter *w)
     }
     b->acting = true;
     b->actor = actor->owner;
+    b->acting_since = object_now(&b->base);
     actor->run_action = true;
     if (actor == w)
         return 0;

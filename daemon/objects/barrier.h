@@ -26,6 +26,7 @@ struct barrier {
     uint64_t actor;       /* owner told to run the action (0: none); kept
                              after the round broke, so its report gets
                              SYNC_EBROKEN rather than SYNC_EPERM */
+    uint64_t acting_since; /* clock (object_now) when the action began */
     uint64_t rounds;      /* rounds completed */
     struct waitq waiters; /* arrivals of the current round, in order */
     struct waitq next;    /* arrivals while the action runs */

@@ -6,6 +6,8 @@
  */
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -152,6 +154,23 @@ Test(barrier_action, failing_action_breaks_it_and_its_party_gets_the_failure)
     sync_disconnect(c);
 }
 
+/* `syncctl show name` through the daemon, whole. */
+static void syncctl_show(const char *name, char *out, size_t size)
+{
+    char cmd[512];
+    size_t n = 0;
+    FILE *f;
+
+    snprintf(cmd, sizeof(cmd), "%s --socket %s show %s", SYNCCTL_BIN,
+             syncd_fx.sock, name);
+    f = popen(cmd, "r");
+    cr_assert(ne(ptr, f, NULL));
+    while (n + 1 < size && fgets(out + n, (int)(size - n), f) != NULL)
+        n += strlen(out + n);
+    out[n] = '\0';
+    pclose(f);
+}
+
 static int hanging_action(void *arg)
 {
     (void)arg;
@@ -164,6 +183,7 @@ static int hanging_action(void *arg)
 Test(barrier_action, actor_killed_with_sigkill_breaks_it)
 {
     pid_t actor, other;
+    char out[2048], want[96];
     double t0;
     int i;
 
@@ -175,9 +195,15 @@ Test(barrier_action, actor_killed_with_sigkill_breaks_it)
     for (i = 0; i < 500 && atomic_load(&sh->actor_pid) == 0; i++)
         fx_sleep_ms(10);
     cr_assert(eq(int, atomic_load(&sh->actor_pid), (int)actor));
-    /* The other party is held while the action runs. */
+    /* The other party is held while the action runs, and syncctl says
+     * by whom. */
     fx_sleep_ms(100);
     cr_assert(eq(int, fx_wait_status(other, 0), -1));
+    syncctl_show("ba/kill", out, sizeof(out));
+    snprintf(want, sizeof(want), "action:    running in pid %d uid %u",
+             (int)actor, (unsigned)getuid());
+    cr_assert(ne(ptr, strstr(out, want), NULL), "%s", out);
+    cr_assert(ne(ptr, strstr(out, "waiters:   1"), NULL), "%s", out);
     t0 = fx_now();
     cr_assert(eq(int, kill(actor, SIGKILL), 0));
     cr_assert(eq(int, fx_waitpid(other, 5000), 0));
