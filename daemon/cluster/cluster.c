@@ -290,7 +290,10 @@ static void cluster_closed_cb(uv_handle_t *h)
 {
     struct cluster *cl = h->data;
 
-    if (h != (uv_handle_t *)&cl->async)
+    /* libuv runs close callbacks in no promised order: whichever of the
+     * two handles comes last frees cl (the first must not touch it after
+     * the other freed it). */
+    if (--cl->closing > 0)
         return;
     log_info("cluster: stopped after %llu etcd request(s), %llu failed, "
              "%llu lease(s) lost", (unsigned long long)cl->stats.requests,
@@ -309,6 +312,7 @@ void cluster_maybe_stopped(struct cluster *cl)
     if (!cl->stopping || cl->running > 0 || cl->closed)
         return;
     cl->closed = true;
+    cl->closing = 2;
     uv_close((uv_handle_t *)&cl->tick, cluster_closed_cb);
     uv_close((uv_handle_t *)&cl->async, cluster_closed_cb);
 }

@@ -103,6 +103,7 @@ struct cluster {
     uv_async_t async;            /* jobs done */
     uv_timer_t tick;             /* keepalives, lease checks, parked
                                     deadlines */
+    int closing;                 /* close callbacks still to come */
     pthread_mutex_t mu;          /* guards done, queue, idle, workers */
     struct list_node done;       /* jobs back from their worker */
     struct list_node queue;      /* jobs no worker took yet */
