@@ -121,6 +121,8 @@ static int codec_status(const struct status_info *st, Syncd__Reply *reply)
     m->c.deadlocks = st->deadlocks;
     m->c.protocol_errors = st->protocol_errors;
     m->c.denied = st->denied;
+    m->c.cache_lends = st->cache_lends;
+    m->c.cache_reclaims = st->cache_reclaims;
     m->c.n_requests_by_op = INSPECT_N_OPS;
     m->c.requests_by_op = (uint64_t *)st->requests_by_op;
     m->r.limits = &m->l;

@@ -42,6 +42,8 @@ void inspect_status(struct session *s, struct status_info *out)
     out->deadlocks = srv->stats.deadlocks;
     out->protocol_errors = srv->stats.protocol_errors;
     out->denied = srv->stats.denied;
+    out->cache_lends = srv->stats.cache_lends;
+    out->cache_reclaims = srv->stats.cache_reclaims;
     memcpy(out->requests_by_op, srv->stats.requests_by_op,
            sizeof(out->requests_by_op));
 }

@@ -64,7 +64,7 @@ struct status_info {
     uint32_t clients, objects, waiters;
     struct syncd_limits limits;
     uint64_t requests, sessions_total, acquisitions, timeouts, owner_deaths,
-        deadlocks, protocol_errors, denied;
+        deadlocks, protocol_errors, denied, cache_lends, cache_reclaims;
     uint64_t requests_by_op[INSPECT_N_OPS];
 };
 

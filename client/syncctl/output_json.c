@@ -154,6 +154,8 @@ static json_t *json_counters(const Syncd__Counters *c)
     json_object_set_new(j, "deadlocks", json_u64(c->deadlocks));
     json_object_set_new(j, "protocol_errors", json_u64(c->protocol_errors));
     json_object_set_new(j, "denied", json_u64(c->denied));
+    json_object_set_new(j, "cache_lends", json_u64(c->cache_lends));
+    json_object_set_new(j, "cache_reclaims", json_u64(c->cache_reclaims));
     for (i = 0; i < c->n_requests_by_op; i++) {
         name = output_op_name(i);
         if (name == NULL && c->requests_by_op[i] == 0)

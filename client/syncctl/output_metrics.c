@@ -72,6 +72,10 @@ static void metric_counters(const Syncd__Counters *c)
                "Requests refused by access control.", c->denied);
     metric_u64("syncd_protocol_errors_total", "counter",
                "Connections closed for bad input.", c->protocol_errors);
+    metric_u64("syncd_cache_lends_total", "counter",
+               "Locks lent to a client (lock caching).", c->cache_lends);
+    metric_u64("syncd_cache_reclaims_total", "counter",
+               "Lent locks taken back.", c->cache_reclaims);
 }
 
 static void metric_limits(const Syncd__Limits *l)

@@ -122,13 +122,15 @@ static void text_status(const Syncd__StatusResult *st, const char *used,
         text_requests_by_op(c);
         printf(
             "%-16s %llu\n%-16s %llu\n%-16s %llu\n%-16s %llu\n"
-            "%-16s %llu\n%-16s %llu\n",
+            "%-16s %llu\n%-16s %llu\n%-16s %llu lent, %llu taken back\n",
             "acquisitions:", (unsigned long long)c->acquisitions,
             "timeouts:", (unsigned long long)c->timeouts,
             "owner deaths:", (unsigned long long)c->owner_deaths,
             "deadlocks:", (unsigned long long)c->deadlocks,
             "denied:", (unsigned long long)c->denied,
-            "protocol errors:", (unsigned long long)c->protocol_errors);
+            "protocol errors:", (unsigned long long)c->protocol_errors,
+            "lock cache:", (unsigned long long)c->cache_lends,
+            (unsigned long long)c->cache_reclaims);
     }
     if (l != NULL)
         printf(

@@ -120,6 +120,9 @@ int ch_inspect_live(sync_client *c)
     return ci_each_object(c, ci_live_object, NULL);
 }
 
+/* The daemon's lock caching counters at the last STATUS. */
+static uint64_t ci_lends, ci_reclaims;
+
 /* Polls STATUS until only the checker is left with nobody waiting (up to
  * 10 s); returns the last status's client count. */
 static unsigned ci_await_quiet(sync_client *c,
@@ -138,6 +141,10 @@ static unsigned ci_await_quiet(sync_client *c,
         clients = m->reply->status->clients;
         *waiters = m->reply->status->waiters;
         *objects = m->reply->status->objects;
+        if (m->reply->status->counters != NULL) {
+            ci_lends = m->reply->status->counters->cache_lends;
+            ci_reclaims = m->reply->status->counters->cache_reclaims;
+        }
         syncd__server_message__free_unpacked(m, NULL);
         if ((clients == 1 && *waiters == 0) || ch_now() > end)
             return clients;
@@ -219,6 +226,15 @@ void ch_inspect_final(sync_client *c, unsigned n_objects, unsigned my_handles)
     if (objects != n_objects)
         ch_violation("final: daemon has %u objects, expected %u", objects,
                      n_objects);
+    /* Lock caching is on (the default): the run must have exercised it,
+     * lendings, take-backs and kills of borrowers included. */
+    printf("chaos: lock caching: %llu lendings, %llu taken back\n",
+           (unsigned long long)ci_lends, (unsigned long long)ci_reclaims);
+    if (getenv("SYNCD_CACHE") == NULL && (ci_lends == 0 || ci_reclaims == 0))
+        ch_violation("final: no lock was lent (%llu) or taken back (%llu): "
+                     "the run did not exercise lock caching",
+                     (unsigned long long)ci_lends,
+                     (unsigned long long)ci_reclaims);
     n = ci_each_object(c, ci_final_object, c);
     if (n != (int)n_objects)
         ch_violation("final: listing shows %d chaos/ objects, expected %u", n,
