@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -41,6 +42,7 @@
 #include "dispatch_internal.h"
 #include "frame.h"
 #include "fuzz_program.h"
+#include "lockcache_page.h"
 #include "log.h"
 #include "objects/barrier.h"
 #include "objects/condition.h"
@@ -113,6 +115,7 @@ struct fclient {
     uint64_t next_id;
     uint8_t id_state[MAX_IDS]; /* 0 unsent, 1 awaiting, 2 answered */
     struct frame_decoder rx;
+    struct lc_slot *page; /* lock caching: the shared page, or NULL */
 };
 
 static struct server srv;
@@ -198,6 +201,82 @@ static void client_drop(struct fclient *c)
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
+    if (c->page != NULL)
+        munmap(c->page, LC_PAGE_SIZE);
+    c->page = NULL;
+}
+
+/* recv, keeping a descriptor the daemon passed (the lock cache page of a
+ * client that offered WIRE_CAP_LOCK_CACHE): mapped, like libsyncclient. */
+static ssize_t client_recv(struct fclient *c, uint8_t *buf, size_t cap)
+{
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {.iov_base = buf, .iov_len = cap};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
+                        .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+    struct cmsghdr *cm;
+    ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    void *p;
+    int fd;
+
+    if (n <= 0 || mh.msg_controllen == 0)
+        return n;
+    for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+            continue;
+        memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+        CHECK(c->page == NULL, "a second descriptor from the daemon");
+        p = mmap(NULL, LC_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                 0);
+        CHECK(p != MAP_FAILED, "mmap of the lock cache page: %s",
+              strerror(errno));
+        CHECK(((struct lc_slot *)p)[0].word == LC_MAGIC, "page header");
+        /* Sealed: the client cannot shrink it under the daemon. */
+        CHECK(ftruncate(fd, 0) != 0, "the page could be truncated");
+        c->page = p;
+        close(fd);
+    }
+    return n;
+}
+
+/* A client's move on its page: any value (a hostile client), or the CAS
+ * of a local acquire or release as libsyncclient makes it. */
+static void act_page(struct fuzz_cur *c, struct fclient *fc)
+{
+    uint8_t op = fuzz_u8(c), slot = fuzz_u8(c);
+    uint64_t v = 0, w, next;
+    size_t got;
+    const uint8_t *p = fuzz_take(c, 8, &got);
+    struct lc_slot *sl;
+
+    memcpy(&v, p, got);
+    if (fc->page == NULL || slot == 0)
+        return;
+    sl = &fc->page[slot % LC_SLOTS];
+    w = __atomic_load_n(&sl->word, __ATOMIC_ACQUIRE);
+    switch (op % 3) {
+    case 0:
+        next = v;
+        break;
+    case 1:
+        if (lc_state(w) != LC_FREE)
+            return;
+        next = lc_word(LC_HELD, lc_gen(w), lc_off(w) + 1, 1 + (op >> 2),
+                       1);
+        break;
+    default:
+        if (lc_state(w) != LC_HELD)
+            return;
+        next = lc_depth(w) > 1 ? w - 1
+                               : lc_word(LC_FREE, lc_gen(w), lc_off(w), 0, 0);
+        break;
+    }
+    if (trace)
+        fprintf(fuzz_err, "   (slot %u: %#llx -> %#llx)\n",
+                (unsigned)(slot % LC_SLOTS),
+                (unsigned long long)w, (unsigned long long)next);
+    (void)__atomic_compare_exchange_n(&sl->word, &w, next, false,
+                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
 /* Read what the daemon sent c; returns whether anything came. */
@@ -214,7 +293,7 @@ static bool client_read(struct fclient *c)
     if (c->fd < 0 || c->paused)
         return false;
     for (k = 0; k < 256; k++) {
-        n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+        n = client_recv(c, buf, sizeof(buf));
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -470,7 +549,10 @@ static void send_hello(struct fclient *c)
     uint8_t buf[128];
     size_t n;
 
-    h.version = 1;
+    /* Odd clients speak version 2 and offer lock caching: they get a
+     * shared page (ACT_PAGE writes to it). */
+    h.version = (c - cl) % 2 ? 2 : 1;
+    h.capabilities = (c - cl) % 2 ? WIRE_CAP_LOCK_CACHE : 0;
     h.client_name = (char *)"fuzz";
     rq.id = ++c->next_id;
     rq.op_case = SYNCD__REQUEST__OP_HELLO;
@@ -593,7 +675,8 @@ static const char *const act_names[] = {
     [ACT_RAW_FRAME] = "raw frame", [ACT_RAW_BYTES] = "raw bytes",
     [ACT_CLOSE] = "close", [ACT_SHUT_WR] = "shutdown(SHUT_WR)",
     [ACT_PAUSE] = "pause/resume reading", [ACT_LIMITS] = "set limits",
-    [ACT_RECONNECT] = "reconnect", [ACT_N_KINDS] = "request"};
+    [ACT_RECONNECT] = "reconnect", [ACT_PAGE] = "page word",
+    [ACT_N_KINDS] = "request"};
 
 static void step(struct fuzz_cur *c, uint8_t hello_mask)
 {
@@ -634,6 +717,9 @@ static void step(struct fuzz_cur *c, uint8_t hello_mask)
         break;
     case ACT_LIMITS:
         act_limits(c);
+        break;
+    case ACT_PAGE:
+        act_page(c, fc);
         break;
     case ACT_RECONNECT:
         if (fc->fd < 0)

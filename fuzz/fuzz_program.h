@@ -6,7 +6,8 @@
  * valid program.
  *
  *   header[0]  bits 0-1: clients - 1 (1..4 raw sockets)
- *              bits 2-5: client i sends a version-1 Hello on connect
+ *              bits 2-5: client i sends a Hello on connect (version 1;
+ *                        odd clients version 2 offering lock caching)
  *              bits 6-7: limits profile (enum fuzz_profile)
  *   header[1]  2 bits per client: its credentials (enum fuzz_cred)
  *
@@ -37,7 +38,11 @@ enum fuzz_act {
     ACT_PAUSE,      /* toggle reading the client's replies */
     ACT_LIMITS,     /* byte: profile, applied at once (SIGHUP reload) */
     ACT_RECONNECT,  /* a closed client connects again as a new session */
-    ACT_N_KINDS,    /* 10..15 are ACT_REQUEST too: requests dominate */
+    ACT_PAGE,       /* lock caching: byte op, byte slot, 8 bytes word: the
+                       client changes a word of its shared page (op % 3: 0
+                       any value, 1 a local acquire, 2 a local release); a
+                       no-op without a page (odd clients offer caching) */
+    ACT_N_KINDS,    /* 11..15 are ACT_REQUEST too: requests dominate */
 };
 
 enum fuzz_profile {

@@ -635,6 +635,51 @@ static void misbehave_programs(void)
     write_seed("fuzz_dispatch", "backlog", &b);
 }
 
+/* A client's move on its lock cache page (ACT_PAGE): op, slot, word. */
+static void page_op(struct buf *b, int client, unsigned o, unsigned slot,
+                    uint64_t word)
+{
+    put8(b, ACT(ACT_PAGE, client));
+    put8(b, o);
+    put8(b, slot);
+    put(b, (const char *)&word, 8);
+}
+
+static void lockcache_programs(void)
+{
+    struct buf b;
+
+    /* Client 1 (version 2, lock caching) takes lock A twice: lent.  It
+     * releases and re-takes it in its page, then client 0 asks (the
+     * daemon takes it back while held), client 1 releases through the
+     * daemon, re-takes twice, scribbles on its word and dies. */
+    prog(&b, 2, 3, PROFILE_ROOMY, 0);
+    open_obj(&b, 1, NAME_A, WIRE_TYPE_LOCK, 0, 0, -1, MODE_DEFAULT);
+    open_obj(&b, 0, NAME_A, WIRE_TYPE_LOCK, 0, 0, -1, MODE_DEFAULT);
+    run(&b);
+    wait_op(&b, 1, OP_ACQUIRE, 1, FUZZ_T_TRY, 1);
+    release(&b, 1, 1, 1, 1);
+    wait_op(&b, 1, OP_ACQUIRE, 1, FUZZ_T_TRY, 1);
+    run(&b);
+    page_op(&b, 1, 2, 1, 0);
+    page_op(&b, 1, 1, 1, 0);
+    wait_op(&b, 0, OP_ACQUIRE, 1, FUZZ_T_FOREVER, 2);
+    run(&b);
+    release(&b, 1, 1, 1, 1);
+    run(&b);
+    release(&b, 0, 1, 1, 2);
+    wait_op(&b, 1, OP_ACQUIRE, 1, FUZZ_T_TRY, 1);
+    release(&b, 1, 1, 1, 1);
+    wait_op(&b, 1, OP_ACQUIRE, 1, FUZZ_T_TRY, 1);
+    run(&b);
+    page_op(&b, 1, 0, 2, 0xffffffffffffffffull);
+    handle_op(&b, 0, OP_QUERY, 1);
+    put8(&b, ACT(ACT_CLOSE, 1));
+    wait_op(&b, 0, OP_ACQUIRE, 1, FUZZ_T_FOREVER, 2);
+    run(&b);
+    write_seed("fuzz_dispatch", "lockcache", &b);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -654,5 +699,6 @@ int main(int argc, char **argv)
     inspect_programs();
     access_limit_programs();
     misbehave_programs();
+    lockcache_programs();
     return 0;
 }
