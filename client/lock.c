@@ -39,14 +39,28 @@ int sync__lockable_open(sync_client *c, const struct sync__request *open,
     return 0;
 }
 
+/* levels is atomic: a lent lock's acquire and release count it without
+ * l->mu (cache.c), the rest under it. */
+static void lockable_levels_add(struct sync__lockable *l, int delta)
+{
+    uint32_t n = __atomic_load_n(&l->levels, __ATOMIC_RELAXED);
+
+    if (delta > 0) {
+        __atomic_add_fetch(&l->levels, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    while (n > 0 && !__atomic_compare_exchange_n(&l->levels, &n, n - 1, false,
+                                                 __ATOMIC_RELAXED,
+                                                 __ATOMIC_RELAXED))
+        ;
+}
+
 void sync__lockable_count(struct sync__lockable *l, int delta)
 {
     pthread_mutex_lock(&l->mu);
-    if (delta > 0) {
-        l->levels++;
+    lockable_levels_add(l, delta);
+    if (delta > 0)
         l->lost = l->lost_unsaid = false;
-    } else if (l->levels > 0)
-        l->levels--;
     pthread_mutex_unlock(&l->mu);
 }
 
@@ -73,9 +87,11 @@ int sync__lockable_acquire_local(struct sync__lockable *l)
 {
     if (l == NULL)
         return SYNC_EINVAL;
+    /* Lent here: one CAS.  A lending comes with a grant of the connection
+     * now up, whose acquire already cleared any lost hold: levels only. */
     if (sync__cache_acquire(l) != 0)
         return 1;
-    sync__lockable_count(l, 1);
+    lockable_levels_add(l, 1);
     return 0;
 }
 
@@ -87,7 +103,7 @@ int sync__lockable_release_local(struct sync__lockable *l)
      * error the daemon path reports) is the full path's to decide. */
     if (sync__cache_release(l) != 0)
         return 1;
-    sync__lockable_count(l, -1);
+    lockable_levels_add(l, -1);
     return 0;
 }
 
@@ -128,12 +144,13 @@ int sync__lockable_release(struct sync__lockable *l)
      * up, so no hold of it was lost in a restart). */
     rv = sync__cache_release(l);
     if (rv == 0)
-        sync__lockable_count(l, -1);
+        lockable_levels_add(l, -1);
     if (rv != 1)
         return rv;
     /* A hold lost in a daemon restart: this release says so, once. */
     pthread_mutex_lock(&l->mu);
-    lost = l->lost_unsaid && l->levels == 0;
+    lost = l->lost_unsaid &&
+           __atomic_load_n(&l->levels, __ATOMIC_RELAXED) == 0;
     l->lost_unsaid = false;
     pthread_mutex_unlock(&l->mu);
     if (lost)

@@ -119,7 +119,7 @@ static void reconnect_lost(struct sync__lockable *l)
 {
     pthread_mutex_lock(&l->mu);
     l->lost = l->lost_unsaid = true;
-    l->levels = l->cond_waits;
+    __atomic_store_n(&l->levels, l->cond_waits, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&l->mu);
 }
 
@@ -165,8 +165,8 @@ static int reconnect_restore(sync_client *c)
         if (l == NULL)
             continue;
         pthread_mutex_lock(&l->mu);
-        levels = l->levels - (l->cond_waits < l->levels ? l->cond_waits
-                                                        : l->levels);
+        levels = __atomic_load_n(&l->levels, __ATOMIC_RELAXED);
+        levels -= l->cond_waits < levels ? l->cond_waits : levels;
         pthread_mutex_unlock(&l->mu);
         if (levels == 0)
             continue;
