@@ -143,7 +143,7 @@ static void lockcache_take(struct session *s, uint32_t slot)
     p->lent[slot] = NULL;
     p->n_lent--;
     s->server->stats.cache_reclaims++;
-    lock_return(l, st == LC_HELD, lc_tid(old), depth, base + off);
+    lock_return(l, st == LC_HELD, lc_tid(old), depth, base + off, off);
 }
 
 static struct session *lockcache_borrower(struct server *srv,

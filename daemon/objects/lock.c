@@ -141,7 +141,7 @@ static inline void lock_grant(struct lock *l, struct waiter *w,
     }
     w->token = ++l->tokens;
     l->holder_token = w->token;
-    l->regrant = l->last_owner == w->owner;
+    l->retakes = l->last_owner == w->owner ? l->retakes + 1 : 1;
     l->last_owner = w->owner;
     /* The first holder after a death is told, then the flag is spent. */
     w->owner_died = l->owner_died;
@@ -300,7 +300,8 @@ int lock_transfer(struct lock *l, uint64_t from, uint64_t to)
 
 bool lock_may_lend(const struct lock *l, uint32_t max_depth)
 {
-    return l->held && l->lent_to == 0 && l->regrant &&
+    return l->held && l->lent_to == 0 &&
+           l->retakes >= (l->lend_after ? l->lend_after : LOCK_LEND_MIN) &&
            l->depth <= max_depth && waitq_empty(&l->waiters);
 }
 
@@ -319,10 +320,18 @@ uint64_t lock_lend(struct lock *l, uint32_t slot, uint64_t max_tokens)
 }
 
 void lock_return(struct lock *l, bool held, uint64_t thread, uint32_t depth,
-                 uint64_t tokens)
+                 uint64_t tokens, uint32_t used)
 {
+    uint32_t after = l->lend_after ? l->lend_after : LOCK_LEND_MIN;
+
     assert(l->lent_to != 0 && waitq_empty(&l->waiters));
     l->lent_to = 0;
+    /* Withdrawn from a contended lock: a lending others cut short makes
+     * the next one wait for twice as many re-takes. */
+    l->lend_after = used >= LOCK_LEND_USEFUL ? LOCK_LEND_MIN
+                    : after >= LOCK_LEND_MAX / 2 ? LOCK_LEND_MAX
+                                                 : after * 2;
+    l->retakes = 0;
     if (tokens > l->tokens)
         l->tokens = tokens;
     if (held) {

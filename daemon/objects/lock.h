@@ -47,7 +47,10 @@ struct lock {
     uint64_t lent_to;    /* owner it is lent to; 0: not lent */
     uint32_t lent_slot;  /* the server layer's note of where */
     uint64_t last_owner; /* owner of the last grant */
-    bool regrant;        /* the last grant went to the owner before it */
+    uint32_t retakes;    /* grants in a row to last_owner */
+    uint32_t lend_after; /* retakes that earn a lending (LOCK_LEND_MIN..
+                            LOCK_LEND_MAX): doubled when a lending served
+                            little before someone else wanted the lock */
 };
 
 /* A new free Lock (or RLock when recursive) called name (copied); NULL when
@@ -113,10 +116,18 @@ void lock_hold_restore(struct lock *l, uint64_t owner, uint64_t thread,
  * reclaim.  SYNC_EPERM unless `from` holds l. */
 int lock_transfer(struct lock *l, uint64_t from, uint64_t to);
 
+/* Lock caching's adaptive grant: a lock is lent once its holder took it
+ * lend_after times in a row; a lending taken back after fewer than
+ * LOCK_LEND_USEFUL local acquisitions (contention) doubles lend_after up
+ * to LOCK_LEND_MAX, a useful one resets it to LOCK_LEND_MIN. */
+#define LOCK_LEND_MIN 2
+#define LOCK_LEND_MAX 1024
+#define LOCK_LEND_USEFUL 8
+
 /*
  * Lock caching.  lock_may_lend: whether l may be lent to its holder now:
  * held at most max_depth deep, nobody waiting, not lent, and its holder
- * took it twice in a row (a lock nobody else asked for).
+ * took it lend_after times in a row (a lock nobody else asked for).
  */
 bool lock_may_lend(const struct lock *l, uint32_t max_depth);
 
@@ -130,9 +141,10 @@ uint64_t lock_lend(struct lock *l, uint32_t slot, uint64_t max_tokens);
  * l comes back from its lending (lent_to is cleared).  held: the client
  * holds it, by thread at depth (the daemon now keeps that hold); else it
  * is free.  tokens: the last token the client used (never lowers
- * l->tokens).
+ * l->tokens); used: how many of the lent tokens it used (the adaptive
+ * grant's measure of the lending's worth).
  */
 void lock_return(struct lock *l, bool held, uint64_t thread, uint32_t depth,
-                 uint64_t tokens);
+                 uint64_t tokens, uint32_t used);
 
 #endif

@@ -391,3 +391,102 @@ Test(lock, query_and_n_waiting_track_state)
     lock_release(l, C);
     cr_assert(eq(i64, query(), 0));
 }
+
+/* ---- lock caching: lend / return (the server layer's page is not here) */
+
+/* A takes l `n` times in a row (acquire + release), then once more and
+ * keeps it. */
+static uint64_t retake(uint64_t owner, int n)
+{
+    struct fake_waiter f;
+    uint64_t t = 0;
+
+    for (int i = 0; i < n; i++) {
+        t = grab(&f, owner);
+        if (i + 1 < n)
+            cr_assert(eq(int, lock_release(l, owner), 0));
+    }
+    return t;
+}
+
+Test(lock, lent_only_after_a_retake_with_nobody_waiting)
+{
+    struct fake_waiter b;
+
+    retake(A, 1);
+    cr_assert(not(lock_may_lend(l, 255)));
+    cr_assert(eq(int, lock_release(l, A), 0));
+    retake(A, 1);
+    cr_assert(lock_may_lend(l, 255));
+    queue(&b, B);
+    cr_assert(not(lock_may_lend(l, 255)));
+    cr_assert(eq(int, lock_release(l, A), 0));
+    FAKE_ASSERT_DONE(&b, 0);
+    cr_assert(not(lock_may_lend(l, 255)));
+    cr_assert(eq(int, lock_release(l, B), 0));
+}
+
+Test(lock, a_lending_returned_free_keeps_the_tokens_used)
+{
+    struct fake_waiter b;
+    uint64_t t = retake(A, 2);
+
+    cr_assert(eq(u64, lock_lend(l, 7, 100), 100));
+    cr_assert(eq(u64, l->lent_to, A));
+    cr_assert(eq(u32, l->lent_slot, 7));
+    lock_return(l, false, 0, 0, t + 9, 9);
+    cr_assert(eq(u64, l->lent_to, 0));
+    cr_assert(eq(i64, query(), 0));
+    /* Returned free: the next holder is not told owner-died, and its
+     * token comes after every token the borrower used. */
+    cr_assert(eq(u64, grab(&b, B), t + 10));
+    cr_assert(eq(int, b.w.owner_died, 0));
+    cr_assert(eq(int, lock_release(l, B), 0));
+}
+
+Test(lock, a_lending_returned_held_stays_held_by_that_thread)
+{
+    struct fake_waiter b;
+    uint64_t t = retake(A, 2);
+
+    (void)lock_lend(l, 1, 100);
+    lock_return(l, true, 42, 3, t + 2, 2);
+    cr_assert(eq(i64, query(), 1));
+    cr_assert(eq(u64, l->holder, A));
+    cr_assert(eq(u64, l->holder_thread, 42));
+    cr_assert(eq(u32, l->depth, 3));
+    cr_assert(eq(u64, l->holder_token, t + 2));
+    queue(&b, B);
+    for (int i = 0; i < 3; i++)
+        cr_assert(eq(int, lock_release(l, A), 0));
+    FAKE_ASSERT_DONE(&b, 0);
+    cr_assert(eq(u64, b.w.token, t + 3));
+    cr_assert(eq(int, lock_release(l, B), 0));
+}
+
+Test(lock, tokens_never_go_back_on_a_return)
+{
+    uint64_t t = retake(A, 2);
+
+    (void)lock_lend(l, 1, 100);
+    lock_return(l, false, 0, 0, 0, 0); /* a lying word: off 0 */
+    cr_assert(eq(u64, l->tokens, t));
+}
+
+Test(lock, a_lending_cut_short_doubles_the_retakes_needed)
+{
+    (void)retake(A, 2);
+    (void)lock_lend(l, 1, 100);
+    lock_return(l, false, 0, 0, l->tokens + 1, 1);
+    cr_assert(eq(u32, l->lend_after, 4));
+    (void)retake(A, 3);
+    cr_assert(not(lock_may_lend(l, 255)));
+    cr_assert(eq(int, lock_release(l, A), 0));
+    (void)retake(A, 1);
+    cr_assert(lock_may_lend(l, 255));
+    /* A lending that served well brings it back to two. */
+    (void)lock_lend(l, 1, 100);
+    lock_return(l, false, 0, 0, l->tokens + LOCK_LEND_USEFUL,
+                LOCK_LEND_USEFUL);
+    cr_assert(eq(u32, l->lend_after, LOCK_LEND_MIN));
+}
