@@ -182,7 +182,10 @@ static int reconnect_restore(sync_client *c)
         if (rv == 0) {
             got[i] = true;
             pthread_mutex_lock(&l->mu);
-            __atomic_store_n(&l->token, res.token, __ATOMIC_RELAXED);
+            /* The same hold: a lent lock's token may be above the
+             * daemon's record (taken in the page), never below. */
+            if (res.token > __atomic_load_n(&l->token, __ATOMIC_RELAXED))
+                __atomic_store_n(&l->token, res.token, __ATOMIC_RELAXED);
             pthread_mutex_unlock(&l->mu);
         } else if (!reconnect_reclaimed(v, n, got, v[i].o->name)) {
             reconnect_lost(l);
