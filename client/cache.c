@@ -24,6 +24,7 @@ bool sync__cache_wanted(void)
 /* A page of an earlier connection (cache.c keeps them mapped). */
 struct sync__cache_old {
     struct lc_slot *page;
+    const uint32_t *alive;
     struct sync__cache_old *next;
 };
 
@@ -40,41 +41,65 @@ static void cache_retire(sync_client *c)
     if (o == NULL)
         return; /* the mapping leaks; nothing reads it wrongly */
     o->page = c->cache_page;
+    o->alive = c->cache_alive;
     o->next = c->cache_old;
     c->cache_old = o;
     __atomic_store_n(&c->cache_page, NULL, __ATOMIC_RELEASE);
 }
 
-void sync__cache_attach(sync_client *c, bool granted)
+/* Map fd (size LC_PAGE_SIZE) with prot; NULL when it fails. */
+static void *cache_map(int fd, int prot)
 {
-    struct lc_slot *p = MAP_FAILED;
+    void *p = fd < 0 ? MAP_FAILED
+                     : mmap(NULL, LC_PAGE_SIZE, prot, MAP_SHARED, fd, 0);
+
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/* The robust futex word's owner-died bit and thread id (futex(2)). */
+#define CACHE_FUTEX_TID_MASK 0x3fffffffu
+
+void sync__cache_attach(sync_client *c, bool granted, uint32_t server_pid)
+{
+    struct lc_slot *p = NULL;
+    const uint32_t *alive = NULL;
 
     /* Before the new page is published: a reader that finds the new page
      * also finds the new number, which no old lending carries. */
     __atomic_store_n(&c->cache_seq, (uint16_t)(c->cache_seq + 1),
                      __ATOMIC_RELAXED);
     cache_retire(c);
-
-    if (granted && c->cache_fd >= 0)
-        p = mmap(NULL, LC_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-                 c->cache_fd, 0);
+    if (granted) {
+        p = cache_map(c->cache_fd, PROT_READ | PROT_WRITE);
+        alive = cache_map(c->cache_alive_fd, PROT_READ);
+    }
     if (c->cache_fd >= 0)
         close(c->cache_fd);
-    c->cache_fd = -1;
+    if (c->cache_alive_fd >= 0)
+        close(c->cache_alive_fd);
+    c->cache_fd = c->cache_alive_fd = -1;
     c->cache_fd_done = true;
-    if (p != MAP_FAILED &&
-        (__atomic_load_n(&p[0].word, __ATOMIC_ACQUIRE) != LC_MAGIC ||
-         p[0].base != LC_SLOTS)) {
-        munmap(p, LC_PAGE_SIZE);
-        p = MAP_FAILED;
-    }
-    if (p == MAP_FAILED) {
+    /* The page's header, and the daemon's mutex held by the daemon's
+     * thread (its pid): else no caching on this connection. */
+    if (p == NULL || alive == NULL ||
+        __atomic_load_n(&p[0].word, __ATOMIC_ACQUIRE) != LC_MAGIC ||
+        p[0].base != LC_SLOTS ||
+        (__atomic_load_n(alive, __ATOMIC_ACQUIRE) & CACHE_FUTEX_TID_MASK) !=
+            server_pid) {
+        if (p != NULL)
+            munmap(p, LC_PAGE_SIZE);
+        if (alive != NULL)
+            munmap((void *)alive, LC_PAGE_SIZE);
         __atomic_and_fetch(&c->caps, ~WIRE_CAP_LOCK_CACHE, __ATOMIC_RELAXED);
         return;
     }
-    /* A fork child does not get the page at all (it must never take its
+    /* A fork child does not get the pages at all (it must never take its
      * parent's locks); it also finds its client marked forked. */
     (void)madvise(p, LC_PAGE_SIZE, MADV_DONTFORK);
+    (void)madvise((void *)alive, LC_PAGE_SIZE, MADV_DONTFORK);
+    __atomic_store_n(&c->cache_alive_word,
+                     __atomic_load_n(alive, __ATOMIC_ACQUIRE), __ATOMIC_RELAXED);
+    __atomic_store_n(&c->cache_alive, alive, __ATOMIC_RELAXED);
     __atomic_store_n(&c->cache_page, p, __ATOMIC_RELEASE);
 }
 
@@ -86,8 +111,10 @@ void sync__cache_detach(sync_client *c)
     while ((o = c->cache_old) != NULL) {
         c->cache_old = o->next;
         /* A fork child has no such mapping (MADV_DONTFORK). */
-        if (!c->forked)
+        if (!c->forked) {
             munmap(o->page, LC_PAGE_SIZE);
+            munmap((void *)o->alive, LC_PAGE_SIZE);
+        }
         free(o);
     }
 }
@@ -121,7 +148,12 @@ static struct lc_slot *cache_slot(struct sync__lockable *l, uint64_t *grant)
     /* The page, then the number its lendings carry (cache_attach: number
      * first, page after). */
     page = __atomic_load_n(&c->cache_page, __ATOMIC_ACQUIRE);
+    /* The daemon died (its mutex's word changed: the kernel marked it
+     * owner-died): the lending died with it; ask, and learn. */
     if (page == NULL ||
+        __atomic_load_n(__atomic_load_n(&c->cache_alive, __ATOMIC_RELAXED),
+                        __ATOMIC_ACQUIRE) !=
+            __atomic_load_n(&c->cache_alive_word, __ATOMIC_RELAXED) ||
         (uint16_t)(g >> 48) !=
             __atomic_load_n(&c->cache_seq, __ATOMIC_RELAXED) ||
         __atomic_load_n(&c->dead, __ATOMIC_RELAXED) != 0)

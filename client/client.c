@@ -210,6 +210,8 @@ static ssize_t client_recv(sync_client *c, uint8_t *buf, size_t cap)
             memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
             if (!c->cache_fd_done && c->cache_fd < 0)
                 c->cache_fd = fd;
+            else if (!c->cache_fd_done && c->cache_alive_fd < 0)
+                c->cache_alive_fd = fd;
             else
                 close(fd);
         }
@@ -507,8 +509,9 @@ int sync__handshake(sync_client *c)
                          __ATOMIC_RELAXED);
         c->epoch = res.epoch;
     }
-    sync__cache_attach(c, rv == 0 && sync__client_has_cap(c,
-                                                          WIRE_CAP_LOCK_CACHE));
+    sync__cache_attach(c,
+                       rv == 0 && sync__client_has_cap(c, WIRE_CAP_LOCK_CACHE),
+                       res.server_pid);
     return rv;
 }
 
@@ -546,7 +549,7 @@ int sync_connect_opts(const char *socket_path,
     strcpy(c->path, socket_path);
     sync__reconnect_init(c, opts);
     c->refs = 1;
-    c->cache_fd = -1;
+    c->cache_fd = c->cache_alive_fd = -1;
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->write_mu, NULL);
     pthread_cond_init(&c->idle_cv, NULL);

@@ -66,6 +66,7 @@ struct sync__result {
     size_t raw_len;
     uint32_t max_frame;     /* hello */
     uint32_t version;       /* hello */
+    uint32_t server_pid;    /* hello */
     uint32_t caps;          /* hello: WIRE_CAP_* granted */
     uint64_t epoch;         /* hello: the daemon's start epoch */
     uint32_t grace_ms;      /* hello: reclaim grace left */
@@ -119,6 +120,10 @@ struct sync_client {
     struct lc_slot *cache_page;  /* owned mapping; NULL: none */
     uint16_t cache_seq;          /* which mapping: a grant names it */
     int cache_fd;                /* received, not yet mapped; -1 */
+    int cache_alive_fd;          /* the daemon's liveness page, too */
+    const uint32_t *cache_alive; /* owned read-only mapping: its first
+                                    word is the daemon's robust mutex */
+    uint32_t cache_alive_word;   /* ... while the daemon lives */
     bool cache_fd_done;          /* later descriptors are closed */
     bool no_cache;               /* sync_set_lock_cache(c, false) */
     struct sync__cache_old *cache_old; /* owned: pages of earlier
@@ -250,9 +255,10 @@ int sync__cache_release(struct sync__lockable *l);
 int sync__cache_query(struct sync__lockable *l, bool *held, uint32_t *depth);
 /* Note what an acquire's reply says about lending (res->cache). */
 void sync__cache_note(struct sync__lockable *l, uint64_t grant);
-/* After the handshake: map the page that came with it (granted: the
- * daemon granted WIRE_CAP_LOCK_CACHE); else drop what came. */
-void sync__cache_attach(sync_client *c, bool granted);
+/* After the handshake: map the pages that came with it (granted: the
+ * daemon, whose pid is server_pid, granted WIRE_CAP_LOCK_CACHE); else
+ * drop what came. */
+void sync__cache_attach(sync_client *c, bool granted, uint32_t server_pid);
 /* client_free: unmap. */
 void sync__cache_detach(sync_client *c);
 /* Whether this process offers lock caching (SYNCD_CACHE=0 turns it off). */

@@ -235,6 +235,7 @@ static void wire_result(const Syncd__Reply *r, struct sync__result *res)
     case SYNCD__REPLY__RESULT_HELLO:
         res->version = r->hello->version;
         res->max_frame = r->hello->max_frame;
+        res->server_pid = r->hello->server_pid;
         res->caps = r->hello->capabilities;
         res->epoch = r->hello->epoch;
         res->grace_ms = r->hello->grace_ms;

@@ -79,13 +79,16 @@ static const char *dispatch_exists_why(const struct object *o)
  */
 static void dispatch_hello_send(struct session *s, struct reply *rp)
 {
-    int fd = -1, rv = SYNC_EINVAL;
+    int fds[2] = {-1, -1}, rv = SYNC_EINVAL;
 
+    /* The page, and the daemon's liveness page (lockcache.h). */
     if ((s->caps & WIRE_CAP_LOCK_CACHE) && !s->server->lock_cache_off)
-        rv = lockcache_page_new(&s->cache, &fd);
+        rv = lockcache_alive_fd(s->server, &fds[1]);
+    if (rv == 0)
+        rv = lockcache_page_new(&s->cache, &fds[0]);
     if (rv == 0) {
-        rv = session_send_fd(s, rp, fd);
-        close(fd);
+        rv = session_send_fd(s, rp, fds, 2);
+        close(fds[0]);
         if (rv == 0)
             return;
         log_warnx("client pid %d uid %u: lock cache page not sent: %s",

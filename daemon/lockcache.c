@@ -10,6 +10,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -59,6 +61,83 @@ err_p:
 err_fd:
     close(fd);
     return rv;
+}
+
+struct lockcache_alive {
+    pthread_mutex_t *mu; /* owned mapping of LC_PAGE_SIZE bytes */
+    int ro_fd;           /* owned: read-only descriptor for clients */
+};
+
+/* The page's memfd, mapped, its mutex made and locked by this thread. */
+static int lockcache_alive_make(struct lockcache_alive *a)
+{
+    pthread_mutexattr_t attr;
+    char path[64];
+    int fd, rv = 0;
+
+    fd = memfd_create("syncd-alive", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0)
+        return sync_error_from_errno(errno);
+    if (ftruncate(fd, LC_PAGE_SIZE) != 0 ||
+        fcntl(fd, F_ADD_SEALS,
+              F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0 ||
+        (a->mu = mmap(NULL, LC_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+                      fd, 0)) == MAP_FAILED) {
+        rv = sync_error_from_errno(errno);
+        close(fd);
+        return rv;
+    }
+    /* Read-only for clients: they cannot map it writable, so the mutex's
+     * list links (followed by glibc and the kernel) stay the daemon's. */
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    a->ro_fd = open(path, O_RDONLY | O_CLOEXEC);
+    close(fd);
+    if (a->ro_fd < 0) {
+        rv = sync_error_from_errno(errno);
+        munmap(a->mu, LC_PAGE_SIZE);
+        return rv;
+    }
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(a->mu, &attr);
+    pthread_mutexattr_destroy(&attr);
+    pthread_mutex_lock(a->mu);
+    return 0;
+}
+
+int lockcache_alive_fd(struct server *srv, int *fd)
+{
+    struct lockcache_alive *a = srv->cache_alive;
+    int rv;
+
+    if (a == NULL) {
+        a = xcalloc(1, sizeof(*a));
+        if (a == NULL)
+            return SYNC_ENOMEM;
+        rv = lockcache_alive_make(a);
+        if (rv != 0) {
+            xfree(a);
+            return rv;
+        }
+        srv->cache_alive = a;
+    }
+    *fd = a->ro_fd;
+    return 0;
+}
+
+void lockcache_alive_free(struct server *srv)
+{
+    struct lockcache_alive *a = srv->cache_alive;
+
+    if (a == NULL)
+        return;
+    pthread_mutex_unlock(a->mu);
+    pthread_mutex_destroy(a->mu);
+    munmap(a->mu, LC_PAGE_SIZE);
+    close(a->ro_fd);
+    xfree(a);
+    srv->cache_alive = NULL;
 }
 
 void lockcache_page_free(struct lockcache_page *p)

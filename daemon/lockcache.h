@@ -34,6 +34,20 @@ struct lockcache_page {
  * 0 or a SYNC_E* code. */
 int lockcache_page_new(struct lockcache_page **out, int *fd);
 
+/*
+ * The daemon's liveness, for clients whose locks are lent: one page per
+ * daemon holding a robust process-shared mutex that the loop thread locks
+ * at once and never releases.  When the daemon dies (kill -9 included)
+ * the kernel marks the mutex's word owner-died; a client reads that word
+ * (a read-only mapping) before every local acquire or release, so a lent
+ * lock is never used past the daemon's death.  *fd: a read-only
+ * descriptor of the page, owned by srv (the caller sends it).  0 or a
+ * SYNC_E* code.
+ */
+int lockcache_alive_fd(struct server *srv, int *fd);
+/* server_fini: unlock, unmap, close. */
+void lockcache_alive_free(struct server *srv);
+
 /* Unmap and free p; every lock must have been taken back. */
 void lockcache_page_free(struct lockcache_page *p);
 

@@ -439,6 +439,7 @@ struct session *server_find_session(struct server *srv, uint64_t id)
 
 void server_fini(struct server *srv)
 {
+    lockcache_alive_free(srv);
     registry_fini(&srv->registry);
     deadlines_fini(&srv->deadlines);
     srv->handler->fini(srv);

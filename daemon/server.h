@@ -50,6 +50,9 @@ struct server {
                                       holds to reclaim (in memory) */
     struct syncd_limits limits;
     bool lock_cache_off;           /* config lock-cache = off: lend nothing */
+    struct lockcache_alive *cache_alive; /* owned: the page that tells
+                                    clients the daemon lives (lockcache.c);
+                                    NULL until the first one is sent */
     const struct session_handler *handler; /* borrowed (static) */
     struct list_node sessions;     /* struct session.link, owned */
     struct session *by_id;         /* uthash over the same sessions */

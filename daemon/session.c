@@ -333,12 +333,14 @@ void session_send(struct session *s, const struct reply *rp)
         list_insert_tail(&s->server->dirty, &s->dirty);
 }
 
-int session_send_fd(struct session *s, const struct reply *rp, int fd)
+int session_send_fd(struct session *s, const struct reply *rp,
+                    const int *fds, int n_fds)
 {
-    char cbuf[CMSG_SPACE(sizeof(int))];
+    char cbuf[CMSG_SPACE(2 * sizeof(int))];
     struct iovec iov;
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
-                        .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+                        .msg_control = cbuf,
+                        .msg_controllen = CMSG_SPACE(n_fds * sizeof(int))};
     struct cmsghdr *cm;
     uint8_t frame[512];
     uv_os_fd_t sock;
@@ -347,7 +349,7 @@ int session_send_fd(struct session *s, const struct reply *rp, int fd)
 
     /* Bytes already queued would go after ours: refuse (the caller sends
      * without the descriptor). */
-    if (s->out_len != 0 || s->doomed != NULL ||
+    if (n_fds < 1 || n_fds > 2 || s->out_len != 0 || s->doomed != NULL ||
         uv_stream_get_write_queue_size((uv_stream_t *)&s->pipe) != 0 ||
         uv_fileno((uv_handle_t *)&s->pipe, &sock) != 0)
         return SYNC_EINTERNAL;
@@ -360,8 +362,8 @@ int session_send_fd(struct session *s, const struct reply *rp, int fd)
     cm = CMSG_FIRSTHDR(&mh);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    cm->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
+    memcpy(CMSG_DATA(cm), fds, n_fds * sizeof(int));
     do
         w = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
     while (w < 0 && errno == EINTR);

@@ -105,11 +105,12 @@ void session_abort(struct session *s, const char *why);
 void session_send(struct session *s, const struct reply *rp);
 
 /*
- * Answer with rp and pass the descriptor fd along with its bytes
- * (SCM_RIGHTS; the caller still owns fd).  Only before any other output
+ * Answer with rp and pass the n_fds (1..2) descriptors fds along with its
+ * bytes (SCM_RIGHTS; the caller still owns them).  Only before any other output
  * is queued (the handshake): 0, or a SYNC_E* code and nothing was sent.
  */
-int session_send_fd(struct session *s, const struct reply *rp, int fd);
+int session_send_fd(struct session *s, const struct reply *rp,
+                    const int *fds, int n_fds);
 
 /* Write the queued replies now (uv_try_write, queueing what the kernel
  * does not take); aborts the session on backlog overflow. */

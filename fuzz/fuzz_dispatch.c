@@ -210,7 +210,7 @@ static void client_drop(struct fclient *c)
  * client that offered WIRE_CAP_LOCK_CACHE): mapped, like libsyncclient. */
 static ssize_t client_recv(struct fclient *c, uint8_t *buf, size_t cap)
 {
-    char cbuf[CMSG_SPACE(sizeof(int))];
+    char cbuf[CMSG_SPACE(2 * sizeof(int))];
     struct iovec iov = {.iov_base = buf, .iov_len = cap};
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
                         .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
@@ -224,8 +224,16 @@ static ssize_t client_recv(struct fclient *c, uint8_t *buf, size_t cap)
     for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
         if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
             continue;
+        CHECK(cm->cmsg_len == CMSG_LEN(2 * sizeof(int)),
+              "the page and the liveness page, expected together");
+        /* The liveness page: read-only for clients. */
+        memcpy(&fd, CMSG_DATA(cm) + sizeof(int), sizeof(int));
+        CHECK(mmap(NULL, LC_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+                   fd, 0) == MAP_FAILED,
+              "a client could map the liveness page writable");
+        close(fd);
         memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-        CHECK(c->page == NULL, "a second descriptor from the daemon");
+        CHECK(c->page == NULL, "a second page from the daemon");
         p = mmap(NULL, LC_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
                  0);
         CHECK(p != MAP_FAILED, "mmap of the lock cache page: %s",

@@ -611,3 +611,32 @@ Test(lockcache_off, daemon_lock_cache_off_lends_nothing)
     expect_not_cached(c, "lc/off3");
     sync_disconnect(c);
 }
+
+/* kill -9 of the daemon: the kernel marks the daemon's robust mutex in
+ * the liveness page, and a lent lock is never taken or released in the
+ * page again (it would be a second holder once a new daemon runs). */
+Test(lockcache, a_lent_lock_dies_with_the_daemon)
+{
+    sync_client *c = connect_ok(), *o;
+    sync_lock *l, *lo;
+
+    cr_assert(eq(int, sync_lock_open(c, "lc/dead", &l), 0));
+    make_cached(l);
+    cr_assert(eq(int, sync_lock_acquire(l, true, 1.0), 0)); /* in the page */
+    cr_assert(eq(int, syncd_fixture_kill(SIGKILL), 128 + SIGKILL));
+    /* No daemon: the page says nothing any more. */
+    cr_assert(eq(int, sync_lock_release(l), SYNC_ECONN));
+    cr_assert(eq(int, sync_lock_acquire(l, false, -1), SYNC_ECONN));
+    /* A new daemon: another client takes the lock; the old client still
+     * cannot. */
+    syncd_fixture_start(NULL);
+    o = connect_ok();
+    cr_assert(eq(int, sync_lock_open(o, "lc/dead", &lo), 0));
+    cr_assert(eq(int, sync_lock_acquire(lo, false, -1), 0));
+    cr_assert(eq(int, sync_lock_acquire(l, false, -1), SYNC_ECONN));
+    cr_assert(eq(int, sync_lock_release(lo), 0));
+    sync_lock_close(lo);
+    sync_disconnect(o);
+    sync_lock_close(l);
+    sync_disconnect(c);
+}
