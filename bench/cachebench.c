@@ -5,8 +5,8 @@
  * turns between the systems repetition by repetition, so a slow spell of
  * the shared machine hits all alike:
  *   W1   one process, acquire + release of an uncontended Lock: syncd with
- *        caching, the robust process-shared pthread mutex pair, syncd
- *        without caching (ns per pair);
+ *        caching, the robust process-shared pthread mutex pair, flock(2)
+ *        on a file, syncd without caching (ns per pair);
  *   W1b  two processes taking turns in bursts of 100 acquisitions of one
  *        Lock (ns per acquire + release, over both processes);
  *   W2   cross-process handoff through two semaphores (µs per round trip);
@@ -15,6 +15,7 @@
  * Prints a Markdown table and the issue's goals, met or missed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -35,10 +37,10 @@
 #define SYNCD_BIN "syncd"
 #endif
 
-enum { ON, OFF, SHM, NSYS };
-static const char *const sys_name[NSYS] = {"syncd, caching on",
-                                           "syncd, caching off",
-                                           "robust pshared mutex"};
+enum { ON, OFF, SHM, FLK, NSYS };
+static const char *const sys_name[NSYS] = {
+    "syncd, caching on", "syncd, caching off", "robust pshared mutex",
+    "flock(2)"};
 static char dir[64], sock[2][128];
 static pid_t daemon_pid[2];
 
@@ -100,6 +102,8 @@ static void stop_daemons(void)
             waitpid(daemon_pid[i], NULL, 0);
             unlink(sock[i]);
         }
+    snprintf(sock[0], sizeof(sock[0]), "%s/flock", dir);
+    unlink(sock[0]);
     rmdir(dir);
 }
 
@@ -108,13 +112,22 @@ struct lk {
     int s;
     sync_client *c;
     sync_lock *l;
+    int fd; /* flock */
 };
 
 static void lk_open(struct lk *k, int s, const char *name)
 {
+    char path[160];
+
     k->s = s;
     if (s == SHM)
         return;
+    if (s == FLK) {
+        snprintf(path, sizeof(path), "%s/flock", dir);
+        if ((k->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+            die("open the flock file");
+        return;
+    }
     if (sync_connect(sock[s], &k->c) != 0 || sync_lock_open(k->c, name, &k->l) != 0)
         die("connect/open");
 }
@@ -124,6 +137,9 @@ static void lk_acquire(struct lk *k)
     if (k->s == SHM) {
         if (pthread_mutex_lock(&sh->mu) == EOWNERDEAD)
             pthread_mutex_consistent(&sh->mu);
+    } else if (k->s == FLK) {
+        if (flock(k->fd, LOCK_EX) != 0)
+            die("flock");
     } else if (sync_lock_acquire(k->l, true, -1) != 0) {
         die("acquire");
     }
@@ -133,13 +149,17 @@ static void lk_release(struct lk *k)
 {
     if (k->s == SHM)
         pthread_mutex_unlock(&sh->mu);
+    else if (k->s == FLK)
+        flock(k->fd, LOCK_UN);
     else if (sync_lock_release(k->l) != 0)
         die("release");
 }
 
 static void lk_close(struct lk *k)
 {
-    if (k->s == SHM)
+    if (k->s == FLK)
+        close(k->fd);
+    if (k->s == SHM || k->s == FLK)
         return;
     sync_lock_close(k->l);
     sync_disconnect(k->c);
@@ -356,29 +376,33 @@ int main(int argc, char **argv)
     for (int r = 0; r < reps; r++) {
         for (int s = 0; s < NSYS; s++) {
             v[0][s][r] = w1(s, s == OFF ? w1_pairs / 100 : w1_pairs);
-            if (s == SHM)
+            if (s == SHM || s == FLK)
                 continue;
             v[1][s][r] = w1b(s, bursts);
             v[2][s][r] = w2(s, w2_rounds);
             v[3][s][r] = w3(s, 4, w3_secs);
             v[4][s][r] = w3(s, 64, w3_secs);
         }
-        fprintf(stderr, "rep %d/%d: W1 %.0f / %.0f / %.0f ns\n", r + 1, reps,
-                v[0][ON][r], v[0][OFF][r], v[0][SHM][r]);
+        fprintf(stderr, "rep %d/%d: W1 %.0f / %.0f / %.0f / %.0f ns\n",
+                r + 1, reps, v[0][ON][r], v[0][OFF][r], v[0][SHM][r],
+                v[0][FLK][r]);
     }
     stop_daemons();
     for (int w = 0; w < 5; w++)
         for (int s = 0; s < NSYS; s++)
-            m[w][s] = w == 0 || s != SHM ? median(v[w][s], reps) : NAN;
-    printf("| workload | %s | %s | %s | unit |\n|---|--:|--:|--:|---|\n",
-           sys_name[ON], sys_name[OFF], sys_name[SHM]);
+            m[w][s] = w == 0 || s < SHM ? median(v[w][s], reps) : NAN;
+    printf("| workload | %s | %s | %s | %s | unit |\n"
+           "|---|--:|--:|--:|--:|---|\n",
+           sys_name[ON], sys_name[OFF], sys_name[SHM], sys_name[FLK]);
     for (int w = 0; w < 5; w++) {
-        char shm[32] = "-";
+        char shm[32] = "-", flk[32] = "-";
 
-        if (w == 0)
+        if (w == 0) {
             snprintf(shm, sizeof(shm), "%.2f", m[0][SHM]);
-        printf("| %s | %.*f | %.*f | %s | %s |\n", wl[w], w >= 3 ? 0 : 2,
-               m[w][ON], w >= 3 ? 0 : 2, m[w][OFF], shm,
+            snprintf(flk, sizeof(flk), "%.2f", m[0][FLK]);
+        }
+        printf("| %s | %.*f | %.*f | %s | %s | %s |\n", wl[w],
+               w >= 3 ? 0 : 2, m[w][ON], w >= 3 ? 0 : 2, m[w][OFF], shm, flk,
                w <= 1   ? "ns per acquire+release"
                : w == 2 ? "us per round trip"
                         : "ops/s");
