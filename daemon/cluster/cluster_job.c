@@ -129,10 +129,15 @@ static void *cluster_worker(void *arg)
         list_insert_tail(&cl->done, &j->link);
         uv_async_send(&cl->async);
     }
+    /* The easy handle goes before the count drops: once it is 0,
+     * cluster_jobs_fini returns and etcd_free cleans up the share, which
+     * curl refuses (and leaks) while an easy handle still uses it. */
+    pthread_mutex_unlock(&cl->mu);
+    etcd_thread_fini();
+    pthread_mutex_lock(&cl->mu);
     cl->workers--;
     pthread_cond_broadcast(&cl->exit_cv);
     pthread_mutex_unlock(&cl->mu);
-    etcd_thread_fini();
     return NULL;
 }
 

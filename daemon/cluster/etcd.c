@@ -127,7 +127,11 @@ void etcd_free(struct etcd *e)
     if (e == NULL)
         return;
     if (e->share != NULL) {
-        curl_share_cleanup(e->share);
+        CURLSHcode sc = curl_share_cleanup(e->share);
+
+        if (sc != CURLSHE_OK)
+            log_warnx("cluster: curl share not freed: %s",
+                      curl_share_strerror(sc));
         for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
             pthread_mutex_destroy(&e->locks[i]);
         curl_global_cleanup();
