@@ -55,7 +55,7 @@ static void cluster_cancel(struct csess *cs, const struct request *rq)
     for (n = cs->jobs.next; n != &cs->jobs; n = n->next) {
         j = container_of(n, struct cjob, slink);
         if (j->req_id == rq->cancel_id && !j->answered &&
-            (j->kind == CJ_ACQUIRE || j->kind == CJ_EVENT_WAIT)) {
+            cluster_job_cancellable(j)) {
             j->cancel_as_timeout = true;
             etcd_ctx_cancel(&j->ctx);
             cluster_send(cs->s, rq->id, 0, NULL);

@@ -72,8 +72,9 @@ void cluster_cobj_rele(struct csess *cs, struct cobj *o)
 {
     if (--o->refs > 0)
         return;
-    (void)cs;
     list_remove(&o->link);
+    if (o->lock != NULL)
+        cluster_cobj_rele(cs, o->lock);
     xfree(o);
 }
 
@@ -94,15 +95,8 @@ void cluster_open(struct session *s, struct csess *cs,
     struct cjob *j;
     int t = (int)rq->type;
 
-    if (t != OBJECT_LOCK && t != OBJECT_RLOCK && t != OBJECT_EVENT) {
-        log_warnx("client pid %d uid %u: open '%s': type %d is not "
-                  "available on cluster/ names", (int)s->pid,
-                  (unsigned)s->uid, rq->name, t);
-        cluster_send(s, rq->id, SYNC_EINVAL,
-                     "cluster/ names hold a Lock, an RLock or an Event "
-                     "(Semaphore, Condition and Barrier: not yet)");
+    if (cluster_prim_open_refused(s, rq))
         return;
-    }
     if (cs->used >= s->server->limits.max_handles) {
         cluster_send(s, rq->id, SYNC_ELIMIT, "max_handles reached");
         return;
@@ -119,19 +113,20 @@ void cluster_open(struct session *s, struct csess *cs,
     /* A reconnecting client asks for its old handle number. */
     j->handle = (s->caps & WIRE_CAP_RECLAIM) ? rq->handle : 0;
     snprintf(j->name, sizeof(j->name), "%s", rq->name);
+    cluster_prim_open_job(j, rq);
     cluster_job_start(j);
 }
 
-/* The session's object for name and type, made when first named. */
-static struct cobj *cluster_cobj(struct csess *cs, const char *name,
-                                 enum object_type type)
+struct cobj *cluster_cobj(struct csess *cs, const char *name,
+                          enum object_type type, int64_t inc, bool undo)
 {
     struct list_node *n;
     struct cobj *o;
 
     for (n = cs->objs.next; n != &cs->objs; n = n->next) {
         o = container_of(n, struct cobj, link);
-        if (strcmp(o->name, name) == 0 && o->type == type)
+        if (strcmp(o->name, name) == 0 && o->type == type &&
+            o->inc == inc && o->undo == undo)
             return o;
     }
     o = xmalloc(sizeof(*o));
@@ -140,6 +135,8 @@ static struct cobj *cluster_cobj(struct csess *cs, const char *name,
     memset(o, 0, sizeof(*o));
     snprintf(o->name, sizeof(o->name), "%s", name);
     o->type = type;
+    o->inc = inc;
+    o->undo = undo;
     list_init(&o->parked);
     list_insert_tail(&cs->objs, &o->link);
     return o;
@@ -192,7 +189,13 @@ static void cluster_open_done(struct cjob *j)
                                              : NULL);
         return;
     }
-    o = cluster_cobj(cs, j->name, (enum object_type)j->type);
+    o = cluster_cobj(cs, j->name, (enum object_type)j->type, j->inc,
+                     j->flag);
+    if (o != NULL && o->refs == 0 && cluster_prim_init(cs, o, j) != 0) {
+        o->refs = 1;
+        cluster_cobj_rele(cs, o);
+        o = NULL;
+    }
     rp.u.open.handle = o != NULL ? cluster_handle_add(cs, o, j->handle) : 0;
     if (rp.u.open.handle == 0) {
         if (o != NULL && o->refs == 0) {
@@ -220,8 +223,6 @@ void cluster_close(struct session *s, struct csess *cs,
 {
     struct cobj *o = cluster_handle(cs, rq->handle);
     struct list_node *n, *tmp;
-    uint32_t i;
-    bool other = false;
 
     if (o == NULL) {
         cluster_send(s, rq->id, SYNC_EBADF, "unknown handle");
@@ -229,8 +230,6 @@ void cluster_close(struct session *s, struct csess *cs,
     }
     cs->handles[(rq->handle & ~CLUSTER_HANDLE_BIT) - 1] = NULL;
     cs->used--;
-    for (i = 0; i < cs->cap; i++)
-        other |= cs->handles[i] == o;
     /* Its waits end with SYNC_EBADF, as a local handle's do. */
     list_foreach_safe(n, tmp, &cs->jobs) {
         struct cjob *j = container_of(n, struct cjob, slink);
@@ -240,7 +239,8 @@ void cluster_close(struct session *s, struct csess *cs,
             etcd_ctx_cancel(&j->ctx);
         }
     }
-    if (!other)
+    cluster_prim_close(cs, o, rq->handle);
+    if (!cluster_cobj_in_use(cs, o))
         cluster_lock_drop(cs, o);
     cluster_cobj_rele(cs, o);
     cluster_send(s, rq->id, 0, NULL);
@@ -248,9 +248,8 @@ void cluster_close(struct session *s, struct csess *cs,
 
 /* ---- the requests on a handle ------------------------------------------ */
 
-static struct cjob *cluster_job_for(struct csess *cs, struct cobj *o,
-                                    const struct request *rq,
-                                    enum cjob_kind kind)
+struct cjob *cluster_job_for(struct csess *cs, struct cobj *o,
+                             const struct request *rq, enum cjob_kind kind)
 {
     struct cjob *j = cluster_job_new(cs->cl, cs, kind);
 
@@ -266,6 +265,7 @@ static struct cjob *cluster_job_for(struct csess *cs, struct cobj *o,
     j->obj = o;
     o->refs++;
     snprintf(j->name, sizeof(j->name), "%s", o->name);
+    cluster_prim_job(j, o);
     j->may_wait = rq->timeout_us != 0;
     if (rq->timeout_us > 0)
         j->deadline_ms = etcd_now_ms() + (rq->timeout_us + 999) / 1000;
@@ -287,6 +287,8 @@ void cluster_on_handle(struct session *s, struct csess *cs,
         cluster_send(s, rq->id, SYNC_EBADF, "unknown handle");
         return;
     }
+    if (cluster_prim_request(s, cs, o, rq))
+        return;
     switch (rq->op) {
     case OP_ACQUIRE:
         if (!cluster_is_lock(o))
@@ -346,6 +348,13 @@ static void cluster_query_done(struct cjob *j)
     }
     rp.u.query.value = j->value;
     rp.u.query.n_waiting = j->waiting;
+    if (o->type == OBJECT_BARRIER) {
+        rp.u.query.parties = o->param;
+        rp.u.query.broken = j->flag;
+    }
+    /* A Condition answers for its lock (held, this thread's depth). */
+    if (o->type == OBJECT_CONDITION && o->lock != NULL)
+        o = o->lock;
     if (cluster_is_lock(o)) {
         rp.u.query.lock_held = j->value != 0;
         if (o->st == COBJ_HELD &&
@@ -379,6 +388,8 @@ void cluster_job_done(struct cjob *j)
 {
     struct csess *cs = j->cs;
 
+    if (cluster_prim_done(j))
+        goto done;
     switch (j->kind) {
     case CJ_OPEN:
         cluster_open_done(j);
@@ -403,7 +414,10 @@ void cluster_job_done(struct cjob *j)
     case CJ_REVOKE:
         cluster_lock_done(j);
         break;
+    default:
+        break;
     }
+done:
     if (j->obj != NULL)
         cluster_cobj_rele(cs, j->obj);
     if (cs != NULL)

@@ -25,7 +25,11 @@ struct session;
 
 enum cjob_kind { CJ_OPEN, CJ_UNLINK, CJ_ACQUIRE, CJ_RELEASE, CJ_QUERY,
                  CJ_EVENT_PUT, CJ_EVENT_WAIT, CJ_GRANT, CJ_KEEPALIVE,
-                 CJ_REVOKE };
+                 CJ_REVOKE,
+                 /* cluster_prim.c's */
+                 CJ_SEM_ACQUIRE, CJ_SEM_RELEASE, CJ_SEM_UNDO,
+                 CJ_BARRIER_WAIT, CJ_BARRIER_OP, CJ_COND_ENTER,
+                 CJ_COND_SLEEP, CJ_COND_NOTIFY };
 
 /* A session's view of one cluster object: its handles' target and, for a
  * Lock/RLock, what the session holds. */
@@ -45,6 +49,11 @@ struct cobj {
     uint64_t seq;                /*   ... and its q/LEASE-SEQ name */
     struct list_node parked;     /* acquires waiting for this session's
                                     own turn (struct cjob.link) */
+    /* Semaphore, Barrier, Condition (cluster_prim.c) */
+    int64_t inc;                 /* the object's incarnation in etcd */
+    uint32_t param;              /* initial value, parties */
+    bool undo;                   /* a Semaphore opened with SYNC_SEM_UNDO */
+    struct cobj *lock;           /* a Condition's lock (a reference) */
 };
 
 enum lease_state { LEASE_NONE, LEASE_GRANTING, LEASE_LIVE };
@@ -88,6 +97,12 @@ struct cjob {
     int64_t deadline_ms, lease, token;
     uint64_t seq;
     char info[192];
+    int64_t inc;                 /* cobj.inc (open: the output) */
+    uint32_t depth;              /* cond wait: RLock levels to restore */
+    int cond_rv;                 /* cond wait: how the wait ended */
+    uint64_t lock_seq;           /* cond: the held contender key's seq */
+    uint32_t n;                  /* sem release: permits; notify: count */
+    char lock_name[SYNC_NAME_MAX + 1]; /* a Condition's lock */
     /* outputs */
     int rv;
     struct recipe_grant grant;
@@ -149,7 +164,45 @@ void cluster_lock_drop(struct csess *cs, struct cobj *o);
 /* Start j once the session has a live lease. */
 void cluster_with_lease(struct csess *cs, struct cjob *j);
 
+/* The session's holds of o end (cluster_lock.c): its parked acquires'
+ * turn. */
+void cluster_unpark(struct csess *cs, struct cobj *o);
+
+/* cluster_prim.c: Semaphore, Barrier and Condition. */
+/* Refuse an open the cluster cannot serve (answered: true). */
+bool cluster_prim_open_refused(struct session *s, const struct request *rq);
+/* Fill an open job's inputs from rq. */
+void cluster_prim_open_job(struct cjob *j, const struct request *rq);
+/* A new cobj from open job j; 0 or SYNC_ENOMEM. */
+int cluster_prim_init(struct csess *cs, struct cobj *o, const struct cjob *j);
+/* rq on o is a Semaphore/Barrier/Condition request: served (true). */
+bool cluster_prim_request(struct session *s, struct csess *cs,
+                          struct cobj *o, const struct request *rq);
+/* Copy what a job on o needs to know about o. */
+void cluster_prim_job(struct cjob *j, const struct cobj *o);
+/* Run j's etcd work if it is this file's (true). */
+bool cluster_prim_run(struct cjob *j);
+/* Finish j on the loop if it is this file's (true). */
+bool cluster_prim_done(struct cjob *j);
+/* Handle h of o closes: UNDO permits go back; a Condition's lock is
+ * dropped when no handle names it any more. */
+void cluster_prim_close(struct csess *cs, struct cobj *o, uint32_t h);
+/* Whether a handle of cs names o (directly or as a Condition's lock). */
+bool cluster_cobj_in_use(const struct csess *cs, const struct cobj *o);
+/* Whether an OP_CANCEL may end j's wait. */
+bool cluster_job_cancellable(const struct cjob *j);
+
+/* A job for request rq on o (answers SYNC_ENOMEM itself: NULL). */
+struct cjob *cluster_job_for(struct csess *cs, struct cobj *o,
+                             const struct request *rq, enum cjob_kind kind);
+/* j->info: who holds or waits, as etcd keeps it in the key's value. */
+void cluster_holder_info(struct csess *cs, struct cjob *j);
+
 /* cluster_handle.c */
+/* The session's object for name (type, incarnation, UNDO), made when
+ * first named; NULL when out of memory. */
+struct cobj *cluster_cobj(struct csess *cs, const char *name,
+                          enum object_type type, int64_t inc, bool undo);
 void cluster_send(struct session *s, uint64_t id, int code, const char *why);
 struct csess *cluster_csess(struct session *s);
 void cluster_csess_maybe_free(struct csess *cs);

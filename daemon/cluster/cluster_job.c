@@ -51,6 +51,8 @@ static void cluster_job_run(struct cjob *j)
 {
     struct etcd_ctx *c = &j->ctx;
 
+    if (cluster_prim_run(j))
+        return;
     switch (j->kind) {
     case CJ_OPEN:
         j->rv = recipe_open(c, j->name, j->type, j->param, j->existing,
@@ -86,6 +88,8 @@ static void cluster_job_run(struct cjob *j)
         break;
     case CJ_REVOKE:
         j->rv = recipe_lease_revoke(c, j->lease);
+        break;
+    default:
         break;
     }
 }

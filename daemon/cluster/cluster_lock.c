@@ -27,7 +27,9 @@ static void cluster_job_discard(struct cjob *j)
 
 static void cluster_send_grant(struct cjob *j, int64_t token, bool died)
 {
-    struct reply rp = {.id = j->req_id, .kind = REPLY_ACQUIRE};
+    /* A Condition's wait ends holding the lock again, notified or not. */
+    struct reply rp = {.id = j->req_id, .kind = REPLY_ACQUIRE,
+                       .code = j->op == OP_COND_WAIT ? j->cond_rv : 0};
 
     if (j->answered || j->cs->s == NULL)
         return;
@@ -68,7 +70,6 @@ void cluster_with_lease(struct csess *cs, struct cjob *j)
 void cluster_lock_acquire(struct csess *cs, struct cjob *j)
 {
     struct cobj *o = j->obj;
-    struct session *s = cs->s;
 
     if (o->st == COBJ_HELD && o->type == OBJECT_RLOCK &&
         o->thread == j->thread) {
@@ -90,16 +91,11 @@ void cluster_lock_acquire(struct csess *cs, struct cjob *j)
     }
     o->st = COBJ_ACQUIRING;
     j->seq = ++cs->seq;
-    snprintf(j->info, sizeof(j->info),
-             "{\"host\":\"%s\",\"pid\":%d,\"uid\":%u,\"agent\":%d,"
-             "\"session\":%llu}",
-             cs->cl->host, (int)s->pid, (unsigned)s->uid, (int)getpid(),
-             (unsigned long long)s->id);
+    cluster_holder_info(cs, j);
     cluster_with_lease(cs, j);
 }
 
-/* The session's hold on o ended: the next parked thread's turn. */
-static void cluster_unpark(struct csess *cs, struct cobj *o)
+void cluster_unpark(struct csess *cs, struct cobj *o)
 {
     struct cjob *j;
 
@@ -214,7 +210,7 @@ static void cluster_acquire_done(struct cjob *j)
     if (rv == 0 && live && !j->answered) {
         o->st = COBJ_HELD;
         o->thread = j->thread;
-        o->depth = 1;
+        o->depth = j->op == OP_COND_WAIT && j->depth > 0 ? j->depth : 1;
         o->token = j->grant.token;
         o->grant = j->grant;
         o->lease = j->lease;

@@ -419,9 +419,9 @@ int etcd_post(struct etcd_ctx *c, const char *path, json_t *body,
     return rv;
 }
 
-int etcd_watch(struct etcd_ctx *c, const char *key, size_t key_len,
-               int64_t start_rev, int64_t deadline_ms, etcd_event_fn fn,
-               void *arg)
+static int etcd_watch_req(struct etcd_ctx *c, const char *key,
+                          size_t key_len, bool prefix, int64_t start_rev,
+                          int64_t deadline_ms, etcd_event_fn fn, void *arg)
 {
     json_t *req = json_pack("{s:{s:o,s:o}}", "create_request", "key",
                             etcd_b64(key, key_len), "start_revision",
@@ -432,6 +432,12 @@ int etcd_watch(struct etcd_ctx *c, const char *key, size_t key_len,
     size_t ep = atomic_load(&c->e->current) % c->e->n;
     char *text;
 
+    if (req != NULL && prefix &&
+        json_object_set_new(json_object_get(req, "create_request"),
+                            "range_end", etcd_prefix_end(key, key_len)) != 0) {
+        json_decref(req);
+        req = NULL;
+    }
     if (req == NULL)
         return SYNC_ENOMEM;
     text = json_dumps(req, JSON_COMPACT);
@@ -458,6 +464,22 @@ int etcd_watch(struct etcd_ctx *c, const char *key, size_t key_len,
     if (!b.broken)
         etcd_fail_over(c->e, ep);
     return SYNC_EUNAVAIL;
+}
+
+int etcd_watch(struct etcd_ctx *c, const char *key, size_t key_len,
+               int64_t start_rev, int64_t deadline_ms, etcd_event_fn fn,
+               void *arg)
+{
+    return etcd_watch_req(c, key, key_len, false, start_rev, deadline_ms, fn,
+                          arg);
+}
+
+int etcd_watch_prefix(struct etcd_ctx *c, const char *prefix, size_t len,
+                      int64_t start_rev, int64_t deadline_ms,
+                      etcd_event_fn fn, void *arg)
+{
+    return etcd_watch_req(c, prefix, len, true, start_rev, deadline_ms, fn,
+                          arg);
 }
 
 /* ---- JSON helpers ------------------------------------------------------ */

@@ -82,6 +82,11 @@ int etcd_watch(struct etcd_ctx *c, const char *key, size_t key_len,
                int64_t start_rev, int64_t deadline_ms, etcd_event_fn fn,
                void *arg);
 
+/* The same for every key that begins with prefix (len bytes). */
+int etcd_watch_prefix(struct etcd_ctx *c, const char *prefix, size_t len,
+                      int64_t start_rev, int64_t deadline_ms,
+                      etcd_event_fn fn, void *arg);
+
 /* ---- the JSON shapes --------------------------------------------------- */
 
 /* A JSON string holding base64(bytes[0..len)); NULL when out of memory. */

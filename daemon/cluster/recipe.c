@@ -11,15 +11,14 @@
 
 #include "syncclient.h"
 
-/* NAME's key with suffix into out; its length. */
-static size_t recipe_key(char *out, const char *name, const char *suffix)
+size_t recipe_key(char *out, const char *name, const char *suffix)
 {
     int n = snprintf(out, ETCD_KEY_MAX, "syncd%c%s%c%s", 1, name, 1, suffix);
 
     return n > 0 && n < ETCD_KEY_MAX ? (size_t)n : 0;
 }
 
-static json_t *recipe_txn(struct etcd_ctx *c, json_t *req, int *rv)
+json_t *recipe_txn(struct etcd_ctx *c, json_t *req, int *rv)
 {
     json_t *out = NULL;
 
@@ -28,8 +27,7 @@ static json_t *recipe_txn(struct etcd_ctx *c, json_t *req, int *rv)
     return out;
 }
 
-/* The kvs[0] of the i-th response of a txn answer (a range), or NULL. */
-static json_t *recipe_kv(json_t *txn, size_t i)
+json_t *recipe_kv(json_t *txn, size_t i)
 {
     json_t *r = json_array_get(json_object_get(txn, "responses"), i);
 
@@ -37,7 +35,7 @@ static json_t *recipe_kv(json_t *txn, size_t i)
         json_object_get(json_object_get(r, "response_range"), "kvs"), 0);
 }
 
-static bool recipe_ok(json_t *txn)
+bool recipe_ok(json_t *txn)
 {
     /* A failed txn has no "succeeded" at all (false is left out). */
     return json_is_true(json_object_get(txn, "succeeded"));
@@ -364,20 +362,21 @@ int recipe_lock_acquire(struct etcd_ctx *c, const char *name, int64_t lease,
     return rv;
 }
 
-int recipe_lock_release(struct etcd_ctx *c, const char *name, int64_t lease,
-                        uint64_t seq, const struct recipe_grant *g,
-                        bool clean)
+/* The deletions of that release; k gets the contender key. */
+static json_t *recipe_lock_release_ops(const char *name, int64_t lease,
+                                       uint64_t seq,
+                                       const struct recipe_grant *g,
+                                       bool clean, char *k, size_t *kl)
 {
-    char k[ETCD_KEY_MAX], suffix[RECIPE_SUFFIX_MAX];
-    size_t kl;
-    json_t *ops = json_array(), *out;
-    int rv, i;
+    char suffix[RECIPE_SUFFIX_MAX];
+    json_t *ops = json_array();
+    int i;
 
     snprintf(suffix, sizeof(suffix), "%016llx-%08llx",
              (unsigned long long)lease, (unsigned long long)seq);
-    kl = recipe_ckey(k, name, 'q', suffix);
+    *kl = recipe_ckey(k, name, 'q', suffix);
     json_array_append_new(ops, json_pack("{s:{s:o}}", "request_delete_range",
-                                         "key", etcd_b64(k, kl)));
+                                         "key", etcd_b64(k, *kl)));
     /* Clean: our mark and the dead holders' marks we saw go too.  Not
      * clean (closed while held): the mark stays, owner-died for the next. */
     for (i = clean ? -1 : g->n_stale; i < g->n_stale; i++) {
@@ -388,6 +387,22 @@ int recipe_lock_release(struct etcd_ctx *c, const char *name, int64_t lease,
                                              "request_delete_range", "key",
                                              etcd_b64(m, ml)));
     }
+    return ops;
+}
+
+int recipe_lock_release_and(struct etcd_ctx *c, const char *name,
+                            int64_t lease, uint64_t seq,
+                            const struct recipe_grant *g, bool clean,
+                            json_t *also)
+{
+    char k[ETCD_KEY_MAX];
+    size_t kl;
+    json_t *ops = recipe_lock_release_ops(name, lease, seq, g, clean, k, &kl);
+    json_t *out;
+    int rv;
+
+    if (also != NULL)
+        json_array_append_new(ops, also);
     out = recipe_txn(c, json_pack("{s:[{s:s,s:o,s:o}],s:o}", "compare",
                                   "target", "CREATE", "key", etcd_b64(k, kl),
                                   "create_revision", etcd_s64(g->token),
@@ -397,6 +412,13 @@ int recipe_lock_release(struct etcd_ctx *c, const char *name, int64_t lease,
         rv = SYNC_ENOENT;
     json_decref(out);
     return rv;
+}
+
+int recipe_lock_release(struct etcd_ctx *c, const char *name, int64_t lease,
+                        uint64_t seq, const struct recipe_grant *g,
+                        bool clean)
+{
+    return recipe_lock_release_and(c, name, lease, seq, g, clean, NULL);
 }
 
 int recipe_lock_state(struct etcd_ctx *c, const char *name, int64_t *held,

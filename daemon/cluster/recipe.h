@@ -70,6 +70,12 @@ int recipe_lock_acquire(struct etcd_ctx *c, const char *name, int64_t lease,
 int recipe_lock_release(struct etcd_ctx *c, const char *name, int64_t lease,
                         uint64_t seq, const struct recipe_grant *g,
                         bool clean);
+/* The same, doing also (one txn operation, consumed; NULL: none) in the
+ * release's txn (a Condition's wait queues its waiter so). */
+int recipe_lock_release_and(struct etcd_ctx *c, const char *name,
+                            int64_t lease, uint64_t seq,
+                            const struct recipe_grant *g, bool clean,
+                            json_t *also);
 /* Contenders of lock NAME: *held (0/1) and *waiting.  0 or errors. */
 int recipe_lock_state(struct etcd_ctx *c, const char *name, int64_t *held,
                       uint32_t *waiting);
@@ -81,5 +87,16 @@ int recipe_event_get(struct etcd_ctx *c, const char *name, int64_t *set);
 /* Wait until the Event is set: 0, SYNC_ETIMEDOUT, SYNC_EINTR, errors. */
 int recipe_event_wait(struct etcd_ctx *c, const char *name,
                       int64_t deadline_ms, bool may_wait);
+
+/* ---- what the other recipe files share (recipe_prim.h) --------------- */
+
+/* NAME's key with suffix into out (ETCD_KEY_MAX bytes); its length. */
+size_t recipe_key(char *out, const char *name, const char *suffix);
+/* POST req (consumed; NULL: SYNC_ENOMEM) to /v3/kv/txn; the answer. */
+json_t *recipe_txn(struct etcd_ctx *c, json_t *req, int *rv);
+/* The kvs[0] of the i-th response of a txn answer (a range), or NULL. */
+json_t *recipe_kv(json_t *txn, size_t i);
+/* Whether the txn's compares held (a failed txn omits "succeeded"). */
+bool recipe_ok(json_t *txn);
 
 #endif

@@ -1,0 +1,36 @@
+/*
+ * cluster_prim.h: the loop side of Semaphore, Barrier and Condition on
+ * cluster names, one file each; cluster_prim.c routes to them.
+ */
+#ifndef SYNCD_CLUSTER_PRIM_H
+#define SYNCD_CLUSTER_PRIM_H
+
+#include "cluster/cluster_internal.h"
+
+/* cluster_sem.c */
+bool cluster_sem_request(struct csess *cs, struct cobj *o,
+                         const struct request *rq);
+void cluster_sem_done(struct cjob *j);
+/* Give back the UNDO permits of handle h (seq 0) or the one of seq. */
+void cluster_sem_undo(struct csess *cs, struct cobj *o, uint32_t h,
+                      uint64_t seq, int64_t lease);
+void cluster_sem_run(struct cjob *j);
+
+/* cluster_barrier.c */
+bool cluster_barrier_request(struct csess *cs, struct cobj *o,
+                             const struct request *rq);
+void cluster_barrier_done(struct cjob *j);
+void cluster_barrier_run(struct cjob *j);
+
+/* cluster_cond.c */
+bool cluster_cond_request(struct csess *cs, struct cobj *o,
+                          const struct request *rq);
+void cluster_cond_done(struct cjob *j);
+void cluster_cond_run(struct cjob *j);
+/* Open job j of a Condition: the condition and its lock. */
+void cluster_cond_open_run(struct cjob *j);
+
+/* Reply REPLY_ACQUIRE with token and index (code 0). */
+void cluster_prim_granted(struct cjob *j, int64_t token, int64_t index);
+
+#endif

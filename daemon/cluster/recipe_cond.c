@@ -1,0 +1,225 @@
+/*
+ * recipe_cond.c: Condition on cluster names (keys in recipe_prim.h).  Its
+ * lock is a cluster Lock or RLock (recipe.c's recipe).  wait queues a
+ * waiter key and releases the lock in one txn, so no notify can fall
+ * between them; notify (lock held: the txn compares our contender key)
+ * marks the oldest waiters "1"; a waiter that times out withdraws its key
+ * only while it still reads "0", so a notify it already got is never
+ * lost.  Re-acquiring the lock afterwards is the lock's own recipe.
+ */
+#include "cluster/recipe_prim.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "objects/object.h"
+#include "syncclient.h"
+
+#define COND_TRIES 64
+
+int recipe_cond_lock_open(struct etcd_ctx *c, const char *lock, int *type)
+{
+    bool created;
+    int rv = recipe_open(c, lock, OBJECT_RLOCK, 0, false, &created);
+
+    *type = OBJECT_RLOCK;
+    if (rv == SYNC_ETYPE) {
+        rv = recipe_open(c, lock, OBJECT_LOCK, 0, true, &created);
+        *type = OBJECT_LOCK;
+    }
+    return rv;
+}
+
+static size_t cond_waiter_key(char *k, const struct recipe_cond *r,
+                              uint64_t wseq)
+{
+    char sfx[RECIPE_SUFFIX_MAX + 4];
+
+    snprintf(sfx, sizeof(sfx), "w/%016llx-%08llx",
+             (unsigned long long)r->lease, (unsigned long long)wseq);
+    return recipe_prim_key(k, r->name, r->inc, sfx);
+}
+
+int recipe_cond_enter(struct etcd_ctx *c, const struct recipe_cond *r,
+                      uint64_t wseq)
+{
+    char w[ETCD_KEY_MAX];
+    size_t wl = cond_waiter_key(w, r, wseq);
+
+    return recipe_lock_release_and(
+        c, r->lock, r->lease, r->lock_seq, &r->grant, true,
+        json_pack("{s:{s:o,s:o,s:o}}", "request_put", "key", etcd_b64(w, wl),
+                  "value", etcd_b64("0", 1), "lease", etcd_s64(r->lease)));
+}
+
+/* The waiter key's state: 1 notified, 0 waiting, SYNC_ENOENT gone. */
+static int cond_read(struct etcd_ctx *c, const char *w, size_t wl,
+                     int64_t *rev)
+{
+    json_t *req = json_pack("{s:o}", "key", etcd_b64(w, wl)), *out = NULL;
+    json_t *kv;
+    char v[4];
+    int rv = req ? etcd_post(c, "/v3/kv/range", req, &out) : SYNC_ENOMEM;
+
+    json_decref(req);
+    if (rv == 0) {
+        kv = json_array_get(json_object_get(out, "kvs"), 0);
+        *rev = recipe_prim_rev(out);
+        rv = kv == NULL ? SYNC_ENOENT
+                        : etcd_unb64(kv, "value", v, sizeof(v)) == 1 &&
+                              v[0] == '1';
+    }
+    json_decref(out);
+    return rv;
+}
+
+static bool cond_event(int type, json_t *kv, void *arg)
+{
+    char v[4];
+
+    (void)arg;
+    return type == 1 ||
+           (etcd_unb64(kv, "value", v, sizeof(v)) == 1 && v[0] == '1');
+}
+
+/* Withdraw waiter w unless notified: 0 notified, SYNC_ETIMEDOUT
+ * withdrawn, SYNC_ENOENT gone, errors. */
+static int cond_withdraw(struct etcd_ctx *c, const char *w, size_t wl)
+{
+    json_t *out;
+    int rv;
+
+    atomic_store(&c->cancelled, false);
+    out = recipe_txn(c, json_pack("{s:[{s:s,s:o,s:o}],s:[{s:{s:o}}],s:[o]}",
+                                  "compare", "target", "VALUE", "key",
+                                  etcd_b64(w, wl), "value", etcd_b64("0", 1),
+                                  "success", "request_delete_range", "key",
+                                  etcd_b64(w, wl), "failure",
+                                  recipe_prim_range(w, wl, false, true)),
+                     &rv);
+    if (rv == 0)
+        rv = recipe_ok(out)                ? SYNC_ETIMEDOUT
+             : recipe_kv(out, 0) != NULL ? 0
+                                         : SYNC_ENOENT;
+    json_decref(out);
+    return rv;
+}
+
+int recipe_cond_sleep(struct etcd_ctx *c, const struct recipe_cond *r,
+                      uint64_t wseq, int64_t deadline_ms)
+{
+    char w[ETCD_KEY_MAX];
+    size_t wl = cond_waiter_key(w, r, wseq);
+    int64_t rev = 0;
+    int rv;
+
+    for (;;) {
+        rv = cond_read(c, w, wl, &rev);
+        if (rv < 0 && rv != SYNC_EINTR)
+            return rv;
+        if (rv == 1) {
+            (void)recipe_prim_delete(c, w, wl, false);
+            return 0;
+        }
+        if (rv == 0)
+            rv = etcd_watch(c, w, wl, rev + 1, deadline_ms, cond_event, NULL);
+        if (rv == SYNC_EUNAVAIL && deadline_ms >= 0 &&
+            etcd_now_ms() >= deadline_ms)
+            rv = SYNC_ETIMEDOUT;
+        if (rv == SYNC_ETIMEDOUT || rv == SYNC_EINTR) {
+            int wr = cond_withdraw(c, w, wl);
+
+            if (wr == 0)
+                (void)recipe_prim_delete(c, w, wl, false);
+            return wr == SYNC_ETIMEDOUT && rv == SYNC_EINTR ? SYNC_EINTR
+                                                            : wr;
+        }
+        if (rv != 0 && rv != SYNC_EUNAVAIL)
+            return rv;
+    }
+}
+
+int recipe_cond_notify(struct etcd_ctx *c, const struct recipe_cond *r,
+                       uint32_t n, bool all)
+{
+    char q[ETCD_KEY_MAX], wp[ETCD_KEY_MAX], sfx[RECIPE_SUFFIX_MAX + 4],
+        k[ETCD_KEY_MAX], v[4];
+    size_t ql, wpl = recipe_prim_key(wp, r->name, r->inc, "w/");
+    json_t *out, *kvs, *kv, *cmp, *ops;
+    uint32_t picked;
+    size_t i;
+    long kl;
+    int rv, tries;
+
+    snprintf(sfx, sizeof(sfx), "q/%016llx-%08llx",
+             (unsigned long long)r->lease, (unsigned long long)r->lock_seq);
+    ql = recipe_key(q, r->lock, sfx);
+    for (tries = 0; tries < COND_TRIES; tries++) {
+        out = recipe_txn(c, json_pack("{s:[o,o]}", "success",
+                                      recipe_prim_range(q, ql, false, true),
+                                      recipe_prim_range(wp, wpl, true,
+                                                        false)),
+                         &rv);
+        if (rv != 0) {
+            json_decref(out);
+            return rv;
+        }
+        if (etcd_i64(recipe_kv(out, 0), "create_revision") !=
+            r->grant.token) {
+            json_decref(out);
+            return SYNC_ENOENT;
+        }
+        /* Oldest first; the txn holds only if each is still as read. */
+        cmp = json_pack("[{s:s,s:o,s:o}]", "target", "CREATE", "key",
+                        etcd_b64(q, ql), "create_revision",
+                        etcd_s64(r->grant.token));
+        ops = json_array();
+        picked = 0;
+        kvs = recipe_prim_kvs(out, 1);
+        json_array_foreach(kvs, i, kv) {
+            if (!all && picked >= n)
+                break;
+            kl = etcd_unb64(kv, "key", k, sizeof(k));
+            if (kl < 0 || etcd_unb64(kv, "value", v, sizeof(v)) != 1 ||
+                v[0] != '0')
+                continue;
+            json_array_append_new(cmp, json_pack(
+                "{s:s,s:o,s:o}", "target", "MOD", "key",
+                etcd_b64(k, (size_t)kl), "mod_revision",
+                etcd_s64(etcd_i64(kv, "mod_revision"))));
+            json_array_append_new(ops, json_pack(
+                "{s:{s:o,s:o,s:b}}", "request_put", "key",
+                etcd_b64(k, (size_t)kl), "value", etcd_b64("1", 1),
+                "ignore_lease", 1));
+            picked++;
+        }
+        json_decref(out);
+        if (picked == 0) {
+            json_decref(cmp);
+            json_decref(ops);
+            return 0;
+        }
+        rv = recipe_prim_commit(c, cmp, ops, NULL);
+        if (rv != 1)
+            return rv;
+    }
+    return SYNC_EUNAVAIL;
+}
+
+int recipe_cond_waiting(struct etcd_ctx *c, const char *name, int64_t inc,
+                        uint32_t *waiting)
+{
+    char wp[ETCD_KEY_MAX];
+    size_t wpl = recipe_prim_key(wp, name, inc, "w/");
+    json_t *req = json_pack("{s:o,s:o,s:b}", "key", etcd_b64(wp, wpl),
+                            "range_end", etcd_prefix_end(wp, wpl),
+                            "count_only", 1);
+    json_t *out = NULL;
+    int rv = req ? etcd_post(c, "/v3/kv/range", req, &out) : SYNC_ENOMEM;
+
+    json_decref(req);
+    if (rv == 0)
+        *waiting = (uint32_t)etcd_i64(out, "count");
+    json_decref(out);
+    return rv;
+}

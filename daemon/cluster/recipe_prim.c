@@ -1,0 +1,173 @@
+/*
+ * recipe_prim.c: what the Semaphore, Barrier and Condition recipes share:
+ * the open that gives an object its incarnation, and the key, range,
+ * guard and watch shapes (recipe_prim.h describes the keys).
+ */
+#include "cluster/recipe_prim.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "syncclient.h"
+
+size_t recipe_prim_key(char *out, const char *name, int64_t inc,
+                       const char *suffix)
+{
+    char s[ETCD_KEY_MAX];
+
+    snprintf(s, sizeof(s), "%016llx/%s", (unsigned long long)inc, suffix);
+    return recipe_key(out, name, s);
+}
+
+json_t *recipe_prim_range(const char *k, size_t kl, bool prefix,
+                          bool keys_only)
+{
+    json_t *r = json_pack("{s:o}", "key", etcd_b64(k, kl));
+
+    if (r != NULL && prefix) {
+        json_object_set_new(r, "range_end", etcd_prefix_end(k, kl));
+        json_object_set_new(r, "sort_order", json_string("ASCEND"));
+        json_object_set_new(r, "sort_target", json_string("CREATE"));
+    }
+    if (r != NULL && keys_only)
+        json_object_set_new(r, "keys_only", json_true());
+    return r != NULL ? json_pack("{s:o}", "request_range", r) : NULL;
+}
+
+json_t *recipe_prim_kvs(json_t *txn, size_t i)
+{
+    json_t *r = json_array_get(json_object_get(txn, "responses"), i);
+
+    return json_object_get(json_object_get(r, "response_range"), "kvs");
+}
+
+int recipe_prim_commit(struct etcd_ctx *c, json_t *cmp, json_t *ops,
+                       int64_t *rev)
+{
+    json_t *out;
+    int rv;
+
+    out = recipe_txn(c, cmp && ops ? json_pack("{s:o,s:o}", "compare", cmp,
+                                               "success", ops)
+                                   : NULL,
+                     &rv);
+    if (!(cmp && ops)) {
+        json_decref(cmp);
+        json_decref(ops);
+    }
+    if (rv == 0 && !recipe_ok(out))
+        rv = 1;
+    else if (rv == 0 && rev != NULL)
+        *rev = recipe_prim_rev(out);
+    json_decref(out);
+    return rv;
+}
+
+int recipe_prim_guarded(struct etcd_ctx *c, const char *name, int64_t inc,
+                        int64_t gmod, json_t *ops, int64_t *rev)
+{
+    char g[ETCD_KEY_MAX];
+    size_t gl = recipe_prim_key(g, name, inc, "g");
+
+    if (ops != NULL)
+        json_array_append_new(ops, json_pack("{s:{s:o,s:o}}", "request_put",
+                                             "key", etcd_b64(g, gl), "value",
+                                             etcd_b64("", 0)));
+    return recipe_prim_commit(
+        c, json_pack("[{s:s,s:o,s:o}]", "target", "MOD", "key",
+                     etcd_b64(g, gl), "mod_revision", etcd_s64(gmod)),
+        ops, rev);
+}
+
+int64_t recipe_prim_rev(json_t *out)
+{
+    return etcd_i64(json_object_get(out, "header"), "revision");
+}
+
+int recipe_prim_watch(struct etcd_ctx *c, const char *name, int64_t inc,
+                      int64_t rev, int64_t deadline_ms, etcd_event_fn fn,
+                      void *arg)
+{
+    char p[ETCD_KEY_MAX];
+    size_t pl = recipe_prim_key(p, name, inc, "");
+
+    return etcd_watch_prefix(c, p, pl, rev, deadline_ms, fn, arg);
+}
+
+int recipe_prim_delete(struct etcd_ctx *c, const char *k, size_t kl,
+                       bool prefix)
+{
+    json_t *req = json_pack("{s:o}", "key", etcd_b64(k, kl)), *out = NULL;
+    int rv;
+
+    atomic_store(&c->cancelled, false);
+    if (req != NULL && prefix)
+        json_object_set_new(req, "range_end", etcd_prefix_end(k, kl));
+    rv = req ? etcd_post(c, "/v3/kv/deleterange", req, &out) : SYNC_ENOMEM;
+    json_decref(req);
+    json_decref(out);
+    return rv;
+}
+
+/* Parse "T:P:EXTRA" (EXTRA may be missing: a Lock's "T:P"). */
+static int recipe_prim_parse(json_t *kv, unsigned *t, unsigned *p,
+                             char *extra, size_t cap)
+{
+    char v[32 + RECIPE_LOCK_NAME_MAX];
+    int n = 0;
+
+    if (etcd_unb64(kv, "value", v, sizeof(v)) < 0 ||
+        sscanf(v, "%u:%u%n", t, p, &n) != 2)
+        return SYNC_EINTERNAL;
+    snprintf(extra, cap, "%s", v[n] == ':' ? v + n + 1 : "");
+    return 0;
+}
+
+int recipe_prim_open(struct etcd_ctx *c, const char *name, int type,
+                     uint32_t param, const char *extra, bool existing,
+                     bool *created, int64_t *inc, uint32_t *param_out,
+                     char *extra_out, size_t extra_cap)
+{
+    char k[ETCD_KEY_MAX], v[32 + RECIPE_LOCK_NAME_MAX];
+    size_t kl = recipe_key(k, name, "type");
+    unsigned t = 0, p = 0;
+    json_t *out, *kv;
+    int rv;
+
+    *created = false;
+    snprintf(v, sizeof(v), "%d:%u:%s", type, param, extra);
+    if (existing)
+        out = recipe_txn(c, json_pack("{s:[o]}", "success",
+                                      recipe_prim_range(k, kl, false, false)),
+                         &rv);
+    else
+        out = recipe_txn(
+            c, json_pack("{s:[{s:s,s:o,s:s}],s:[{s:{s:o,s:o}}],s:[o]}",
+                         "compare", "target", "CREATE", "key", etcd_b64(k, kl),
+                         "create_revision", "0",
+                         "success", "request_put", "key", etcd_b64(k, kl),
+                         "value", etcd_b64(v, strlen(v)),
+                         "failure", recipe_prim_range(k, kl, false, false)),
+            &rv);
+    if (rv == 0 && !existing && recipe_ok(out)) {
+        /* Our put made the key: its create revision is the txn's. */
+        *created = true;
+        *inc = recipe_prim_rev(out);
+        *param_out = param;
+        snprintf(extra_out, extra_cap, "%s", extra);
+    } else if (rv == 0) {
+        kv = recipe_kv(out, 0);
+        rv = kv == NULL ? SYNC_ENOENT
+                        : recipe_prim_parse(kv, &t, &p, extra_out, extra_cap);
+        if (rv == 0 && (int)t != type)
+            rv = SYNC_ETYPE;
+        else if (rv == 0 && !existing &&
+                 (p != param || strcmp(extra_out, extra) != 0))
+            rv = SYNC_EEXIST;
+        *inc = etcd_i64(kv, "create_revision");
+        *param_out = p;
+    }
+    json_decref(out);
+    return rv;
+}

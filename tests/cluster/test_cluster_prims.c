@@ -1,0 +1,555 @@
+/*
+ * test_cluster_prims.c: Semaphore, BoundedSemaphore, Condition and Barrier
+ * on cluster/ names, through two agents ("hosts") sharing one 3-member
+ * etcd, with real processes: the semaphore's limit across hosts (a
+ * shared-memory witness), UNDO permits back after a kill -9, bounded
+ * over-release, release by another process; a Condition's producer and
+ * consumer on two hosts, notify(n), timeouts; a Barrier's indices, its
+ * breaking by a timeout and by a party's kill -9, reset.
+ */
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+
+#include "cluster_fx.h"
+
+TestSuite(cluster_prims, .init = cfx_init, .fini = cfx_fini, .timeout = 60);
+
+/* Let a request reach etcd and block there (nothing observes it). */
+#define SETTLE_MS 300
+
+static sync_sem *open_sem(sync_client *c, const char *name, unsigned v,
+                          bool bounded, unsigned flags)
+{
+    sync_sem *s = NULL;
+
+    cr_assert(eq(int, sync_sem_open_flags(c, name, v, bounded, flags, &s), 0));
+    return s;
+}
+
+static void wait_for_count(atomic_int *n, int want)
+{
+    double t0 = fx_now();
+
+    while (atomic_load(n) < want && fx_now() - t0 < 20)
+        fx_sleep_ms(2);
+    cr_assert(ge(int, atomic_load(n), want), "only %d of %d got there",
+              atomic_load(n), want);
+}
+
+/* ---- Semaphore --------------------------------------------------------- */
+
+struct sem_run {
+    atomic_int inside, max_inside, over, done;
+};
+
+static int sem_worker(int agent, const char *name, struct sem_run *r,
+                      unsigned flags)
+{
+    sync_client *c = cfx_connect_nofail(agent);
+    sync_sem *s = NULL;
+    int i, now, max;
+
+    if (c == NULL || sync_sem_open_flags(c, name, 2, false, flags, &s) != 0)
+        return 2;
+    for (i = 0; i < 6; i++) {
+        if (sync_sem_acquire(s, true, 30) != 0)
+            return 3;
+        now = atomic_fetch_add(&r->inside, 1) + 1;
+        if (now > 2)
+            atomic_fetch_add(&r->over, 1);
+        max = atomic_load(&r->max_inside);
+        while (now > max &&
+               !atomic_compare_exchange_weak(&r->max_inside, &max, now))
+            ;
+        fx_sleep_ms(30);
+        atomic_fetch_sub(&r->inside, 1);
+        if (sync_sem_release(s, 1) != 0)
+            return 4;
+    }
+    atomic_fetch_add(&r->done, 1);
+    sync_disconnect(c);
+    return 0;
+}
+
+/* Semaphore(2), three processes on two hosts: never three inside, two at
+ * times; the value read from both agents is etcd's. */
+Test(cluster_prims, semaphore_limits_across_agents)
+{
+    struct sem_run *r = fx_shared(sizeof(*r));
+    sync_client *a = cfx_connect(0), *b = cfx_connect(1);
+    sync_sem *sa = open_sem(a, cfx_name("S"), 2, false, 0);
+    sync_sem *sb = open_sem(b, cfx_name("S"), 2, false, 0);
+    pid_t p[3];
+    int i;
+
+    cr_assert(eq(int, sync_sem_value(sb), 2));
+    cr_assert(eq(int, sync_sem_acquire(sa, false, -1), 0));
+    cr_assert(eq(int, sync_sem_value(sb), 1));
+    cr_assert(eq(int, sync_sem_acquire(sb, false, -1), 0));
+    cr_assert(eq(int, sync_sem_value(sa), 0));
+    cr_assert(eq(int, sync_sem_acquire(sb, false, -1), SYNC_ETIMEDOUT));
+    cr_assert(eq(int, sync_sem_release(sa, 1), 0));
+    cr_assert(eq(int, sync_sem_release(sa, 1), 0));
+    cr_assert(eq(int, sync_sem_value(sb), 2));
+    for (i = 0; i < 3; i++) {
+        p[i] = fx_fork();
+        if (p[i] == 0)
+            _exit(sem_worker(i % 2, cfx_name("S"), r,
+                             i == 2 ? SYNC_SEM_UNDO : 0));
+    }
+    for (i = 0; i < 3; i++)
+        cr_assert(eq(int, fx_waitpid(p[i], 40000), 0), "worker %d", i);
+    cr_assert(eq(int, atomic_load(&r->over), 0), "three inside at once");
+    cr_assert(eq(int, atomic_load(&r->max_inside), 2));
+    cr_assert(eq(int, sync_sem_value(sa), 2));
+    sync_disconnect(a);
+    sync_disconnect(b);
+}
+
+/* A permit taken through an UNDO handle comes back the moment its holder
+ * is killed (its lease is revoked); a waiter on the other host gets it. */
+Test(cluster_prims, undo_permit_back_after_kill9)
+{
+    atomic_int *held = fx_shared(sizeof(*held));
+    sync_client *a = cfx_connect(0);
+    sync_sem *sa = open_sem(a, cfx_name("U"), 1, true, 0);
+    double t_kill;
+    pid_t holder;
+
+    holder = fx_fork();
+    if (holder == 0) {
+        sync_client *c = cfx_connect_nofail(1);
+        sync_sem *s = NULL;
+
+        if (c == NULL ||
+            sync_sem_open_flags(c, cfx_name("U"), 1, true, SYNC_SEM_UNDO,
+                                &s) != 0 ||
+            sync_sem_acquire(s, true, 10) != 0)
+            _exit(2);
+        atomic_store(held, 1);
+        pause();
+        _exit(0);
+    }
+    wait_for_count(held, 1);
+    cr_assert(eq(int, sync_sem_value(sa), 0));
+    cr_assert(eq(int, sync_sem_acquire(sa, true, 0.2), SYNC_ETIMEDOUT));
+    t_kill = fx_now();
+    cr_assert(eq(int, kill(holder, SIGKILL), 0));
+    cr_assert(eq(int, sync_sem_acquire(sa, true, 10), 0));
+    cr_assert(lt(dbl, fx_now() - t_kill, 1.5), "permit back after %.3f s",
+              fx_now() - t_kill);
+    cr_assert(eq(int, fx_waitpid(holder, 5000), 128 + SIGKILL));
+    /* Plain permits outlive their taker: this one is still out. */
+    cr_assert(eq(int, sync_sem_value(sa), 0));
+    cr_assert(eq(int, sync_sem_release(sa, 1), 0));
+    sync_disconnect(a);
+}
+
+/* UNDO permits also come back when the handle closes; plain ones stay. */
+Test(cluster_prims, undo_handle_close_gives_back)
+{
+    sync_client *a = cfx_connect(0), *b = cfx_connect(1);
+    sync_sem *su = open_sem(a, cfx_name("C"), 3, false, SYNC_SEM_UNDO);
+    sync_sem *sp = open_sem(a, cfx_name("C"), 3, false, 0);
+    sync_sem *sb = open_sem(b, cfx_name("C"), 3, false, 0);
+
+    cr_assert(eq(int, sync_sem_acquire(su, true, 5), 0));
+    cr_assert(eq(int, sync_sem_acquire(su, true, 5), 0));
+    cr_assert(eq(int, sync_sem_acquire(sp, true, 5), 0));
+    cr_assert(eq(int, sync_sem_value(sb), 0));
+    sync_sem_close(su);
+    /* The close's give-back is its own etcd job: let it land. */
+    for (int i = 0; i < 100 && sync_sem_value(sb) != 2; i++)
+        fx_sleep_ms(20);
+    cr_assert(eq(int, sync_sem_value(sb), 2));
+    sync_disconnect(a);
+    /* The plain permit stays taken after its client left. */
+    cr_assert(eq(int, sync_sem_value(sb), 2));
+    sync_disconnect(b);
+}
+
+/* BoundedSemaphore: a release past the initial value is SYNC_EVALUE (and
+ * changes nothing); a Semaphore's goes above it, seen from both hosts. */
+Test(cluster_prims, bounded_over_release_and_unbounded_growth)
+{
+    sync_client *a = cfx_connect(0), *b = cfx_connect(1);
+    sync_sem *ba = open_sem(a, cfx_name("B"), 1, true, 0);
+    sync_sem *bb = open_sem(b, cfx_name("B"), 1, true, 0);
+    sync_sem *sa = open_sem(a, cfx_name("G"), 1, false, 0);
+    sync_sem *sb = open_sem(b, cfx_name("G"), 1, false, 0);
+    sync_sem *wrong = NULL;
+
+    cr_assert(eq(int, sync_bsem_open(a, cfx_name("G"), 1, &wrong),
+                 SYNC_ETYPE));
+    cr_assert(eq(int, sync_sem_open(a, cfx_name("G"), 5, &wrong),
+                 SYNC_EEXIST));
+    cr_assert(eq(int, sync_sem_release(ba, 1), SYNC_EVALUE));
+    cr_assert(eq(int, sync_sem_acquire(ba, false, -1), 0));
+    cr_assert(eq(int, sync_sem_release(bb, 2), SYNC_EVALUE));
+    cr_assert(eq(int, sync_sem_value(bb), 0));
+    cr_assert(eq(int, sync_sem_release(bb, 1), 0));
+    cr_assert(eq(int, sync_sem_release(ba, 1), SYNC_EVALUE));
+    cr_assert(eq(int, sync_sem_value(ba), 1));
+    cr_assert(eq(int, sync_sem_release(sa, 2), 0));
+    cr_assert(eq(int, sync_sem_value(sb), 3));
+    cr_assert(eq(int, sync_sem_acquire(sb, false, -1), 0));
+    cr_assert(eq(int, sync_sem_value(sa), 2));
+    sync_disconnect(a);
+    sync_disconnect(b);
+}
+
+/* threading.Semaphore has no owner: another process on another host may
+ * release the permit a waiter needs. */
+Test(cluster_prims, plain_release_by_another_process)
+{
+    atomic_int *waiting = fx_shared(sizeof(*waiting));
+    atomic_int *got = fx_shared(sizeof(*got));
+    sync_client *a = cfx_connect(0);
+    sync_sem *sa = open_sem(a, cfx_name("P"), 1, false, 0);
+    pid_t waiter, releaser;
+
+    cr_assert(eq(int, sync_sem_acquire(sa, true, 5), 0));
+    waiter = fx_fork();
+    if (waiter == 0) {
+        sync_client *c = cfx_connect_nofail(1);
+        sync_sem *s = NULL;
+
+        if (c == NULL || sync_sem_open(c, cfx_name("P"), 1, &s) != 0)
+            _exit(2);
+        atomic_store(waiting, 1);
+        if (sync_sem_acquire(s, true, 20) != 0)
+            _exit(3);
+        atomic_store(got, 1);
+        _exit(0);
+    }
+    wait_for_count(waiting, 1);
+    fx_sleep_ms(SETTLE_MS);
+    cr_assert(eq(int, atomic_load(got), 0));
+    releaser = fx_fork();
+    if (releaser == 0) {
+        sync_client *c = cfx_connect_nofail(1);
+        sync_sem *s = NULL;
+
+        _exit(c == NULL || sync_sem_open(c, cfx_name("P"), 1, &s) != 0 ||
+                      sync_sem_release(s, 1) != 0
+                  ? 2
+                  : 0);
+    }
+    cr_assert(eq(int, fx_waitpid(releaser, 10000), 0));
+    cr_assert(eq(int, fx_waitpid(waiter, 10000), 0));
+    cr_assert(eq(int, atomic_load(got), 1));
+    sync_disconnect(a);
+}
+
+/* ---- Condition --------------------------------------------------------- */
+
+struct queue {
+    atomic_int items, consumed, waiting, woken;
+};
+
+static bool queue_has_item(void *arg)
+{
+    return atomic_load(&((struct queue *)arg)->items) > 0;
+}
+
+static int consumer(int agent, const char *cond, const char *lock,
+                    struct queue *q, int n)
+{
+    sync_client *c = cfx_connect_nofail(agent);
+    sync_cond *cv = NULL;
+    int i;
+
+    if (c == NULL || sync_cond_open(c, cond, lock, &cv) != 0)
+        return 2;
+    for (i = 0; i < n; i++) {
+        if (sync_cond_acquire(cv, true, 20) != 0)
+            return 3;
+        atomic_fetch_add(&q->waiting, 1);
+        if (sync_cond_wait_for(cv, queue_has_item, q, 20) != 0)
+            return 4;
+        if (sync_cond_is_owned(cv) != 1)
+            return 5;
+        atomic_fetch_sub(&q->items, 1);
+        atomic_fetch_add(&q->consumed, 1);
+        if (sync_cond_release(cv) != 0)
+            return 6;
+    }
+    sync_disconnect(c);
+    return 0;
+}
+
+/* A producer on host A, a consumer on host B, one cluster Lock. */
+Test(cluster_prims, condition_producer_consumer_across_agents)
+{
+    struct queue *q = fx_shared(sizeof(*q));
+    sync_client *a = cfx_connect(0);
+    sync_cond *cv = NULL;
+    pid_t p;
+    int i;
+
+    cr_assert(eq(int, sync_cond_open(a, cfx_name("Q"), cfx_name("QL"), &cv),
+                 0));
+    p = fx_fork();
+    if (p == 0)
+        _exit(consumer(1, cfx_name("Q"), cfx_name("QL"), q, 4));
+    for (i = 0; i < 4; i++) {
+        wait_for_count(&q->waiting, i + 1);
+        fx_sleep_ms(50);
+        cr_assert(eq(int, sync_cond_acquire(cv, true, 20), 0));
+        atomic_fetch_add(&q->items, 1);
+        cr_assert(eq(int, sync_cond_notify(cv, 1), 0));
+        cr_assert(eq(int, sync_cond_release(cv), 0));
+    }
+    cr_assert(eq(int, fx_waitpid(p, 30000), 0));
+    cr_assert(eq(int, atomic_load(&q->consumed), 4));
+    sync_disconnect(a);
+}
+
+static int sleeper(int agent, const char *cond, struct queue *q)
+{
+    sync_client *c = cfx_connect_nofail(agent);
+    sync_cond *cv = NULL;
+    int rv;
+
+    if (c == NULL || sync_cond_open(c, cond, NULL, &cv) != 0 ||
+        sync_cond_acquire(cv, true, 20) != 0)
+        return 2;
+    atomic_fetch_add(&q->waiting, 1);
+    rv = sync_cond_wait(cv, 20);
+    if (rv != 0)
+        return 3;
+    atomic_fetch_add(&q->woken, 1);
+    if (sync_cond_depth(cv) != 1 || sync_cond_release(cv) != 0)
+        return 4;
+    sync_disconnect(c);
+    return 0;
+}
+
+/* notify(2) wakes two of three waiters (on two hosts), notify_all the
+ * third; each returns holding the condition's private RLock. */
+Test(cluster_prims, condition_notify_n_wakes_n)
+{
+    struct queue *q = fx_shared(sizeof(*q));
+    sync_client *a = cfx_connect(0);
+    sync_cond *cv = NULL;
+    pid_t p[3];
+    int i;
+
+    cr_assert(eq(int, sync_cond_open(a, cfx_name("N"), NULL, &cv), 0));
+    for (i = 0; i < 3; i++) {
+        p[i] = fx_fork();
+        if (p[i] == 0)
+            _exit(sleeper(i % 2, cfx_name("N"), q));
+    }
+    wait_for_count(&q->waiting, 3);
+    fx_sleep_ms(SETTLE_MS);
+    cr_assert(eq(int, sync_cond_notify(cv, 1), SYNC_EPERM));
+    cr_assert(eq(int, sync_cond_acquire(cv, true, 20), 0));
+    cr_assert(eq(int, sync_cond_notify(cv, 2), 0));
+    cr_assert(eq(int, sync_cond_release(cv), 0));
+    wait_for_count(&q->woken, 2);
+    fx_sleep_ms(500);
+    cr_assert(eq(int, atomic_load(&q->woken), 2), "notify(2) woke %d",
+              atomic_load(&q->woken));
+    cr_assert(eq(int, sync_cond_acquire(cv, true, 20), 0));
+    cr_assert(eq(int, sync_cond_notify_all(cv), 0));
+    cr_assert(eq(int, sync_cond_release(cv), 0));
+    for (i = 0; i < 3; i++)
+        cr_assert(eq(int, fx_waitpid(p[i], 20000), 0), "waiter %d", i);
+    cr_assert(eq(int, atomic_load(&q->woken), 3));
+    sync_disconnect(a);
+}
+
+/* A wait that times out returns SYNC_ETIMEDOUT holding the lock again
+ * (every RLock level); a Condition needs a cluster lock. */
+Test(cluster_prims, condition_timeout_and_errors)
+{
+    sync_client *a = cfx_connect(0), *b = cfx_connect(1);
+    sync_cond *cv = NULL, *bad = NULL;
+    sync_rlock *rb = NULL;
+    double t0;
+
+    cr_assert(eq(int, sync_cond_open(a, cfx_name("T"), cfx_name("TL"), &cv),
+                 0));
+    cr_assert(eq(int, sync_cond_open(a, cfx_name("T2"), "local-lock", &bad),
+                 SYNC_EINVAL));
+    cr_assert(eq(int, sync_cond_open(a, cfx_name("T"), cfx_name("other"),
+                                     &bad),
+                 SYNC_EEXIST));
+    cr_assert(eq(int, sync_cond_wait(cv, 0.1), SYNC_EPERM));
+    cr_assert(eq(int, sync_cond_acquire(cv, true, 5), 0));
+    cr_assert(eq(int, sync_cond_acquire(cv, true, 5), 0));
+    cr_assert(eq(int, sync_cond_depth(cv), 2));
+    /* The lock is an RLock created by the open, seen from host B. */
+    cr_assert(eq(int, sync_rlock_open(b, cfx_name("TL"), &rb), 0));
+    cr_assert(eq(int, sync_rlock_locked(rb), 1));
+    t0 = fx_now();
+    cr_assert(eq(int, sync_cond_wait(cv, 0.5), SYNC_ETIMEDOUT));
+    cr_assert(ge(dbl, fx_now() - t0, 0.5));
+    cr_assert(lt(dbl, fx_now() - t0, 3.0));
+    cr_assert(eq(int, sync_cond_is_owned(cv), 1));
+    cr_assert(eq(int, sync_cond_depth(cv), 2));
+    cr_assert(eq(int, sync_rlock_acquire(rb, false, -1), SYNC_ETIMEDOUT));
+    cr_assert(eq(int, sync_cond_release(cv), 0));
+    cr_assert(eq(int, sync_cond_release(cv), 0));
+    cr_assert(eq(int, sync_rlock_acquire(rb, true, 5), 0));
+    cr_assert(eq(int, sync_rlock_release(rb), 0));
+    sync_disconnect(a);
+    sync_disconnect(b);
+}
+
+/* ---- Barrier ----------------------------------------------------------- */
+
+struct round {
+    atomic_int arrived;
+    atomic_int index[2][3];  /* per round: how many got each index */
+    atomic_int broken;
+};
+
+static int party(int agent, const char *name, struct round *r, int rounds,
+                 double timeout)
+{
+    sync_client *c = cfx_connect_nofail(agent);
+    sync_barrier *b = NULL;
+    int i, idx;
+
+    if (c == NULL || sync_barrier_open(c, name, 3, &b) != 0)
+        return 2;
+    for (i = 0; i < rounds; i++) {
+        atomic_fetch_add(&r->arrived, 1);
+        idx = sync_barrier_wait(b, timeout);
+        if (idx == SYNC_EBROKEN) {
+            atomic_fetch_add(&r->broken, 1);
+            return 0;
+        }
+        if (idx < 0 || idx > 2)
+            return 3;
+        atomic_fetch_add(&r->index[i][idx], 1);
+    }
+    sync_disconnect(c);
+    return 0;
+}
+
+/* Three processes on two hosts, two rounds: each round hands out 0, 1
+ * and 2 once; n_waiting and parties are etcd's. */
+Test(cluster_prims, barrier_three_parties_two_agents)
+{
+    struct round *r = fx_shared(sizeof(*r));
+    sync_client *a = cfx_connect(0);
+    sync_barrier *b = NULL;
+    pid_t p[3];
+    int i, k;
+
+    cr_assert(eq(int, sync_barrier_open(a, cfx_name("R"), 3, &b), 0));
+    cr_assert(eq(int, sync_barrier_parties(b), 3));
+    for (i = 0; i < 2; i++) {
+        p[i] = fx_fork();
+        if (p[i] == 0)
+            _exit(party(i, cfx_name("R"), r, 2, 20));
+    }
+    /* Two wait for the third: n_waiting says so on both hosts. */
+    for (k = 0; k < 200 && sync_barrier_n_waiting(b) < 2; k++)
+        fx_sleep_ms(20);
+    cr_assert(eq(int, sync_barrier_n_waiting(b), 2));
+    cr_assert(eq(int, sync_barrier_broken(b), 0));
+    p[2] = fx_fork();
+    if (p[2] == 0)
+        _exit(party(1, cfx_name("R"), r, 2, 20));
+    for (i = 0; i < 3; i++)
+        cr_assert(eq(int, fx_waitpid(p[i], 30000), 0), "party %d", i);
+    for (i = 0; i < 2; i++)
+        for (k = 0; k < 3; k++)
+            cr_assert(eq(int, atomic_load(&r->index[i][k]), 1),
+                      "round %d index %d given %d times", i, k,
+                      atomic_load(&r->index[i][k]));
+    cr_assert(eq(int, sync_barrier_n_waiting(b), 0));
+    sync_disconnect(a);
+}
+
+/* A party's timeout breaks the barrier for everyone; reset mends it. */
+Test(cluster_prims, barrier_timeout_breaks_for_all_and_reset)
+{
+    struct round *r = fx_shared(sizeof(*r));
+    sync_client *a = cfx_connect(0);
+    sync_barrier *b = NULL;
+    double t0;
+    pid_t p;
+
+    cr_assert(eq(int, sync_barrier_open(a, cfx_name("O"), 3, &b), 0));
+    p = fx_fork();
+    if (p == 0)
+        _exit(party(1, cfx_name("O"), r, 1, 20));
+    wait_for_count(&r->arrived, 1);
+    fx_sleep_ms(SETTLE_MS);
+    t0 = fx_now();
+    cr_assert(eq(int, sync_barrier_wait(b, 0.5), SYNC_EBROKEN));
+    cr_assert(ge(dbl, fx_now() - t0, 0.5));
+    cr_assert(eq(int, fx_waitpid(p, 10000), 0));
+    cr_assert(lt(dbl, fx_now() - t0, 3.0), "the other party woke late");
+    cr_assert(eq(int, atomic_load(&r->broken), 1));
+    cr_assert(eq(int, sync_barrier_broken(b), 1));
+    cr_assert(eq(int, sync_barrier_wait(b, 1), SYNC_EBROKEN));
+    cr_assert(eq(int, sync_barrier_reset(b), 0));
+    cr_assert(eq(int, sync_barrier_broken(b), 0));
+    /* A reset wakes the round's waiters with SYNC_EBROKEN, unbroken. */
+    p = fx_fork();
+    if (p == 0)
+        _exit(party(0, cfx_name("O"), r, 1, 20));
+    wait_for_count(&r->arrived, 2);
+    fx_sleep_ms(SETTLE_MS);
+    cr_assert(eq(int, sync_barrier_reset(b), 0));
+    cr_assert(eq(int, fx_waitpid(p, 10000), 0));
+    cr_assert(eq(int, atomic_load(&r->broken), 2));
+    cr_assert(eq(int, sync_barrier_broken(b), 0));
+    cr_assert(eq(int, sync_barrier_abort(b), 0));
+    cr_assert(eq(int, sync_barrier_broken(b), 1));
+    sync_disconnect(a);
+}
+
+/* kill -9 of a waiting party: its lease is revoked, its arrival key goes,
+ * and the party still waiting on the other host is told: broken. */
+Test(cluster_prims, barrier_party_killed_breaks_it)
+{
+    struct round *r = fx_shared(sizeof(*r));
+    atomic_int *in = fx_shared(sizeof(*in));
+    sync_barrier *b = NULL;
+    sync_client *a = cfx_connect(0);
+    double t_kill;
+    pid_t victim, other;
+
+    cr_assert(eq(int, sync_barrier_open(a, cfx_name("K"), 3, &b), 0));
+    victim = fx_fork();
+    if (victim == 0) {
+        sync_client *c = cfx_connect_nofail(0);
+        sync_barrier *vb = NULL;
+
+        if (c == NULL || sync_barrier_open(c, cfx_name("K"), 3, &vb) != 0)
+            _exit(2);
+        atomic_store(in, 1);
+        (void)sync_barrier_wait(vb, 30);
+        _exit(3);
+    }
+    wait_for_count(in, 1);
+    other = fx_fork();
+    if (other == 0)
+        _exit(party(1, cfx_name("K"), r, 1, 20));
+    wait_for_count(&r->arrived, 1);
+    for (int k = 0; k < 200 && sync_barrier_n_waiting(b) < 2; k++)
+        fx_sleep_ms(20);
+    cr_assert(eq(int, sync_barrier_n_waiting(b), 2));
+    t_kill = fx_now();
+    cr_assert(eq(int, kill(victim, SIGKILL), 0));
+    cr_assert(eq(int, fx_waitpid(other, 10000), 0));
+    cr_assert(lt(dbl, fx_now() - t_kill, 2.0), "broken after %.3f s",
+              fx_now() - t_kill);
+    cr_assert(eq(int, atomic_load(&r->broken), 1));
+    cr_assert(eq(int, sync_barrier_broken(b), 1));
+    cr_assert(eq(int, fx_waitpid(victim, 5000), 128 + SIGKILL));
+    sync_disconnect(a);
+}
