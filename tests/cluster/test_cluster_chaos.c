@@ -8,8 +8,11 @@
  * shared-memory witness counts double holders (someone enters while a
  * live process is inside) and token regressions (a grant whose fencing
  * token is not above the previous grant's): both must stay 0, and the
- * lock must keep being granted.  SYNCD_CLUSTER_CHAOS_SECONDS (default 20)
- * sets the length.
+ * lock must keep being granted.  Beside them, four processes (two per
+ * agent) take permits of a cluster Semaphore(2) through UNDO handles: a
+ * witness counts the times a third live process was inside (0), and the
+ * permits of the killed ones must come back (permits keep being granted).
+ * SYNCD_CLUSTER_CHAOS_SECONDS (default 20) sets the length.
  *
  * cluster_cut/agent_cut_off_releases_nothing_it_cannot_prove: every etcd
  * member is frozen (SIGSTOP) while a client of agent A holds a Lock; A
@@ -36,6 +39,9 @@ TestSuite(cluster_chaos, .init = cfx_init, .fini = cfx_fini);
 TestSuite(cluster_cut, .init = cfx_init, .fini = cfx_fini);
 
 #define CH_WORKERS 6
+#define CH_SEM_WORKERS 4
+#define CH_ALL (CH_WORKERS + CH_SEM_WORKERS)
+#define CH_SEM_VALUE 2
 
 #define CH_MAX_KILLED 256
 
@@ -46,6 +52,8 @@ struct chaos {
     atomic_int n_killed;
     atomic_int doubles, regressions, grants, errors, owner_died;
     atomic_ullong last_token;
+    atomic_int sem_inside[CH_SEM_WORKERS]; /* pid of each one inside */
+    atomic_int sem_over, sem_grants;
 };
 
 static bool chaos_was_killed(struct chaos *ch, int pid)
@@ -83,17 +91,52 @@ static void chaos_section(struct chaos *ch, uint64_t tok, bool died)
     atomic_compare_exchange_strong(&ch->holder, &prev, 0);
 }
 
+/* Semaphore worker k holds a permit: no more than CH_SEM_VALUE - 1
+ * other live workers may be inside. */
+static void chaos_sem_section(struct chaos *ch, int k)
+{
+    int i, pid, others = 0;
+
+    atomic_store(&ch->sem_inside[k], (int)getpid());
+    for (i = 0; i < CH_SEM_WORKERS; i++) {
+        pid = atomic_load(&ch->sem_inside[i]);
+        if (i != k && pid != 0 && !chaos_was_killed(ch, pid))
+            others++;
+    }
+    if (others >= CH_SEM_VALUE) {
+        fprintf(stderr, "cluster chaos: pid %d took a permit while %d live "
+                "processes held the other %d\n", (int)getpid(), others,
+                CH_SEM_VALUE);
+        atomic_fetch_add(&ch->sem_over, 1);
+    }
+    atomic_fetch_add(&ch->sem_grants, 1);
+    fx_sleep_ms(2 + rand() % 8);
+    atomic_store(&ch->sem_inside[k], 0);
+}
+
+/*
+ * One worker: slots below CH_WORKERS take the Lock, the others a permit
+ * of the Semaphore; connect (again) when the agent or the connection is
+ * gone.
+ */
 static void chaos_worker(struct chaos *ch, int slot)
 {
+    bool sem = slot >= CH_WORKERS;
     sync_client *c = NULL;
     sync_lock *l = NULL;
+    sync_sem *s = NULL;
     int rv;
 
     srand((unsigned)getpid());
     while (!atomic_load(&ch->stop)) {
         if (c == NULL) {
             c = cfx_connect_nofail(slot % CFX_AGENTS);
-            if (c == NULL || sync_lock_open(c, cfx_name("chaos"), &l) != 0) {
+            rv = c == NULL ? SYNC_ECONN
+                 : sem ? sync_sem_open_flags(c, cfx_name("chaos-sem"),
+                                             CH_SEM_VALUE, true,
+                                             SYNC_SEM_UNDO, &s)
+                       : sync_lock_open(c, cfx_name("chaos"), &l);
+            if (rv != 0) {
                 if (c != NULL)
                     sync_disconnect(c);
                 c = NULL;
@@ -101,8 +144,12 @@ static void chaos_worker(struct chaos *ch, int slot)
                 continue;
             }
         }
-        rv = sync_lock_acquire(l, true, 10);
-        if (rv == 0) {
+        rv = sem ? sync_sem_acquire(s, true, 10)
+                 : sync_lock_acquire(l, true, 10);
+        if (rv == 0 && sem) {
+            chaos_sem_section(ch, slot - CH_WORKERS);
+            rv = sync_sem_release(s, 1);
+        } else if (rv == 0) {
             chaos_section(ch, sync_lock_token(l),
                           sync_lock_owner_died(l) == 1);
             rv = sync_lock_release(l);
@@ -211,17 +258,17 @@ Test(cluster_chaos, short_run, .timeout = 180)
     struct chaos *ch = fx_shared(sizeof(*ch));
     const char *env = getenv("SYNCD_CLUSTER_CHAOS_SECONDS");
     double seconds = env ? atof(env) : 20.0, end;
-    pid_t pids[CH_WORKERS];
+    pid_t pids[CH_ALL];
     int i, step = 0, kills[4] = {0}, leader, victim;
 
-    for (i = 0; i < CH_WORKERS; i++)
+    for (i = 0; i < CH_ALL; i++)
         pids[i] = chaos_spawn(ch, i);
     end = fx_now() + seconds;
     while (fx_now() < end) {
         fx_sleep_ms(800 + rand() % 400);
         switch (step++ % 4) {
         case 0: /* a client */
-            victim = rand() % CH_WORKERS;
+            victim = rand() % CH_ALL;
             i = atomic_fetch_add(&ch->n_killed, 1);
             if (i < CH_MAX_KILLED)
                 atomic_store(&ch->killed[i], pids[victim]);
@@ -249,13 +296,18 @@ Test(cluster_chaos, short_run, .timeout = 180)
         }
     }
     atomic_store(&ch->stop, 1);
-    for (i = 0; i < CH_WORKERS; i++)
+    for (i = 0; i < CH_ALL; i++)
         cr_assert(eq(int, fx_waitpid(pids[i], 30000), 0), "worker %d", i);
     fprintf(stderr, "cluster chaos: %.0f s, %d grants, %d owner-died, %d "
-            "errors; killed %d clients, %d agents, %d followers, %d "
-            "leaders\n", seconds, atomic_load(&ch->grants),
-            atomic_load(&ch->owner_died), atomic_load(&ch->errors),
-            kills[0], kills[1], kills[2], kills[3]);
+            "permits, %d errors; killed %d clients, %d agents, %d "
+            "followers, %d leaders\n", seconds, atomic_load(&ch->grants),
+            atomic_load(&ch->owner_died), atomic_load(&ch->sem_grants),
+            atomic_load(&ch->errors), kills[0], kills[1], kills[2],
+            kills[3]);
+    cr_assert(eq(int, atomic_load(&ch->sem_over), 0),
+              "more live permit holders than the semaphore's value");
+    cr_assert(ge(int, atomic_load(&ch->sem_grants), 20),
+              "the permits kept moving");
     cr_assert(eq(int, atomic_load(&ch->doubles), 0), "double holders");
     cr_assert(eq(int, atomic_load(&ch->regressions), 0), "token regressions");
     cr_assert(ge(int, atomic_load(&ch->grants), 20), "the lock kept moving");

@@ -2,8 +2,8 @@
  * test_cluster_prims.c: Semaphore, BoundedSemaphore, Condition and Barrier
  * on cluster/ names, through two agents ("hosts") sharing one 3-member
  * etcd, with real processes: the semaphore's limit across hosts (a
- * shared-memory witness), UNDO permits back after a kill -9, bounded
- * over-release, release by another process; a Condition's producer and
+ * shared-memory witness), FIFO waiters, UNDO permits back after a kill
+ * -9, bounded over-release, release by another process; a Condition's producer and
  * consumer on two hosts, notify(n), timeouts; a Barrier's indices, its
  * breaking by a timeout and by a party's kill -9, reset.
  */
@@ -244,6 +244,49 @@ Test(cluster_prims, plain_release_by_another_process)
     cr_assert(eq(int, fx_waitpid(releaser, 10000), 0));
     cr_assert(eq(int, fx_waitpid(waiter, 10000), 0));
     cr_assert(eq(int, atomic_load(got), 1));
+    sync_disconnect(a);
+}
+
+struct fifo {
+    atomic_int queued, n;
+    atomic_int order[3];
+};
+
+/* Semaphore waiters on two hosts are served in the order they queued. */
+Test(cluster_prims, semaphore_waiters_fifo_across_agents)
+{
+    struct fifo *f = fx_shared(sizeof(*f));
+    sync_client *a = cfx_connect(0);
+    sync_sem *sa = open_sem(a, cfx_name("F"), 0, false, 0);
+    pid_t p[3];
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        p[i] = fx_fork();
+        if (p[i] == 0) {
+            sync_client *c = cfx_connect_nofail(i % 2);
+            sync_sem *s = NULL;
+
+            if (c == NULL || sync_sem_open(c, cfx_name("F"), 0, &s) != 0)
+                _exit(2);
+            atomic_fetch_add(&f->queued, 1);
+            if (sync_sem_acquire(s, true, 20) != 0)
+                _exit(3);
+            atomic_store(&f->order[atomic_fetch_add(&f->n, 1)], i);
+            _exit(0);
+        }
+        wait_for_count(&f->queued, i + 1);
+        fx_sleep_ms(SETTLE_MS);
+    }
+    for (i = 0; i < 3; i++) {
+        cr_assert(eq(int, sync_sem_release(sa, 1), 0));
+        wait_for_count(&f->n, i + 1);
+        cr_assert(eq(int, atomic_load(&f->order[i]), i),
+                  "grant %d went to waiter %d", i, atomic_load(&f->order[i]));
+    }
+    for (i = 0; i < 3; i++)
+        cr_assert(eq(int, fx_waitpid(p[i], 10000), 0));
+    cr_assert(eq(int, sync_sem_value(sa), 0));
     sync_disconnect(a);
 }
 
