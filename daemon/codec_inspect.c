@@ -27,6 +27,8 @@ static void codec_party(const struct party_info *p, Syncd__Party *m)
     m->for_ms = p->for_ms;
     m->fencing_token = p->token;
     m->depth = p->depth;
+    m->host = (char *)(p->host ? p->host : "");
+    m->agent_pid = p->agent_pid;
 }
 
 /* An array of n Party messages and the pointer array protobuf-c wants. */
@@ -123,6 +125,13 @@ static int codec_status(const struct status_info *st, Syncd__Reply *reply)
     m->c.denied = st->denied;
     m->c.cache_lends = st->cache_lends;
     m->c.cache_reclaims = st->cache_reclaims;
+    m->c.cluster_calls = st->cluster_calls;
+    m->c.cluster_errors = st->cluster_errors;
+    m->c.cluster_latency_us = st->cluster_latency_us;
+    m->c.cluster_latency_max_us = st->cluster_latency_max_us;
+    m->c.cluster_leases = st->cluster_leases;
+    m->c.cluster_leases_lost = st->cluster_leases_lost;
+    m->r.cluster = (char *)(st->cluster ? st->cluster : "");
     m->c.n_requests_by_op = INSPECT_N_OPS;
     m->c.requests_by_op = (uint64_t *)st->requests_by_op;
     m->r.limits = &m->l;
@@ -155,6 +164,7 @@ static int codec_list(const struct object_list *l, Syncd__Reply *reply)
     r->objects = pp;
     r->n_objects = l->n;
     r->more = l->more;
+    r->cluster_error = (char *)(l->cluster_error ? l->cluster_error : "");
     reply->result_case = SYNCD__REPLY__RESULT_LIST;
     reply->list = r;
     return 0;
@@ -196,6 +206,8 @@ static int codec_clients(const struct client_list *l, Syncd__Reply *reply)
         m[i].handles = l->v[i].handles;
         m[i].held = l->v[i].held;
         m[i].waiting = l->v[i].waiting;
+        m[i].cluster_lease = l->v[i].cluster_lease;
+        m[i].cluster_held = l->v[i].cluster_held;
         pp[i] = &m[i];
     }
     r->clients = pp;

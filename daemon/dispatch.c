@@ -579,6 +579,9 @@ static void dispatch_list(struct session *s, const struct request *rq)
         dispatch_reply(s, rq->id, SYNC_EINVAL, bad);
         return;
     }
+    /* cluster/ names too: etcd is read first, the reply comes later. */
+    if (cluster_inspect_list(s, rq))
+        return;
     rv = inspect_list(s, rq->pattern_len ? rq->pattern : NULL,
                       rq->after_name_len ? rq->after_name : NULL, rq->limit,
                       &l);
@@ -599,6 +602,10 @@ static void dispatch_show(struct session *s, const struct request *rq)
                                             rq->name_len);
     int rv = bad != NULL ? SYNC_ENAME : 0;
 
+    if (rv == 0 && cluster_name(rq->name, rq->name_len)) {
+        cluster_inspect_show(s, rq); /* answered once etcd was read */
+        return;
+    }
     if (rv == 0)
         rv = inspect_show(s, rq->name, rq->max_waiters, &o);
     if (rv != 0) {

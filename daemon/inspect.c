@@ -3,6 +3,7 @@
  * Read-only; objects a client may not read are invisible to it.
  */
 #include "inspect.h"
+#include "cluster/cluster.h"
 #include "lockcache.h"
 #include "xalloc.h"
 
@@ -46,6 +47,7 @@ void inspect_status(struct session *s, struct status_info *out)
     out->cache_reclaims = srv->stats.cache_reclaims;
     memcpy(out->requests_by_op, srv->stats.requests_by_op,
            sizeof(out->requests_by_op));
+    cluster_inspect_status(srv->cluster, out);
 }
 
 static void inspect_party(struct server *srv, uint64_t session_id,
@@ -418,6 +420,7 @@ int inspect_clients(struct session *self, uint64_t after, uint32_t limit,
         c->handles = s->handles.used;
         c->held = inspect_held(s);
         c->waiting = s->n_pending;
+        cluster_inspect_client(s, c);
     }
     return 0;
 }

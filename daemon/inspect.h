@@ -28,6 +28,9 @@ struct party_info {
     uint64_t for_ms;
     uint64_t token;
     uint32_t depth;
+    const char *host;           /* cluster/ objects: the party's agent's
+                                   host; NULL for local ones */
+    uint32_t agent_pid;         /*   ... and that agent's pid */
 };
 
 struct object_info {
@@ -53,6 +56,8 @@ struct client_info {
     const char *client_name;
     uint64_t connected_ms;
     uint32_t handles, held, waiting;
+    uint64_t cluster_lease;     /* its etcd lease, 0 when none */
+    uint32_t cluster_held;      /* cluster/ locks it holds */
 };
 
 #define INSPECT_N_OPS 32
@@ -66,12 +71,18 @@ struct status_info {
     uint64_t requests, sessions_total, acquisitions, timeouts, owner_deaths,
         deadlocks, protocol_errors, denied, cache_lends, cache_reclaims;
     uint64_t requests_by_op[INSPECT_N_OPS];
+    const char *cluster;        /* etcd URLs, NULL without --cluster */
+    uint64_t cluster_calls, cluster_errors, cluster_latency_us,
+        cluster_latency_max_us, cluster_leases_lost;
+    uint32_t cluster_leases;
 };
 
 struct object_list {
     struct object_info *v;      /* owned */
     size_t n;
     bool more;
+    const char *cluster_error;  /* why cluster/ objects are missing, or
+                                   NULL (borrowed) */
 };
 
 struct client_list {

@@ -18,8 +18,10 @@ struct output {
      * connected to and why the rule that chose it. */
     void (*status)(const Syncd__StatusResult *st, const char *used,
                    const char *why);
-    /* ls: every matching object, sorted by name. */
-    void (*objects)(Syncd__ObjectInfo *const *v, size_t n);
+    /* ls: every matching object, sorted by name; cluster_error: why the
+     * daemon could not list cluster/ objects (etcd), or NULL. */
+    void (*objects)(Syncd__ObjectInfo *const *v, size_t n,
+                    const char *cluster_error);
     /* show: one object with holders and waiters. */
     void (*object)(const Syncd__ObjectInfo *o);
     /* clients: every session in connection order. */

@@ -65,6 +65,11 @@ static json_t *json_party(const Syncd__Party *p, int type, bool holder)
     json_object_set_new(j, "pid", json_integer(p->pid));
     json_object_set_new(j, "uid", json_integer(p->uid));
     json_object_set_new(j, "command", json_str(p->client_name));
+    /* A cluster/ object's party: which agent (host) serves it. */
+    if (p->host != NULL && p->host[0] != '\0') {
+        json_object_set_new(j, "host", json_str(p->host));
+        json_object_set_new(j, "agent_pid", json_integer(p->agent_pid));
+    }
     if (holder && output_is_sem(type)) {
         json_object_set_new(j, "permits", json_integer(p->depth));
         return j;
@@ -170,6 +175,29 @@ static json_t *json_counters(const Syncd__Counters *c)
     return j;
 }
 
+/* The cluster backend's part of status (only with --cluster). */
+static json_t *json_cluster(const Syncd__StatusResult *st)
+{
+    const Syncd__Counters *c = st->counters;
+    json_t *j = json_object();
+
+    json_object_set_new(j, "etcd", json_str(st->cluster));
+    if (c == NULL)
+        return j;
+    json_object_set_new(j, "calls", json_u64(c->cluster_calls));
+    json_object_set_new(j, "errors", json_u64(c->cluster_errors));
+    json_object_set_new(j, "latency_us", json_u64(c->cluster_latency_us));
+    json_object_set_new(j, "latency_mean_us",
+                        json_u64(c->cluster_calls
+                                     ? c->cluster_latency_us / c->cluster_calls
+                                     : 0));
+    json_object_set_new(j, "latency_max_us",
+                        json_u64(c->cluster_latency_max_us));
+    json_object_set_new(j, "leases", json_integer(c->cluster_leases));
+    json_object_set_new(j, "leases_lost", json_u64(c->cluster_leases_lost));
+    return j;
+}
+
 /* Key, value pairs, one per line. */
 /* clang-format off */
 static json_t *json_limits(const Syncd__Limits *l)
@@ -203,17 +231,23 @@ static void json_status(const Syncd__StatusResult *st, const char *used,
         json_object_set_new(j, "limits", json_limits(st->limits));
     if (st->counters != NULL)
         json_object_set_new(j, "counters", json_counters(st->counters));
+    if (st->cluster != NULL && st->cluster[0] != '\0')
+        json_object_set_new(j, "cluster", json_cluster(st));
     json_print(j);
 }
 
-static void json_objects(Syncd__ObjectInfo *const *v, size_t n)
+static void json_objects(Syncd__ObjectInfo *const *v, size_t n,
+                         const char *cluster_error)
 {
-    json_t *a = json_array();
+    json_t *a = json_array(), *root;
     size_t i;
 
     for (i = 0; i < n; i++)
         json_array_append_new(a, json_info(v[i], false));
-    json_print(json_pack("{s:o}", "objects", a));
+    root = json_pack("{s:o}", "objects", a);
+    if (cluster_error != NULL)
+        json_object_set_new(root, "cluster_error", json_str(cluster_error));
+    json_print(root);
 }
 
 static void json_object_out(const Syncd__ObjectInfo *o)
@@ -225,7 +259,8 @@ static void json_object_out(const Syncd__ObjectInfo *o)
 /* clang-format off */
 static json_t *json_client(const Syncd__ClientInfo *c)
 {
-    return json_pack("{s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I}",
+    return json_pack("{s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I, "
+                     "s:I}",
                      "session_id", (json_int_t)c->session_id,
                      "pid", (json_int_t)c->pid, "uid", (json_int_t)c->uid,
                      "gid", (json_int_t)c->gid,
@@ -233,7 +268,9 @@ static json_t *json_client(const Syncd__ClientInfo *c)
                      "connected_ms", (json_int_t)c->connected_ms,
                      "handles", (json_int_t)c->handles,
                      "held", (json_int_t)c->held,
-                     "waiting", (json_int_t)c->waiting);
+                     "waiting", (json_int_t)c->waiting,
+                     "cluster_lease", (json_int_t)c->cluster_lease,
+                     "cluster_held", (json_int_t)c->cluster_held);
 }
 /* clang-format on */
 

@@ -78,6 +78,30 @@ static void metric_counters(const Syncd__Counters *c)
                "Lent locks taken back.", c->cache_reclaims);
 }
 
+/* The cluster backend (--cluster): etcd calls as a summary, leases. */
+static void metric_cluster(const Syncd__Counters *c)
+{
+    metric_family("syncd_cluster_call_seconds", "summary",
+                  "Unary calls to etcd's gateway and their time, retries "
+                  "included.");
+    printf("syncd_cluster_call_seconds_sum %.6f\n",
+           (double)c->cluster_latency_us / 1e6);
+    printf("syncd_cluster_call_seconds_count %llu\n",
+           (unsigned long long)c->cluster_calls);
+    metric_family("syncd_cluster_call_seconds_max", "gauge",
+                  "The slowest etcd call since the daemon started.");
+    printf("syncd_cluster_call_seconds_max %.6f\n",
+           (double)c->cluster_latency_max_us / 1e6);
+    metric_u64("syncd_cluster_call_errors_total", "counter",
+               "etcd calls no member answered in time (or not as etcd).",
+               c->cluster_errors);
+    metric_u64("syncd_cluster_leases", "gauge",
+               "Live etcd leases of client sessions.", c->cluster_leases);
+    metric_u64("syncd_cluster_leases_lost_total", "counter",
+               "Session leases given up or found expired (locks lost).",
+               c->cluster_leases_lost);
+}
+
 static void metric_limits(const Syncd__Limits *l)
 {
     static const char *const names[] = {
@@ -112,6 +136,8 @@ static void metrics_status(const Syncd__StatusResult *st, const char *used,
     metric_u64("syncd_waiters", "gauge", "Pending waits.", st->waiters);
     if (st->counters != NULL)
         metric_counters(st->counters);
+    if (st->counters != NULL && st->cluster != NULL && st->cluster[0] != '\0')
+        metric_cluster(st->counters);
     if (st->limits != NULL)
         metric_limits(st->limits);
 }

@@ -132,6 +132,21 @@ static void text_status(const Syncd__StatusResult *st, const char *used,
             "lock cache:", (unsigned long long)c->cache_lends,
             (unsigned long long)c->cache_reclaims);
     }
+    if (st->cluster != NULL && st->cluster[0] != '\0') {
+        printf("%-16s etcd at %s\n", "cluster:",
+               text_str(st->cluster, buf, sizeof(buf)));
+        if (c != NULL)
+            printf("%-16s %llu calls, %llu failed, mean %.2f ms, max %.2f ms"
+                   "\n%-16s %u live, %llu lost\n",
+                   "  etcd:", (unsigned long long)c->cluster_calls,
+                   (unsigned long long)c->cluster_errors,
+                   c->cluster_calls ? (double)c->cluster_latency_us /
+                                          (double)c->cluster_calls / 1000.0
+                                    : 0.0,
+                   (double)c->cluster_latency_max_us / 1000.0, "  leases:",
+                   c->cluster_leases,
+                   (unsigned long long)c->cluster_leases_lost);
+    }
     if (l != NULL)
         printf(
             "%-16s frame %u B, objects %u, clients %u, name %u B,\n"
@@ -150,7 +165,14 @@ static const char *text_thread(uint64_t tid, char *buf, size_t size)
     return buf;
 }
 
-/* "1234 (python3)" for an object's first holder, or "-". */
+/* Whether p is a cluster/ object's party (served by an agent on a host). */
+static bool text_remote(const Syncd__Party *p)
+{
+    return p->host != NULL && p->host[0] != '\0';
+}
+
+/* "1234 (python3)" for an object's first holder, "1234@host" for a
+ * cluster/ object's, or "-". */
 static const char *text_holder(const Syncd__ObjectInfo *o,
                                char *buf,
                                size_t size)
@@ -159,13 +181,19 @@ static const char *text_holder(const Syncd__ObjectInfo *o,
 
     if (o->n_holders == 0)
         return "-";
+    if (text_remote(o->holders[0])) {
+        snprintf(buf, size, "%u@%s", o->holders[0]->pid,
+                 text_str(o->holders[0]->host, cmd, sizeof(cmd)));
+        return buf;
+    }
     snprintf(buf, size, "%u (%s)%s", o->holders[0]->pid,
              text_str(o->holders[0]->client_name, cmd, sizeof(cmd)),
              o->n_holders > 1 ? " ..." : "");
     return buf;
 }
 
-static void text_objects(Syncd__ObjectInfo *const *v, size_t n)
+static void text_objects(Syncd__ObjectInfo *const *v, size_t n,
+                         const char *cluster_error)
 {
     char name[TEXT_NAME_MAX], state[64], holder[96];
     int wn = 4, wh = 6, len, w;
@@ -187,6 +215,68 @@ static void text_objects(Syncd__ObjectInfo *const *v, size_t n)
                state, wh, text_holder(v[i], holder, sizeof(holder)),
                v[i]->n_waiting);
     }
+    (void)cluster_error; /* said on stderr by the verb (view.c) */
+}
+
+/* A cluster/ object's holders and waiters: which host (agent) serves
+ * each; thread and depth are known only to the holder's own agent. */
+static void text_cluster_parties(const Syncd__ObjectInfo *o)
+{
+    char host[64], cmd[64], tid[24], depth[16];
+    const Syncd__Party *p;
+    size_t i;
+
+    printf("%-10s %zu\n", "holders:", o->n_holders);
+    if (o->n_holders > 0)
+        printf("  %-16s %-7s %-8s %-7s %-16s %-8s %-8s %s\n", "HOST", "AGENT",
+               "PID", "UID", "COMMAND", "THREAD", "TOKEN", "DEPTH");
+    for (i = 0; i < o->n_holders; i++) {
+        p = o->holders[i];
+        printf("  %-16s %-7u %-8u %-7u %-16s %-8s %-8llu %s\n",
+               text_str(p->host, host, sizeof(host)), p->agent_pid, p->pid,
+               p->uid,
+               p->client_name && p->client_name[0]
+                   ? text_str(p->client_name, cmd, sizeof(cmd))
+                   : "-",
+               text_thread(p->thread, tid, sizeof(tid)),
+               (unsigned long long)p->fencing_token,
+               p->depth ? (snprintf(depth, sizeof(depth), "%u", p->depth), depth)
+                        : "-");
+    }
+    printf("%-10s %u\n", "waiters:", o->n_waiting);
+    if (o->n_waiters > 0)
+        printf("  %-4s %-16s %-7s %-8s %-7s %-16s %s\n", "#", "HOST", "AGENT",
+               "PID", "UID", "COMMAND", "REVISION");
+    for (i = 0; i < o->n_waiters; i++) {
+        p = o->waiters[i];
+        printf("  %-4zu %-16s %-7u %-8u %-7u %-16s %llu\n", i + 1,
+               text_str(p->host, host, sizeof(host)), p->agent_pid, p->pid,
+               p->uid,
+               p->client_name && p->client_name[0]
+                   ? text_str(p->client_name, cmd, sizeof(cmd))
+                   : "-",
+               (unsigned long long)p->fencing_token);
+    }
+    if (o->n_waiting > o->n_waiters)
+        printf("  (%zu more not shown)\n", o->n_waiting - o->n_waiters);
+}
+
+/* show of a cluster/ object: what etcd holds (no owner, mode or handle
+ * count: those are one daemon's). */
+static void text_cluster_object(const Syncd__ObjectInfo *o)
+{
+    char buf[TEXT_NAME_MAX];
+
+    printf("%-10s %s\n", "name:", text_name(o, buf, sizeof(buf), NULL));
+    printf("%-10s %s\n", "type:", output_type_name(o->type));
+    output_state(o, buf, sizeof(buf));
+    printf("%-10s %s\n", "state:", buf);
+    printf("%-10s etcd (a cluster/ name: holders and waiters on every "
+           "host)\n", "where:");
+    if (o->type == SYNCD__OBJECT_TYPE__BARRIER)
+        printf("%-10s %u\n", "parties:", o->parties);
+    if (output_is_lockish(o->type))
+        text_cluster_parties(o);
 }
 
 static void text_holders(const Syncd__ObjectInfo *o)
@@ -253,6 +343,11 @@ static void text_object(const Syncd__ObjectInfo *o)
 {
     char buf[TEXT_NAME_MAX];
 
+    if (o->name.len >= 8 && memcmp(o->name.data, "cluster/", 8) == 0) {
+        text_cluster_object(o);
+        return;
+    }
+
     printf("%-10s %s\n", "name:", text_name(o, buf, sizeof(buf), NULL));
     printf("%-10s %s\n", "type:", output_type_name(o->type));
     output_state(o, buf, sizeof(buf));
@@ -281,16 +376,29 @@ static void text_object(const Syncd__ObjectInfo *o)
 static void text_clients(Syncd__ClientInfo *const *v, size_t n)
 {
     char cmd[64], since[32];
+    bool cluster = false;
     size_t i;
 
-    printf("%-8s %-8s %-7s %-16s %-10s %-5s %-5s %s\n", "SESSION", "PID", "UID",
-           "COMMAND", "CONNECTED", "OPEN", "HELD", "WAITING");
+    /* The cluster columns only where a client has used cluster/ names. */
     for (i = 0; i < n; i++)
-        printf("%-8llu %-8u %-7u %-16s %-10s %-5u %-5u %u\n",
+        cluster |= v[i]->cluster_lease != 0 || v[i]->cluster_held != 0;
+    printf("%-8s %-8s %-7s %-16s %-10s %-5s %-5s %s", "SESSION", "PID",
+           "UID", "COMMAND", "CONNECTED", "OPEN", "HELD", "WAITING");
+    printf(cluster ? " %-16s %s\n" : "\n", "CLUSTER-LEASE", "CLUSTER-HELD");
+    for (i = 0; i < n; i++) {
+        printf(cluster ? "%-8llu %-8u %-7u %-16s %-10s %-5u %-5u %-7u"
+                       : "%-8llu %-8u %-7u %-16s %-10s %-5u %-5u %u",
                (unsigned long long)v[i]->session_id, v[i]->pid, v[i]->uid,
                text_str(v[i]->client_name, cmd, sizeof(cmd)),
                text_duration(v[i]->connected_ms, since, sizeof(since)),
                v[i]->handles, v[i]->held, v[i]->waiting);
+        if (cluster && v[i]->cluster_lease != 0)
+            printf(" %-16llx %u", (unsigned long long)v[i]->cluster_lease,
+                   v[i]->cluster_held);
+        else if (cluster)
+            printf(" %-16s %u", "-", v[i]->cluster_held);
+        printf("\n");
+    }
 }
 
 static void text_barrier(const char *name, long index)

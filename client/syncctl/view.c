@@ -132,6 +132,16 @@ int view_status(struct ctl *ctl, const struct output *out)
     return 0;
 }
 
+/* The daemon's words s into buf, printable ASCII only (for a terminal). */
+static void view_printable(const char *s, char *buf, size_t size)
+{
+    size_t i;
+
+    for (i = 0; s != NULL && s[i] != '\0' && i + 1 < size; i++)
+        buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+    buf[i] = '\0';
+}
+
 int view_ls(struct ctl *ctl)
 {
     struct sync__request req = {.op = OP_LIST_OBJECTS,
@@ -140,7 +150,7 @@ int view_ls(struct ctl *ctl)
     struct view_pages p = {0};
     Syncd__ServerMessage *m;
     Syncd__ObjectInfo *last;
-    char *after = NULL;
+    char *after = NULL, cluster_error[160] = "";
     bool more = true;
     int rv = 0;
 
@@ -150,6 +160,9 @@ int view_ls(struct ctl *ctl)
         if (rv != 0)
             break;
         more = m->reply->list->more && m->reply->list->n_objects > 0;
+        if (cluster_error[0] == '\0')
+            view_printable(m->reply->list->cluster_error, cluster_error,
+                           sizeof(cluster_error));
         last = more ? m->reply->list->objects[m->reply->list->n_objects - 1]
                     : NULL;
         rv = view_pages_add(&p, m, (void **)m->reply->list->objects,
@@ -164,9 +177,18 @@ int view_ls(struct ctl *ctl)
     }
     free(after);
     if (rv == 0)
-        ctl->out->objects((Syncd__ObjectInfo *const *)p.items, p.n_items);
+        ctl->out->objects((Syncd__ObjectInfo *const *)p.items, p.n_items,
+                          cluster_error[0] ? cluster_error : NULL);
     view_pages_free(&p);
-    return rv == 0 ? 0 : ctl_fail(ctl, rv, "ls", NULL);
+    if (rv != 0)
+        return ctl_fail(ctl, rv, "ls", NULL);
+    /* Partial: the local objects were listed, the cluster ones not. */
+    if (cluster_error[0] != '\0') {
+        fprintf(stderr, "syncctl: ls: cluster/ objects not listed: %s\n",
+                cluster_error);
+        return ctl_exit_code(SYNC_EUNAVAIL);
+    }
+    return 0;
 }
 
 int view_show(struct ctl *ctl)

@@ -14,10 +14,12 @@
 
 #include "cluster/etcd.h"
 
+struct client_info;
 struct cluster;
 struct request;
 struct server;
 struct session;
+struct status_info;
 
 #define CLUSTER_PREFIX "cluster/"
 #define CLUSTER_PREFIX_LEN 8
@@ -60,6 +62,17 @@ void cluster_stop(struct cluster *cl, void (*done)(void *arg), void *arg);
 bool cluster_takes(struct session *s, const struct request *rq);
 /* Serve rq (cluster_takes said so). */
 void cluster_request(struct session *s, const struct request *rq);
+/* ---- syncctl's views (cluster_inspect.c) ---- */
+/* `show NAME` of a cluster/ name: answered once etcd was read. */
+void cluster_inspect_show(struct session *s, const struct request *rq);
+/* `ls`: true when cluster/ names may match (the reply, local and cluster
+ * objects merged, is then sent once etcd was read); false: list locally. */
+bool cluster_inspect_list(struct session *s, const struct request *rq);
+/* status: the backend's URLs and counters (cl NULL: leaves st alone). */
+void cluster_inspect_status(struct cluster *cl, struct status_info *st);
+/* clients: s's lease and the cluster locks it holds. */
+void cluster_inspect_client(const struct session *s, struct client_info *c);
+
 /* s is closing: drop its waits, revoke its lease (its holds go to the
  * next contender at once, with owner-died). */
 void cluster_session_closing(struct session *s);

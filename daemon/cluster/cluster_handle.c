@@ -414,6 +414,9 @@ void cluster_job_done(struct cjob *j)
     case CJ_REVOKE:
         cluster_lock_done(j);
         break;
+    case CJ_INSPECT:
+        cluster_inspect_done(j);
+        break;
     default:
         break;
     }

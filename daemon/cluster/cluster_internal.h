@@ -20,6 +20,7 @@
 #include "syncclient.h"
 #include "wire.h"
 
+struct cinspect;
 struct request;
 struct session;
 
@@ -29,7 +30,9 @@ enum cjob_kind { CJ_OPEN, CJ_UNLINK, CJ_ACQUIRE, CJ_RELEASE, CJ_QUERY,
                  /* cluster_prim.c's */
                  CJ_SEM_ACQUIRE, CJ_SEM_RELEASE, CJ_SEM_UNDO,
                  CJ_BARRIER_WAIT, CJ_BARRIER_OP, CJ_COND_ENTER,
-                 CJ_COND_SLEEP, CJ_COND_NOTIFY };
+                 CJ_COND_SLEEP, CJ_COND_NOTIFY,
+                 /* cluster_inspect.c's */
+                 CJ_INSPECT };
 
 /* A session's view of one cluster object: its handles' target and, for a
  * Lock/RLock, what the session holds. */
@@ -109,6 +112,7 @@ struct cjob {
     bool created;
     int64_t value;
     uint32_t waiting;
+    struct cinspect *insp;       /* CJ_INSPECT: its request and answer */
 };
 
 struct cluster {
@@ -216,6 +220,10 @@ void cluster_on_handle(struct session *s, struct csess *cs,
 /* cluster.c: the lease ended under cs (expired, or etcd out of reach
  * for longer than is safe). */
 void cluster_lease_lost(struct csess *cs, const char *why);
+
+/* cluster_inspect.c: read etcd for ls/show (worker), answer (loop). */
+void cluster_inspect_run(struct cjob *j);
+void cluster_inspect_done(struct cjob *j);
 
 /* Reply helpers. */
 void cluster_reply(struct cjob *j, int code, const char *why);

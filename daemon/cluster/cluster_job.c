@@ -89,6 +89,9 @@ static void cluster_job_run(struct cjob *j)
     case CJ_REVOKE:
         j->rv = recipe_lease_revoke(c, j->lease);
         break;
+    case CJ_INSPECT:
+        cluster_inspect_run(j);
+        break;
     default:
         break;
     }

@@ -25,7 +25,40 @@ struct etcd {
     unsigned call_ms, budget_ms;
     CURLSH *share;                  /* owned: connections, DNS */
     pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+    /* etcd_stats: updated by the worker threads, read by the loop */
+    atomic_uint_fast64_t calls, errors, latency_us, latency_max_us;
 };
+
+static int64_t etcd_now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* One call took us microseconds and ended with rv. */
+static void etcd_count(struct etcd *e, int64_t us, int rv)
+{
+    uint_fast64_t max = atomic_load(&e->latency_max_us);
+
+    atomic_fetch_add(&e->calls, 1);
+    if (rv == SYNC_EUNAVAIL || rv == SYNC_EINTERNAL)
+        atomic_fetch_add(&e->errors, 1);
+    atomic_fetch_add(&e->latency_us, (uint_fast64_t)us);
+    while ((uint_fast64_t)us > max &&
+           !atomic_compare_exchange_weak(&e->latency_max_us, &max,
+                                         (uint_fast64_t)us))
+        ;
+}
+
+void etcd_stats(struct etcd *e, struct etcd_stats *out)
+{
+    out->calls = atomic_load(&e->calls);
+    out->errors = atomic_load(&e->errors);
+    out->latency_us = atomic_load(&e->latency_us);
+    out->latency_max_us = atomic_load(&e->latency_max_us);
+}
 
 int64_t etcd_now_ms(void)
 {
@@ -366,7 +399,7 @@ int etcd_post(struct etcd_ctx *c, const char *path, json_t *body,
               json_t **out)
 {
     struct etcd *e = c->e;
-    int64_t end = etcd_now_ms() + e->budget_ms, code;
+    int64_t end = etcd_now_ms() + e->budget_ms, code, t0 = etcd_now_us();
     char *text = json_dumps(body, JSON_COMPACT);
     struct etcd_buf b;
     enum etcd_http r;
@@ -416,6 +449,7 @@ int etcd_post(struct etcd_ctx *c, const char *path, json_t *body,
     }
     free(b.data);
     free(text);
+    etcd_count(e, etcd_now_us() - t0, rv);
     return rv;
 }
 

@@ -35,6 +35,15 @@ struct etcd;
 int etcd_new(struct etcd **out, const char *urls, const struct etcd_tls *tls,
              unsigned call_ms, unsigned budget_ms, const char **why);
 void etcd_free(struct etcd *e);
+/* What the unary calls (etcd_post) cost so far, read from any thread. */
+struct etcd_stats {
+    uint64_t calls;          /* calls made */
+    uint64_t errors;         /* of them SYNC_EUNAVAIL or SYNC_EINTERNAL */
+    uint64_t latency_us;     /* their total time, retries included */
+    uint64_t latency_max_us; /* the slowest */
+};
+void etcd_stats(struct etcd *e, struct etcd_stats *out);
+
 /* The number of members configured, and member i's URL. */
 size_t etcd_n_endpoints(const struct etcd *e);
 const char *etcd_endpoint(const struct etcd *e, size_t i);

@@ -18,6 +18,7 @@
 #include <criterion/new/assert.h>
 
 #include "daemon_fixture.h"
+#include "json_fields.h"
 #include "syncclient.h"
 
 TestSuite(syncctl,
@@ -174,24 +175,6 @@ static json_t *ctl_json(const char *verb, const char *name)
     }
     ctl_free(&r);
     return j;
-}
-
-static json_int_t jint(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    bool ok = json_is_integer(v);
-
-    cr_assert(ok, "no integer '%s'", key);
-    return json_integer_value(v);
-}
-
-static const char *jstr(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    bool ok = json_is_string(v);
-
-    cr_assert(ok, "no string '%s'", key);
-    return json_string_value(v);
 }
 
 /* Poll `show --json name` until it has n waiters and holders (5 s). */
