@@ -10,7 +10,10 @@
  *       other agent (etcd: another connection with its own lease) is
  *       blocked; time from the release call until the waiter's acquire
  *       returns.
- * Blocks of the two systems alternate, so drift hits both alike.
+ * Pairs of the two systems alternate, so drift hits both alike.  After
+ * the table, where C1's time goes inside syncd: agent A's etcd call count
+ * and mean call time over C1 (syncctl --json status, before and after),
+ * and what the pair costs beyond them (client, agent loop, worker thread).
  *
  * Usage: cluster_bench [-n PAIRS] [-r HANDOFFS]; etcd's client URLs in
  * SYNCD_ETCD_URLS (tests/cluster/etcd_cluster.sh sets it and starts a
@@ -51,9 +54,17 @@ static double pct(double *v, int n, double p)
     return v[(int)(p * (n - 1))];
 }
 
+/* The agents, stopped by die() too (they hold the caller's stdout). */
+static pid_t agents[2];
+
 static void die(const char *what)
 {
+    int i;
+
     fprintf(stderr, "cluster_bench: %s\n", what);
+    for (i = 0; i < 2; i++)
+        if (agents[i] > 0)
+            kill(agents[i], SIGTERM);
     exit(1);
 }
 
@@ -229,6 +240,26 @@ static sync_client *connect_agent(const char *sock)
     return c;
 }
 
+/* Agent sock's etcd calls and their total time so far (its status). */
+static void agent_calls(const char *sock, double *calls, double *us)
+{
+    char cmd[300];
+    json_t *j, *c;
+    FILE *p;
+
+    snprintf(cmd, sizeof(cmd), "%s -s %s --json status", SYNCCTL_BIN, sock);
+    p = popen(cmd, "r");
+    j = p != NULL ? json_loadf(p, 0, NULL) : NULL;
+    if (p != NULL)
+        pclose(p);
+    c = json_object_get(j, "cluster");
+    if (c == NULL)
+        die("syncctl status has no cluster part");
+    *calls = (double)json_integer_value(json_object_get(c, "calls"));
+    *us = (double)json_integer_value(json_object_get(c, "latency_us"));
+    json_decref(j);
+}
+
 static void report(const char *row, double *s, double *e, int n)
 {
     double s50 = pct(s, n, 0.5), s99 = pct(s, n, 0.99);
@@ -245,7 +276,7 @@ int main(int argc, char **argv)
     char dir[] = "/tmp/cluster_bench.XXXXXX", sa[96], sb[96], la[96], lb[96];
     struct side s_a = {0}, s_b = {0}, e_a = {.etcd = true},
                 e_b = {.etcd = true};
-    double *c1s, *c1e, *c2s, *c2e, t0;
+    double *c1s, *c1e, *c2s, *c2e, t0, calls0, us0, calls1, us1, mean = 0;
     char name[64];
     pid_t pa, pb;
 
@@ -266,8 +297,8 @@ int main(int argc, char **argv)
     snprintf(sb, sizeof(sb), "%s/b.sock", dir);
     snprintf(la, sizeof(la), "%s/a.log", dir);
     snprintf(lb, sizeof(lb), "%s/b.log", dir);
-    pa = start_agent(sa, urls, la);
-    pb = start_agent(sb, urls, lb);
+    agents[0] = pa = start_agent(sa, urls, la);
+    agents[1] = pb = start_agent(sb, urls, lb);
     snprintf(name, sizeof(name), "cluster/bench-%d", (int)getpid());
     if (sync_lock_open(connect_agent(sa), name, &s_a.l) != 0 ||
         sync_lock_open(connect_agent(sb), name, &s_b.l) != 0)
@@ -287,6 +318,7 @@ int main(int argc, char **argv)
         side_release(&e_a);
     }
     fprintf(stderr, "C1: %d pairs each\n", n);
+    agent_calls(sa, &calls0, &us0);
     for (i = 0; i < n; i += 20)
         for (k = 0; k < 20 && i + k < n; k++) {
             t0 = now_us();
@@ -298,6 +330,9 @@ int main(int argc, char **argv)
             side_release(&e_a);
             c1e[ne++] = now_us() - t0;
         }
+    agent_calls(sa, &calls1, &us1);
+    for (i = 0; i < n; i++)
+        mean += c1s[i] / n;
     fprintf(stderr, "C2: %d handoffs each\n", r);
     for (i = 0; i < r; i++) {
         c2s[i] = handoff_once(&s_a, &s_b);
@@ -307,6 +342,11 @@ int main(int argc, char **argv)
            "lock (gateway) | syncd / etcd (p50) |\n|---|---|---|---|\n");
     report("C1 acquire + release, uncontended", c1s, c1e, n);
     report("C2 handoff A -> B (release to acquired)", c2s, c2e, r);
+    printf("\nC1 inside syncd: %.2f etcd calls per pair, %.0f µs per call "
+           "(agent A's clock, mean); mean pair %.0f µs, of which %.0f µs "
+           "beyond the etcd calls (client, agent loop, worker handoff)\n",
+           (calls1 - calls0) / n, (us1 - us0) / (calls1 - calls0), mean,
+           mean - (us1 - us0) / n);
     kill(pa, SIGTERM);
     kill(pb, SIGTERM);
     waitpid(pa, NULL, 0);
