@@ -218,6 +218,27 @@ static void text_objects(Syncd__ObjectInfo *const *v, size_t n,
     (void)cluster_error; /* said on stderr by the verb (view.c) */
 }
 
+/* show's first lines: name, type, state (buf: scratch of size bytes). */
+static void text_head(const Syncd__ObjectInfo *o, char *buf, size_t size)
+{
+    printf("%-10s %s\n", "name:", text_name(o, buf, size, NULL));
+    printf("%-10s %s\n", "type:", output_type_name(o->type));
+    output_state(o, buf, size);
+    printf("%-10s %s\n", "state:", buf);
+}
+
+/* A Condition's lock: its name, or its own. */
+static void text_cond_lock(const Syncd__ObjectInfo *o, char *buf,
+                           size_t size)
+{
+    if (o->type == SYNCD__OBJECT_TYPE__CONDITION)
+        printf("%-10s %s\n", "lock:",
+               o->lock_name.len > 0
+                   ? output_escape(o->lock_name.data, o->lock_name.len, buf,
+                                   size, NULL)
+                   : "(its own)");
+}
+
 /* A cluster/ object's holders and waiters: which host (agent) serves
  * each; thread and depth are known only to the holder's own agent. */
 static void text_cluster_parties(const Syncd__ObjectInfo *o)
@@ -267,16 +288,17 @@ static void text_cluster_object(const Syncd__ObjectInfo *o)
 {
     char buf[TEXT_NAME_MAX];
 
-    printf("%-10s %s\n", "name:", text_name(o, buf, sizeof(buf), NULL));
-    printf("%-10s %s\n", "type:", output_type_name(o->type));
-    output_state(o, buf, sizeof(buf));
-    printf("%-10s %s\n", "state:", buf);
+    text_head(o, buf, sizeof(buf));
     printf("%-10s etcd (a cluster/ name: holders and waiters on every "
            "host)\n", "where:");
     if (o->type == SYNCD__OBJECT_TYPE__BARRIER)
-        printf("%-10s %u\n", "parties:", o->parties);
+        printf("%-10s %u%s\n", "parties:", o->parties,
+               o->broken ? " (broken)" : "");
+    text_cond_lock(o, buf, sizeof(buf));
     if (output_is_lockish(o->type))
         text_cluster_parties(o);
+    else
+        printf("%-10s %u\n", "waiters:", o->n_waiting);
 }
 
 static void text_holders(const Syncd__ObjectInfo *o)
@@ -348,19 +370,11 @@ static void text_object(const Syncd__ObjectInfo *o)
         return;
     }
 
-    printf("%-10s %s\n", "name:", text_name(o, buf, sizeof(buf), NULL));
-    printf("%-10s %s\n", "type:", output_type_name(o->type));
-    output_state(o, buf, sizeof(buf));
-    printf("%-10s %s\n", "state:", buf);
+    text_head(o, buf, sizeof(buf));
     printf("%-10s uid %u, gid %u, mode %04o\n", "owner:", o->uid, o->gid,
            o->mode);
     printf("%-10s %u\n", "handles:", o->handles);
-    if (o->type == SYNCD__OBJECT_TYPE__CONDITION)
-        printf("%-10s %s\n", "lock:",
-               o->lock_name.len > 0
-                   ? output_escape(o->lock_name.data, o->lock_name.len, buf,
-                                   sizeof(buf), NULL)
-                   : "(its own)");
+    text_cond_lock(o, buf, sizeof(buf));
     if (output_is_lockish(o->type))
         printf("%-10s %llu issued\n", "tokens:", (unsigned long long)o->tokens);
     if (o->type == SYNCD__OBJECT_TYPE__BARRIER)

@@ -13,6 +13,7 @@
 #include "cluster/cluster_internal.h"
 
 #include <fnmatch.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,13 @@ struct cview {
     bool typed;                /* its type key exists (unlinked: no) */
     int type;
     uint32_t param;
+    char extra[SYNC_NAME_MAX + 1]; /* a Condition's lock name, or "" */
+    int64_t inc;               /* the type key's create revision */
     int64_t flag;              /* Event: 1 set */
+    /* recipe_prim.h's state under INC/, of the newest INC seen */
+    int64_t state_inc, x, gen, round;
+    uint32_t permits, waits, arrivals; /* s/, w/, a/ROUND/ of round */
+    bool broken;
     struct cparty *q;          /* owned: contenders by create revision */
     size_t nq, capq;
     uint32_t n_contenders;     /* all of them (q may hold fewer) */
@@ -142,18 +149,63 @@ static int cinspect_party_cmp(const void *a, const void *b)
     return x->p.token < y->p.token ? -1 : x->p.token > y->p.token;
 }
 
-/* One key of NAME's: its type, an Event's flag, a Lock's contender. */
-static int cinspect_key(struct cview *v, const char *suffix, json_t *kv)
+/* A Semaphore's, Barrier's or Condition's key "INC/REST" (recipe_prim.h):
+ * counted when INC is the newest incarnation seen so far (keys come
+ * sorted, so an older one's are seen first and forgotten). */
+static void cinspect_prim_key(struct cview *v, const char *suffix,
+                              json_t *kv)
 {
     char val[32];
+    int64_t inc, round;
+    int n = 0;
+
+    if (sscanf(suffix, "%16" SCNx64 "/%n", &inc, &n) != 1 || n != 17)
+        return;
+    if (inc > v->state_inc) {
+        v->state_inc = inc;
+        v->x = v->gen = v->round = 0;
+        v->permits = v->waits = v->arrivals = 0;
+        v->broken = false;
+    }
+    if (inc < v->state_inc)
+        return;
+    suffix += n;
+    if (strncmp(suffix, "s/", 2) == 0)
+        v->permits++;
+    else if (strncmp(suffix, "w/", 2) == 0)
+        v->waits++;
+    else if (strcmp(suffix, "broken") == 0)
+        v->broken = true;
+    else if (strcmp(suffix, "x") == 0 || strcmp(suffix, "gen") == 0) {
+        if (etcd_unb64(kv, "value", val, sizeof(val)) > 0)
+            *(suffix[0] == 'x' ? &v->x : &v->gen) = strtoll(val, NULL, 10);
+    } else if (sscanf(suffix, "a/%16" SCNx64 "/", &round) == 1) {
+        if (round > v->round) {
+            v->round = round;
+            v->arrivals = 0;
+        }
+        v->arrivals += round == v->round;
+    }
+}
+
+/* One key of NAME's: its type, an Event's flag, a Lock's contender, the
+ * other types' state. */
+static int cinspect_key(struct cview *v, const char *suffix, json_t *kv)
+{
+    char val[32 + SYNC_NAME_MAX + 1];
     unsigned t, p;
+    int n = 0;
 
     if (strcmp(suffix, "type") == 0) {
+        /* "T:P" or "T:P:EXTRA" (recipe_prim.h) */
         if (etcd_unb64(kv, "value", val, sizeof(val)) >= 0 &&
-            sscanf(val, "%u:%u", &t, &p) == 2) {
+            sscanf(val, "%u:%u%n", &t, &p, &n) == 2) {
             v->typed = true;
             v->type = (int)t;
             v->param = p;
+            v->inc = etcd_i64(kv, "create_revision");
+            snprintf(v->extra, sizeof(v->extra), "%s",
+                     val[n] == ':' ? val + n + 1 : "");
         }
         return 0;
     }
@@ -164,7 +216,8 @@ static int cinspect_key(struct cview *v, const char *suffix, json_t *kv)
     }
     if (strncmp(suffix, "q/", 2) == 0)
         return cinspect_add_party(v, kv);
-    return 0; /* marks and other types' keys say nothing shown here */
+    cinspect_prim_key(v, suffix, kv); /* marks: nothing shown */
+    return 0;
 }
 
 /* Every key in kvs into in's views (keys arrive sorted, so one object's
@@ -217,44 +270,35 @@ static int cinspect_range(struct etcd_ctx *c, struct cinspect *in)
     return rv;
 }
 
-/* show NAME: its type and flag keys, its first contenders in queue order
- * and how many there are, in one read. */
+/* show NAME: every key of the object (CINSPECT_KEYS at most) and how
+ * many contenders a Lock has, in one read. */
 static int cinspect_one(struct etcd_ctx *c, struct cinspect *in)
 {
-    char t[ETCD_KEY_MAX], f[ETCD_KEY_MAX], q[ETCD_KEY_MAX];
-    int tl = snprintf(t, sizeof(t), "syncd\x01%s\x01type", in->name);
-    int fl = snprintf(f, sizeof(f), "syncd\x01%s\x01flag", in->name);
+    char k[ETCD_KEY_MAX], q[ETCD_KEY_MAX];
+    int kl = snprintf(k, sizeof(k), "syncd\x01%s\x01", in->name);
     int ql = snprintf(q, sizeof(q), "syncd\x01%s\x01q/", in->name);
-    char lim[16];
-    json_t *req, *out = NULL, *rs, *kvs;
+    json_t *req, *out = NULL, *rs;
     struct cview *v = cinspect_view(in, in->name, strlen(in->name));
     int rv;
-    size_t i;
 
     if (v == NULL)
         return SYNC_ENOMEM;
-    snprintf(lim, sizeof(lim), "%u", in->max_waiters + 1);
-    req = json_pack(
-        "{s:[{s:{s:o}},{s:{s:o}},{s:{s:o,s:o,s:s,s:s,s:s}},"
-        "{s:{s:o,s:o,s:b}}]}",
-        "success", "request_range", "key", etcd_b64(t, (size_t)tl),
-        "request_range", "key", etcd_b64(f, (size_t)fl), "request_range",
-        "key", etcd_b64(q, (size_t)ql), "range_end",
-        etcd_prefix_end(q, (size_t)ql), "sort_order", "ASCEND", "sort_target",
-        "CREATE", "limit", lim, "request_range", "key",
-        etcd_b64(q, (size_t)ql), "range_end", etcd_prefix_end(q, (size_t)ql),
-        "count_only", 1);
+    req = json_pack("{s:[{s:{s:o,s:o,s:s}},{s:{s:o,s:o,s:b}}]}", "success",
+                    "request_range", "key", etcd_b64(k, (size_t)kl),
+                    "range_end", etcd_prefix_end(k, (size_t)kl), "limit",
+                    "5000", "request_range", "key", etcd_b64(q, (size_t)ql),
+                    "range_end", etcd_prefix_end(q, (size_t)ql),
+                    "count_only", 1);
     rv = req ? etcd_post(c, "/v3/kv/txn", req, &out) : SYNC_ENOMEM;
     json_decref(req);
     rs = json_object_get(out, "responses");
-    for (i = 0; rv == 0 && i < 3; i++) {
-        kvs = json_object_get(
-            json_object_get(json_array_get(rs, i), "response_range"), "kvs");
-        rv = cinspect_keys(in, kvs);
-    }
+    if (rv == 0)
+        rv = cinspect_keys(in, json_object_get(json_object_get(
+                                   json_array_get(rs, 0), "response_range"),
+                               "kvs"));
     if (rv == 0)
         v->n_contenders = (uint32_t)etcd_i64(
-            json_object_get(json_array_get(rs, 3), "response_range"),
+            json_object_get(json_array_get(rs, 1), "response_range"),
             "count");
     json_decref(out);
     return rv;
@@ -343,13 +387,30 @@ static int cinspect_info(struct cluster *cl, const struct cview *v,
     case OBJECT_EVENT:
         out->value = v->flag;
         break;
+    case OBJECT_SEMAPHORE:
     case OBJECT_BOUNDED_SEMAPHORE:
-        out->bound = v->param;
+        /* recipe_prim.h: value = initial + x - count(s/) */
+        if (v->state_inc == v->inc) {
+            out->value = (int64_t)v->param + v->x - v->permits;
+            out->n_waiting = v->waits;
+        } else {
+            out->value = v->param;
+        }
+        out->bound = out->type == OBJECT_BOUNDED_SEMAPHORE ? v->param : 0;
         break;
     case OBJECT_BARRIER:
         out->parties = v->param;
+        if (v->state_inc == v->inc) {
+            out->broken = v->broken;
+            out->n_waiting = v->round == v->gen ? v->arrivals : 0;
+        }
         break;
-    default:
+    case OBJECT_CONDITION:
+        /* Its waiters; holders are its own lock's contenders (a named
+         * lock's are that lock's: show it). */
+        out->n_waiting = v->state_inc == v->inc ? v->waits : 0;
+        out->lock_name = v->extra[0] ? v->extra : NULL;
+        out->value = out->n_waiting;
         break;
     }
     if (v->nq == 0)
@@ -361,8 +422,10 @@ static int cinspect_info(struct cluster *cl, const struct cview *v,
     out->holders[0].host = v->q[0].host;
     cinspect_local(cl, v, &out->holders[0]);
     out->n_holders = 1;
+    /* Waiters in queue order: a Lock's contenders (a Condition's are
+     * counted, not listed: they are not in its lock's queue). */
     nw = v->nq - 1 < max_waiters ? v->nq - 1 : max_waiters;
-    if (nw == 0)
+    if (nw == 0 || (out->type != OBJECT_LOCK && out->type != OBJECT_RLOCK))
         return 0;
     out->waiters = xcalloc(nw, sizeof(*out->waiters));
     if (out->waiters == NULL)

@@ -231,6 +231,23 @@ Test(cluster_inspect, show_and_ls_on_b_name_the_holder_a_serves)
         free(text);
     }
 
+    /* A BoundedSemaphore(3) with a permit out on A: 2/3 on B. */
+    {
+        sync_sem *sa = NULL;
+
+        cr_assert(eq(int, sync_bsem_open(a, cfx_name("S"), 3, &sa), 0));
+        cr_assert(eq(int, sync_sem_acquire(sa, true, -1), 0));
+        snprintf(args, sizeof(args), "show %s", cfx_name("S"));
+        j = ctl_json(1, args);
+        cr_assert(eq(str, (char *)jstr(j, "type"), "bsemaphore"));
+        cr_assert(eq(int, (int)jint(j, "value"), 2));
+        cr_assert(eq(int, (int)jint(j, "bound"), 3));
+        cr_assert(eq(str, (char *)jstr(j, "state"), "value 2/3"));
+        json_decref(j);
+        cr_assert(eq(int, sync_sem_release(sa, 1), 0));
+        sync_sem_close(sa);
+    }
+
     /* A name etcd does not have. */
     {
         const char *err;
