@@ -216,7 +216,16 @@ void view_holder(struct ctl *ctl, const char *name, char *buf, size_t size)
     buf[0] = '\0';
     if (view_call(ctl, &req, SYNCD__REPLY__RESULT_OBJECT, &m) != 0)
         return;
-    if (m->reply->object->n_holders > 0) {
+    if (m->reply->object->n_holders > 0 &&
+        m->reply->object->holders[0]->host != NULL &&
+        m->reply->object->holders[0]->host[0] != '\0') {
+        /* A cluster/ lock: which host's agent serves its holder. */
+        p = m->reply->object->holders[0];
+        snprintf(buf, size, "pid %u on host ", p->pid);
+        view_printable(p->host, buf + strlen(buf), size - strlen(buf));
+        snprintf(buf + strlen(buf), size - strlen(buf), " (agent pid %u)",
+                 p->agent_pid);
+    } else if (m->reply->object->n_holders > 0) {
         p = m->reply->object->holders[0];
         snprintf(buf, size, "pid %u (", p->pid);
         /* The command name is the client's own words: printable only. */

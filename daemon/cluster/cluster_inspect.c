@@ -690,6 +690,7 @@ void cluster_inspect_client(const struct session *s, struct client_info *c)
 
     if (cs == NULL)
         return;
+    c->handles += cs->used;
     c->cluster_lease =
         cs->lease_state == LEASE_LIVE ? (uint64_t)cs->lease : 0;
     for (n = cs->objs.next; n != &cs->objs; n = n->next)
