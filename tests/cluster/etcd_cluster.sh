@@ -45,9 +45,14 @@ port_free() {
   ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# Six free ports (client, peer for 3 members), from a random base.
+# Six free ports (client, peer for 3 members), from a random base below
+# the kernel's ephemeral range: a port in it may be taken by any outgoing
+# connection (another test's curl) between this check and etcd's bind.
+low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "$low" -gt 12000 ] 2>/dev/null || low=32768
+slots=$(( (low - 10 - 10000) / 10 ))
 for attempt in $(seq 1 50); do
-  base=$((20000 + (RANDOM % 2000) * 10))
+  base=$((10000 + (RANDOM % slots) * 10))
   ok=1
   for i in 0 1 2 3 4 5; do
     port_free $((base + i)) || { ok=0; break; }
@@ -88,7 +93,7 @@ for _ in $(seq 1 100); do
 done
 if [ -z "${ready:-}" ]; then
   echo "etcd_cluster: the 3 members did not elect a leader in 10 s" >&2
-  tail -5 "$dir"/m*.log >&2
+  tail -n 5 "$dir"/m*.log >&2
   exit 1
 fi
 
