@@ -39,7 +39,10 @@ static void show(const struct output *out, const Syncd__Reply *r)
     case SYNCD__REPLY__RESULT_LIST:
         if (out->objects)
             out->objects((Syncd__ObjectInfo *const *)r->list->objects,
-                     r->list->n_objects);
+                         r->list->n_objects,
+                         r->list->cluster_error && r->list->cluster_error[0]
+                             ? r->list->cluster_error
+                             : NULL);
         break;
     case SYNCD__REPLY__RESULT_OBJECT:
         if (out->object)
