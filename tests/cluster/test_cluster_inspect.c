@@ -268,6 +268,41 @@ Test(cluster_inspect, show_and_ls_on_b_name_the_holder_a_serves)
     sync_disconnect(b);
 }
 
+/* ls pages (100 objects each) through local and cluster names merged:
+ * every object once, in order. */
+Test(cluster_inspect, ls_pages_merge_local_and_cluster_names)
+{
+    enum { N = 105 };
+    sync_client *b = cfx_connect(1);
+    sync_lock *l[2 * N];
+    char name[96], args[96];
+    const char *prev = "";
+    json_t *j, *objs, *o;
+    size_t i;
+
+    for (i = 0; i < 2 * N; i++) {
+        if (i < N)
+            snprintf(name, sizeof(name), "pg%d-%03zu", (int)getpid(), i);
+        else
+            snprintf(name, sizeof(name), "%spg%d-%03zu", cfx.prefix,
+                     (int)getpid(), i - N);
+        cr_assert(eq(int, sync_lock_open(b, name, &l[i]), 0), "%s", name);
+    }
+    snprintf(args, sizeof(args), "ls '*pg%d-*'", (int)getpid());
+    j = ctl_json(1, args);
+    objs = json_object_get(j, "objects");
+    cr_assert(eq(sz, json_array_size(objs), 2 * N));
+    json_array_foreach(objs, i, o) {
+        cr_assert(lt(int, strcmp(prev, jstr(o, "name")), 0),
+                  "'%s' then '%s'", prev, jstr(o, "name"));
+        prev = jstr(o, "name");
+    }
+    json_decref(j);
+    for (i = 0; i < 2 * N; i++)
+        sync_lock_close(l[i]);
+    sync_disconnect(b);
+}
+
 /* status --json's cluster part on agent i. */
 static json_t *cluster_status(int i)
 {
