@@ -5,11 +5,16 @@
  * release are the lock's.  A wait is three jobs: enter (queue and release
  * in one txn), then, the lock being free for the client's other threads,
  * sleep until notified or timed out, then the lock's own acquire, whose
- * grant answers the wait with the levels it had (recipe_cond.c).
+ * grant answers the wait with the levels it had (recipe_cond.c).  A
+ * notify queued the woken waiter's contender key already: the acquire
+ * adopts it, unless another thread of the client holds or seeks the lock
+ * (one contender key per client and lock: cluster_lock.c); then that key
+ * is dropped and the acquire queues anew.
  */
 #include "cluster/cluster_prim.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "codec.h"
 #include "log.h"
@@ -41,7 +46,7 @@ void cluster_cond_open_run(struct cjob *j)
 /* The recipe's view of job j's condition. */
 static struct recipe_cond cluster_cond_of(const struct cjob *j)
 {
-    struct recipe_cond rc = {.name = j->name, .inc = j->inc,
+    struct recipe_cond rc = {.name = j->name, .inc = j->inc, .info = j->info,
                              .lock = j->lock_name, .lease = j->lease,
                              .lock_seq = j->lock_seq, .grant = j->grant};
 
@@ -58,6 +63,9 @@ void cluster_cond_run(struct cjob *j)
         break;
     case CJ_COND_SLEEP:
         j->rv = recipe_cond_sleep(&j->ctx, &rc, j->seq, j->deadline_ms);
+        break;
+    case CJ_COND_DROP:
+        recipe_lock_forget(&j->ctx, j->lock_name, j->lease, j->seq);
         break;
     default:
         j->rv = recipe_cond_notify(&j->ctx, &rc, j->n, j->flag);
@@ -125,6 +133,7 @@ bool cluster_cond_request(struct csess *cs, struct cobj *o,
         j->flag = rq->notify_all;
     } else {
         j->seq = ++cs->seq;
+        cluster_holder_info(cs, j);
         /* The lock is on its way out: the client's other threads wait
          * for the release to be done. */
         lk->st = COBJ_RELEASING;
@@ -151,6 +160,9 @@ static struct cjob *cluster_cond_next(struct cjob *prev, enum cjob_kind kind,
     snprintf(j->name, sizeof(j->name), "%s", obj->name);
     cluster_prim_job(j, obj);
     j->depth = prev->depth;
+    j->lease = prev->lease;
+    j->seq = prev->seq;
+    memcpy(j->info, prev->info, sizeof(j->info));
     return j;
 }
 
@@ -173,8 +185,6 @@ static void cluster_cond_entered(struct cjob *e)
                                            : NULL);
     } else if (cs->s != NULL &&
                (j = cluster_cond_next(e, CJ_COND_SLEEP, e->obj)) != NULL) {
-        j->lease = e->lease;
-        j->seq = e->seq;
         j->answered = e->answered;
         /* A wait already answered (its handle closed) withdraws now. */
         j->deadline_ms = e->answered || !e->may_wait ? etcd_now_ms()
@@ -187,15 +197,35 @@ static void cluster_cond_entered(struct cjob *e)
 }
 
 /* Notified or timed out: get the lock back as the lock's own acquire. */
+/* The contender key a notify queued for wait w serves nobody: drop it
+ * (else it would hold up the lock until w's lease ends). */
+static void cluster_cond_drop(struct cjob *w)
+{
+    struct cjob *d = cluster_cond_next(w, CJ_COND_DROP, w->obj);
+
+    if (d == NULL) {
+        cluster_lease_lost(w->cs, "out of memory dropping a condition "
+                                  "waiter's lock key");
+        return;
+    }
+    d->answered = true;
+    cluster_job_start(d);
+}
+
+/* Notified or timed out: get the lock back as the lock's own acquire. */
 static void cluster_cond_woken(struct cjob *w)
 {
     struct csess *cs = w->cs;
     struct cobj *lk = w->obj->lock;
     int rv = w->rv == SYNC_EINTR ? SYNC_ETIMEDOUT : w->rv;
+    bool notified = w->rv == 0;
     struct cjob *a;
 
-    if (w->answered || cs->s == NULL)
+    if (w->answered || cs->s == NULL) {
+        if (notified && cs->s != NULL)
+            cluster_cond_drop(w);
         return;
+    }
     if (rv != 0 && rv != SYNC_ETIMEDOUT) {
         cluster_reply(w, rv == SYNC_ENOENT ? SYNC_ELOST : rv,
                       rv == SYNC_ENOENT ? "the condition's wait ended with "
@@ -205,11 +235,16 @@ static void cluster_cond_woken(struct cjob *w)
     }
     a = cluster_cond_next(w, CJ_ACQUIRE, lk);
     if (a == NULL) {
+        if (notified)
+            cluster_cond_drop(w);
         cluster_reply(w, SYNC_ENOMEM, NULL);
         return;
     }
     a->may_wait = true;
     a->cond_rv = rv;
+    a->adopt = notified && (lk->st == COBJ_FREE || lk->st == COBJ_LOST);
+    if (notified && !a->adopt)
+        cluster_cond_drop(w);
     w->answered = true; /* the acquire answers */
     cluster_lock_acquire(cs, a);
 }
@@ -222,6 +257,8 @@ void cluster_cond_done(struct cjob *j)
         break;
     case CJ_COND_SLEEP:
         cluster_cond_woken(j);
+        break;
+    case CJ_COND_DROP:
         break;
     default:
         cluster_reply(j, j->rv == SYNC_ENOENT ? SYNC_ELOST : j->rv,

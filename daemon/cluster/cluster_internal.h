@@ -30,7 +30,7 @@ enum cjob_kind { CJ_OPEN, CJ_UNLINK, CJ_ACQUIRE, CJ_RELEASE, CJ_QUERY,
                  /* cluster_prim.c's */
                  CJ_SEM_ACQUIRE, CJ_SEM_RELEASE, CJ_SEM_UNDO,
                  CJ_BARRIER_WAIT, CJ_BARRIER_OP, CJ_COND_ENTER,
-                 CJ_COND_SLEEP, CJ_COND_NOTIFY,
+                 CJ_COND_SLEEP, CJ_COND_NOTIFY, CJ_COND_DROP,
                  /* cluster_inspect.c's */
                  CJ_INSPECT };
 
@@ -105,6 +105,8 @@ struct cjob {
     int cond_rv;                 /* cond wait: how the wait ended */
     uint64_t lock_seq;           /* cond: the held contender key's seq */
     uint32_t n;                  /* sem release: permits; notify: count */
+    bool adopt;                  /* acquire: the contender key LEASE-SEQ
+                                    is queued already (a notify did) */
     char lock_name[SYNC_NAME_MAX + 1]; /* a Condition's lock */
     /* outputs */
     int rv;
@@ -123,12 +125,14 @@ struct cluster {
     uv_timer_t tick;             /* keepalives, lease checks, parked
                                     deadlines */
     int closing;                 /* close callbacks still to come */
-    pthread_mutex_t mu;          /* guards done, queue, idle, workers */
+    pthread_mutex_t mu;          /* guards done, queue, queued, idle,
+                                    workers */
     struct list_node done;       /* jobs back from their worker */
     struct list_node queue;      /* jobs no worker took yet */
     pthread_cond_t work_cv;      /* a job was queued (or pool_stop) */
     pthread_cond_t exit_cv;      /* a worker ended */
     uint32_t idle, workers;
+    uint32_t queued;             /* jobs on queue */
     bool pool_stop;
     struct list_node sessions;   /* struct csess */
     uint32_t running;            /* worker threads not yet handed back */

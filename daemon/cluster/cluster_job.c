@@ -62,8 +62,11 @@ static void cluster_job_run(struct cjob *j)
         j->rv = recipe_unlink(c, j->name);
         break;
     case CJ_ACQUIRE:
-        j->rv = recipe_lock_acquire(c, j->name, j->lease, j->seq, j->info,
-                                    j->deadline_ms, j->may_wait, &j->grant);
+        j->rv = j->adopt ? recipe_lock_adopt(c, j->name, j->lease, j->seq,
+                                             &j->grant)
+                         : recipe_lock_acquire(c, j->name, j->lease, j->seq,
+                                               j->info, j->deadline_ms,
+                                               j->may_wait, &j->grant);
         break;
     case CJ_RELEASE:
         j->rv = recipe_lock_release(c, j->name, j->lease, j->seq, &j->grant,
@@ -120,6 +123,7 @@ static struct cjob *cluster_worker_next(struct cluster *cl)
         return NULL;
     j = container_of(cl->queue.next, struct cjob, link);
     list_remove(&j->link);
+    cl->queued--;
     return j;
 }
 
@@ -162,7 +166,13 @@ void cluster_job_start(struct cjob *j)
     cl->stats.requests++;
     pthread_mutex_lock(&cl->mu);
     list_insert_tail(&cl->queue, &j->link);
-    if (cl->idle > 0) {
+    cl->queued++;
+    /* A worker counts as idle from its wait until it has the mutex back,
+     * so idle includes workers signalled already: only idle workers
+     * beyond the jobs queued are free (else a job could sit in the queue
+     * behind workers blocked in long waits, e.g. the set that would end
+     * them). */
+    if (cl->idle >= cl->queued) {
         pthread_cond_signal(&cl->work_cv);
     } else {
         pthread_attr_init(&attr);
@@ -177,6 +187,7 @@ void cluster_job_start(struct cjob *j)
     if (err != 0 && cl->workers == 0) {
         /* No worker will take it: it fails now. */
         list_remove(&j->link);
+        cl->queued--;
         j->rv = SYNC_ENOMEM;
         list_insert_tail(&cl->done, &j->link);
         uv_async_send(&cl->async);

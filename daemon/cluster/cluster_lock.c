@@ -90,8 +90,10 @@ void cluster_lock_acquire(struct csess *cs, struct cjob *j)
         return;
     }
     o->st = COBJ_ACQUIRING;
-    j->seq = ++cs->seq;
-    cluster_holder_info(cs, j);
+    if (!j->adopt) {
+        j->seq = ++cs->seq;
+        cluster_holder_info(cs, j);
+    }
     cluster_with_lease(cs, j);
 }
 

@@ -232,6 +232,7 @@ bool cluster_prim_run(struct cjob *j)
     case CJ_COND_ENTER:
     case CJ_COND_SLEEP:
     case CJ_COND_NOTIFY:
+    case CJ_COND_DROP:
         cluster_cond_run(j);
         return true;
     default:
@@ -254,6 +255,7 @@ bool cluster_prim_done(struct cjob *j)
     case CJ_COND_ENTER:
     case CJ_COND_SLEEP:
     case CJ_COND_NOTIFY:
+    case CJ_COND_DROP:
         cluster_cond_done(j);
         return true;
     default:

@@ -301,6 +301,27 @@ static int recipe_confirm(struct etcd_ctx *c, const char *name,
     return rv;
 }
 
+/* Our contender key (suffix, created at myrev) is queued: wait for our
+ * turn (may_wait) and confirm it; on a failure the key goes. */
+static int recipe_lock_turn(struct etcd_ctx *c, const char *name,
+                            const char *suffix, int64_t myrev,
+                            int64_t deadline_ms, bool may_wait,
+                            struct recipe_grant *g)
+{
+    char q[ETCD_KEY_MAX];
+    size_t ql = recipe_key(q, name, "q/");
+    int rv = may_wait ? recipe_wait_turn(c, q, ql, myrev, deadline_ms)
+                      : SYNC_ETIMEDOUT;
+
+    if (rv == 0)
+        rv = recipe_confirm(c, name, suffix, myrev, g);
+    if (rv == 0)
+        g->token = myrev;
+    else if (rv != SYNC_ENOENT)
+        recipe_drop(c, name, suffix);
+    return rv;
+}
+
 int recipe_lock_acquire(struct etcd_ctx *c, const char *name, int64_t lease,
                         uint64_t seq, const char *info, int64_t deadline_ms,
                         bool may_wait, struct recipe_grant *g)
@@ -349,17 +370,49 @@ int recipe_lock_acquire(struct etcd_ctx *c, const char *name, int64_t lease,
     json_decref(out);
     if (rv != 0)
         return rv;
-    if (first != myrev) {
-        rv = may_wait ? recipe_wait_turn(c, q, ql, myrev, deadline_ms)
-                      : SYNC_ETIMEDOUT;
-        if (rv == 0)
-            rv = recipe_confirm(c, name, suffix, myrev, g);
-    }
-    if (rv == 0)
+    if (first == myrev) {
         g->token = myrev;
-    else if (rv != SYNC_ENOENT)
-        recipe_drop(c, name, suffix);
-    return rv;
+        return 0;
+    }
+    return recipe_lock_turn(c, name, suffix, myrev, deadline_ms, may_wait,
+                            g);
+}
+
+int recipe_lock_adopt(struct etcd_ctx *c, const char *name, int64_t lease,
+                      uint64_t seq, struct recipe_grant *g)
+{
+    char k[ETCD_KEY_MAX], suffix[RECIPE_SUFFIX_MAX];
+    size_t kl;
+    json_t *req, *out = NULL;
+    int64_t myrev = 0;
+    int rv;
+
+    snprintf(suffix, sizeof(suffix), "%016llx-%08llx",
+             (unsigned long long)lease, (unsigned long long)seq);
+    kl = recipe_ckey(k, name, 'q', suffix);
+    req = json_pack("{s:o}", "key", etcd_b64(k, kl));
+    rv = req ? etcd_post(c, "/v3/kv/range", req, &out) : SYNC_ENOMEM;
+    json_decref(req);
+    if (rv == 0)
+        myrev = etcd_i64(json_array_get(json_object_get(out, "kvs"), 0),
+                         "create_revision");
+    json_decref(out);
+    if (rv != 0)
+        return rv;
+    /* Gone: its lease ended (nothing is queued for us). */
+    if (myrev == 0)
+        return SYNC_ENOENT;
+    return recipe_lock_turn(c, name, suffix, myrev, -1, true, g);
+}
+
+void recipe_lock_forget(struct etcd_ctx *c, const char *name, int64_t lease,
+                        uint64_t seq)
+{
+    char suffix[RECIPE_SUFFIX_MAX];
+
+    snprintf(suffix, sizeof(suffix), "%016llx-%08llx",
+             (unsigned long long)lease, (unsigned long long)seq);
+    recipe_drop(c, name, suffix);
 }
 
 /* The deletions of that release; k gets the contender key. */

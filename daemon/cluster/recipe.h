@@ -61,6 +61,17 @@ int recipe_lock_acquire(struct etcd_ctx *c, const char *name, int64_t lease,
                         uint64_t seq, const char *info, int64_t deadline_ms,
                         bool may_wait, struct recipe_grant *g);
 /*
+ * Contend with the key q/LEASE-SEQ someone else queued for us (a
+ * Condition's notify queues the waiters it wakes, in its order), waiting
+ * as long as it takes.  0 and *g; SYNC_ENOENT (no such key: its lease
+ * ended); SYNC_EINTR; SYNC_EUNAVAIL.
+ */
+int recipe_lock_adopt(struct etcd_ctx *c, const char *name, int64_t lease,
+                      uint64_t seq, struct recipe_grant *g);
+/* Delete contender LEASE-SEQ's q/ and m/ keys (best effort). */
+void recipe_lock_forget(struct etcd_ctx *c, const char *name, int64_t lease,
+                        uint64_t seq);
+/*
  * Give the lock up: delete the contender key if it still has g's token as
  * create revision (and, when clean, its mark and the dead holders' marks
  * in g: a release that is not clean leaves owner-died for the next

@@ -3,19 +3,24 @@
  * lock is a cluster Lock or RLock (recipe.c's recipe).  wait queues a
  * waiter key and releases the lock in one txn, so no notify can fall
  * between them; notify (lock held: the txn compares our contender key)
- * marks the oldest waiters "1"; a waiter that times out withdraws its key
- * only while it still reads "0", so a notify it already got is never
- * lost.  Re-acquiring the lock afterwards is the lock's own recipe.
+ * marks the oldest waiters "1" and queues their lock contender keys in
+ * the same txn; a waiter that times out withdraws its key only while it
+ * still reads "0", so a notify it already got is never lost.  Getting the
+ * lock back is the lock's own recipe (recipe_lock_adopt after a notify,
+ * recipe_lock_acquire after a timeout).
  */
 #include "cluster/recipe_prim.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "objects/object.h"
 #include "syncclient.h"
 
 #define COND_TRIES 64
+/* A waiter key's value: '0' or '1' and the waiter's description. */
+#define COND_VALUE_MAX 256
 
 int recipe_cond_lock_open(struct etcd_ctx *c, const char *lock, int *type)
 {
@@ -40,16 +45,32 @@ static size_t cond_waiter_key(char *k, const struct recipe_cond *r,
     return recipe_prim_key(k, r->name, r->inc, sfx);
 }
 
+/* The waiter key's value: state '0' or '1', then info, in out. */
+static size_t cond_value(char *out, char state, const char *info)
+{
+    int n = snprintf(out, COND_VALUE_MAX, "%c%s", state, info);
+
+    return n > 0 && n < COND_VALUE_MAX ? (size_t)n : 1;
+}
+
+/* A waiter key's state: '0', '1', or -1 (not a waiter's value). */
+static int cond_state(json_t *kv)
+{
+    char v[COND_VALUE_MAX];
+
+    return etcd_unb64(kv, "value", v, sizeof(v)) >= 1 ? v[0] : -1;
+}
+
 int recipe_cond_enter(struct etcd_ctx *c, const struct recipe_cond *r,
                       uint64_t wseq)
 {
-    char w[ETCD_KEY_MAX];
-    size_t wl = cond_waiter_key(w, r, wseq);
+    char w[ETCD_KEY_MAX], v[COND_VALUE_MAX];
+    size_t wl = cond_waiter_key(w, r, wseq), vl = cond_value(v, '0', r->info);
 
     return recipe_lock_release_and(
         c, r->lock, r->lease, r->lock_seq, &r->grant, true,
         json_pack("{s:{s:o,s:o,s:o}}", "request_put", "key", etcd_b64(w, wl),
-                  "value", etcd_b64("0", 1), "lease", etcd_s64(r->lease)));
+                  "value", etcd_b64(v, vl), "lease", etcd_s64(r->lease)));
 }
 
 /* The waiter key's state: 1 notified, 0 waiting, SYNC_ENOENT gone. */
@@ -58,16 +79,13 @@ static int cond_read(struct etcd_ctx *c, const char *w, size_t wl,
 {
     json_t *req = json_pack("{s:o}", "key", etcd_b64(w, wl)), *out = NULL;
     json_t *kv;
-    char v[4];
     int rv = req ? etcd_post(c, "/v3/kv/range", req, &out) : SYNC_ENOMEM;
 
     json_decref(req);
     if (rv == 0) {
         kv = json_array_get(json_object_get(out, "kvs"), 0);
         *rev = recipe_prim_rev(out);
-        rv = kv == NULL ? SYNC_ENOENT
-                        : etcd_unb64(kv, "value", v, sizeof(v)) == 1 &&
-                              v[0] == '1';
+        rv = kv == NULL ? SYNC_ENOENT : cond_state(kv) == '1';
     }
     json_decref(out);
     return rv;
@@ -75,24 +93,24 @@ static int cond_read(struct etcd_ctx *c, const char *w, size_t wl,
 
 static bool cond_event(int type, json_t *kv, void *arg)
 {
-    char v[4];
-
     (void)arg;
-    return type == 1 ||
-           (etcd_unb64(kv, "value", v, sizeof(v)) == 1 && v[0] == '1');
+    return type == 1 || cond_state(kv) == '1';
 }
 
 /* Withdraw waiter w unless notified: 0 notified, SYNC_ETIMEDOUT
  * withdrawn, SYNC_ENOENT gone, errors. */
-static int cond_withdraw(struct etcd_ctx *c, const char *w, size_t wl)
+static int cond_withdraw(struct etcd_ctx *c, const struct recipe_cond *r,
+                         const char *w, size_t wl)
 {
+    char v[COND_VALUE_MAX];
+    size_t vl = cond_value(v, '0', r->info);
     json_t *out;
     int rv;
 
     atomic_store(&c->cancelled, false);
     out = recipe_txn(c, json_pack("{s:[{s:s,s:o,s:o}],s:[{s:{s:o}}],s:[o]}",
                                   "compare", "target", "VALUE", "key",
-                                  etcd_b64(w, wl), "value", etcd_b64("0", 1),
+                                  etcd_b64(w, wl), "value", etcd_b64(v, vl),
                                   "success", "request_delete_range", "key",
                                   etcd_b64(w, wl), "failure",
                                   recipe_prim_range(w, wl, false, true)),
@@ -127,7 +145,7 @@ int recipe_cond_sleep(struct etcd_ctx *c, const struct recipe_cond *r,
             etcd_now_ms() >= deadline_ms)
             rv = SYNC_ETIMEDOUT;
         if (rv == SYNC_ETIMEDOUT || rv == SYNC_EINTR) {
-            int wr = cond_withdraw(c, w, wl);
+            int wr = cond_withdraw(c, r, w, wl);
 
             if (wr == 0)
                 (void)recipe_prim_delete(c, w, wl, false);
@@ -139,71 +157,97 @@ int recipe_cond_sleep(struct etcd_ctx *c, const struct recipe_cond *r,
     }
 }
 
+/*
+ * Wake waiter kv (its key's suffix after wpl bytes is LEASE-SEQ): compare
+ * it unchanged, mark it, and queue its contender key for the lock under
+ * its lease.  false when kv is not a waiting waiter.
+ */
+static bool cond_wake(const struct recipe_cond *r, json_t *kv, size_t wpl,
+                      json_t *cmp, json_t *ops)
+{
+    char k[ETCD_KEY_MAX], v[COND_VALUE_MAX], q[ETCD_KEY_MAX], m[ETCD_KEY_MAX],
+        sfx[RECIPE_SUFFIX_MAX + 4];
+    long kl = etcd_unb64(kv, "key", k, sizeof(k));
+    long vl = etcd_unb64(kv, "value", v, sizeof(v));
+    size_t ql, ml;
+    json_t *info;
+
+    if (kl <= (long)wpl || vl < 1 || v[0] != '0' ||
+        kl - (long)wpl >= RECIPE_SUFFIX_MAX)
+        return false;
+    snprintf(sfx, sizeof(sfx), "q/%s", k + wpl);
+    ql = recipe_key(q, r->lock, sfx);
+    sfx[0] = 'm';
+    ml = recipe_key(m, r->lock, sfx);
+    info = etcd_b64(v + 1, (size_t)vl - 1);
+    v[0] = '1';
+    json_array_append_new(cmp, json_pack(
+        "{s:s,s:o,s:o}", "target", "MOD", "key", etcd_b64(k, (size_t)kl),
+        "mod_revision", etcd_s64(etcd_i64(kv, "mod_revision"))));
+    json_array_append_new(ops, json_pack(
+        "{s:{s:o,s:o,s:b}}", "request_put", "key", etcd_b64(k, (size_t)kl),
+        "value", etcd_b64(v, (size_t)vl), "ignore_lease", 1));
+    json_array_append_new(ops, json_pack(
+        "{s:{s:o,s:O,s:o}}", "request_put", "key", etcd_b64(q, ql), "value",
+        info, "lease", etcd_s64(etcd_i64(kv, "lease"))));
+    json_array_append_new(ops, json_pack(
+        "{s:{s:o,s:o}}", "request_put", "key", etcd_b64(m, ml), "value",
+        info));
+    return true;
+}
+
 int recipe_cond_notify(struct etcd_ctx *c, const struct recipe_cond *r,
                        uint32_t n, bool all)
 {
-    char q[ETCD_KEY_MAX], wp[ETCD_KEY_MAX], sfx[RECIPE_SUFFIX_MAX + 4],
-        k[ETCD_KEY_MAX], v[4];
+    char q[ETCD_KEY_MAX], wp[ETCD_KEY_MAX], sfx[RECIPE_SUFFIX_MAX + 4];
     size_t ql, wpl = recipe_prim_key(wp, r->name, r->inc, "w/");
     json_t *out, *kvs, *kv, *cmp, *ops;
-    uint32_t picked;
+    uint32_t woken = 0;
+    bool changed;
     size_t i;
-    long kl;
-    int rv, tries;
+    int rv, conflicts = 0;
 
     snprintf(sfx, sizeof(sfx), "q/%016llx-%08llx",
              (unsigned long long)r->lease, (unsigned long long)r->lock_seq);
     ql = recipe_key(q, r->lock, sfx);
-    for (tries = 0; tries < COND_TRIES; tries++) {
+    /* One waiter per txn, oldest first: the contender keys queued for them
+     * must have distinct create revisions, in notify order (keys made in
+     * one txn would share one revision). */
+    for (;;) {
         out = recipe_txn(c, json_pack("{s:[o,o]}", "success",
                                       recipe_prim_range(q, ql, false, true),
                                       recipe_prim_range(wp, wpl, true,
                                                         false)),
                          &rv);
-        if (rv != 0) {
-            json_decref(out);
-            return rv;
-        }
-        if (etcd_i64(recipe_kv(out, 0), "create_revision") !=
-            r->grant.token) {
-            json_decref(out);
-            return SYNC_ENOENT;
-        }
-        /* Oldest first; the txn holds only if each is still as read. */
-        cmp = json_pack("[{s:s,s:o,s:o}]", "target", "CREATE", "key",
-                        etcd_b64(q, ql), "create_revision",
-                        etcd_s64(r->grant.token));
-        ops = json_array();
-        picked = 0;
-        kvs = recipe_prim_kvs(out, 1);
+        if (rv == 0 && etcd_i64(recipe_kv(out, 0), "create_revision") !=
+                           r->grant.token)
+            rv = SYNC_ENOENT;
+        changed = false;
+        kvs = rv == 0 ? recipe_prim_kvs(out, 1) : NULL;
         json_array_foreach(kvs, i, kv) {
-            if (!all && picked >= n)
+            if (!all && woken >= n)
                 break;
-            kl = etcd_unb64(kv, "key", k, sizeof(k));
-            if (kl < 0 || etcd_unb64(kv, "value", v, sizeof(v)) != 1 ||
-                v[0] != '0')
+            cmp = json_pack("[{s:s,s:o,s:o}]", "target", "CREATE", "key",
+                            etcd_b64(q, ql), "create_revision",
+                            etcd_s64(r->grant.token));
+            ops = json_array();
+            if (!cond_wake(r, kv, wpl, cmp, ops)) {
+                json_decref(cmp);
+                json_decref(ops);
                 continue;
-            json_array_append_new(cmp, json_pack(
-                "{s:s,s:o,s:o}", "target", "MOD", "key",
-                etcd_b64(k, (size_t)kl), "mod_revision",
-                etcd_s64(etcd_i64(kv, "mod_revision"))));
-            json_array_append_new(ops, json_pack(
-                "{s:{s:o,s:o,s:b}}", "request_put", "key",
-                etcd_b64(k, (size_t)kl), "value", etcd_b64("1", 1),
-                "ignore_lease", 1));
-            picked++;
+            }
+            rv = recipe_prim_commit(c, cmp, ops, NULL);
+            changed = rv == 1;
+            if (rv != 0)
+                break;
+            woken++;
         }
         json_decref(out);
-        if (picked == 0) {
-            json_decref(cmp);
-            json_decref(ops);
-            return 0;
-        }
-        rv = recipe_prim_commit(c, cmp, ops, NULL);
-        if (rv != 1)
-            return rv;
+        /* A waiter withdrew (or the lock went): read again. */
+        if (changed && ++conflicts < COND_TRIES)
+            continue;
+        return changed ? SYNC_EUNAVAIL : rv;
     }
-    return SYNC_EUNAVAIL;
 }
 
 int recipe_cond_waiting(struct etcd_ctx *c, const char *name, int64_t inc,

@@ -146,6 +146,7 @@ int recipe_cond_lock_open(struct etcd_ctx *c, const char *lock, int *type);
 struct recipe_cond {
     const char *name;          /* the condition */
     int64_t inc;
+    const char *info;          /* the waiter's description */
     const char *lock;          /* its lock's name */
     int64_t lease;             /* the session's */
     uint64_t lock_seq;         /* the held contender key's */
@@ -153,21 +154,28 @@ struct recipe_cond {
 };
 
 /*
- * wait, first half: in one txn, queue waiter w/LEASE-wseq and release
- * the held lock.  0; SYNC_ENOENT (the lock was no longer ours); errors.
+ * wait, first half: in one txn, queue waiter w/LEASE-wseq (value "0"
+ * and info) and release the held lock.  0; SYNC_ENOENT (the lock was no
+ * longer ours); errors.
  */
 int recipe_cond_enter(struct etcd_ctx *c, const struct recipe_cond *k,
                       uint64_t wseq);
 /*
- * wait, second half: until notified (0) or the deadline (SYNC_ETIMEDOUT;
- * a notify that came first wins: 0).  SYNC_EINTR when cancelled (the
+ * wait, second half: until notified (0: the notifier queued our lock
+ * contender key q/LEASE-wseq, for recipe_lock_adopt) or the deadline
+ * (SYNC_ETIMEDOUT; a notify that came first wins: 0).  SYNC_EINTR when cancelled (the
  * waiter key is withdrawn as on a timeout, unless notified: 0);
  * SYNC_ENOENT when the key went (lease gone).
  */
 int recipe_cond_sleep(struct etcd_ctx *c, const struct recipe_cond *k,
                       uint64_t wseq, int64_t deadline_ms);
-/* Mark the first n waiters (all: every one) notified, while the lock's
- * contender key is still ours.  0; SYNC_ENOENT (lock lost); errors. */
+/*
+ * Mark the first n waiters (all: every one) notified ("1"), while the
+ * lock's contender key is still ours, and queue for each, in that order,
+ * its contender key for the lock (under its lease, with its mark): the
+ * woken waiters get the lock back FIFO, as a local Condition's do.  0;
+ * SYNC_ENOENT (lock lost); errors.
+ */
 int recipe_cond_notify(struct etcd_ctx *c, const struct recipe_cond *k,
                        uint32_t n, bool all);
 /* The waiters of the condition. */
