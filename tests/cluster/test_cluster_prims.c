@@ -3,9 +3,11 @@
  * on cluster/ names, through two agents ("hosts") sharing one 3-member
  * etcd, with real processes: the semaphore's limit across hosts (a
  * shared-memory witness), FIFO waiters, UNDO permits back after a kill
- * -9, bounded over-release, release by another process; a Condition's producer and
- * consumer on two hosts, notify(n), timeouts; a Barrier's indices, its
- * breaking by a timeout and by a party's kill -9, reset.
+ * -9, bounded over-release, release by another process; a Condition's
+ * producer and consumer on two hosts, notify(n), timeouts; a Barrier's
+ * indices, its breaking by a timeout and by a party's kill -9, reset; an
+ * agent's kill -9 (UNDO permits and barrier parties end with the lease,
+ * after its TTL).
  */
 #include <signal.h>
 #include <stdatomic.h>
@@ -148,6 +150,29 @@ Test(cluster_prims, undo_permit_back_after_kill9)
     /* Plain permits outlive their taker: this one is still out. */
     cr_assert(eq(int, sync_sem_value(sa), 0));
     cr_assert(eq(int, sync_sem_release(sa, 1), 0));
+    sync_disconnect(a);
+}
+
+/* kill -9 of the holder's agent: nothing revokes the lease; the UNDO
+ * permit comes back when it expires (TTL 3 s here). */
+Test(cluster_prims, agent_killed_undo_permit_back_after_ttl)
+{
+    sync_client *a = cfx_connect(0), *b = cfx_connect(1);
+    sync_sem *sa = open_sem(a, cfx_name("AT"), 1, true, 0);
+    sync_sem *sb = open_sem(b, cfx_name("AT"), 1, true, SYNC_SEM_UNDO);
+    double t_kill, waited;
+
+    cr_assert(eq(int, sync_sem_acquire(sb, true, 5), 0));
+    cr_assert(eq(int, sync_sem_value(sa), 0));
+    t_kill = fx_now();
+    cfx_kill_agent(1);
+    cr_assert(eq(int, sync_sem_acquire(sa, true, 20), 0));
+    waited = fx_now() - t_kill;
+    /* Lease TTL 3 s after the last keepalive (sent every TTL/4). */
+    cr_assert(ge(dbl, waited, 1.5), "permit back after %.3f s", waited);
+    cr_assert(lt(dbl, waited, 6.0), "permit back after %.3f s", waited);
+    cr_assert(eq(int, sync_sem_release(sa, 1), 0));
+    sync_disconnect(b);
     sync_disconnect(a);
 }
 
@@ -594,5 +619,48 @@ Test(cluster_prims, barrier_party_killed_breaks_it)
     cr_assert(eq(int, atomic_load(&r->broken), 1));
     cr_assert(eq(int, sync_barrier_broken(b), 1));
     cr_assert(eq(int, fx_waitpid(victim, 5000), 128 + SIGKILL));
+    sync_disconnect(a);
+}
+
+/* kill -9 of a waiting party's agent: its arrival key expires with the
+ * lease (TTL 3 s), and the party waiting on the other host is told:
+ * broken. */
+Test(cluster_prims, agent_killed_party_breaks_barrier_after_ttl)
+{
+    struct round *r = fx_shared(sizeof(*r));
+    atomic_int *in = fx_shared(sizeof(*in));
+    sync_client *a = cfx_connect(0);
+    sync_barrier *ba = NULL;
+    double t_kill, waited;
+    pid_t x, y;
+
+    cr_assert(eq(int, sync_barrier_open(a, cfx_name("ATB"), 3, &ba), 0));
+    x = fx_fork();
+    if (x == 0) {
+        sync_client *c = cfx_connect_nofail(1);
+        sync_barrier *cb = NULL;
+
+        if (c == NULL || sync_barrier_open(c, cfx_name("ATB"), 3, &cb) != 0)
+            _exit(2);
+        atomic_store(in, 1);
+        (void)sync_barrier_wait(cb, 30); /* ends with its agent */
+        _exit(0);
+    }
+    wait_for_count(in, 1);
+    y = fx_fork();
+    if (y == 0)
+        _exit(party(0, cfx_name("ATB"), r, 1, 30));
+    for (int k = 0; k < 250 && sync_barrier_n_waiting(ba) < 2; k++)
+        fx_sleep_ms(20);
+    cr_assert(eq(int, sync_barrier_n_waiting(ba), 2));
+    t_kill = fx_now();
+    cfx_kill_agent(1);
+    cr_assert(eq(int, fx_waitpid(y, 15000), 0));
+    waited = fx_now() - t_kill;
+    cr_assert(eq(int, atomic_load(&r->broken), 1));
+    cr_assert(ge(dbl, waited, 1.5), "broken after %.3f s", waited);
+    cr_assert(lt(dbl, waited, 8.0), "broken after %.3f s", waited);
+    cr_assert(eq(int, sync_barrier_broken(ba), 1));
+    (void)fx_waitpid(x, 10000);
     sync_disconnect(a);
 }
