@@ -159,7 +159,11 @@ struct sync__lockable {
                                what a reconnect reclaims */
     bool lost;              /* a reclaim was refused (sync_lock_owner_lost),
                                until the next acquire */
-    bool lost_unsaid;       /* the next release returns SYNC_ELOST */
+    uint32_t lost_levels;   /* levels a reconnect could not reclaim: a
+                               release with no live level left returns
+                               SYNC_ELOST for each (a later acquire does
+                               not clear them: its own release is
+                               balanced by its own level) */
     uint32_t cond_waits;    /* condition waits in flight: their levels
                                are in `levels` but the daemon gave the
                                lock back while they wait */

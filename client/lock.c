@@ -60,7 +60,7 @@ void sync__lockable_count(struct sync__lockable *l, int delta)
     pthread_mutex_lock(&l->mu);
     lockable_levels_add(l, delta);
     if (delta > 0)
-        l->lost = l->lost_unsaid = false;
+        l->lost = false;
     pthread_mutex_unlock(&l->mu);
 }
 
@@ -147,17 +147,30 @@ int sync__lockable_release(struct sync__lockable *l)
         lockable_levels_add(l, -1);
     if (rv != 1)
         return rv;
-    /* A hold lost in a daemon restart: this release says so, once. */
+    /* A level lost in a daemon restart: this release says so (once per
+     * lost level, once no live level is left to release). */
     pthread_mutex_lock(&l->mu);
-    lost = l->lost_unsaid &&
+    lost = l->lost_levels > 0 &&
            __atomic_load_n(&l->levels, __ATOMIC_RELAXED) == 0;
-    l->lost_unsaid = false;
+    if (lost)
+        l->lost_levels--;
     pthread_mutex_unlock(&l->mu);
     if (lost)
         return SYNC_ELOST;
     rv = sync__object_call(&l->o, &req, NULL);
     if (rv == 0)
         sync__lockable_count(l, -1);
+    if (rv == SYNC_EPERM) {
+        /* The connection dropped under this release and the reconnect
+         * could not reclaim the hold (it marked it lost meanwhile): the
+         * daemon's "not held" means the hold was lost, not a misuse. */
+        pthread_mutex_lock(&l->mu);
+        if (l->lost_levels > 0) {
+            l->lost_levels--;
+            rv = SYNC_ELOST;
+        }
+        pthread_mutex_unlock(&l->mu);
+    }
     return rv;
 }
 

@@ -117,8 +117,12 @@ static bool reconnect_reclaimed(const struct reconnect_item *v, size_t n,
  * condition waits in flight stay: those waits take the lock back. */
 static void reconnect_lost(struct sync__lockable *l)
 {
+    uint32_t levels;
+
     pthread_mutex_lock(&l->mu);
-    l->lost = l->lost_unsaid = true;
+    levels = __atomic_load_n(&l->levels, __ATOMIC_RELAXED);
+    l->lost = true;
+    l->lost_levels += levels > l->cond_waits ? levels - l->cond_waits : 0;
     __atomic_store_n(&l->levels, l->cond_waits, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&l->mu);
 }
@@ -174,8 +178,12 @@ static int reconnect_restore(sync_client *c)
             reconnect_lost(l);
             continue;
         }
+        /* The levels it counts, not the daemon's: an acquire or release
+         * in flight when the connection dropped is sent again after this,
+         * and must find the depth it left from. */
         req = (struct sync__request){.op = OP_RECLAIM,
-                                     .handle = v[i].handle};
+                                     .handle = v[i].handle,
+                                     .n = levels};
         rv = sync__call_once(c, &req, &res, &gen);
         if (rv == SYNC_ECONN || rv == SYNC_ESHUTDOWN || rv == SYNC_ENOMEM)
             break;

@@ -168,8 +168,12 @@ SYNC_API int sync_connect(const char *socket_path, sync_client **out);
  * A hold the daemon cannot give back (the grace period was over, the
  * object was unlinked, the daemon restarted on other state or in memory)
  * is lost: sync_lock_owner_lost() (and the RLock and Condition forms)
- * returns 1 for its handle until its next successful acquire, and its next
- * release returns SYNC_ELOST without sending anything.
+ * returns 1 for its handle until its next successful acquire, and the
+ * release of each lost level returns SYNC_ELOST (without sending anything,
+ * or, when the connection dropped under that very release, instead of the
+ * daemon's "not held"); a release balancing a later acquire works as
+ * usual.  Under --fsync batch or never, a grant made in the last interval
+ * before a crash may not be on disk: its holder learns it this way.
  *
  * A forked child never reconnects or reclaims its parent's holds (its
  * inherited client returns SYNC_EFORKED).  Semaphore permits held through

@@ -111,6 +111,7 @@ static void wire_build(const struct sync__request *r, uint64_t id,
         syncd__reclaim__init(&m->u.reclaim);
         m->u.reclaim.handle = r->handle;
         m->u.reclaim.token = r->token;
+        m->u.reclaim.depth = r->n;
         m->req.op_case = SYNCD__REQUEST__OP_RECLAIM;
         m->req.reclaim = &m->u.reclaim;
         break;

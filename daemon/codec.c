@@ -146,6 +146,7 @@ static int codec_fill(const Syncd__Request *m, struct request *rq,
         rq->op = OP_RECLAIM;
         rq->handle = m->reclaim->handle;
         rq->token = m->reclaim->token;
+        rq->n = m->reclaim->depth;
         return 0;
     case SYNCD__REQUEST__OP_LIST_OBJECTS: {
         ProtobufCBinaryData pat = {0, NULL};

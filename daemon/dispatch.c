@@ -519,7 +519,7 @@ static void dispatch_reclaim(struct session *s, const struct request *rq)
         why = "nothing to reclaim: the object is not kept (anonymous)";
         if (named != NULL)
             rv = grace_reclaim(s->server->grace, named->name, l,
-                               s->client_id, rq->token, s->id,
+                               s->client_id, rq->token, rq->n, s->id,
                                &rp.u.acquire.token, &why);
     }
     if (rv != 0) {

@@ -9,6 +9,7 @@
 #include "dispatch.h"
 
 #include "dispatch_internal.h"
+#include "grace.h"
 #include "lockcache.h"
 #include "log.h"
 #include "objects/barrier.h"
@@ -17,6 +18,7 @@
 #include "objects/lock.h"
 #include "objects/semaphore.h"
 #include "server.h"
+#include "store.h"
 
 /* Answer an acquire/wait that holds what it asked for: granted (code 0),
  * or a condition wait that timed out but has its lock back
@@ -82,11 +84,40 @@ static void dispatch_log_cycle(struct session *s, const struct lock *l,
     }
 }
 
+/*
+ * An acquire that finds its own client's ghost holding the lock for the
+ * same thread, in a restart's grace period: a hold the client does not
+ * know of (the daemon granted it and stopped before the reply, which the
+ * client now sends again; or the lock was lent and free in its page).
+ * The ghost lets go cleanly, rather than the acquire waiting behind its
+ * own client until the period ends and a false owner-died.
+ */
+static void dispatch_lock_own_ghost(struct session *s, struct lock *l,
+                                    uint64_t thread)
+{
+    struct object *named;
+
+    if (s->server->grace == NULL || s->server->store == NULL ||
+        !(s->caps & WIRE_CAP_RECLAIM))
+        return;
+    named = store_named(s->server->store, &l->base);
+    if (named != NULL &&
+        grace_drop_own(s->server->grace, named->name, l, s->client_id,
+                       thread) == 0)
+        log_info("client pid %d uid %u: '%s' was held for it across the "
+                 "restart unknown to it: let go", (int)s->pid,
+                 (unsigned)s->uid, l->base.name);
+}
+
 /* Acquire a Lock/RLock; the lock refuses a wait that would deadlock. */
 static int dispatch_lock_acquire(struct session *s, struct lock *l,
                                  struct pending *p, bool may_wait)
 {
-    int rv = lock_acquire(l, &p->w, may_wait);
+    int rv;
+
+    if (l->held && grace_is_ghost(l->holder))
+        dispatch_lock_own_ghost(s, l, p->w.thread);
+    rv = lock_acquire(l, &p->w, may_wait);
 
     if (rv == SYNC_EDEADLK) {
         s->server->stats.deadlocks++;

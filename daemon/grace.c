@@ -109,6 +109,10 @@ int grace_start(struct grace *g, uv_loop_t *loop, uint64_t ms)
         grace_end(g);
         return 0;
     }
+    /* From now, not from the loop's cached time of its creation: loading
+     * the state took a while (much more under valgrind), and that must
+     * not eat into the clients' time to reclaim. */
+    uv_update_time(loop);
     if (uv_timer_init(loop, &g->timer) != 0)
         return -1;
     g->timer.data = g;
@@ -132,8 +136,8 @@ uint32_t grace_left_ms(const struct grace *g)
 }
 
 int grace_reclaim(struct grace *g, const char *name, struct lock *l,
-                  const uint8_t client_id[16], uint64_t token, uint64_t to,
-                  uint64_t *token_out, const char **why)
+                  const uint8_t client_id[16], uint64_t token, uint32_t depth,
+                  uint64_t to, uint64_t *token_out, const char **why)
 {
     size_t i;
 
@@ -156,11 +160,35 @@ int grace_reclaim(struct grace *g, const char *name, struct lock *l,
             return SYNC_ELOST;
         }
         (void)lock_transfer(l, g->v[i].owner, to);
+        if (depth > 0)
+            lock_set_depth(l, depth);
         *token_out = g->v[i].token;
         grace_remove(g, i);
         g->reclaimed++;
         if (g->n == 0)
             grace_end(g); /* all back: the period ends now */
+        return 0;
+    }
+    return SYNC_ELOST;
+}
+
+int grace_drop_own(struct grace *g, const char *name, struct lock *l,
+                   const uint8_t client_id[16], uint64_t thread)
+{
+    size_t i;
+
+    if (!l->held || !grace_is_ghost(l->holder) || l->holder_thread != thread)
+        return SYNC_ELOST;
+    for (i = 0; i < g->n; i++) {
+        if (strcmp(g->v[i].name, name) != 0 ||
+            memcmp(g->v[i].client_id, client_id, 16) != 0 ||
+            grace_ghost_lock(g, i) != l)
+            continue;
+        (void)lock_release_all(l);
+        grace_remove(g, i);
+        g->reclaimed++;
+        if (g->n == 0)
+            grace_end(g);
         return 0;
     }
     return SYNC_ELOST;

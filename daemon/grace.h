@@ -71,12 +71,25 @@ uint32_t grace_left_ms(const struct grace *g);
 
 /*
  * The client `client_id` (session `to`) reclaims its hold of l, kept
- * under `name`; token 0 or the hold's.  0 with *token_out, or SYNC_ELOST
- * with *why.
+ * under `name`; token 0 or the hold's; depth 0 or the RLock levels the
+ * client counts (they win over the kept depth: an acquire or release in
+ * flight at the crash is sent again afterwards).  0 with *token_out, or
+ * SYNC_ELOST with *why.
  */
 int grace_reclaim(struct grace *g, const char *name, struct lock *l,
-                  const uint8_t client_id[16], uint64_t token, uint64_t to,
-                  uint64_t *token_out, const char **why);
+                  const uint8_t client_id[16], uint64_t token, uint32_t depth,
+                  uint64_t to, uint64_t *token_out, const char **why);
+/*
+ * An acquire by `thread` of client client_id that finds l held by that
+ * client's own ghost for the same thread: a hold its client does not know
+ * of (the daemon stopped before the grant's reply, or the lock was lent
+ * and free in the client's page).  The ghost lets go of it cleanly - the
+ * next waiter gets it without owner-died, or the acquire then takes it
+ * with a fresh token, as any grant.  0 when it did, SYNC_ELOST when l is
+ * not such a hold.
+ */
+int grace_drop_own(struct grace *g, const char *name, struct lock *l,
+                   const uint8_t client_id[16], uint64_t thread);
 
 /* Stopping: close the timer; the ghosts stay in the file. */
 void grace_close(struct grace *g);

@@ -2,8 +2,9 @@
  * run.c: lock and sem, which run a command while holding a Lock or a
  * semaphore permit.  Invariant: CMD never runs without the hold.  It
  * starts only after the acquire, gets SIGKILL when syncctl dies
- * (PR_SET_PDEATHSIG), and SIGTERM when the daemon connection is lost
- * (the daemon has then released the hold); the hold is given back only
+ * (PR_SET_PDEATHSIG), and SIGTERM when the hold is lost with the daemon
+ * connection (a lock survives a daemon restart on a --state-dir: the
+ * library reconnects and reclaims it); the hold is given back only
  * after CMD has ended.  CMD also inherits a descriptor of syncctl's
  * connection (like flock(1)'s lock descriptor): if syncctl is killed, the
  * daemon sees the connection close - and releases the hold - only once
@@ -66,13 +67,27 @@ static void run_child(const struct ctl *ctl,
     _exit(EXIT_NOCMD);
 }
 
-/* A call that reads the socket: it consumes a notice or sees EOF. */
-static int run_ping(const struct run_hold *h)
+/*
+ * A call that reads the socket: it consumes a notice or sees EOF.  After
+ * a daemon restart the library reconnects inside this call and reclaims
+ * the lock (same token); the hold is gone when that failed, when it was a
+ * semaphore permit (never reclaimed: the restarted daemon counted it as
+ * given back), or when there is no daemon to reconnect to.  -1 then.
+ */
+static int run_ping(const struct ctl *ctl, const struct run_hold *h)
 {
+    uint64_t gen = __atomic_load_n(&ctl->client->gen, __ATOMIC_RELAXED);
     int rv =
         h->lock != NULL ? sync_lock_locked(h->lock) : sync_sem_value(h->sem);
 
-    return rv < 0 ? rv : 0;
+    if (rv < 0)
+        return rv;
+    if (h->lock != NULL && sync_lock_owner_lost(h->lock) == 1)
+        return -1;
+    if (h->sem != NULL &&
+        __atomic_load_n(&ctl->client->gen, __ATOMIC_RELAXED) != gen)
+        return -1;
+    return 0;
 }
 
 /*
@@ -135,10 +150,13 @@ static int run_wait(const struct ctl *ctl,
             run_forward(sfd, pid);
         /* A query on a held handle fails only when the connection (and
          * with it the hold) is gone: a lost daemon, EOF, a shutdown. */
-        if (pfd[1].revents != 0 && run_ping(h) < 0) {
+        if (pfd[1].revents != 0 && run_ping(ctl, h) < 0) {
             lost->lost = true;
             pfd[1].fd = -1;
             kill(pid, SIGTERM);
+        } else if (pfd[1].revents != 0) {
+            /* Still held: on a new connection if the daemon restarted. */
+            pfd[1].fd = ctl->client->fd;
         }
     }
 }

@@ -298,6 +298,12 @@ int lock_transfer(struct lock *l, uint64_t from, uint64_t to)
     return 0;
 }
 
+void lock_set_depth(struct lock *l, uint32_t depth)
+{
+    if (l->held && l->recursive && depth >= 1)
+        l->depth = depth;
+}
+
 bool lock_may_lend(const struct lock *l, uint32_t max_depth)
 {
     return l->held && l->lent_to == 0 &&

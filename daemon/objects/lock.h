@@ -115,6 +115,9 @@ void lock_hold_restore(struct lock *l, uint64_t owner, uint64_t thread,
 /* The hold of `from` becomes `to`'s (same thread, depth, token): a
  * reclaim.  SYNC_EPERM unless `from` holds l. */
 int lock_transfer(struct lock *l, uint64_t from, uint64_t to);
+/* The held RLock's depth becomes depth (>= 1; a Lock stays at 1): the
+ * levels its reclaiming holder counts. */
+void lock_set_depth(struct lock *l, uint32_t depth);
 
 /* Lock caching's adaptive grant: a lock is lent once its holder took it
  * lend_after times in a row; a lending taken back after fewer than

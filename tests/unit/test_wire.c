@@ -223,6 +223,7 @@ static void pb_request(enum wire_op op, struct pb_request *m)
         PB_OP(m, reclaim, RECLAIM, syncd__reclaim__init);
         m->reclaim.handle = V_HANDLE;
         m->reclaim.token = V_TOKEN;
+        m->reclaim.depth = V_N;
         return;
     }
 }
@@ -313,6 +314,7 @@ static struct request daemon_request(enum wire_op op)
     case OP_RECLAIM:
         r.handle = V_HANDLE;
         r.token = V_TOKEN;
+        r.n = V_N;
         break;
     }
     return r;
@@ -776,7 +778,7 @@ static const char *const v2_bytes[] = {
     [OP_LIST_CLIENTS] = "08d588cd919202a2010408631037",
     [OP_CANCEL] = "08d588cd919202aa0102084d",
     [OP_BARRIER_ACTION_DONE] = "08d588cd919202b2010508b4241001",
-    [OP_RECLAIM] = "08d588cd919202ba010a08b424108e9ab0d8a001",
+    [OP_RECLAIM] = "08d588cd919202ba010c08b424108e9ab0d8a001184d",
 };
 
 /* A version-1 client's Hello as it was sent (values of client_request()):
