@@ -343,7 +343,9 @@ void lock_return(struct lock *l, bool held, uint64_t thread, uint32_t depth,
     if (held) {
         l->held = true;
         l->holder_thread = thread;
-        l->depth = depth;
+        /* The page is the client's to write: a Lock is held once, an
+         * RLock at least once, whatever the word says. */
+        l->depth = !l->recursive || depth == 0 ? 1 : depth;
         l->holder_token = tokens;
         lock_changed(l);
         return;

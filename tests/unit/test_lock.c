@@ -454,11 +454,12 @@ Test(lock, a_lending_returned_held_stays_held_by_that_thread)
     cr_assert(eq(i64, query(), 1));
     cr_assert(eq(u64, l->holder, A));
     cr_assert(eq(u64, l->holder_thread, 42));
-    cr_assert(eq(u32, l->depth, 3));
+    /* A Lock is held once, whatever depth the client's word claims (the
+     * fuzzer found a Lock "held at depth 58"). */
+    cr_assert(eq(u32, l->depth, 1));
     cr_assert(eq(u64, l->holder_token, t + 2));
     queue(&b, B);
-    for (int i = 0; i < 3; i++)
-        cr_assert(eq(int, lock_release(l, A), 0));
+    cr_assert(eq(int, lock_release(l, A), 0));
     FAKE_ASSERT_DONE(&b, 0);
     cr_assert(eq(u64, b.w.token, t + 3));
     cr_assert(eq(int, lock_release(l, B), 0));
