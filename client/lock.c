@@ -132,10 +132,26 @@ int sync__lockable_acquire(struct sync__lockable *l, bool blocking,
     return rv;
 }
 
+/* Whether a release reports one lost level (and counts it said): when
+ * levels were lost in a restart and, if only_unheld, no live level is
+ * left to release. */
+static bool lockable_say_lost(struct sync__lockable *l, bool only_unheld)
+{
+    bool lost;
+
+    pthread_mutex_lock(&l->mu);
+    lost = l->lost_levels > 0 &&
+           (!only_unheld ||
+            __atomic_load_n(&l->levels, __ATOMIC_RELAXED) == 0);
+    if (lost)
+        l->lost_levels--;
+    pthread_mutex_unlock(&l->mu);
+    return lost;
+}
+
 int sync__lockable_release(struct sync__lockable *l)
 {
     struct sync__request req = {.op = OP_RELEASE, .n = 1};
-    bool lost;
     int rv;
 
     if (l == NULL)
@@ -149,28 +165,16 @@ int sync__lockable_release(struct sync__lockable *l)
         return rv;
     /* A level lost in a daemon restart: this release says so (once per
      * lost level, once no live level is left to release). */
-    pthread_mutex_lock(&l->mu);
-    lost = l->lost_levels > 0 &&
-           __atomic_load_n(&l->levels, __ATOMIC_RELAXED) == 0;
-    if (lost)
-        l->lost_levels--;
-    pthread_mutex_unlock(&l->mu);
-    if (lost)
+    if (lockable_say_lost(l, true))
         return SYNC_ELOST;
     rv = sync__object_call(&l->o, &req, NULL);
     if (rv == 0)
         sync__lockable_count(l, -1);
-    if (rv == SYNC_EPERM) {
-        /* The connection dropped under this release and the reconnect
-         * could not reclaim the hold (it marked it lost meanwhile): the
-         * daemon's "not held" means the hold was lost, not a misuse. */
-        pthread_mutex_lock(&l->mu);
-        if (l->lost_levels > 0) {
-            l->lost_levels--;
-            rv = SYNC_ELOST;
-        }
-        pthread_mutex_unlock(&l->mu);
-    }
+    /* The connection dropped under this release and the reconnect could
+     * not reclaim the hold (it marked it lost meanwhile): the daemon's
+     * "not held" means the hold was lost, not a misuse. */
+    if (rv == SYNC_EPERM && lockable_say_lost(l, false))
+        rv = SYNC_ELOST;
     return rv;
 }
 
