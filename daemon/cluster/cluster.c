@@ -167,6 +167,10 @@ void cluster_session_closing(struct session *s)
             log_info("cluster: %s '%s' released: holder pid %d uid %u is "
                      "gone (lease revoked)", object_type_name(o->type),
                      o->name, (int)s->pid, (unsigned)s->uid);
+        if (o->act.rev != 0)
+            log_info("cluster: barrier '%s' broken: pid %d uid %u died "
+                     "running its action (lease revoked)", o->name,
+                     (int)s->pid, (unsigned)s->uid);
         list_foreach_safe(m, mt, &o->parked) {
             j = container_of(m, struct cjob, link);
             list_remove(&j->link);

@@ -179,6 +179,14 @@ static void cinspect_prim_key(struct cview *v, const char *suffix,
     else if (strcmp(suffix, "x") == 0 || strcmp(suffix, "gen") == 0) {
         if (etcd_unb64(kv, "value", val, sizeof(val)) > 0)
             *(suffix[0] == 'x' ? &v->x : &v->gen) = strtoll(val, NULL, 10);
+    } else if (strcmp(suffix, "act") == 0) {
+        /* The round's action runs: the actor's arrival key (listed just
+         * before, "a/" sorting before "act") is not a waiter's. */
+        char act[32 + RECIPE_SUFFIX_MAX];
+
+        if (etcd_unb64(kv, "value", act, sizeof(act)) > 0 &&
+            strtoll(act, NULL, 10) == v->round && v->arrivals > 0)
+            v->arrivals--;
     } else if (sscanf(suffix, "a/%16" SCNx64 "/", &round) == 1) {
         if (round > v->round) {
             v->round = round;

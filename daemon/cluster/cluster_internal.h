@@ -14,7 +14,7 @@
 
 #include "cluster/cluster.h"
 #include "cluster/etcd.h"
-#include "cluster/recipe.h"
+#include "cluster/recipe_prim.h"
 #include "list.h"
 #include "objects/object.h"
 #include "syncclient.h"
@@ -57,6 +57,8 @@ struct cobj {
     uint32_t param;              /* initial value, parties */
     bool undo;                   /* a Semaphore opened with SYNC_SEM_UNDO */
     struct cobj *lock;           /* a Condition's lock (a reference) */
+    struct recipe_barrier_act act; /* a Barrier's action this session was
+                                      told to run (rev 0: none) */
 };
 
 enum lease_state { LEASE_NONE, LEASE_GRANTING, LEASE_LIVE };
@@ -108,6 +110,8 @@ struct cjob {
     bool adopt;                  /* acquire: the contender key LEASE-SEQ
                                     is queued already (a notify did) */
     char lock_name[SYNC_NAME_MAX + 1]; /* a Condition's lock */
+    /* barrier wait: the action to run (output); report: its input */
+    struct recipe_barrier_act act;
     /* outputs */
     int rv;
     struct recipe_grant grant;

@@ -107,6 +107,22 @@ void cluster_prim_job(struct cjob *j, const struct cobj *o)
         snprintf(j->lock_name, sizeof(j->lock_name), "%s", o->lock->name);
 }
 
+struct cjob *cluster_prim_job_on(struct csess *cs, struct cobj *o,
+                                 enum cjob_kind kind)
+{
+    struct cjob *j = cluster_job_new(cs->cl, cs, kind);
+
+    if (j == NULL)
+        return NULL;
+    j->answered = true;
+    j->obj = o;
+    o->refs++;
+    j->type = (int)o->type;
+    snprintf(j->name, sizeof(j->name), "%s", o->name);
+    cluster_prim_job(j, o);
+    return j;
+}
+
 bool cluster_cobj_in_use(const struct csess *cs, const struct cobj *o)
 {
     uint32_t i;
@@ -125,6 +141,8 @@ void cluster_prim_close(struct csess *cs, struct cobj *o, uint32_t h)
         cluster_sem_undo(cs, o, h, 0, cs->lease);
     if (o->lock != NULL && !cluster_cobj_in_use(cs, o->lock))
         cluster_lock_drop(cs, o->lock);
+    if (o->type == OBJECT_BARRIER)
+        cluster_barrier_close(cs, o);
 }
 
 bool cluster_job_cancellable(const struct cjob *j)
@@ -169,6 +187,8 @@ void cluster_prim_granted(struct cjob *j, int64_t token, int64_t index)
     j->answered = true;
     rp.u.acquire.token = (uint64_t)token;
     rp.u.acquire.index = index;
+    /* A barrier party told to run the round's action. */
+    rp.u.acquire.run_action = j->kind == CJ_BARRIER_WAIT && j->act.rev != 0;
     session_send(j->cs->s, &rp);
 }
 

@@ -21,6 +21,9 @@ bool cluster_barrier_request(struct csess *cs, struct cobj *o,
                              const struct request *rq);
 void cluster_barrier_done(struct cjob *j);
 void cluster_barrier_run(struct cjob *j);
+/* A handle of o closed: if the session runs its action and no handle
+ * names it any more, the round breaks (as a local one does). */
+void cluster_barrier_close(struct csess *cs, struct cobj *o);
 
 /* cluster_cond.c */
 bool cluster_cond_request(struct csess *cs, struct cobj *o,
@@ -30,6 +33,10 @@ void cluster_cond_run(struct cjob *j);
 /* Open job j of a Condition: the condition and its lock. */
 void cluster_cond_open_run(struct cjob *j);
 
+/* A job of kind on o that no request waits for (answered already);
+ * NULL when out of memory. */
+struct cjob *cluster_prim_job_on(struct csess *cs, struct cobj *o,
+                                 enum cjob_kind kind);
 /* Reply REPLY_ACQUIRE with token and index (code 0). */
 void cluster_prim_granted(struct cjob *j, int64_t token, int64_t index);
 

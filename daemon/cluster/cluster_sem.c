@@ -47,22 +47,16 @@ void cluster_sem_run(struct cjob *j)
 void cluster_sem_undo(struct csess *cs, struct cobj *o, uint32_t h,
                       uint64_t seq, int64_t lease)
 {
-    struct cjob *j = cluster_job_new(cs->cl, cs, CJ_SEM_UNDO);
+    struct cjob *j = cluster_prim_job_on(cs, o, CJ_SEM_UNDO);
 
     if (j == NULL) {
         /* The permits stay taken until the lease ends: end it now. */
         cluster_lease_lost(cs, "out of memory giving back UNDO permits");
         return;
     }
-    j->answered = true;
-    j->obj = o;
-    o->refs++;
-    j->type = (int)o->type;
     j->handle = h;
     j->seq = seq;
     j->lease = lease;
-    snprintf(j->name, sizeof(j->name), "%s", o->name);
-    cluster_prim_job(j, o);
     cluster_job_start(j);
 }
 

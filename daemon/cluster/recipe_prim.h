@@ -20,8 +20,15 @@
  *     value = INITIAL + x - count(s/)
  *   Barrier (type "T:PARTIES:")
  *     gen                 the round (absent: 0)
- *     a/ROUND/LEASE-SEQ   an arrival that waits (lease); the arrival that
- *                         completes the round only bumps gen
+ *     a/ROUND/LEASE-SEQ   an arrival that waits (lease), "-a" appended
+ *                         when it offers to run the action; the arrival
+ *                         that completes the round only bumps gen, or
+ *                         writes act
+ *     act                 "ROUND WHO" (no lease): the round's action
+ *                         runs in the party whose arrival key is
+ *                         a/ROUND/WHO (under its lease: its death shows);
+ *                         gen moves on only when that party reports
+ *                         success, and a failure writes broken
  *     broken              exists while the barrier is broken
  *   Condition (type "T:0:LOCK", LOCK empty: its private RLock, whose
  *   q/ and m/ keys are the condition's own name's)
@@ -117,16 +124,44 @@ int recipe_sem_state(struct etcd_ctx *c, const struct recipe_sem *s,
 
 /* ---- Barrier (recipe_barrier.c) ---------------------------------------- */
 
+/* The round's action, as the party told to run it knows it. */
+struct recipe_barrier_act {
+    int64_t rev;                  /* the act key's create revision (0: this
+                                     party runs no action) */
+    int64_t round;
+    char who[RECIPE_SUFFIX_MAX];  /* the actor's arrival key suffix */
+};
+
+struct recipe_barrier {
+    const char *name;
+    int64_t inc;
+    uint32_t parties;
+    int64_t lease;      /* the session's */
+    uint64_t seq;       /* unique in the session */
+    bool offers;        /* this party can run the action */
+};
+
 /*
  * Arrive and wait for the round to fill.  0 and *index (distinct in the
- * round, parties - 1 for the last arrival); SYNC_EBROKEN (broken, reset,
- * a party left or died, or our deadline passed: then we broke it);
- * SYNC_EINTR (cancelled: we broke it too); SYNC_EUNAVAIL.
+ * round, parties - 1 for the last arrival); when *act says so (act->rev
+ * != 0), this party is to run the round's action and report it with
+ * recipe_barrier_acted while the others wait: the last arrival if it
+ * offers, else the latest queued arrival that does.  An arrival while an
+ * action runs waits for it to end, then joins the next round.
+ * SYNC_EBROKEN (broken, reset, a party left or died, the actor died, or
+ * our deadline passed: then we broke it); SYNC_EINTR (cancelled: we
+ * broke it too); SYNC_EUNAVAIL.
  */
-int recipe_barrier_wait(struct etcd_ctx *c, const char *name, int64_t inc,
-                        uint32_t parties, int64_t lease, uint64_t seq,
+int recipe_barrier_wait(struct etcd_ctx *c, const struct recipe_barrier *b,
                         const char *info, int64_t deadline_ms,
-                        int64_t *index);
+                        int64_t *index, struct recipe_barrier_act *act);
+/*
+ * The actor reports: ok completes the round (gen moves on, the parties
+ * return), !ok breaks the barrier.  0; SYNC_EBROKEN when the round ended
+ * otherwise meanwhile (broken, reset, the actor's lease ended); errors.
+ */
+int recipe_barrier_acted(struct etcd_ctx *c, const char *name, int64_t inc,
+                         const struct recipe_barrier_act *act, bool ok);
 /* reset: waiters get SYNC_EBROKEN, a new round starts unbroken; else
  * abort: broken until reset.  0 or errors. */
 int recipe_barrier_op(struct etcd_ctx *c, const char *name, int64_t inc,

@@ -5,7 +5,8 @@
  * shared-memory witness), FIFO waiters, UNDO permits back after a kill
  * -9, bounded over-release, release by another process; a Condition's
  * producer and consumer on two hosts, notify(n), timeouts; a Barrier's
- * indices, its breaking by a timeout and by a party's kill -9, reset; an
+ * indices, its breaking by a timeout and by a party's kill -9, reset, its
+ * action (once per round, a failing one, its runner's kill -9); an
  * agent's kill -9 (UNDO permits and barrier parties end with the lease,
  * after its TTL).
  */
@@ -662,5 +663,258 @@ Test(cluster_prims, agent_killed_party_breaks_barrier_after_ttl)
     cr_assert(lt(dbl, waited, 8.0), "broken after %.3f s", waited);
     cr_assert(eq(int, sync_barrier_broken(ba), 1));
     (void)fx_waitpid(x, 10000);
+    sync_disconnect(a);
+}
+
+/* ---- Barrier action ------------------------------------------------------ */
+
+#define ACT_ROUNDS 3
+
+/* What the parties of an action test share. */
+struct act_run {
+    atomic_int actions[ACT_ROUNDS + 1]; /* actions run, per round */
+    atomic_int effect[ACT_ROUNDS + 1];  /* the action's effect, once done */
+    atomic_int early;       /* parties released before the effect showed */
+    atomic_int actor_pid, actor_index;
+    atomic_int result[4];   /* each party's last wait */
+    atomic_int arrived;
+    atomic_int during;      /* arrivals while round 0's action ran */
+    int sleep_ms;           /* how long the action takes */
+};
+
+static struct act_run *ar;
+
+/* Count the action per round and take a while, so that a party released
+ * before it ended would see no effect yet. */
+static int counting_action(void *arg)
+{
+    int round = *(int *)arg;
+
+    atomic_store(&ar->actor_pid, (int)getpid());
+    atomic_fetch_add(&ar->actions[round], 1);
+    fx_sleep_ms(ar->sleep_ms > 0 ? ar->sleep_ms : 150);
+    atomic_store(&ar->effect[round], 1);
+    return 0;
+}
+
+/* A party on agent `agent`: ACT_ROUNDS rounds of barrier name (3
+ * parties), offering action (NULL: none); returns its exit code. */
+static int act_party(int agent, const char *name, int (*action)(void *),
+                     int slot, int rounds)
+{
+    sync_client *c = cfx_connect_nofail(agent);
+    sync_barrier *b = NULL;
+    int r, idx;
+
+    if (c == NULL || sync_barrier_open(c, name, 3, &b) != 0)
+        return 2;
+    for (r = 0; r < rounds; r++) {
+        int round = r;
+
+        atomic_fetch_add(&ar->arrived, 1);
+        idx = sync_barrier_wait_action(b, 20, action, &round);
+        atomic_store(&ar->result[slot], idx);
+        if (idx < 0 || idx > 2)
+            return 0;
+        if (atomic_load(&ar->effect[r]) != 1)
+            atomic_fetch_add(&ar->early, 1);
+        if (atomic_load(&ar->actor_pid) == (int)getpid())
+            atomic_store(&ar->actor_index, idx);
+    }
+    sync_disconnect(c);
+    return 0;
+}
+
+/* Three processes on two hosts, every one offering the action: it runs
+ * exactly once per round, in the last to arrive (index 2, as Python's),
+ * and no party returns before its effect is visible. */
+Test(cluster_prims, barrier_action_once_per_round_across_agents)
+{
+    pid_t p[3];
+    int i, r;
+
+    ar = fx_shared(sizeof(*ar));
+    for (i = 0; i < 3; i++) {
+        p[i] = fx_fork();
+        if (p[i] == 0)
+            _exit(act_party(i % 2, cfx_name("ACT"), counting_action, i,
+                            ACT_ROUNDS));
+    }
+    for (i = 0; i < 3; i++)
+        cr_assert(eq(int, fx_waitpid(p[i], 40000), 0), "party %d", i);
+    for (i = 0; i < 3; i++)
+        cr_assert(ge(int, atomic_load(&ar->result[i]), 0), "party %d: %s", i,
+                  sync_strerror(atomic_load(&ar->result[i])));
+    for (r = 0; r < ACT_ROUNDS; r++)
+        cr_assert(eq(int, atomic_load(&ar->actions[r]), 1),
+                  "round %d: the action ran %d times", r,
+                  atomic_load(&ar->actions[r]));
+    cr_assert(eq(int, atomic_load(&ar->early), 0),
+              "%d parties returned before the action's effect showed",
+              atomic_load(&ar->early));
+    cr_assert(eq(int, atomic_load(&ar->actor_index), 2));
+}
+
+/* Only the first party (host A) offers; the last to arrive (host B) does
+ * not: the first is asked, the others return after it finished.  Then
+ * arrivals during an action wait for it and make up the next round. */
+Test(cluster_prims, barrier_action_queued_actor_and_arrivals_during_it)
+{
+    sync_client *a = cfx_connect(0);
+    sync_barrier *b = NULL;
+    pid_t p[3], q[3];
+    int i;
+
+    ar = fx_shared(sizeof(*ar));
+    ar->sleep_ms = 1000;
+    cr_assert(eq(int, sync_barrier_open(a, cfx_name("QA"), 3, &b), 0));
+    p[0] = fx_fork();
+    if (p[0] == 0)
+        _exit(act_party(0, cfx_name("QA"), counting_action, 0, 1));
+    wait_for_count(&ar->arrived, 1);
+    for (int k = 0; k < 200 && sync_barrier_n_waiting(b) < 1; k++)
+        fx_sleep_ms(10);
+    for (i = 1; i < 3; i++) {
+        p[i] = fx_fork();
+        if (p[i] == 0)
+            _exit(act_party(i == 1 ? 0 : 1, cfx_name("QA"), NULL, i, 1));
+        wait_for_count(&ar->arrived, i + 1);
+        for (int k = 0; k < 200 && sync_barrier_n_waiting(b) < i + 1 &&
+                        atomic_load(&ar->actor_pid) == 0;
+             k++)
+            fx_sleep_ms(10);
+    }
+    /* The action runs in p[0]; three more arrive meanwhile, on both
+     * hosts: they make up round 1 once it has ended, not round 0. */
+    for (i = 0; i < 200 && atomic_load(&ar->actor_pid) == 0; i++)
+        fx_sleep_ms(5);
+    cr_assert(eq(int, atomic_load(&ar->actor_pid), (int)p[0]));
+    cr_assert(eq(int, sync_barrier_n_waiting(b), 2), "during the action");
+    for (i = 0; i < 3; i++) {
+        q[i] = fx_fork();
+        if (q[i] == 0) {
+            sync_client *c = cfx_connect_nofail(i % 2);
+            sync_barrier *qb = NULL;
+            int round = 1, idx;
+
+            if (c == NULL || sync_barrier_open(c, cfx_name("QA"), 3, &qb))
+                _exit(2);
+            if (atomic_load(&ar->effect[0]) == 0)
+                atomic_fetch_add(&ar->during, 1);
+            idx = sync_barrier_wait_action(qb, 20, counting_action, &round);
+            if (idx < 0 || idx > 2)
+                _exit(10 - idx);
+            /* Released only after round 0's action and round 1's own. */
+            _exit(atomic_load(&ar->effect[0]) == 1 &&
+                          atomic_load(&ar->effect[1]) == 1
+                      ? 0
+                      : 4);
+        }
+    }
+    for (i = 0; i < 3; i++)
+        cr_assert(eq(int, fx_waitpid(p[i], 20000), 0), "party %d", i);
+    for (i = 0; i < 3; i++)
+        cr_assert(ge(int, atomic_load(&ar->result[i]), 0), "party %d: %s", i,
+                  sync_strerror(atomic_load(&ar->result[i])));
+    cr_assert(eq(int, atomic_load(&ar->result[0]), 0), "the actor's index");
+    cr_assert(eq(int, atomic_load(&ar->early), 0));
+    for (i = 0; i < 3; i++)
+        cr_assert(eq(int, fx_waitpid(q[i], 20000), 0), "next round %d", i);
+    cr_assert(eq(int, atomic_load(&ar->during), 3),
+              "only %d arrived during the action", atomic_load(&ar->during));
+    cr_assert(eq(int, atomic_load(&ar->actions[0]), 1));
+    cr_assert(eq(int, atomic_load(&ar->actions[1]), 1));
+    cr_assert(eq(int, sync_barrier_n_waiting(b), 0));
+    sync_disconnect(a);
+}
+
+static int failing_action(void *arg)
+{
+    (void)arg;
+    atomic_store(&ar->actor_pid, (int)getpid());
+    return -4321;
+}
+
+/* A failing action breaks the barrier for every party, on both hosts;
+ * its own party gets the action's value. */
+Test(cluster_prims, barrier_action_failure_breaks_it_for_all)
+{
+    sync_client *a = cfx_connect(1);
+    sync_barrier *b = NULL;
+    pid_t p[3];
+    int i, actor = -1;
+
+    ar = fx_shared(sizeof(*ar));
+    cr_assert(eq(int, sync_barrier_open(a, cfx_name("FA"), 3, &b), 0));
+    for (i = 0; i < 3; i++) {
+        p[i] = fx_fork();
+        if (p[i] == 0)
+            _exit(act_party(i % 2, cfx_name("FA"), failing_action, i, 1));
+    }
+    for (i = 0; i < 3; i++)
+        cr_assert(eq(int, fx_waitpid(p[i], 20000), 0), "party %d", i);
+    for (i = 0; i < 3; i++)
+        if (p[i] == atomic_load(&ar->actor_pid))
+            actor = i;
+    cr_assert(ge(int, actor, 0), "no party ran the action");
+    for (i = 0; i < 3; i++)
+        cr_assert(eq(int, atomic_load(&ar->result[i]),
+                     i == actor ? -4321 : SYNC_EBROKEN), "party %d", i);
+    cr_assert(eq(int, sync_barrier_broken(b), 1));
+    cr_assert(eq(int, sync_barrier_wait(b, 1), SYNC_EBROKEN));
+    sync_disconnect(a);
+}
+
+static int hanging_action(void *arg)
+{
+    (void)arg;
+    atomic_store(&ar->actor_pid, (int)getpid());
+    for (;;)
+        pause();
+    return 0;
+}
+
+/* kill -9 of the party running the action: its lease is revoked, its
+ * arrival key goes, the parties on both hosts are told: broken.  A later
+ * arrival finds it broken too. */
+Test(cluster_prims, barrier_action_runner_killed_breaks_it)
+{
+    sync_client *a = cfx_connect(0);
+    sync_barrier *b = NULL;
+    pid_t p[3];
+    double t_kill;
+    int i;
+
+    ar = fx_shared(sizeof(*ar));
+    cr_assert(eq(int, sync_barrier_open(a, cfx_name("KA"), 3, &b), 0));
+    /* The last to arrive (host B) runs it, as Python's would. */
+    for (i = 0; i < 3; i++) {
+        p[i] = fx_fork();
+        if (p[i] == 0)
+            _exit(act_party(i == 1 ? 0 : 1, cfx_name("KA"),
+                            i == 2 ? hanging_action : NULL, i, 1));
+        wait_for_count(&ar->arrived, i + 1);
+        for (int k = 0; i < 2 && k < 200 && sync_barrier_n_waiting(b) < i + 1;
+             k++)
+            fx_sleep_ms(10);
+    }
+    for (i = 0; i < 500 && atomic_load(&ar->actor_pid) == 0; i++)
+        fx_sleep_ms(10);
+    cr_assert(eq(int, atomic_load(&ar->actor_pid), (int)p[2]));
+    fx_sleep_ms(SETTLE_MS);
+    for (i = 0; i < 2; i++)
+        cr_assert(eq(int, fx_wait_status(p[i], 0), -1), "released early");
+    t_kill = fx_now();
+    cr_assert(eq(int, kill(p[2], SIGKILL), 0));
+    for (i = 0; i < 2; i++) {
+        cr_assert(eq(int, fx_waitpid(p[i], 10000), 0), "party %d", i);
+        cr_assert(eq(int, atomic_load(&ar->result[i]), SYNC_EBROKEN),
+                  "party %d", i);
+    }
+    cr_assert(lt(dbl, fx_now() - t_kill, 2.0), "broken after %.3f s",
+              fx_now() - t_kill);
+    cr_assert(eq(int, fx_waitpid(p[2], 5000), 128 + SIGKILL));
+    cr_assert(eq(int, sync_barrier_broken(b), 1));
+    cr_assert(eq(int, sync_barrier_wait(b, 1), SYNC_EBROKEN));
     sync_disconnect(a);
 }
