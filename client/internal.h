@@ -145,7 +145,21 @@ struct sync__object {
     struct sync__request reopen;  /* name/lock_name point below */
     char lock_name[SYNC_NAME_MAX + 1];
     struct sync__lockable *lockable; /* this handle's, if lock-like */
+    struct sync__permits *permits;   /* this handle's, if a semaphore
+                                        opened with SYNC_SEM_UNDO */
     struct sync__object *next_obj, *prev_obj;
+};
+
+/* What a semaphore handle opened with SYNC_SEM_UNDO holds: what a
+ * reconnect reclaims (the daemon gives such permits back when the client
+ * goes, and keeps them across its own restart for the client). */
+struct sync__permits {
+    pthread_mutex_t mu;     /* guards held, lost */
+    uint32_t held;          /* acquired through the handle, not released */
+    uint32_t lost;          /* held, but a reconnect could not take them
+                               back: a release of them returns SYNC_ELOST
+                               and sends nothing (the daemon gave them
+                               back already) */
 };
 
 /* What Lock, RLock and Condition handles share: the handle and the

@@ -127,6 +127,56 @@ static void reconnect_lost(struct sync__lockable *l)
     pthread_mutex_unlock(&l->mu);
 }
 
+/* Mark n of p's permits lost: their release says SYNC_ELOST. */
+static void reconnect_permits_lost(struct sync__permits *p, uint32_t n)
+{
+    pthread_mutex_lock(&p->mu);
+    p->lost += n;
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Permits held through p that are not lost yet: what to reclaim. */
+static uint32_t reconnect_permits_live(struct sync__permits *p)
+{
+    uint32_t n;
+
+    pthread_mutex_lock(&p->mu);
+    n = p->held - p->lost;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+/*
+ * Reclaim the semaphore permits held through undo handle i: the daemon
+ * answers how many it gave back (QueryResult.value); the others are lost.
+ * 0, or the connection's code.
+ */
+static int reconnect_permits(sync_client *c, const struct reconnect_item *it)
+{
+    struct sync__permits *p = it->o->permits;
+    struct sync__request req;
+    struct sync__result res;
+    uint64_t gen;
+    uint32_t live = reconnect_permits_live(p), got = 0;
+    int rv;
+
+    if (live == 0)
+        return 0;
+    if (sync__client_has_cap(c, WIRE_CAP_RECLAIM)) {
+        req = (struct sync__request){.op = OP_RECLAIM,
+                                     .handle = it->handle,
+                                     .n = live};
+        rv = sync__call_once(c, &req, &res, &gen);
+        if (rv == SYNC_ECONN || rv == SYNC_ESHUTDOWN || rv == SYNC_ENOMEM)
+            return rv;
+        if (rv == 0 && res.value > 0)
+            got = res.value < (int64_t)live ? (uint32_t)res.value : live;
+    }
+    if (got < live)
+        reconnect_permits_lost(p, live - got);
+    return 0;
+}
+
 /*
  * On the new connection: open every handle again under its number, then
  * reclaim the locks held.  0, or the connection's code (SYNC_ECONN ...)
@@ -162,11 +212,16 @@ static int reconnect_restore(sync_client *c)
          * lost. */
         if (rv != 0 && v[i].o->lockable != NULL)
             reconnect_lost(v[i].o->lockable);
+        if (rv != 0 && v[i].o->permits != NULL)
+            reconnect_permits_lost(v[i].o->permits,
+                                   reconnect_permits_live(v[i].o->permits));
         rv = 0;
     }
     for (i = 0; i < n && rv == 0; i++) {
+        if (v[i].o->permits != NULL)
+            rv = reconnect_permits(c, &v[i]);
         l = v[i].o->lockable;
-        if (l == NULL)
+        if (l == NULL || rv != 0)
             continue;
         pthread_mutex_lock(&l->mu);
         levels = __atomic_load_n(&l->levels, __ATOMIC_RELAXED);

@@ -5,6 +5,7 @@
 
 struct sync_sem {
     struct sync__object o;
+    struct sync__permits permits; /* SYNC_SEM_UNDO handles */
 };
 
 int sync_sem_open_flags(sync_client *c, const char *name, unsigned value,
@@ -24,8 +25,12 @@ int sync_sem_open_flags(sync_client *c, const char *name, unsigned value,
     s = calloc(1, sizeof(*s));
     if (s == NULL)
         return SYNC_ENOMEM;
+    pthread_mutex_init(&s->permits.mu, NULL);
+    if (flags & SYNC_SEM_UNDO)
+        s->o.permits = &s->permits;
     rv = sync__object_open(c, &open, &s->o);
     if (rv != 0) {
+        pthread_mutex_destroy(&s->permits.mu);
         free(s);
         return rv;
     }
@@ -56,18 +61,65 @@ int sync_sem_acquire(sync_sem *s, bool blocking, double timeout)
     if (rv != 0)
         return rv;
     req.handle = s->o.handle;
-    return sync__call(s->o.client, &req, NULL);
+    rv = sync__call(s->o.client, &req, NULL);
+    if (rv == 0 && s->o.permits != NULL) {
+        pthread_mutex_lock(&s->permits.mu);
+        s->permits.held++;
+        pthread_mutex_unlock(&s->permits.mu);
+    }
+    return rv;
+}
+
+/* Give back n permits through an undo handle: those a reconnect could
+ * not take back first (SYNC_ELOST, nothing sent: the daemon gave them back
+ * already, and releasing them would raise the value past what it gave
+ * out), then the others.  0, SYNC_ELOST, or the daemon's code. */
+static int sem_release_undo(sync_sem *s, unsigned n)
+{
+    struct sync__request req = {.op = OP_RELEASE, .no_retry = true,
+                                .handle = s->o.handle};
+    unsigned lost;
+    int rv;
+
+    pthread_mutex_lock(&s->permits.mu);
+    lost = n < s->permits.lost ? n : s->permits.lost;
+    s->permits.lost -= lost;
+    s->permits.held -= lost;
+    pthread_mutex_unlock(&s->permits.mu);
+    if (lost == n)
+        return SYNC_ELOST;
+    req.n = n - lost;
+    rv = sync__call(s->o.client, &req, NULL);
+    if (rv == 0) {
+        pthread_mutex_lock(&s->permits.mu);
+        s->permits.held -= req.n < s->permits.held ? req.n : s->permits.held;
+        pthread_mutex_unlock(&s->permits.mu);
+    }
+    return rv == 0 && lost > 0 ? SYNC_ELOST : rv;
 }
 
 int sync_sem_release(sync_sem *s, unsigned n)
 {
     /* Not sent again after a reconnect: it may have happened. */
     struct sync__request req = {.op = OP_RELEASE, .n = n, .no_retry = true};
+    sync_client *c;
+    int rv;
 
     if (s == NULL || n == 0)
         return SYNC_EINVAL;
-    req.handle = s->o.handle;
-    return sync__call(s->o.client, &req, NULL);
+    if (s->o.permits == NULL) {
+        req.handle = s->o.handle;
+        return sync__call(s->o.client, &req, NULL);
+    }
+    rv = sem_release_undo(s, n);
+    c = s->o.client;
+    /* In flight when the connection dropped: the reconnect that said so
+     * took back (or marked lost) the permits the handle counts, this one
+     * among them whether or not the daemon had released it, so the
+     * daemon counts what the client does again: send it once more. */
+    if (rv == SYNC_ECONN && c->reconnect_on && !c->forked)
+        rv = sem_release_undo(s, n);
+    return rv;
 }
 
 int sync_sem_value(sync_sem *s)
@@ -86,5 +138,6 @@ void sync_sem_close(sync_sem *s)
     if (s == NULL)
         return;
     sync__object_close(&s->o);
+    pthread_mutex_destroy(&s->permits.mu);
     free(s);
 }

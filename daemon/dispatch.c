@@ -350,6 +350,16 @@ void dispatch_record(struct server *srv, struct object *o)
         store_note(srv->store, o);
 }
 
+void dispatch_undo_moved(struct session *s, struct semaphore *sem,
+                         int64_t delta)
+{
+    sem->undo_out = (uint32_t)((int64_t)sem->undo_out + delta);
+    if (s->server->store == NULL || !s->has_client_id)
+        return;
+    sem->undo_kept = (uint32_t)((int64_t)sem->undo_kept + delta);
+    store_permits_changed(s->server->store, &sem->base, s->client_id, delta);
+}
+
 void dispatch_wrong_type(struct session *s, const struct request *rq,
                          const struct object *o)
 {
@@ -381,7 +391,8 @@ static void dispatch_release(struct session *s, const struct request *rq)
             uint32_t back = rq->n >= h->undo ? h->undo : rq->n;
 
             h->undo -= back;
-            semaphore_from_object(h->obj)->undo_out -= back;
+            dispatch_undo_moved(s, semaphore_from_object(h->obj),
+                                -(int64_t)back);
             dispatch_record(s->server, h->obj);
         }
         break;
@@ -487,6 +498,61 @@ static void dispatch_query(struct session *s, const struct request *rq)
     session_send(s, &rp);
 }
 
+/*
+ * Take back up to rq->n permits this client held through undo handles of
+ * h's semaphore before the daemon restarted (grace.h): first those the
+ * file kept for it, then, in the grace period, free ones (a grant the
+ * file had not kept yet under --fsync batch: the value kept is from
+ * before it).  Answered with QueryResult.value = permits taken back.
+ */
+static void dispatch_reclaim_permits(struct session *s,
+                                     const struct request *rq,
+                                     struct handle *h)
+{
+    struct reply rp = {.id = rq->id, .kind = REPLY_QUERY};
+    struct semaphore *sem = semaphore_from_object(h->obj);
+    struct grace *g = s->server->grace;
+    const char *why = "nothing to reclaim: this daemon keeps no state "
+                      "(no --state-dir)";
+    uint32_t kept = 0, extra = 0;
+
+    if (!(h->flags & HANDLE_FLAG_UNDO)) {
+        dispatch_reply(s, rq->id, SYNC_EINVAL,
+                       "only an undo handle's semaphore permits are kept "
+                       "for reclaim");
+        return;
+    }
+    if (s->server->store != NULL && g != NULL) {
+        why = "nothing to reclaim: the object is not kept (anonymous)";
+        if (h->obj->linked && !h->obj->transient) {
+            why = "nothing to reclaim: no grace period (it is over, or "
+                  "this daemon kept no permits of this client)";
+            if (grace_left_ms(g) > 0) {
+                kept = grace_take_permits(g, h->obj->name, sem, s->client_id,
+                                          rq->n);
+                if (kept < rq->n)
+                    extra = semaphore_take(sem, rq->n - kept);
+            }
+        }
+    }
+    if (kept + extra == 0) {
+        log_info("client pid %d uid %u: reclaim of '%s' refused: %s",
+                 (int)s->pid, (unsigned)s->uid, h->obj->name, why);
+        dispatch_reply(s, rq->id, SYNC_ELOST, why);
+        return;
+    }
+    h->undo += kept + extra;
+    dispatch_undo_moved(s, sem, kept + extra);
+    dispatch_record(s->server, h->obj);
+    if (kept + extra < rq->n)
+        log_info("client pid %d uid %u: reclaim of '%s': %u of %u permit(s) "
+                 "back, the rest were taken by others",
+                 (int)s->pid, (unsigned)s->uid, h->obj->name, kept + extra,
+                 rq->n);
+    rp.u.query.value = kept + extra;
+    session_send(s, &rp);
+}
+
 /* Take back what this client held of a lock before the daemon restarted
  * (grace.h). */
 static void dispatch_reclaim(struct session *s, const struct request *rq)
@@ -508,6 +574,11 @@ static void dispatch_reclaim(struct session *s, const struct request *rq)
     h = dispatch_handle(s, rq);
     if (h == NULL)
         return;
+    if (h->obj->type == OBJECT_SEMAPHORE ||
+        h->obj->type == OBJECT_BOUNDED_SEMAPHORE) {
+        dispatch_reclaim_permits(s, rq, h);
+        return;
+    }
     if (h->obj->type != OBJECT_LOCK && h->obj->type != OBJECT_RLOCK &&
         h->obj->type != OBJECT_CONDITION) {
         dispatch_wrong_type(s, rq, h->obj);

@@ -134,7 +134,7 @@ static void dispatch_undo(struct session *s, struct semaphore *sem,
 {
     uint32_t given = semaphore_undo(sem, undo);
 
-    sem->undo_out -= undo;
+    dispatch_undo_moved(s, sem, -(int64_t)undo);
     dispatch_record(s->server, &sem->base);
     log_info("%s '%s': %u permit(s) given back for pid %d uid %u (undo)%s",
              object_type_name(sem->base.type), sem->base.name, given,

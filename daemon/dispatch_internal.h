@@ -47,6 +47,16 @@ void dispatch_unlend(struct server *srv, struct object *o);
  * the daemon has one. */
 void dispatch_record(struct server *srv, struct object *o);
 
+struct semaphore;
+/*
+ * The permits s holds through undo handles of sem changed by delta (the
+ * caller changed the handle's own count): the semaphore's count of them,
+ * and, for a client that can reclaim them, the state file's count of its
+ * permits (store_permits_changed).
+ */
+void dispatch_undo_moved(struct session *s, struct semaphore *sem,
+                         int64_t delta);
+
 /* Answer SYNC_ETYPE naming o's type. */
 void dispatch_wrong_type(struct session *s, const struct request *rq,
                          const struct object *o);

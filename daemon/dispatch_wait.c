@@ -160,12 +160,40 @@ static int dispatch_start(struct session *s, struct object *o,
 }
 
 /* An acquire succeeded through h: count it for undo. */
-static void dispatch_note_grant(struct handle *h, enum wire_op op)
+static void dispatch_note_grant(struct session *s, struct handle *h,
+                                enum wire_op op)
 {
     if (op == OP_ACQUIRE && (h->flags & HANDLE_FLAG_UNDO)) {
         h->undo++;
-        semaphore_from_object(h->obj)->undo_out++;
+        dispatch_undo_moved(s, semaphore_from_object(h->obj), 1);
     }
+}
+
+/*
+ * A semaphore acquire through an undo handle, in a restart's grace
+ * period, when the file kept permits of this client that it did not
+ * reclaim: the daemon granted an acquire and stopped before its reply,
+ * which the client now sends again.  It gets that permit back at once
+ * (true), rather than a free one while its own waits for the period to
+ * end.
+ */
+static bool dispatch_sem_own_ghost(struct session *s, struct handle *h,
+                                   enum wire_op op)
+{
+    struct grace *g = s->server->grace;
+
+    if (op != OP_ACQUIRE || !(h->flags & HANDLE_FLAG_UNDO) || g == NULL ||
+        !s->has_client_id || grace_left_ms(g) == 0 ||
+        (h->obj->type != OBJECT_SEMAPHORE &&
+         h->obj->type != OBJECT_BOUNDED_SEMAPHORE) ||
+        !h->obj->linked || h->obj->transient ||
+        grace_take_permits(g, h->obj->name, semaphore_from_object(h->obj),
+                           s->client_id, 1) == 0)
+        return false;
+    log_info("client pid %d uid %u: '%s': an undo permit kept for it across "
+             "the restart, unknown to it, is its acquire's",
+             (int)s->pid, (unsigned)s->uid, h->obj->name);
+    return true;
 }
 
 /* A wait on o succeeded: a semaphore's value changed.  The store is
@@ -252,7 +280,10 @@ void dispatch_wait(struct session *s, const struct request *rq)
     p->w.thread = rq->thread;
     p->w.offers_action = rq->op == OP_BARRIER_WAIT && rq->action;
     /* At the limit, still serve what needs no queueing: try once. */
-    rv = dispatch_start(s, h->obj, rq->op, p, rq->timeout_us != 0 && !at_limit);
+    rv = dispatch_sem_own_ghost(s, h, rq->op)
+             ? 0
+             : dispatch_start(s, h->obj, rq->op, p,
+                              rq->timeout_us != 0 && !at_limit);
     if (rv == SYNCD_PENDING) {
         dispatch_pending_track(p);
         /* Round up, so a wait never ends before its timeout.  Cannot
@@ -263,7 +294,7 @@ void dispatch_wait(struct session *s, const struct request *rq)
         return;
     }
     if (rv == 0) {
-        dispatch_note_grant(h, rq->op);
+        dispatch_note_grant(s, h, rq->op);
         dispatch_record_grant(s->server, h->obj);
         dispatch_acquired(s, rq->id, 0, h->obj, &p->w,
                           dispatch_maybe_lend(s, h, rq->op, &p->w));
@@ -284,7 +315,7 @@ void dispatch_complete_cb(struct waiter *w, int code)
     if (code == 0) {
         h = handle_find(&s->handles, p->handle);
         if (h != NULL)
-            dispatch_note_grant(h, p->op);
+            dispatch_note_grant(s, h, p->op);
         dispatch_record_grant(s->server, w->obj);
     }
     if (p->expired)

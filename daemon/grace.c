@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "objects/condition.h"
+#include "objects/semaphore.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -56,6 +57,55 @@ int grace_add(struct grace *g, struct lock *l, const struct store_hold *h)
     return 0;
 }
 
+int grace_add_permits(struct grace *g, struct semaphore *s,
+                      const struct store_permits *p)
+{
+    struct grace_permits *gp;
+
+    if (g->pn == g->pcap) {
+        size_t cap = g->pcap ? 2 * g->pcap : 16;
+        struct grace_permits *v = xrealloc(g->pv, cap * sizeof(*v));
+
+        if (v == NULL)
+            return -1;
+        g->pv = v;
+        g->pcap = cap;
+    }
+    gp = &g->pv[g->pn++];
+    memset(gp, 0, sizeof(*gp));
+    snprintf(gp->name, sizeof(gp->name), "%s", p->name);
+    memcpy(gp->client_id, p->client_id, sizeof(gp->client_id));
+    gp->count = p->count;
+    s->undo_out += p->count;
+    s->undo_kept += p->count;
+    return 0;
+}
+
+/* The semaphore permits ghost i holds permits of; NULL when it is gone
+ * (unlinked: its permits went with it). */
+static struct semaphore *grace_permits_sem(struct grace *g, size_t i)
+{
+    struct object *o = registry_lookup(g->registry, g->pv[i].name);
+
+    return o != NULL && (o->type == OBJECT_SEMAPHORE ||
+                         o->type == OBJECT_BOUNDED_SEMAPHORE)
+               ? semaphore_from_object(o)
+               : NULL;
+}
+
+/* Permits ghost i lets go of: no longer counted as taken through undo,
+ * nor kept for its client. */
+static void grace_permits_drop(struct grace *g, size_t i, struct semaphore *s,
+                               uint32_t n)
+{
+    g->pv[i].count -= n;
+    s->undo_out -= n;
+    s->undo_kept -= n;
+    if (g->store != NULL)
+        store_permits_changed(g->store, &s->base, g->pv[i].client_id,
+                              -(int64_t)n);
+}
+
 /* The lock ghost i still holds; NULL when it holds none any more (the
  * object was unlinked, or it was reclaimed). */
 static struct lock *grace_ghost_lock(struct grace *g, size_t i)
@@ -69,6 +119,36 @@ static struct lock *grace_ghost_lock(struct grace *g, size_t i)
 static void grace_remove(struct grace *g, size_t i)
 {
     g->v[i] = g->v[--g->n];
+}
+
+/* Whether anything is still kept for a client to take back. */
+static bool grace_keeps(const struct grace *g)
+{
+    return g->n > 0 || g->pn > 0;
+}
+
+/* The period is over: give back every permit left, as a dead client's. */
+static void grace_end_permits(struct grace *g)
+{
+    struct semaphore *s;
+    uint32_t n, given;
+    size_t i;
+
+    for (i = 0; i < g->pn; i++) {
+        s = grace_permits_sem(g, i);
+        n = g->pv[i].count;
+        if (s == NULL || n == 0)
+            continue;
+        grace_permits_drop(g, i, s, n);
+        given = semaphore_undo(s, n);
+        if (g->store != NULL)
+            store_note(g->store, &s->base);
+        log_info("%s '%s': %u undo permit(s) not reclaimed given back%s",
+                 object_type_name(s->base.type), s->base.name, given,
+                 given < n ? "; the rest would pass the bound" : "");
+        g->permits_released += n;
+    }
+    g->pn = 0;
 }
 
 /* The period is over: drop every ghost left as a dead owner. */
@@ -85,10 +165,15 @@ static void grace_end(struct grace *g)
         (void)l->base.ops->drop_owner(&l->base, g->v[i].owner);
         g->released++;
     }
-    if (g->n > 0 || g->reclaimed > 0)
+    grace_end_permits(g);
+    if (g->reclaimed + g->released > 0)
         log_info("grace period over: %u hold(s) reclaimed, %u released "
                  "as owner died",
                  g->reclaimed, g->released);
+    if (g->permits_reclaimed + g->permits_released > 0)
+        log_info("grace period over: %u undo permit(s) reclaimed, %u given "
+                 "back",
+                 g->permits_reclaimed, g->permits_released);
     g->n = 0;
     g->ends_ms = 0;
     if (g->timer_open)
@@ -103,7 +188,7 @@ static void grace_timer_cb(uv_timer_t *t)
 int grace_start(struct grace *g, uv_loop_t *loop, uint64_t ms)
 {
     g->loop = loop;
-    if (g->n == 0)
+    if (!grace_keeps(g))
         return 0;
     if (ms == 0) {
         grace_end(g);
@@ -119,9 +204,9 @@ int grace_start(struct grace *g, uv_loop_t *loop, uint64_t ms)
     g->timer_open = true;
     g->ends_ms = uv_now(loop) + ms;
     uv_timer_start(&g->timer, grace_timer_cb, ms, 0);
-    log_info("grace period: %zu hold(s) kept for their clients to reclaim "
-             "within %llu ms",
-             g->n, (unsigned long long)ms);
+    log_info("grace period: %zu hold(s) and %zu client(s)' undo permits "
+             "kept for their clients to reclaim within %llu ms",
+             g->n, g->pn, (unsigned long long)ms);
     return 0;
 }
 
@@ -165,7 +250,7 @@ int grace_reclaim(struct grace *g, const char *name, struct lock *l,
         *token_out = g->v[i].token;
         grace_remove(g, i);
         g->reclaimed++;
-        if (g->n == 0)
+        if (!grace_keeps(g))
             grace_end(g); /* all back: the period ends now */
         return 0;
     }
@@ -187,16 +272,43 @@ int grace_drop_own(struct grace *g, const char *name, struct lock *l,
         (void)lock_release_all(l);
         grace_remove(g, i);
         g->reclaimed++;
-        if (g->n == 0)
+        if (!grace_keeps(g))
             grace_end(g);
         return 0;
     }
     return SYNC_ELOST;
 }
 
+uint32_t grace_take_permits(struct grace *g, const char *name,
+                            struct semaphore *s, const uint8_t client_id[16],
+                            uint32_t n)
+{
+    uint32_t take;
+    size_t i;
+
+    for (i = 0; i < g->pn; i++) {
+        if (strcmp(g->pv[i].name, name) != 0 ||
+            memcmp(g->pv[i].client_id, client_id, 16) != 0)
+            continue;
+        if (grace_permits_sem(g, i) != s)
+            return 0;
+        take = n < g->pv[i].count ? n : g->pv[i].count;
+        grace_permits_drop(g, i, s, take);
+        g->permits_reclaimed += take;
+        if (g->pv[i].count == 0) {
+            g->pv[i] = g->pv[--g->pn];
+            if (!grace_keeps(g))
+                grace_end(g);
+        }
+        return take;
+    }
+    return 0;
+}
+
 void grace_close(struct grace *g)
 {
     g->n = 0;
+    g->pn = 0;
     g->ends_ms = 0;
     if (g->timer_open) {
         uv_close((uv_handle_t *)&g->timer, NULL);
@@ -209,4 +321,7 @@ void grace_fini(struct grace *g)
     xfree(g->v);
     g->v = NULL;
     g->n = g->cap = 0;
+    xfree(g->pv);
+    g->pv = NULL;
+    g->pn = g->pcap = 0;
 }

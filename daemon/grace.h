@@ -8,6 +8,11 @@
  * ends, every ghost left is dropped as a dead owner: the next waiter gets
  * the lock with owner_died.  Tokens continue above the reservation, so
  * above every earlier token.
+ *
+ * Semaphore permits a client held through undo handles are kept the same
+ * way: a ghost holds them (the semaphore counts them as taken) until the
+ * client takes them back (grace_take_permits) or the period ends and
+ * gives them back, as the client's death would.
  */
 #ifndef SYNCD_GRACE_H
 #define SYNCD_GRACE_H
@@ -20,7 +25,10 @@
 #include "registry.h"
 #include "syncclient.h"
 
+struct semaphore;
+struct store;
 struct store_hold;
+struct store_permits;
 
 /* Owner ids of ghosts: above any session id (a counter from 1). */
 #define GRACE_GHOST_BASE (UINT64_C(1) << 62)
@@ -35,6 +43,13 @@ struct grace_ghost {
     uint64_t token;
 };
 
+/* A client's undo permits of a semaphore, kept across the restart. */
+struct grace_permits {
+    char name[SYNC_NAME_MAX + 1];
+    uint8_t client_id[16];
+    uint32_t count;                /* not reclaimed yet */
+};
+
 struct grace {
     struct registry *registry;     /* borrowed */
     uv_timer_t timer;              /* embedded */
@@ -43,7 +58,11 @@ struct grace {
     uv_loop_t *loop;               /* borrowed */
     struct grace_ghost *v;         /* owned */
     size_t n, cap;
+    struct grace_permits *pv;      /* owned */
+    size_t pn, pcap;
+    struct store *store;           /* borrowed: records given-back permits */
     uint32_t reclaimed, released;
+    uint32_t permits_reclaimed, permits_released;
 };
 
 static inline bool grace_is_ghost(uint64_t owner)
@@ -61,6 +80,22 @@ struct lock *grace_lock_of(struct object *o);
 /* Restore h (from the file) on l: held by a new ghost.  0, or -1 when
  * out of memory. */
 int grace_add(struct grace *g, struct lock *l, const struct store_hold *h);
+
+/* Restore p (from the file) on s: held by a ghost, counted as taken
+ * through undo.  0, or -1 when out of memory. */
+int grace_add_permits(struct grace *g, struct semaphore *s,
+                      const struct store_permits *p);
+
+/*
+ * Take up to n of the permits of s (kept under name) that client
+ * client_id held through undo handles before the restart, for one of its
+ * sessions: the ghost lets go of them and the caller counts them as its
+ * handle's (dispatch_undo_moved), so they never pass through the value.
+ * Returns how many.
+ */
+uint32_t grace_take_permits(struct grace *g, const char *name,
+                            struct semaphore *s, const uint8_t client_id[16],
+                            uint32_t n);
 
 /* Start the period of ms milliseconds when there are ghosts (0 ms: drop
  * them at once).  0, or -1 when the timer cannot be created. */

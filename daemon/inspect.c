@@ -18,6 +18,7 @@
 #include "objects/lock.h"
 #include "objects/semaphore.h"
 #include "dispatch_internal.h"
+#include "grace.h"
 #include "server.h"
 #include "session.h"
 
@@ -293,7 +294,25 @@ static int inspect_waiters(struct server *srv, struct object *o,
     return 0;
 }
 
-/* Clients holding undo permits of a semaphore, as its "holders". */
+/* One more holder entry in out (cap: its room); NULL when out of memory. */
+static struct party_info *inspect_add_holder(struct object_info *out,
+                                             size_t *cap)
+{
+    struct party_info *v;
+
+    if (out->n_holders == *cap) {
+        *cap = *cap ? *cap * 2 : 8;
+        v = xrealloc(out->holders, *cap * sizeof(*v));
+        if (v == NULL)
+            return NULL;
+        out->holders = v;
+    }
+    return &out->holders[out->n_holders++];
+}
+
+/* Clients holding undo permits of a semaphore, as its "holders"; in a
+ * restart's grace period also the permits kept for clients not back yet
+ * (no session: pid 0). */
 static int inspect_sem_holders(struct server *srv, struct object *o,
                                struct object_info *out)
 {
@@ -301,8 +320,9 @@ static int inspect_sem_holders(struct server *srv, struct object *o,
     struct session *s;
     struct handle *h;
     uint32_t id;
-    size_t cap = 0;
+    size_t cap = 0, i;
     struct party_info *v;
+    const struct grace *g = srv->grace;
 
     for (n = srv->sessions.next; n != &srv->sessions; n = n->next) {
         s = container_of(n, struct session, link);
@@ -310,17 +330,20 @@ static int inspect_sem_holders(struct server *srv, struct object *o,
             h = handle_find(&s->handles, id);
             if (h == NULL || h->obj != o || h->undo == 0)
                 continue;
-            if (out->n_holders == cap) {
-                cap = cap ? cap * 2 : 8;
-                v = xrealloc(out->holders, cap * sizeof(*v));
-                if (v == NULL)
-                    return SYNC_ENOMEM;
-                out->holders = v;
-            }
-            v = &out->holders[out->n_holders++];
+            if ((v = inspect_add_holder(out, &cap)) == NULL)
+                return SYNC_ENOMEM;
             inspect_party(srv, s->id, v);
             v->depth = h->undo; /* permits held */
         }
+    }
+    for (i = 0; g != NULL && o->linked && i < g->pn; i++) {
+        if (strcmp(g->pv[i].name, o->name) != 0 || g->pv[i].count == 0)
+            continue;
+        if ((v = inspect_add_holder(out, &cap)) == NULL)
+            return SYNC_ENOMEM;
+        memset(v, 0, sizeof(*v));
+        v->client_name = "(kept for reclaim)";
+        v->depth = g->pv[i].count;
     }
     return 0;
 }

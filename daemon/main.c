@@ -154,9 +154,10 @@ static int start_state(struct server *srv)
     srv->store = &store;
     srv->grace = &grace;
     log_info("state: %s, epoch %llu, %u object(s) and %u hold(s) restored, "
-             "fsync %s",
+             "%u undo permit(s) kept, fsync %s",
              cfg.state_dir, (unsigned long long)store.epoch, store.loaded,
-             store.holds_loaded, store_fsync_name(cfg.fsync));
+             store.holds_loaded, store.permits_loaded,
+             store_fsync_name(cfg.fsync));
     if (grace_start(&grace, srv->loop, cfg.grace_ms) != 0) {
         log_error("cannot start the grace period's timer");
         return -1;

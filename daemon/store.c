@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -32,9 +33,25 @@ struct store_dirty {
                                   deleted */
     bool held;
     struct store_hold h;
+    bool permits_reset;        /* unlinked: delete its permits rows (before
+                                  the ledger's rows of a new object of the
+                                  name are written) */
     UT_hash_handle hh;
     bool hash_oom;             /* hash.h */
 };
+
+/* One client's undo permits of one semaphore; the key is p.name and
+ * p.client_id (the struct zeroed first, so the key's bytes are defined). */
+struct store_ledger {
+    struct store_permits p;
+    bool dirty;                /* to be written at the next commit */
+    UT_hash_handle hh;
+    bool hash_oom;             /* hash.h */
+};
+
+#define STORE_LEDGER_KEYLEN \
+    (offsetof(struct store_permits, client_id) + \
+     sizeof(((struct store_permits *)0)->client_id))
 
 int store_fsync_parse(const char *s)
 {
@@ -79,7 +96,9 @@ static void store_rec_of(const struct object *o, struct store_rec *r)
     case OBJECT_SEMAPHORE:
     case OBJECT_BOUNDED_SEMAPHORE: {
         const struct semaphore *s = container_of(o, struct semaphore, base);
-        uint64_t v = (uint64_t)s->value + s->undo_out;
+        /* Undo permits of clients without an id count as given back;
+         * the others are kept per client (the ledger). */
+        uint64_t v = (uint64_t)s->value + s->undo_out - s->undo_kept;
 
         if (o->type == OBJECT_BOUNDED_SEMAPHORE && v > s->bound)
             v = s->bound;
@@ -112,11 +131,18 @@ static bool store_commit(struct store *st, bool sync)
     struct store_dirty *d, *tmp;
     char err[STORE_ERR_MAX];
 
-    if (st->dirty == NULL)
+    struct store_ledger *e, *etmp;
+
+    if (st->dirty == NULL && st->ledger_dirty == 0)
         return true;
     if (store_db_begin(st->db, sync, err) != 0)
         goto fail;
     HASH_ITER(hh, st->dirty, d, tmp) {
+        if (d->permits_reset &&
+            store_db_del_permits(st->db, d->rec.name, err) != 0) {
+            (void)store_db_commit(st->db, err);
+            goto fail;
+        }
         if ((d->deleted ? store_db_del(st->db, d->rec.name, err) != 0 ||
                               store_db_del_hold(st->db, d->rec.name, err)
                         : (d->obj && store_db_put(st->db, &d->rec, err)) ||
@@ -129,11 +155,29 @@ static bool store_commit(struct store *st, bool sync)
             goto fail;
         }
     }
+    /* After the names: an unlinked semaphore's rows go before a new one's
+     * of the same name are written. */
+    HASH_ITER(hh, st->ledger, e, etmp) {
+        if (e->dirty && store_db_put_permits(st->db, &e->p, err) != 0) {
+            (void)store_db_commit(st->db, err);
+            goto fail;
+        }
+    }
     if (store_db_commit(st->db, err) != 0)
         goto fail;
     HASH_ITER(hh, st->dirty, d, tmp) {
         HASH_DEL(st->dirty, d);
         xfree(d);
+    }
+    if (st->ledger_dirty > 0) {
+        HASH_ITER(hh, st->ledger, e, etmp) {
+            e->dirty = false;
+            if (e->p.count == 0) {
+                HASH_DEL(st->ledger, e);
+                xfree(e);
+            }
+        }
+        st->ledger_dirty = 0;
     }
     st->commits++;
     return true;
@@ -261,6 +305,57 @@ static void store_hold_changed(void *arg, struct object *o)
     store_changed(st);
 }
 
+/* The ledger row of (name, client_id); created (count 0) when missing
+ * and create; NULL when missing, or out of memory. */
+static struct store_ledger *store_ledger_get(struct store *st,
+                                             const char *name,
+                                             const uint8_t client_id[16],
+                                             bool create)
+{
+    struct store_permits key;
+    struct store_ledger *e = NULL;
+
+    memset(&key, 0, sizeof(key));
+    snprintf(key.name, sizeof(key.name), "%s", name);
+    memcpy(key.client_id, client_id, sizeof(key.client_id));
+    HASH_FIND(hh, st->ledger, &key, STORE_LEDGER_KEYLEN, e);
+    if (e != NULL || !create)
+        return e;
+    e = xcalloc(1, sizeof(*e));
+    if (e == NULL)
+        return NULL;
+    e->p = key;
+    e->hash_oom = false;
+    HASH_ADD(hh, st->ledger, p, STORE_LEDGER_KEYLEN, e);
+    if (e->hash_oom) {
+        xfree(e);
+        return NULL;
+    }
+    return e;
+}
+
+void store_permits_changed(struct store *st, struct object *o,
+                           const uint8_t client_id[16], int64_t delta)
+{
+    struct store_ledger *e;
+    int64_t count;
+
+    if (!o->linked || o->transient || st->frozen || delta == 0)
+        return;
+    e = store_ledger_get(st, o->name, client_id, true);
+    if (e == NULL) {
+        log_error("state: out of memory recording the undo permits of '%s'",
+                  o->name);
+        return;
+    }
+    count = (int64_t)e->p.count + delta;
+    e->p.count = count < 0 ? 0 : (uint32_t)count;
+    if (!e->dirty)
+        st->ledger_dirty++;
+    e->dirty = true;
+    store_changed(st);
+}
+
 void store_freeze(struct store *st)
 {
     store_flush(st);
@@ -275,8 +370,20 @@ void store_forget(struct store *st, const char *name)
         log_error("state: out of memory recording the unlink of '%s'", name);
         return;
     }
+    struct store_ledger *e, *tmp;
+
     d->deleted = true;
     d->obj = d->hold = false;
+    d->permits_reset = true;
+    /* Its rows go with it (the commit deletes them by name). */
+    HASH_ITER(hh, st->ledger, e, tmp) {
+        if (strcmp(e->p.name, name) != 0)
+            continue;
+        if (e->dirty)
+            st->ledger_dirty--;
+        HASH_DEL(st->ledger, e);
+        xfree(e);
+    }
     store_changed(st);
 }
 
@@ -384,6 +491,43 @@ static int store_restore_hold(void *arg, const struct store_hold *h)
     return 0;
 }
 
+/* Restore one client's undo permits of a semaphore from the file: held
+ * by a ghost (grace.c) until the client reclaims them or the grace period
+ * gives them back. */
+static int store_restore_permits(void *arg, const struct store_permits *p)
+{
+    struct store *st = arg;
+    struct object *o = registry_lookup(st->registry, p->name);
+    struct store_ledger *e;
+
+    if (o == NULL || (o->type != OBJECT_SEMAPHORE &&
+                      o->type != OBJECT_BOUNDED_SEMAPHORE) ||
+        p->count == 0) {
+        log_warnx("state: undo permits of '%s' in the file have no "
+                  "semaphore to go with; dropped",
+                  p->name);
+        return 0;
+    }
+    e = store_ledger_get(st, p->name, p->client_id, true);
+    if (e == NULL || grace_add_permits(st->grace, semaphore_from_object(o),
+                                       p) != 0)
+        return -1;
+    e->p.count = p->count;
+    st->permits_loaded += p->count;
+    return 0;
+}
+
+static void store_ledger_free(struct store *st)
+{
+    struct store_ledger *e, *tmp;
+
+    HASH_ITER(hh, st->ledger, e, tmp) {
+        HASH_DEL(st->ledger, e);
+        xfree(e);
+    }
+    st->ledger_dirty = 0;
+}
+
 /* Hold DIR/lock for the daemon's life (closed by exit): a second daemon
  * on the same directory is refused. */
 static int store_lock_dir(const char *dir)
@@ -414,6 +558,7 @@ int store_open(struct store *st, const char *dir, enum store_fsync policy,
     uint64_t epoch;
 
     memset(st, 0, sizeof(*st));
+    g->store = st;
     st->policy = policy;
     st->interval_ms = interval_ms;
     st->registry = r;
@@ -426,7 +571,8 @@ int store_open(struct store *st, const char *dir, enum store_fsync policy,
         return -1;
     if (store_db_open(dir, policy != STORE_FSYNC_NEVER, &st->db, err) != 0 ||
         store_db_load(st->db, &epoch, store_restore, st, err) != 0 ||
-        store_db_load_holds(st->db, store_restore_hold, st, err) != 0) {
+        store_db_load_holds(st->db, store_restore_hold, st, err) != 0 ||
+        store_db_load_permits(st->db, store_restore_permits, st, err) != 0) {
         log_error("state: %s; refusing to start (move the directory's "
                   "state.db* files away to start empty)", err);
         goto err_db;
@@ -453,6 +599,7 @@ int store_open(struct store *st, const char *dir, enum store_fsync policy,
 err_db:
     store_db_close(st->db);
     st->db = NULL;
+    store_ledger_free(st);
     return -1;
 }
 
@@ -470,4 +617,5 @@ void store_close(struct store *st)
     }
     store_db_close(st->db);
     st->db = NULL;
+    store_ledger_free(st);
 }

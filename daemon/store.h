@@ -6,12 +6,13 @@
  * directory there is no store and the daemon keeps everything in memory.
  *
  * What is kept: every named object's type, creation parameters, owner and
- * mode; Event flags; Semaphore values (permits held through undo handles
- * counted as given back); each lock's reserved fencing tokens; the daemon
- * epoch, one more at every start; who holds each lock (a client that
- * said who it is: Hello.client_id), so that it can reclaim the hold
- * after a restart (grace.c).  Not kept: who waits, semaphore permits held
- * through undo handles.
+ * mode; Event flags; Semaphore values; each lock's reserved fencing
+ * tokens; the daemon epoch, one more at every start; who holds each lock,
+ * and how many semaphore permits each client holds through undo handles
+ * (a client that said who it is: Hello.client_id), so that it can
+ * reclaim them after a restart (grace.c).  Not kept: who waits; permits
+ * held through the undo handles of clients that gave no id (counted as
+ * given back, as their deaths would).
  */
 #ifndef SYNCD_STORE_H
 #define SYNCD_STORE_H
@@ -56,6 +57,14 @@ struct store_hold {
     uint64_t token;
 };
 
+/* Semaphore permits one client holds through undo handles (all its
+ * sessions' handles), kept under the semaphore's name. */
+struct store_permits {
+    char name[SYNC_NAME_MAX + 1];
+    uint8_t client_id[16];
+    uint32_t count;
+};
+
 struct grace;
 
 /* The file (store_db.c).  Every function returns 0 or -1 with the cause
@@ -78,6 +87,16 @@ int store_db_put_hold(struct store_db *db, const struct store_hold *h,
                       char err[STORE_ERR_MAX]);
 int store_db_del_hold(struct store_db *db, const char *name,
                       char err[STORE_ERR_MAX]);
+/* Then every permits row (checksums checked as for objects). */
+int store_db_load_permits(struct store_db *db,
+                          int (*cb)(void *arg, const struct store_permits *p),
+                          void *arg, char err[STORE_ERR_MAX]);
+/* Write p's row (count 0: delete it). */
+int store_db_put_permits(struct store_db *db, const struct store_permits *p,
+                         char err[STORE_ERR_MAX]);
+/* Delete every permits row of name. */
+int store_db_del_permits(struct store_db *db, const char *name,
+                         char err[STORE_ERR_MAX]);
 /* Start a transaction; with sync its commit is on disk when it returns,
  * whatever the policy the file was opened with. */
 int store_db_begin(struct store_db *db, bool sync, char err[STORE_ERR_MAX]);
@@ -92,6 +111,7 @@ int store_db_commit(struct store_db *db, char err[STORE_ERR_MAX]);
 void store_db_close(struct store_db *db);
 
 struct store_dirty;
+struct store_ledger;
 
 struct store {
     struct store_db *db;        /* owned */
@@ -100,10 +120,16 @@ struct store {
     uv_timer_t timer;           /* embedded: the next periodic commit */
     bool timer_open;
     struct store_dirty *dirty;  /* owned: uthash by name, latest records */
+    struct store_ledger *ledger; /* owned: uthash by (name, client id):
+                                   every client's undo permits per
+                                   semaphore, as the file has them or will
+                                   at the next commit */
+    uint32_t ledger_dirty;      /* rows changed since the last commit */
     struct registry *registry;  /* borrowed (owner: server) */
     uint64_t epoch;             /* this start's */
     uint32_t loaded;            /* objects restored at start */
     uint32_t holds_loaded;      /* holds restored (grace.c's ghosts) */
+    uint32_t permits_loaded;    /* undo permits restored (ghosts too) */
     bool frozen;                /* stopping: nothing more is recorded */
     struct grace *grace;        /* borrowed: gets the restored holds */
     /* The client id of the session `owner` (false: it gave none, so its
@@ -137,6 +163,13 @@ void store_freeze(struct store *st);
  * as the policy says.  Unlinked and anonymous (transient) objects are not
  * kept. */
 void store_note(struct store *st, struct object *o);
+/*
+ * The permits client_id holds through undo handles of semaphore o changed
+ * by delta: record the new count, at the next commit as the policy says.
+ * Unlinked and anonymous semaphores are not kept.
+ */
+void store_permits_changed(struct store *st, struct object *o,
+                           const uint8_t client_id[16], int64_t delta);
 /* name was unlinked: remove it. */
 void store_forget(struct store *st, const char *name);
 /* Commit what is pending, with an fsync unless the policy is never. */

@@ -7,9 +7,10 @@
  *           state, tokens, crc)
  *   meta(key PRIMARY KEY, value, crc)          -- 'format' 1, 'epoch' N
  *   holds(name PRIMARY KEY, client_id, thread, depth, token, crc)
+ *   permits(name, client_id, count, crc, PRIMARY KEY(name, client_id))
  *
- * (holds came after the first files: a file without the table gets it,
- * empty, and stays format 1.)
+ * (holds and permits came after the first files: a file without those
+ * tables gets them, empty, and stays format 1.)
  *
  * crc is the CRC-32 (zlib) of the row's other columns in a fixed text
  * form, so a page that SQLite reads back intact but whose bytes changed
@@ -33,6 +34,7 @@ struct store_db {
     sqlite3_stmt *put, *del;   /* owned: prepared once */
     sqlite3_stmt *meta_put;    /* owned */
     sqlite3_stmt *hold_put, *hold_del; /* owned */
+    sqlite3_stmt *permit_put, *permit_del, *permits_del; /* owned */
     char path[4096];
     bool fsync_commits;        /* synchronous=FULL rather than OFF */
     bool sync_now;             /* this transaction is FULL all the same */
@@ -67,15 +69,33 @@ static uint32_t store_db_rec_crc(const struct store_rec *r)
     return (uint32_t)crc32(0, (const Bytef *)buf, (uInt)n);
 }
 
+/* "LEN:name|" and the client id in hex: the key columns of holds and
+ * permits, as their checksums read them. */
+static int store_db_key_text(char *buf, size_t size, const char *name,
+                             const uint8_t client_id[16])
+{
+    int n = snprintf(buf, size, "%zu:%s|", strlen(name), name);
+    size_t i;
+
+    for (i = 0; i < 16; i++)
+        n += snprintf(buf + n, size - (size_t)n, "%02x", client_id[i]);
+    return n;
+}
+
+static uint32_t store_db_permits_crc(const struct store_permits *p)
+{
+    char buf[SYNC_NAME_MAX + 80];
+    int n = store_db_key_text(buf, sizeof(buf), p->name, p->client_id);
+
+    n += snprintf(buf + n, sizeof(buf) - (size_t)n, "|%" PRIu32, p->count);
+    return (uint32_t)crc32(0, (const Bytef *)buf, (uInt)n);
+}
+
 static uint32_t store_db_hold_crc(const struct store_hold *h)
 {
     char buf[SYNC_NAME_MAX + 160];
-    int n = snprintf(buf, sizeof(buf), "%zu:%s|", strlen(h->name), h->name);
-    size_t i;
+    int n = store_db_key_text(buf, sizeof(buf), h->name, h->client_id);
 
-    for (i = 0; i < sizeof(h->client_id); i++)
-        n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%02x",
-                      h->client_id[i]);
     n += snprintf(buf + n, sizeof(buf) - (size_t)n,
                   "|%" PRIu64 "|%" PRIu32 "|%" PRIu64, h->thread, h->depth,
                   h->token);
@@ -126,7 +146,10 @@ int store_db_open(const char *dir, bool fsync_commits, struct store_db **out,
                       "CREATE TABLE IF NOT EXISTS holds("
                       "name TEXT PRIMARY KEY, client_id BLOB,"
                       " thread INTEGER, depth INTEGER, token INTEGER,"
-                      " crc INTEGER)",
+                      " crc INTEGER);"
+                      "CREATE TABLE IF NOT EXISTS permits("
+                      "name TEXT, client_id BLOB, count INTEGER,"
+                      " crc INTEGER, PRIMARY KEY(name, client_id))",
                       err) != 0)
         goto fail_err;
     if (sqlite3_prepare_v2(db->db,
@@ -142,7 +165,15 @@ int store_db_open(const char *dir, bool fsync_commits, struct store_db **out,
                            "INSERT OR REPLACE INTO holds VALUES(?,?,?,?,?,?)",
                            -1, &db->hold_put, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db->db, "DELETE FROM holds WHERE name=?", -1,
-                           &db->hold_del, NULL) != SQLITE_OK)
+                           &db->hold_del, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db->db,
+                           "INSERT OR REPLACE INTO permits VALUES(?,?,?,?)",
+                           -1, &db->permit_put, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db->db,
+                           "DELETE FROM permits WHERE name=? AND client_id=?",
+                           -1, &db->permit_del, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db->db, "DELETE FROM permits WHERE name=?", -1,
+                           &db->permits_del, NULL) != SQLITE_OK)
         goto fail;
     *out = db;
     return 0;
@@ -308,6 +339,48 @@ int store_db_load_holds(struct store_db *db,
     return rc == SQLITE_DONE ? 0 : store_db_fail(db, "cannot read", err);
 }
 
+int store_db_load_permits(struct store_db *db,
+                          int (*cb)(void *arg, const struct store_permits *p),
+                          void *arg, char err[STORE_ERR_MAX])
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (sqlite3_prepare_v2(db->db,
+                           "SELECT name, client_id, count, crc FROM permits "
+                           "ORDER BY name, client_id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return store_db_fail(db, "cannot read", err);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_permits p;
+        const void *id = sqlite3_column_blob(st, 1);
+
+        memset(&p, 0, sizeof(p));
+        store_db_copy(p.name, sqlite3_column_text(st, 0), sizeof(p.name));
+        if (id != NULL && sqlite3_column_bytes(st, 1) == sizeof(p.client_id))
+            memcpy(p.client_id, id, sizeof(p.client_id));
+        p.count = (uint32_t)sqlite3_column_int64(st, 2);
+        if (store_db_permits_crc(&p) !=
+            (uint32_t)sqlite3_column_int64(st, 3)) {
+            snprintf(err, STORE_ERR_MAX,
+                     "%s is corrupt: the checksum of the permits kept of "
+                     "'%.255s' does not match their contents",
+                     db->path, p.name);
+            sqlite3_finalize(st);
+            return -1;
+        }
+        if (cb(arg, &p) != 0) {
+            snprintf(err, STORE_ERR_MAX,
+                     "%s: the permits kept of '%.255s' cannot be restored",
+                     db->path, p.name);
+            sqlite3_finalize(st);
+            return -1;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : store_db_fail(db, "cannot read", err);
+}
+
 int store_db_begin(struct store_db *db, bool sync, char err[STORE_ERR_MAX])
 {
     /* A commit that must be durable under a policy that does not sync:
@@ -376,6 +449,28 @@ int store_db_del_hold(struct store_db *db, const char *name,
     return store_db_step(db, db->hold_del, err);
 }
 
+int store_db_put_permits(struct store_db *db, const struct store_permits *p,
+                         char err[STORE_ERR_MAX])
+{
+    sqlite3_stmt *st = p->count > 0 ? db->permit_put : db->permit_del;
+
+    sqlite3_bind_text(st, 1, p->name, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, p->client_id, sizeof(p->client_id),
+                      SQLITE_STATIC);
+    if (p->count > 0) {
+        sqlite3_bind_int64(st, 3, p->count);
+        sqlite3_bind_int64(st, 4, store_db_permits_crc(p));
+    }
+    return store_db_step(db, st, err);
+}
+
+int store_db_del_permits(struct store_db *db, const char *name,
+                         char err[STORE_ERR_MAX])
+{
+    sqlite3_bind_text(db->permits_del, 1, name, -1, SQLITE_STATIC);
+    return store_db_step(db, db->permits_del, err);
+}
+
 static int store_db_meta(struct store_db *db, const char *key,
                          uint64_t value, char err[STORE_ERR_MAX])
 {
@@ -416,6 +511,9 @@ void store_db_close(struct store_db *db)
     sqlite3_finalize(db->meta_put);
     sqlite3_finalize(db->hold_put);
     sqlite3_finalize(db->hold_del);
+    sqlite3_finalize(db->permit_put);
+    sqlite3_finalize(db->permit_del);
+    sqlite3_finalize(db->permits_del);
     if (db->db != NULL)
         sqlite3_close(db->db);
     free(db);

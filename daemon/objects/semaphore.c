@@ -86,6 +86,14 @@ uint32_t semaphore_undo(struct semaphore *s, uint32_t n)
     return give;
 }
 
+uint32_t semaphore_take(struct semaphore *s, uint32_t n)
+{
+    uint32_t take = n < s->value ? n : s->value;
+
+    s->value -= take;
+    return take;
+}
+
 static int64_t semaphore_query(const struct object *o)
 {
     return container_of(o, struct semaphore, base)->value;

@@ -16,8 +16,11 @@ struct semaphore {
     uint32_t bound;      /* bounded: the initial value, never exceeded */
     uint32_t undo_out;   /* permits taken through undo handles and not yet
                             released or given back (kept by dispatch; a
-                            restart gives them back, as their holders'
-                            deaths would) */
+                            restart keeps them for their clients to
+                            reclaim, grace.h) */
+    uint32_t undo_kept;  /* of undo_out, those of clients that can reclaim
+                            them (Hello.client_id): the state file keeps
+                            them per client, not in the value */
     struct waitq waiters;
 };
 
@@ -45,6 +48,13 @@ int semaphore_release(struct semaphore *s, uint32_t n);
  * meanwhile) and SEMAPHORE_VALUE_MAX.  Returns how many were given.
  */
 uint32_t semaphore_undo(struct semaphore *s, uint32_t n);
+
+/*
+ * Take up to n free permits at once, never queueing (a reclaim after a
+ * restart: permits the client held that the file did not keep yet).
+ * Returns how many were taken.
+ */
+uint32_t semaphore_take(struct semaphore *s, uint32_t n);
 
 struct semaphore *semaphore_from_object(struct object *o);
 

@@ -1,6 +1,7 @@
 /*
  * test_chaos_restart.c: the daemon killer.  N worker processes (default
  * 64) take and give back Locks and an RLock through reconnecting clients,
+ * and permits of a BoundedSemaphore of 3 through SYNC_SEM_UNDO handles,
  * one setter process sets a new Event every few milliseconds, and the test
  * process kills the daemon every restart_min..restart_max ms - mostly with
  * SIGKILL, every third time with SIGTERM (a clean stop, as systemctl
@@ -18,6 +19,11 @@
  *   after the last commit under --fsync batch); a release that returns 0
  *   after an overlap nobody was told of is a violation.  Taking over a
  *   slot left by a killed worker needs owner_died == 1.
+ * - Never more than 3 live holders of the semaphore's permits (a worker
+ *   counts itself after its acquire, stops before its release): more is
+ *   allowed only when one of them is told its permit was lost (its
+ *   release returns SYNC_ELOST).  Undo permits are kept across the
+ *   restart for their client to reclaim; a killed worker's go back.
  * - Tokens are monotonic: a new holder's fencing token is above every token
  *   a holder of the same lock saw before it, across every restart (unless,
  *   again, that holder is told its hold was lost).
@@ -61,6 +67,7 @@
 #define RC_MAX_PAIRS 4096
 #define RC_MSGS 16
 #define RC_MSG_LEN 240
+#define RC_SEM_VALUE 3       /* rchaos/sem: a BoundedSemaphore, undo handles */
 
 struct rc_shm {
     atomic_int stop;
@@ -86,6 +93,13 @@ struct rc_shm {
      * lock; one of them must be told its hold was lost. */
     atomic_uint n_pairs;
     atomic_uint pair[RC_MAX_PAIRS][2];
+    /* The semaphore's witness: the incarnation holding a permit through
+     * each worker slot (0 none), and every time more than RC_SEM_VALUE
+     * live ones did, who they were. */
+    atomic_uint sem_holder[RC_MAX_PROCS];
+    atomic_uint n_sem_sets;
+    atomic_uint sem_set[RC_MAX_PAIRS][RC_MAX_PROCS];
+    atomic_ullong sem_grants, sem_overs;
     /* counters */
     atomic_ullong grants, timeouts, owner_died, takeovers, overlaps,
         lost, false_od;
@@ -231,6 +245,28 @@ static void witness_give(int i, unsigned me)
     atomic_compare_exchange_strong(&rc->holder[i], &expect, 0);
 }
 
+/* Count slot's incarnation me as a holder of a permit; record who the
+ * live holders are when there are too many. */
+static void sem_witness_take(int slot, unsigned me)
+{
+    unsigned held[RC_MAX_PROCS], n = 0, inc, k;
+    int i;
+
+    atomic_store(&rc->sem_holder[slot], me);
+    for (i = 0; i < RC_MAX_PROCS; i++) {
+        inc = atomic_load(&rc->sem_holder[i]);
+        if (inc != 0 && !atomic_load(&rc->dead[inc]))
+            held[n++] = inc;
+    }
+    if (n <= RC_SEM_VALUE)
+        return;
+    atomic_fetch_add(&rc->sem_overs, 1);
+    k = atomic_fetch_add(&rc->n_sem_sets, 1);
+    if (k < RC_MAX_PAIRS)
+        for (i = 0; i < (int)n; i++)
+            atomic_store(&rc->sem_set[k][i], held[i]);
+}
+
 static bool allowed(int rv, const int *ok)
 {
     for (; *ok != 1; ok++)
@@ -244,6 +280,7 @@ static void worker_main(int slot, unsigned me)
     static const int acq_ok[] = {0, SYNC_ETIMEDOUT, 1};
     static const int rel_ok[] = {0, SYNC_ELOST, 1};
     struct wlocks w;
+    sync_sem *sem;
     sync_client *c;
     char name[64];
     int i, rv, lost;
@@ -261,10 +298,38 @@ static void worker_main(int slot, unsigned me)
         violation("slot %d: open rchaos/rlock: %s", slot, sync_errname(rv));
         _exit(3);
     }
+    if ((rv = sync_sem_open_flags(c, "rchaos/sem", RC_SEM_VALUE, true,
+                                  SYNC_SEM_UNDO, &sem)) != 0) {
+        violation("slot %d: open rchaos/sem: %s", slot, sync_errname(rv));
+        _exit(3);
+    }
     while (!atomic_load(&rc->stop)) {
         double timeout = rnd(100) < 20 ? 0.0 : rnd(800) / 1000.0;
         bool doubt;
         uint64_t token, max_seen;
+
+        if (rnd(5) == 0) {
+            rv = sync_sem_acquire(sem, true, timeout);
+            if (!allowed(rv, acq_ok))
+                violation("slot %d: acquire of the semaphore: %s", slot,
+                          sync_errname(rv));
+            if (rv != 0)
+                continue;
+            atomic_fetch_add(&rc->sem_grants, 1);
+            sem_witness_take(slot, me);
+            if (rnd(2) == 0)
+                fx_sleep_ms((int)rnd(4));
+            atomic_store(&rc->sem_holder[slot], 0);
+            rv = sync_sem_release(sem, 1);
+            if (!allowed(rv, rel_ok))
+                violation("slot %d: release of the semaphore: %s", slot,
+                          sync_errname(rv));
+            if (rv == SYNC_ELOST) {
+                atomic_store(&rc->told[me], 1);
+                atomic_fetch_add(&rc->lost, 1);
+            }
+            continue;
+        }
 
         i = (int)rnd(RC_NLOCKS);
         rv = w_acquire(&w, i, timeout);
@@ -313,6 +378,7 @@ static void worker_main(int slot, unsigned me)
     for (i = 0; i < RC_NLOCKS - 1; i++)
         sync_lock_close(w.l[i]);
     sync_rlock_close(w.r);
+    sync_sem_close(sem);
     sync_disconnect(c);
     _exit(0);
 }
@@ -421,7 +487,7 @@ TestSuite(chaos_restart, .fini = syncd_fixture_fini, .timeout = 600);
 Test(chaos_restart, daemon_killed_under_load)
 {
     int restarts = 0, sigkills = 0, slot, i, code, status, n_ev, unset = 0;
-    int excused = 0, told_pairs = 0, dead_pairs = 0;
+    int excused = 0, told_pairs = 0, dead_pairs = 0, sem_excused = 0;
     unsigned k, n_pairs;
     double end, next_restart, next_worker_kill;
     long long window_us;
@@ -506,6 +572,25 @@ Test(chaos_restart, daemon_killed_under_load)
                       "neither was told its hold was lost", a, b);
     }
 
+    /* Every time too many held a permit: one of them was told, or died. */
+    n_pairs = atomic_load(&rc->n_sem_sets);
+    for (k = 0; k < n_pairs && k < RC_MAX_PAIRS; k++) {
+        unsigned inc;
+        bool ok = false;
+
+        for (i = 0; i < RC_MAX_PROCS &&
+                    (inc = atomic_load(&rc->sem_set[k][i])) != 0;
+             i++)
+            ok = ok || atomic_load(&rc->told[inc]) ||
+                 atomic_load(&rc->dead[inc]);
+        if (ok)
+            sem_excused++;
+        else
+            violation("more than %d live holders of the semaphore's permits "
+                      "at once (set %u), none told a permit was lost",
+                      RC_SEM_VALUE, k);
+    }
+
     /* A last clean restart; then every Event whose set returned must be
      * set, unless a SIGKILL came within the durability window after it. */
     code = syncd_fixture_stop();
@@ -541,15 +626,20 @@ Test(chaos_restart, daemon_killed_under_load)
             "(%d SIGKILL, %d clean), %llu grants, %llu timeouts, %llu "
             "owner-died (%llu takeovers of killed workers, %llu with the "
             "witness free), %llu holds lost and told, %llu overlaps (%d "
-            "with the stale holder told, %d with a killed one), %d events set (%d unset after a SIGKILL within the "
-            "window, %d lost), %u violations\n",
+            "with the stale holder told, %d with a killed one), %llu "
+            "semaphore grants (%llu times more than %d holders, %d of them "
+            "with one told or killed), %d events set (%d unset after a "
+            "SIGKILL within the window, %d lost), %u violations\n",
             n_procs, run_s, fsync_policy, restarts, sigkills,
             restarts - sigkills, (unsigned long long)rc->grants,
             (unsigned long long)rc->timeouts,
             (unsigned long long)rc->owner_died,
             (unsigned long long)rc->takeovers,
             (unsigned long long)rc->false_od, (unsigned long long)rc->lost,
-            (unsigned long long)rc->overlaps, told_pairs, dead_pairs, n_ev, excused, unset,
+            (unsigned long long)rc->overlaps, told_pairs, dead_pairs,
+            (unsigned long long)rc->sem_grants,
+            (unsigned long long)rc->sem_overs, RC_SEM_VALUE, sem_excused,
+            n_ev, excused, unset,
             atomic_load(&rc->n_viol));
     if (getenv("SYNCD_RCHAOS_LOG") != NULL) {
         char cmd[400];

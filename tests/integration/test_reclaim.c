@@ -627,3 +627,245 @@ Test(reclaim, syncctl_lock_command_runs_on_across_a_restart)
     }
     free(text);
 }
+
+/* ---- semaphore permits held through SYNC_SEM_UNDO handles --------------- */
+
+/* `syncctl show NAME` has a line containing both a and b. */
+static bool show_has_line(const char *name, const char *a, const char *b)
+{
+    char cmd[512];
+
+    snprintf(cmd, sizeof(cmd), "%s -s %s show %s", SYNCCTL_BIN, syncd_fx.sock,
+             name);
+    return command_has_line(cmd, a, b);
+}
+
+/* A BoundedSemaphore of 3: the holder takes 2 through an undo handle,
+ * another client 1 through a plain one.  After kill -9 and a restart the
+ * undo permits are still taken (kept for their client), the plain one too
+ * (a plain permit is nobody's: the value says it is out); the holder's
+ * next call takes its 2 back, and they stay its own after the grace
+ * period, until it releases them. */
+Test(reclaim, undo_permits_stay_their_holders_across_kill9)
+{
+    sync_client *h, *p, *comp;
+    sync_sem *hs, *ps, *cs;
+
+    grace_ms = "1000";
+    start();
+    h = connect_reconnecting();
+    cr_assert(eq(int, sync_sem_open_flags(h, "rc/sem", 3, true, SYNC_SEM_UNDO,
+                                          &hs),
+                 0));
+    cr_assert(eq(int, sync_sem_acquire(hs, true, 5.0), 0));
+    cr_assert(eq(int, sync_sem_acquire(hs, true, 5.0), 0));
+    p = connect_plain();
+    cr_assert(eq(int, sync_bsem_open(p, "rc/sem", 3, &ps), 0));
+    cr_assert(eq(int, sync_sem_acquire(ps, true, 5.0), 0));
+    crash_and_restart();
+    cr_assert(syncd_fixture_log_contains("2 undo permit(s) kept", 1000),
+              "%s", syncd_fixture_read_log());
+
+    /* Before the holder is back: all 3 are out, and syncctl says for
+     * whom the 2 are kept. */
+    cr_assert(show_has_line("rc/sem", "(kept for reclaim)", " 2"));
+    comp = connect_plain();
+    cr_assert(eq(int, sync_bsem_open(comp, "rc/sem", 3, &cs), 0));
+    cr_assert(eq(int, sync_sem_value(cs), 0));
+    cr_assert(eq(int, sync_sem_acquire(cs, false, -1), SYNC_ETIMEDOUT));
+
+    /* The holder's next call reconnects and takes its 2 back. */
+    cr_assert(eq(int, sync_sem_value(hs), 0));
+    cr_assert(syncd_fixture_log_contains("2 undo permit(s) reclaimed", 1000),
+              "%s", syncd_fixture_read_log());
+    fx_sleep_ms(slow(1300)); /* past the grace period */
+    cr_assert(eq(int, sync_sem_acquire(cs, false, -1), SYNC_ETIMEDOUT));
+
+    /* Released: one at a time to the competitor. */
+    cr_assert(eq(int, sync_sem_release(hs, 1), 0));
+    cr_assert(eq(int, sync_sem_acquire(cs, false, -1), 0));
+    cr_assert(eq(int, sync_sem_release(hs, 1), 0));
+    cr_assert(eq(int, sync_sem_value(cs), 1));
+    /* A bounded semaphore refuses a third: the holder had only 2. */
+    cr_assert(eq(int, sync_sem_release(cs, 1), 0));
+    /* p's connection died with the daemon (it does not reconnect); its
+     * plain permit is anybody's to give back. */
+    cr_assert(eq(int, sync_sem_release(ps, 1), SYNC_ECONN));
+    cr_assert(eq(int, sync_sem_release(cs, 1), 0));
+    cr_assert(eq(int, sync_sem_release(hs, 1), SYNC_EVALUE));
+    cr_assert(eq(int, sync_sem_value(cs), 3));
+
+    /* The holder's undo still works after the reclaim: it takes one and
+     * goes; the daemon gives it back. */
+    cr_assert(eq(int, sync_sem_acquire(hs, true, 5.0), 0));
+    cr_assert(eq(int, sync_sem_value(cs), 2));
+    sync_sem_close(hs);
+    cr_assert(eq(int, sync_sem_value(cs), 3));
+    sync_sem_close(cs);
+    sync_sem_close(ps);
+    sync_disconnect(comp);
+    sync_disconnect(p);
+    sync_disconnect(h);
+}
+
+/* The holder never comes back: when the grace period ends its undo
+ * permits are given back, as its death would, and a waiter gets one. */
+Test(reclaim, unclaimed_undo_permits_are_given_back_when_grace_ends)
+{
+    sync_client *gone, *c;
+    sync_sem *gs, *s;
+    double t0, waited, left;
+
+    grace_ms = "1500";
+    start();
+    gone = connect_plain();
+    cr_assert(eq(int, sync_sem_open_flags(gone, "rc/usem", 2, false,
+                                          SYNC_SEM_UNDO, &gs),
+                 0));
+    cr_assert(eq(int, sync_sem_acquire(gs, true, 5.0), 0));
+    cr_assert(eq(int, sync_sem_acquire(gs, true, 5.0), 0));
+    crash_and_restart();
+    left = hello_grace_ms() / 1000.0;
+    cr_assert(gt(dbl, left, 0.3), "grace left %.3f s", left);
+    t0 = fx_now();
+    c = connect_plain();
+    cr_assert(eq(int, sync_sem_open(c, "rc/usem", 2, &s), 0));
+    cr_assert(eq(int, sync_sem_value(s), 0));
+    cr_assert(eq(int, sync_sem_acquire(s, true, 30.0), 0));
+    waited = fx_now() - t0;
+    cr_assert(ge(dbl, waited, left - 0.25), "granted after %.3f s of %.3f",
+              waited, left);
+    cr_assert(lt(dbl, waited, left + 3.0), "granted after %.3f s", waited);
+    cr_assert(eq(int, sync_sem_value(s), 1));
+    cr_assert(syncd_fixture_log_contains("0 undo permit(s) reclaimed, 2 given "
+                                         "back",
+                                         1000),
+              "%s", syncd_fixture_read_log());
+    /* Its client learns it: those permits are no longer its to give. */
+    cr_assert(eq(int, sync_sem_release(gs, 1), SYNC_ECONN));
+    cr_assert(eq(int, sync_sem_release(s, 1), 0));
+    sync_sem_close(s);
+    sync_disconnect(c);
+    sync_sem_close(gs);
+    sync_disconnect(gone);
+}
+
+/* Back after the grace period: the permits are gone; each release of one
+ * says SYNC_ELOST and raises nothing (the daemon gave them back). */
+Test(reclaim, undo_permits_back_too_late_are_lost)
+{
+    sync_client *h, *c;
+    sync_sem *hs, *s;
+
+    grace_ms = "300";
+    start();
+    h = connect_reconnecting();
+    cr_assert(eq(int, sync_sem_open_flags(h, "rc/lsem", 2, false,
+                                          SYNC_SEM_UNDO, &hs),
+                 0));
+    cr_assert(eq(int, sync_sem_acquire(hs, true, 5.0), 0));
+    cr_assert(eq(int, sync_sem_acquire(hs, true, 5.0), 0));
+    crash_and_restart();
+    fx_sleep_ms(slow(700));
+    c = connect_plain();
+    cr_assert(eq(int, sync_sem_open(c, "rc/lsem", 2, &s), 0));
+    cr_assert(eq(int, sync_sem_value(s), 2));
+    cr_assert(eq(int, sync_sem_value(hs), 2)); /* reconnects */
+    cr_assert(eq(int, sync_sem_release(hs, 1), SYNC_ELOST));
+    cr_assert(eq(int, sync_sem_release(hs, 1), SYNC_ELOST));
+    cr_assert(eq(int, sync_sem_value(s), 2));
+    /* A release beyond them is a plain release again. */
+    cr_assert(eq(int, sync_sem_release(hs, 1), 0));
+    cr_assert(eq(int, sync_sem_value(s), 3));
+    cr_assert(syncd_fixture_log_contains("reclaim of 'rc/lsem' refused", 0));
+    sync_sem_close(s);
+    sync_disconnect(c);
+    sync_sem_close(hs);
+    sync_disconnect(h);
+}
+
+/* Open name as a semaphore of value with flags on a raw connection. */
+static uint32_t raw_open_sem(int fd, const char *name, uint32_t value,
+                             uint32_t flags)
+{
+    Syncd__Request rq = SYNCD__REQUEST__INIT;
+    Syncd__Open o = SYNCD__OPEN__INIT;
+    struct raw_reply r;
+
+    o.name.data = (uint8_t *)name;
+    o.name.len = strlen(name);
+    o.type = SYNCD__OBJECT_TYPE__SEMAPHORE;
+    o.value = value;
+    o.flags = flags;
+    rq.id = 2;
+    rq.op_case = SYNCD__REQUEST__OP_OPEN;
+    rq.open = &o;
+    cr_assert(eq(int, raw_send_request(fd, &rq), 0));
+    cr_assert(eq(int, raw_read_reply(fd, 5000, &r), RAW_OK));
+    cr_assert(eq(int, r.code, 0));
+    return r.handle;
+}
+
+/* The daemon granted an undo acquire and was killed before the reply:
+ * the client (holding nothing it knows of) sends the acquire again, and
+ * gets the permit kept for it at once - no second permit, no wait for
+ * the period.  A reclaim through a plain handle is refused. */
+Test(reclaim, undo_acquire_whose_reply_was_lost_gets_its_permit_at_once)
+{
+    const uint8_t id[16] = "lost-sem-reply-1";
+    struct raw_reply r;
+    sync_client *c;
+    sync_sem *s;
+    uint32_t handle, plain;
+    double t0;
+    int fd;
+
+    grace_ms = "3000";
+    start();
+    fd = raw_client(id);
+    handle = raw_open_sem(fd, "rc/sreply", 1, WIRE_OPEN_FLAG_UNDO);
+    cr_assert(eq(int, raw_acquire(fd, 3, handle, -1, &r), 0));
+    crash_and_restart();
+    close(fd);
+
+    fd = raw_client(id);
+    handle = raw_open_sem(fd, "rc/sreply", 1, WIRE_OPEN_FLAG_UNDO);
+    plain = raw_open_sem(fd, "rc/sreply", 1, 0);
+    cr_assert(eq(int, raw_reclaim(fd, plain, 1, &r), SYNC_EINVAL));
+    t0 = fx_now();
+    cr_assert(eq(int, raw_acquire(fd, 3, handle, 1500000, &r), 0),
+              "the acquire waited behind its own kept permit");
+    cr_assert(lt(dbl, fx_now() - t0, 1.0));
+    cr_assert(syncd_fixture_log_contains("is its acquire's", 1000));
+    c = connect_plain();
+    cr_assert(eq(int, sync_sem_open(c, "rc/sreply", 1, &s), 0));
+    cr_assert(eq(int, sync_sem_value(s), 0));
+    /* Its client going gives it back (undo), once. */
+    close(fd);
+    cr_assert(eq(int, sync_sem_acquire(s, true, 5.0), 0));
+    cr_assert(eq(int, sync_sem_value(s), 0));
+    cr_assert(eq(int, sync_sem_release(s, 1), 0));
+    sync_sem_close(s);
+    sync_disconnect(c);
+}
+
+/* An in-memory daemon keeps nothing: the permits are gone with it. */
+Test(reclaim, undo_permits_after_an_in_memory_restart_are_lost)
+{
+    sync_client *h;
+    sync_sem *hs;
+
+    syncd_fixture_start(NULL);
+    h = connect_reconnecting();
+    cr_assert(eq(int, sync_sem_open_flags(h, "rc/msem", 1, true,
+                                          SYNC_SEM_UNDO, &hs),
+                 0));
+    cr_assert(eq(int, sync_sem_acquire(hs, true, 5.0), 0));
+    cr_assert(eq(int, syncd_fixture_kill(SIGKILL), 128 + SIGKILL));
+    syncd_fixture_start(NULL);
+    cr_assert(eq(int, sync_sem_value(hs), 1));
+    cr_assert(eq(int, sync_sem_release(hs, 1), SYNC_ELOST));
+    cr_assert(eq(int, sync_sem_value(hs), 1));
+    sync_sem_close(hs);
+    sync_disconnect(h);
+}

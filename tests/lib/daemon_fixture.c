@@ -33,6 +33,20 @@ static int syncd_fixture_reap(int sig);
 static int rm_entry(const char *path, const struct stat *st, int flag,
                     struct FTW *ftw);
 
+bool command_has_line(const char *cmd, const char *a, const char *b)
+{
+    char line[512];
+    bool found = false;
+    FILE *p = popen(cmd, "r");
+
+    cr_assert(p != NULL, "popen %s", cmd);
+    while (fgets(line, sizeof(line), p) != NULL)
+        if (strstr(line, a) != NULL && (b == NULL || strstr(line, b) != NULL))
+            found = true;
+    pclose(p);
+    return found;
+}
+
 /* ---- time, processes, shared memory -------------------------------------- */
 
 double fx_now(void)

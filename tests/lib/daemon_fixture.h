@@ -100,6 +100,10 @@ bool syncd_wait_ready(const char *sock, pid_t pid, int timeout_ms);
 /* Whether the file at path contains needle. */
 bool file_contains(const char *path, const char *needle);
 
+/* Whether a line of what the shell command cmd prints contains a and (if
+ * not NULL) b. */
+bool command_has_line(const char *cmd, const char *a, const char *b);
+
 /* ---- processes, time, shared memory -------------------------------------- */
 
 /* CLOCK_MONOTONIC in seconds. */
