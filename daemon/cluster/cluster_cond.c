@@ -7,9 +7,13 @@
  * sleep until notified or timed out, then the lock's own acquire, whose
  * grant answers the wait with the levels it had (recipe_cond.c).  A
  * notify queued the woken waiter's contender key already: the acquire
- * adopts it, unless another thread of the client holds or seeks the lock
- * (one contender key per client and lock: cluster_lock.c); then that key
- * is dropped and the acquire queues anew.
+ * adopts it.  One acquisition per client and lock runs at a time
+ * (cluster_lock.c): a woken waiter whose client's other thread holds the
+ * lock parks with its key, and the parked keys go in queue order, the
+ * order of the notify, however their wake-ups reach the agent.  Only when
+ * another thread's acquire is already on its way with a key queued after
+ * the woken waiter's (it would wait for that key forever) is the woken
+ * key dropped and the acquire queued anew.
  */
 #include "cluster/cluster_prim.h"
 
@@ -62,7 +66,8 @@ void cluster_cond_run(struct cjob *j)
         j->rv = recipe_cond_enter(&j->ctx, &rc, j->seq);
         break;
     case CJ_COND_SLEEP:
-        j->rv = recipe_cond_sleep(&j->ctx, &rc, j->seq, j->deadline_ms);
+        j->rv = recipe_cond_sleep(&j->ctx, &rc, j->seq, j->deadline_ms,
+                                  &j->ahead);
         break;
     case CJ_COND_DROP:
         recipe_lock_forget(&j->ctx, j->lock_name, j->lease, j->seq);
@@ -196,20 +201,64 @@ static void cluster_cond_entered(struct cjob *e)
     cluster_unpark(cs, lk);
 }
 
-/* Notified or timed out: get the lock back as the lock's own acquire. */
+void cluster_cond_forget(struct csess *cs, struct cobj *lk, int64_t lease,
+                         uint64_t seq)
+{
+    struct cjob *d = cluster_prim_job_on(cs, lk, CJ_COND_DROP);
+
+    if (d == NULL) {
+        cluster_lease_lost(cs, "out of memory dropping a condition "
+                               "waiter's lock key");
+        return;
+    }
+    d->lease = lease;
+    d->seq = seq;
+    snprintf(d->lock_name, sizeof(d->lock_name), "%s", lk->name);
+    cluster_job_start(d);
+}
+
 /* The contender key a notify queued for wait w serves nobody: drop it
  * (else it would hold up the lock until w's lease ends). */
 static void cluster_cond_drop(struct cjob *w)
 {
-    struct cjob *d = cluster_cond_next(w, CJ_COND_DROP, w->obj);
+    cluster_cond_forget(w->cs, w->obj->lock, w->lease, w->seq);
+}
 
-    if (d == NULL) {
-        cluster_lease_lost(w->cs, "out of memory dropping a condition "
-                                  "waiter's lock key");
-        return;
+bool cluster_cond_ahead_waking(const struct csess *cs, const struct cjob *j)
+{
+    const struct list_node *n;
+    const struct cjob *s;
+    uint32_t i;
+
+    for (n = cs->jobs.next; n != &cs->jobs; n = n->next) {
+        s = container_of(n, struct cjob, slink);
+        if (s->kind != CJ_COND_SLEEP || s->obj->lock != j->obj)
+            continue;
+        for (i = 0; i < j->ahead.n && i < RECIPE_AHEAD_MAX; i++)
+            if (j->ahead.seq[i] == s->seq)
+                return true;
     }
-    d->answered = true;
-    cluster_job_start(d);
+    return false;
+}
+
+/* Whether woken acquire a may keep the key its notify queued: not when
+ * another acquire of the session is on its way with a key queued after
+ * it (a fresh acquire's key is newer than any key a notify queued before
+ * it started; an adopting one's revision is known). */
+static bool cluster_cond_may_keep(const struct csess *cs,
+                                  const struct cobj *lk, const struct cjob *a)
+{
+    const struct list_node *n;
+    const struct cjob *q;
+
+    if (lk->st != COBJ_ACQUIRING)
+        return a->ahead.rev != 0;
+    for (n = cs->jobs.next; n != &cs->jobs; n = n->next) {
+        q = container_of(n, struct cjob, slink);
+        if (q->kind == CJ_ACQUIRE && q->obj == lk)
+            return q->adopt && q->ahead.rev < a->ahead.rev;
+    }
+    return false; /* waiting for the session's lease: a fresh one */
 }
 
 /* Notified or timed out: get the lock back as the lock's own acquire. */
@@ -224,29 +273,28 @@ static void cluster_cond_woken(struct cjob *w)
     if (w->answered || cs->s == NULL) {
         if (notified && cs->s != NULL)
             cluster_cond_drop(w);
-        return;
-    }
-    if (rv != 0 && rv != SYNC_ETIMEDOUT) {
+    } else if (rv != 0 && rv != SYNC_ETIMEDOUT) {
         cluster_reply(w, rv == SYNC_ENOENT ? SYNC_ELOST : rv,
                       rv == SYNC_ENOENT ? "the condition's wait ended with "
                                           "this agent's etcd lease"
                                         : NULL);
-        return;
-    }
-    a = cluster_cond_next(w, CJ_ACQUIRE, lk);
-    if (a == NULL) {
+    } else if ((a = cluster_cond_next(w, CJ_ACQUIRE, lk)) == NULL) {
         if (notified)
             cluster_cond_drop(w);
         cluster_reply(w, SYNC_ENOMEM, NULL);
-        return;
+    } else {
+        a->may_wait = true;
+        a->cond_rv = rv;
+        a->ahead = w->ahead;
+        a->adopt = notified && cluster_cond_may_keep(cs, lk, a);
+        if (notified && !a->adopt)
+            cluster_cond_drop(w);
+        w->answered = true; /* the acquire answers */
+        cluster_lock_acquire(cs, a);
     }
-    a->may_wait = true;
-    a->cond_rv = rv;
-    a->adopt = notified && (lk->st == COBJ_FREE || lk->st == COBJ_LOST);
-    if (notified && !a->adopt)
-        cluster_cond_drop(w);
-    w->answered = true; /* the acquire answers */
-    cluster_lock_acquire(cs, a);
+    /* A woken sibling parked until this wake-up came may go now. */
+    if (cs->s != NULL)
+        cluster_unpark(cs, lk);
 }
 
 void cluster_cond_done(struct cjob *j)

@@ -112,6 +112,9 @@ struct cjob {
     char lock_name[SYNC_NAME_MAX + 1]; /* a Condition's lock */
     /* barrier wait: the action to run (output); report: its input */
     struct recipe_barrier_act act;
+    /* cond sleep: where the notify queued our key (output); the acquire
+     * that adopts it: its input */
+    struct recipe_cond_ahead ahead;
     /* outputs */
     int rv;
     struct recipe_grant grant;
@@ -179,6 +182,16 @@ void cluster_with_lease(struct csess *cs, struct cjob *j);
 /* The session's holds of o end (cluster_lock.c): its parked acquires'
  * turn. */
 void cluster_unpark(struct csess *cs, struct cobj *o);
+
+/* cluster_cond.c: whether acquire j, adopting a key a notify queued, must
+ * let another thread of the session go first: a key of the session queued
+ * before j's belongs to a condition wait whose wake-up has not reached
+ * this agent yet. */
+bool cluster_cond_ahead_waking(const struct csess *cs, const struct cjob *j);
+/* Delete contender key LEASE-SEQ of lock lk, which no acquire will
+ * adopt (a job of its own). */
+void cluster_cond_forget(struct csess *cs, struct cobj *lk, int64_t lease,
+                         uint64_t seq);
 
 /* cluster_prim.c: Semaphore, Barrier and Condition. */
 /* Refuse an open the cluster cannot serve (answered: true). */

@@ -67,6 +67,33 @@ void cluster_with_lease(struct csess *cs, struct cjob *j)
     list_insert_tail(&cs->lease_wait, &j->link);
 }
 
+/* Park j until the session's own turn: acquires adopting a key a notify
+ * queued first, in the keys' queue order, then the others in arrival
+ * order (their keys, made when they start, come after). */
+static void cluster_park(struct cobj *o, struct cjob *j)
+{
+    struct list_node *n;
+    struct cjob *q;
+
+    for (n = o->parked.next; j->adopt && n != &o->parked; n = n->next) {
+        q = container_of(n, struct cjob, link);
+        if (!q->adopt || q->ahead.rev > j->ahead.rev)
+            break;
+    }
+    list_insert_tail(j->adopt ? n : &o->parked, &j->link);
+}
+
+/* Whether j must wait for the session's own turn (parked). */
+static bool cluster_lock_busy(const struct csess *cs, const struct cobj *o,
+                              const struct cjob *j)
+{
+    return (o->st != COBJ_FREE && o->st != COBJ_LOST) ||
+           !list_empty(&o->parked) ||
+           (j->adopt && cluster_cond_ahead_waking(cs, j));
+}
+
+static void cluster_lock_start(struct csess *cs, struct cjob *j);
+
 void cluster_lock_acquire(struct csess *cs, struct cjob *j)
 {
     struct cobj *o = j->obj;
@@ -78,17 +105,23 @@ void cluster_lock_acquire(struct csess *cs, struct cjob *j)
         cluster_job_discard(j);
         return;
     }
-    if (o->st != COBJ_FREE && o->st != COBJ_LOST) {
+    if (!cluster_lock_busy(cs, o, j)) {
+        cluster_lock_start(cs, j);
+    } else if (!j->may_wait) {
+        cluster_reply(j, SYNC_ETIMEDOUT, NULL);
+        cluster_job_discard(j);
+    } else {
         /* Held or sought by another thread of this client: its turn
          * comes when the session's own hold ends. */
-        if (!j->may_wait) {
-            cluster_reply(j, SYNC_ETIMEDOUT, NULL);
-            cluster_job_discard(j);
-        } else {
-            list_insert_tail(&o->parked, &j->link);
-        }
-        return;
+        cluster_park(o, j);
+        cluster_unpark(cs, o);
     }
+}
+
+static void cluster_lock_start(struct csess *cs, struct cjob *j)
+{
+    struct cobj *o = j->obj;
+
     o->st = COBJ_ACQUIRING;
     if (!j->adopt) {
         j->seq = ++cs->seq;
@@ -103,11 +136,15 @@ void cluster_unpark(struct csess *cs, struct cobj *o)
 
     while (o->st == COBJ_FREE && !list_empty(&o->parked)) {
         j = container_of(o->parked.next, struct cjob, link);
+        /* A sibling woken by the same notify with a key queued before
+         * j's has not reached this agent yet: it goes first. */
+        if (cs->s != NULL && j->adopt && cluster_cond_ahead_waking(cs, j))
+            break;
         list_remove(&j->link);
         if (cs->s == NULL)
             cluster_job_discard(j);
         else
-            cluster_lock_acquire(cs, j);
+            cluster_lock_start(cs, j);
     }
 }
 
@@ -171,6 +208,8 @@ void cluster_lock_drop(struct csess *cs, struct cobj *o)
     while (!list_empty(&o->parked)) {
         j = container_of(o->parked.next, struct cjob, link);
         list_remove(&j->link);
+        if (j->adopt)
+            cluster_cond_forget(cs, o, j->lease, j->seq);
         cluster_reply(j, SYNC_EBADF, NULL);
         cluster_job_discard(j);
     }

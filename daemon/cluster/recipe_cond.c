@@ -123,20 +123,62 @@ static int cond_withdraw(struct etcd_ctx *c, const struct recipe_cond *r,
     return rv;
 }
 
+/*
+ * Our contender key q/LEASE-wseq, queued by a notify, in the lock's
+ * queue: its create revision and the keys of our lease before it (other
+ * threads of our client woken by the same notify, or holding the lock),
+ * which the agent lets go first.  Best effort: what is not read stays
+ * unknown (rev 0).
+ */
+static void cond_ahead(struct etcd_ctx *c, const struct recipe_cond *r,
+                       uint64_t wseq, struct recipe_cond_ahead *a)
+{
+    char qp[ETCD_KEY_MAX], k[ETCD_KEY_MAX];
+    size_t qpl = recipe_key(qp, r->lock, "q/");
+    unsigned long long lease, seq;
+    json_t *out, *kv;
+    size_t i;
+    long n;
+    int rv;
+
+    memset(a, 0, sizeof(*a));
+    out = recipe_txn(c, json_pack("{s:[o]}", "success",
+                                  recipe_prim_range(qp, qpl, true, true)),
+                     &rv);
+    json_array_foreach(rv == 0 ? recipe_prim_kvs(out, 0) : NULL, i, kv) {
+        n = etcd_unb64(kv, "key", k, sizeof(k));
+        if (n <= (long)qpl ||
+            sscanf(k + qpl, "%16llx-%llx", &lease, &seq) != 2 ||
+            (int64_t)lease != r->lease)
+            continue;
+        if (seq == wseq) {
+            a->rev = etcd_i64(kv, "create_revision");
+            break;
+        }
+        if (a->n < RECIPE_AHEAD_MAX)
+            a->seq[a->n] = seq;
+        a->n++;
+    }
+    json_decref(out);
+}
+
 int recipe_cond_sleep(struct etcd_ctx *c, const struct recipe_cond *r,
-                      uint64_t wseq, int64_t deadline_ms)
+                      uint64_t wseq, int64_t deadline_ms,
+                      struct recipe_cond_ahead *ahead)
 {
     char w[ETCD_KEY_MAX];
     size_t wl = cond_waiter_key(w, r, wseq);
     int64_t rev = 0;
     int rv;
 
+    memset(ahead, 0, sizeof(*ahead));
     for (;;) {
         rv = cond_read(c, w, wl, &rev);
         if (rv < 0 && rv != SYNC_EINTR)
             return rv;
         if (rv == 1) {
             (void)recipe_prim_delete(c, w, wl, false);
+            cond_ahead(c, r, wseq, ahead);
             return 0;
         }
         if (rv == 0)
@@ -147,8 +189,10 @@ int recipe_cond_sleep(struct etcd_ctx *c, const struct recipe_cond *r,
         if (rv == SYNC_ETIMEDOUT || rv == SYNC_EINTR) {
             int wr = cond_withdraw(c, r, w, wl);
 
-            if (wr == 0)
+            if (wr == 0) {
                 (void)recipe_prim_delete(c, w, wl, false);
+                cond_ahead(c, r, wseq, ahead);
+            }
             return wr == SYNC_ETIMEDOUT && rv == SYNC_EINTR ? SYNC_EINTR
                                                             : wr;
         }

@@ -195,15 +195,27 @@ struct recipe_cond {
  */
 int recipe_cond_enter(struct etcd_ctx *c, const struct recipe_cond *k,
                       uint64_t wseq);
+#define RECIPE_AHEAD_MAX 8
+
+/* Where a notify queued a woken waiter's contender key for the lock. */
+struct recipe_cond_ahead {
+    int64_t rev;       /* its create revision (0: not found) */
+    uint32_t n;        /* keys of the same lease queued before it (seq[],
+                          the first RECIPE_AHEAD_MAX of them) */
+    uint64_t seq[RECIPE_AHEAD_MAX];
+};
+
 /*
  * wait, second half: until notified (0: the notifier queued our lock
- * contender key q/LEASE-wseq, for recipe_lock_adopt) or the deadline
- * (SYNC_ETIMEDOUT; a notify that came first wins: 0).  SYNC_EINTR when cancelled (the
- * waiter key is withdrawn as on a timeout, unless notified: 0);
- * SYNC_ENOENT when the key went (lease gone).
+ * contender key q/LEASE-wseq, for recipe_lock_adopt; *ahead says where)
+ * or the deadline (SYNC_ETIMEDOUT; a notify that came first wins: 0).
+ * SYNC_EINTR when cancelled (the waiter key is withdrawn as on a
+ * timeout, unless notified: 0); SYNC_ENOENT when the key went (lease
+ * gone).
  */
 int recipe_cond_sleep(struct etcd_ctx *c, const struct recipe_cond *k,
-                      uint64_t wseq, int64_t deadline_ms);
+                      uint64_t wseq, int64_t deadline_ms,
+                      struct recipe_cond_ahead *ahead);
 /*
  * Mark the first n waiters (all: every one) notified ("1"), while the
  * lock's contender key is still ours, and queue for each, in that order,

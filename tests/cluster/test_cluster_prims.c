@@ -10,6 +10,7 @@
  * agent's kill -9 (UNDO permits and barrier parties end with the lease,
  * after its TTL).
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -432,6 +433,117 @@ Test(cluster_prims, condition_notify_n_wakes_n)
     for (i = 0; i < 3; i++)
         cr_assert(eq(int, fx_waitpid(p[i], 20000), 0), "waiter %d", i);
     cr_assert(eq(int, atomic_load(&q->woken), 3));
+    sync_disconnect(a);
+}
+
+/* ---- notify order: threads of one client among other clients ---------- */
+
+#define ORD_W 7          /* waiters: even ones threads of the test's client
+                            on host A, odd ones processes on host B */
+#define ORD_ROUNDS 2
+
+struct order_run {
+    atomic_int start[ORD_ROUNDS][ORD_W];
+    atomic_int entered, n;
+    int order[ORD_ROUNDS][ORD_W];
+    atomic_int failed;
+};
+
+struct order_arg {
+    struct order_run *r;
+    sync_client *c;      /* a thread's: the test's client */
+    int idx, agent;
+};
+
+/* Wait ORD_ROUNDS times, each when told to; record the order in which
+ * the waits return (holding the lock). */
+static int order_waiter(struct order_arg *w)
+{
+    sync_client *c = w->c ? w->c : cfx_connect_nofail(w->agent);
+    sync_cond *cv = NULL;
+    int round;
+
+    if (c == NULL || sync_cond_open(c, cfx_name("ORD"), NULL, &cv) != 0)
+        return 2;
+    for (round = 0; round < ORD_ROUNDS; round++) {
+        while (atomic_load(&w->r->start[round][w->idx]) == 0)
+            fx_sleep_ms(2);
+        if (sync_cond_acquire(cv, true, 20) != 0)
+            return 3;
+        atomic_fetch_add(&w->r->entered, 1);
+        if (sync_cond_wait(cv, 30) != 0)
+            return 4;
+        w->r->order[round][atomic_fetch_add(&w->r->n, 1) % ORD_W] = w->idx;
+        if (sync_cond_release(cv) != 0)
+            return 5;
+    }
+    sync_cond_close(cv);
+    return 0;
+}
+
+static void *order_thread(void *arg)
+{
+    struct order_arg *w = arg;
+
+    if (order_waiter(w) != 0)
+        atomic_fetch_add(&w->r->failed, 1);
+    return NULL;
+}
+
+/* notify_all wakes seven waiters, four of them threads of one client
+ * (host A) queued between the waits of three processes on host B: they
+ * get the lock back in the order they waited, whatever the order in
+ * which their wake-ups reach their agents. */
+Test(cluster_prims, condition_notify_order_threads_of_one_client)
+{
+    struct order_run *r = fx_shared(sizeof(*r));
+    struct order_arg args[ORD_W];
+    sync_client *a = cfx_connect(0);
+    pthread_t t[ORD_W];
+    sync_cond *cv = NULL;
+    pid_t p[ORD_W];
+    int i, round;
+
+    cr_assert(eq(int, sync_cond_open(a, cfx_name("ORD"), NULL, &cv), 0));
+    for (i = 0; i < ORD_W; i++)
+        args[i] = (struct order_arg){.r = r, .idx = i, .agent = 1,
+                                     .c = i % 2 == 0 ? a : NULL};
+    /* The processes first: no fork once threads run. */
+    for (i = 1; i < ORD_W; i += 2)
+        if ((p[i] = fx_fork()) == 0)
+            _exit(order_waiter(&args[i]));
+    for (i = 0; i < ORD_W; i += 2)
+        cr_assert(eq(int, pthread_create(&t[i], NULL, order_thread, &args[i]),
+                     0));
+    for (round = 0; round < ORD_ROUNDS; round++) {
+        /* One at a time, in index order: the lock is ours again only
+         * once the waiter's wait released it. */
+        for (i = 0; i < ORD_W; i++) {
+            atomic_store(&r->start[round][i], 1);
+            wait_for_count(&r->entered, round * ORD_W + i + 1);
+            cr_assert(eq(int, sync_cond_acquire(cv, true, 20), 0));
+            cr_assert(eq(int, sync_cond_release(cv), 0));
+        }
+        cr_assert(eq(int, sync_cond_acquire(cv, true, 20), 0));
+        cr_assert(eq(int, sync_cond_notify_all(cv), 0));
+        /* Round 1: the wake-ups reach the agents while we hold it. */
+        if (round == 1)
+            fx_sleep_ms(SETTLE_MS);
+        cr_assert(eq(int, sync_cond_release(cv), 0));
+        wait_for_count(&r->n, (round + 1) * ORD_W);
+        for (i = 0; i < ORD_W; i++)
+            cr_assert(eq(int, r->order[round][i], i),
+                      "round %d: the %d-th to get the lock back was waiter "
+                      "%d", round, i, r->order[round][i]);
+    }
+    for (i = 0; i < ORD_W; i++) {
+        if (i % 2 == 0)
+            cr_assert(eq(int, pthread_join(t[i], NULL), 0));
+        else
+            cr_assert(eq(int, fx_waitpid(p[i], 10000), 0), "waiter %d", i);
+    }
+    cr_assert(eq(int, atomic_load(&r->failed), 0));
+    sync_cond_close(cv);
     sync_disconnect(a);
 }
 
