@@ -255,6 +255,16 @@ static int reconnect_restore(sync_client *c)
         }
         rv = 0;
     }
+    if (rv == 0 && sync__client_has_cap(c, WIRE_CAP_RECLAIM)) {
+        /* Handle 0: all taken back.  What the daemon still keeps for this
+         * client it does not hold (a lock lent to it and free in its
+         * page; a grant whose reply was lost, which is sent again): let
+         * go now, not at the end of the grace period with owner-died. */
+        req = (struct sync__request){.op = OP_RECLAIM, .handle = 0};
+        rv = sync__call_once(c, &req, &res, &gen);
+        if (rv != SYNC_ECONN && rv != SYNC_ESHUTDOWN && rv != SYNC_ENOMEM)
+            rv = 0;
+    }
     free(v);
     free(got);
     return rv;

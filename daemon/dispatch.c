@@ -553,6 +553,21 @@ static void dispatch_reclaim_permits(struct session *s,
     session_send(s, &rp);
 }
 
+/* Reclaim with handle 0: the client took back all it holds; let go of
+ * the rest kept for it (grace_client_done). */
+static void dispatch_reclaim_done(struct session *s, const struct request *rq)
+{
+    uint32_t locks = 0, permits = 0;
+
+    if (s->server->grace != NULL)
+        grace_client_done(s->server->grace, s->client_id, &locks, &permits);
+    if (locks + permits > 0)
+        log_info("client pid %d uid %u: back, holding nothing more: %u "
+                 "lock(s) and %u undo permit(s) kept for it let go",
+                 (int)s->pid, (unsigned)s->uid, locks, permits);
+    dispatch_reply(s, rq->id, 0, NULL);
+}
+
 /* Take back what this client held of a lock before the daemon restarted
  * (grace.h). */
 static void dispatch_reclaim(struct session *s, const struct request *rq)
@@ -569,6 +584,10 @@ static void dispatch_reclaim(struct session *s, const struct request *rq)
         dispatch_reply(s, rq->id, SYNC_EINVAL,
                        "reclaim needs the RECLAIM capability and a client id "
                        "in Hello");
+        return;
+    }
+    if (rq->handle == 0) {
+        dispatch_reclaim_done(s, rq);
         return;
     }
     h = dispatch_handle(s, rq);

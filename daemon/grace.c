@@ -305,6 +305,47 @@ uint32_t grace_take_permits(struct grace *g, const char *name,
     return 0;
 }
 
+void grace_client_done(struct grace *g, const uint8_t client_id[16],
+                       uint32_t *locks, uint32_t *permits)
+{
+    struct semaphore *s;
+    struct lock *l;
+    uint32_t n;
+    size_t i = 0;
+
+    *locks = *permits = 0;
+    while (i < g->n) {
+        if (memcmp(g->v[i].client_id, client_id, 16) != 0) {
+            i++;
+            continue;
+        }
+        if ((l = grace_ghost_lock(g, i)) != NULL) {
+            (void)lock_release_all(l);
+            (*locks)++;
+        }
+        grace_remove(g, i);
+    }
+    i = 0;
+    while (i < g->pn) {
+        if (memcmp(g->pv[i].client_id, client_id, 16) != 0) {
+            i++;
+            continue;
+        }
+        s = grace_permits_sem(g, i);
+        n = g->pv[i].count;
+        if (s != NULL && n > 0) {
+            grace_permits_drop(g, i, s, n);
+            (void)semaphore_undo(s, n);
+            if (g->store != NULL)
+                store_note(g->store, &s->base);
+            *permits += n;
+        }
+        g->pv[i] = g->pv[--g->pn];
+    }
+    if (g->ends_ms != 0 && !grace_keeps(g))
+        grace_end(g); /* everybody is back: the period ends now */
+}
+
 void grace_close(struct grace *g)
 {
     g->n = 0;

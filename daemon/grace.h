@@ -126,6 +126,17 @@ int grace_reclaim(struct grace *g, const char *name, struct lock *l,
 int grace_drop_own(struct grace *g, const char *name, struct lock *l,
                    const uint8_t client_id[16], uint64_t thread);
 
+/*
+ * Client client_id reclaimed all it holds (Reclaim with handle 0, after
+ * its reconnect): whatever is still kept for it, it does not hold - a
+ * lock lent to it and free in its page, a grant or a release whose reply
+ * it never saw (it sends the call again).  Locks are let go cleanly (the
+ * next waiter gets it without owner-died), undo permits given back.
+ * *locks and *permits say how many.
+ */
+void grace_client_done(struct grace *g, const uint8_t client_id[16],
+                       uint32_t *locks, uint32_t *permits);
+
 /* Stopping: close the timer; the ghosts stay in the file. */
 void grace_close(struct grace *g);
 void grace_fini(struct grace *g);

@@ -257,6 +257,15 @@ void lockcache_reclaim_session(struct session *s, struct lock *only_lock)
             lockcache_take(s, slot);
 }
 
+void lockcache_reclaim_all(struct server *srv)
+{
+    struct list_node *n;
+
+    for (n = srv->sessions.next; n != &srv->sessions; n = n->next)
+        lockcache_reclaim_session(container_of(n, struct session, link),
+                                  NULL);
+}
+
 int lockcache_peek(struct server *srv, const struct lock *l,
                    uint64_t *thread, uint32_t *depth, uint64_t *token)
 {

@@ -66,6 +66,10 @@ void lockcache_reclaim_cb(void *arg, struct object *o);
  * only_lock, or NULL for all). */
 void lockcache_reclaim_session(struct session *s, struct lock *only_lock);
 
+/* Take back every lent lock of every session (a clean stop: what the
+ * state file keeps of each lock must be what its client's page says). */
+void lockcache_reclaim_all(struct server *srv);
+
 /*
  * What the word of a lent lock says now, without taking it back: 1 held
  * (thread, depth, token filled in), 0 free there, -1 not lent.

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "dispatch.h"
 #include "grace.h"
+#include "lockcache.h"
 #include "log.h"
 #include "server.h"
 #include "service.h"
@@ -44,9 +45,14 @@ static void on_stop_signal(uv_signal_t *h, int signum)
     log_info("received %s", strsignal(signum));
     service_stopping();
     /* The holds of the clients about to be closed stay in the file: they
-     * reclaim them from the next start (systemctl restart). */
-    if (srv->store != NULL)
+     * reclaim them from the next start (systemctl restart).  Lent locks
+     * come back first, so that one free in its client's page is kept as
+     * free, not as a hold nobody will reclaim (which would keep others
+     * waiting for the grace period and then tell them owner died). */
+    if (srv->store != NULL) {
+        lockcache_reclaim_all(srv);
         store_freeze(srv->store);
+    }
     if (srv->grace != NULL)
         grace_close(srv->grace);
     server_shutdown(srv);

@@ -869,3 +869,102 @@ Test(reclaim, undo_permits_after_an_in_memory_restart_are_lost)
     sync_sem_close(hs);
     sync_disconnect(h);
 }
+
+/* ---- locks lent to their client (lock caching) and free there ---------- */
+
+/* Take and give back name 10 times: the daemon lends it to c (lock
+ * caching), and it is free in c's page at the end. */
+static void take_until_lent(sync_lock *l)
+{
+    int i;
+
+    for (i = 0; i < 10; i++) {
+        cr_assert(eq(int, sync_lock_acquire(l, true, 5.0), 0));
+        cr_assert(eq(int, sync_lock_release(l), 0));
+    }
+}
+
+/* kill -9 while the lock is lent to A and free in A's page: the daemon
+ * kept it as A's hold.  A's reconnect reclaims nothing of it and says it
+ * holds nothing more: the kept hold is let go at once, and B takes the
+ * lock without waiting for the grace period and without a false
+ * owner-died. */
+Test(reclaim, cached_free_lock_is_let_go_when_its_client_is_back)
+{
+    sync_client *a, *b;
+    sync_lock *al, *bl;
+    sync_event *e;
+
+    grace_ms = "3000";
+    start();
+    a = connect_reconnecting();
+    cr_assert(eq(int, sync_lock_open(a, "rc/cached", &al), 0));
+    cr_assert(eq(int, sync_event_open(a, "rc/cached_ev", &e), 0));
+    take_until_lent(al);
+    crash_and_restart();
+    cr_assert(syncd_fixture_log_contains("1 hold(s) restored", 1000),
+              "%s", syncd_fixture_read_log());
+    cr_assert(eq(int, sync_event_set(e), 0)); /* A reconnects */
+    cr_assert(syncd_fixture_log_contains("1 lock(s) and 0 undo permit(s) "
+                                         "kept for it let go",
+                                         1000),
+              "%s", syncd_fixture_read_log());
+    b = connect_plain();
+    cr_assert(eq(int, sync_lock_open(b, "rc/cached", &bl), 0));
+    cr_assert(eq(int, sync_lock_acquire(bl, false, -1), 0),
+              "the lock free in A's page was kept from B");
+    cr_assert(eq(int, sync_lock_owner_died(bl), 0));
+    cr_assert(eq(int, sync_lock_release(bl), 0));
+    /* A's handle works on: it was never told anything was lost. */
+    cr_assert(eq(int, sync_lock_owner_lost(al), 0));
+    cr_assert(eq(int, sync_lock_acquire(al, true, 5.0), 0));
+    cr_assert(eq(int, sync_lock_release(al), 0));
+    sync_lock_close(bl);
+    sync_disconnect(b);
+    sync_event_close(e);
+    sync_lock_close(al);
+    sync_disconnect(a);
+}
+
+/* A clean stop (systemctl restart) takes every lent lock back first: one
+ * free in its client's page is kept as free, so after the start B takes
+ * it at once, even before A comes back; one held there is kept as held. */
+Test(reclaim, clean_stop_keeps_cached_locks_as_their_pages_say)
+{
+    sync_client *a, *b;
+    sync_lock *free_l, *held_l, *bl;
+
+    grace_ms = "3000";
+    start();
+    a = connect_reconnecting();
+    cr_assert(eq(int, sync_lock_open(a, "rc/cfree", &free_l), 0));
+    cr_assert(eq(int, sync_lock_open(a, "rc/cheld", &held_l), 0));
+    take_until_lent(free_l);
+    take_until_lent(held_l);
+    cr_assert(eq(int, sync_lock_acquire(held_l, true, 5.0), 0));
+    cr_assert(eq(int, syncd_fixture_stop(), 0));
+    start();
+    cr_assert(syncd_fixture_log_contains("1 hold(s) restored", 1000),
+              "%s", syncd_fixture_read_log());
+    b = connect_plain();
+    cr_assert(eq(int, sync_lock_open(b, "rc/cfree", &bl), 0));
+    cr_assert(eq(int, sync_lock_acquire(bl, false, -1), 0),
+              "a lock free in its client's page was kept as held");
+    cr_assert(eq(int, sync_lock_owner_died(bl), 0));
+    cr_assert(eq(int, sync_lock_release(bl), 0));
+    sync_lock_close(bl);
+    cr_assert(eq(int, sync_lock_open(b, "rc/cheld", &bl), 0));
+    cr_assert(eq(int, sync_lock_acquire(bl, false, -1), SYNC_ETIMEDOUT));
+    /* A is back with its hold. */
+    cr_assert(eq(int, sync_lock_locked(held_l), 1));
+    cr_assert(eq(int, sync_lock_owner_lost(held_l), 0));
+    cr_assert(eq(int, sync_lock_release(held_l), 0));
+    cr_assert(eq(int, sync_lock_acquire(bl, false, -1), 0));
+    cr_assert(eq(int, sync_lock_owner_died(bl), 0));
+    cr_assert(eq(int, sync_lock_release(bl), 0));
+    sync_lock_close(bl);
+    sync_disconnect(b);
+    sync_lock_close(free_l);
+    sync_lock_close(held_l);
+    sync_disconnect(a);
+}
