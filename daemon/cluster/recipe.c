@@ -127,21 +127,6 @@ int recipe_open(struct etcd_ctx *c, const char *name, int type,
     return rv;
 }
 
-int recipe_unlink(struct etcd_ctx *c, const char *name)
-{
-    char k[ETCD_KEY_MAX];
-    size_t kl = recipe_key(k, name, "type");
-    json_t *req = json_pack("{s:o}", "key", etcd_b64(k, kl)), *out = NULL;
-    int rv = req ? etcd_post(c, "/v3/kv/deleterange", req, &out)
-                 : SYNC_ENOMEM;
-
-    json_decref(req);
-    if (rv == 0 && etcd_i64(out, "deleted") == 0)
-        rv = SYNC_ENOENT;
-    json_decref(out);
-    return rv;
-}
-
 /* ---- Lock / RLock ------------------------------------------------------ */
 
 static bool recipe_deleted(int type, json_t *kv, void *arg)

@@ -36,7 +36,9 @@ int recipe_lease_revoke(struct etcd_ctx *c, int64_t lease);
  */
 int recipe_open(struct etcd_ctx *c, const char *name, int type,
                 uint32_t param, bool existing, bool *created);
-/* Remove NAME's type key (handles in use keep working).  0, SYNC_ENOENT. */
+/* Remove NAME's type key (handles in use keep working), and every other
+ * key of NAME when nobody holds or waits on it (recipe_unlink.c).  0,
+ * SYNC_ENOENT, errors. */
 int recipe_unlink(struct etcd_ctx *c, const char *name);
 
 #define RECIPE_STALE_MAX 4

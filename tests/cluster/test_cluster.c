@@ -3,7 +3,8 @@
  * through two agents ("hosts") that share one 3-member etcd: Lock, RLock
  * and Event semantics, fencing tokens, owner-died after a client's kill -9
  * (prompt: its lease is revoked) and after an agent's (its lease expires
- * after the TTL), and the errors when etcd is not there.
+ * after the TTL), the errors when etcd is not there, and what unlink
+ * leaves in etcd.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -422,6 +423,128 @@ Test(cluster, types_are_checked_across_agents)
     /* Local names on the same agents are untouched. */
     cr_assert(eq(int, sync_event_open(b, "X", &e), 0));
     cr_assert(eq(int, sync_event_set(e), 0));
+    sync_disconnect(a);
+    sync_disconnect(b);
+}
+
+/* ---- unlink: the keys left in etcd ----------------------------------- */
+
+/* How many keys etcd holds for NAME ("syncd\x01NAME\x01..."), read with
+ * etcdctl through the test's etcd. */
+static int etcd_keys(const char *name)
+{
+    char cmd[768], line[512];
+    FILE *f;
+    int n = 0;
+
+    snprintf(cmd, sizeof(cmd),
+             "ETCDCTL_API=3 etcdctl --endpoints='%s' --command-timeout=5s "
+             "get --prefix --keys-only 'syncd\001%s\001'",
+             cfx.urls, name);
+    f = popen(cmd, "r");
+    cr_assert(ne(ptr, f, NULL));
+    while (fgets(line, sizeof(line), f) != NULL)
+        n += line[0] != '\n';
+    cr_assert(eq(int, pclose(f), 0), "%s", cmd);
+    return n;
+}
+
+/* A lock whose holder died: its mark stays (owner-died for the next). */
+static void lock_with_dead_holder_mark(const char *name)
+{
+    pid_t p = fx_fork();
+
+    if (p == 0) {
+        sync_client *c = cfx_connect_nofail(1);
+        sync_lock *l = NULL;
+
+        if (c == NULL || sync_lock_open(c, name, &l) != 0 ||
+            sync_lock_acquire(l, true, 10) != 0)
+            _exit(2);
+        _exit(0); /* holding it: the agent revokes the lease */
+    }
+    cr_assert(eq(int, fx_waitpid(p, 10000), 0));
+}
+
+/* An object nobody holds or waits on leaves nothing in etcd once
+ * unlinked: not its type key, nor its keys without a lease (a dead
+ * holder's mark, an Event's flag, a Semaphore's counter, a Barrier's
+ * round, the guards).  A new object of that name starts afresh. */
+Test(cluster, unlink_of_an_idle_object_deletes_every_key)
+{
+    sync_client *a = cfx_connect(0), *b = cfx_connect(1);
+    const char *names[] = {"UL", "UE", "US", "UB", "UC"};
+    sync_lock *l = NULL;
+    sync_event *e = NULL;
+    sync_sem *s = NULL;
+    sync_barrier *br = NULL;
+    sync_cond *cv = NULL;
+    size_t i;
+
+    lock_with_dead_holder_mark(cfx_name("UL"));
+    cr_assert(eq(int, sync_lock_open(a, cfx_name("UL"), &l), 0));
+    cr_assert(eq(int, sync_event_open(a, cfx_name("UE"), &e), 0));
+    cr_assert(eq(int, sync_event_set(e), 0));
+    cr_assert(eq(int, sync_sem_open(a, cfx_name("US"), 1, &s), 0));
+    cr_assert(eq(int, sync_sem_acquire(s, true, 5), 0));
+    cr_assert(eq(int, sync_sem_release(s, 1), 0));
+    cr_assert(eq(int, sync_sem_release(s, 1), 0)); /* value 2: a counter */
+    cr_assert(eq(int, sync_barrier_open(a, cfx_name("UB"), 1, &br), 0));
+    cr_assert(eq(int, sync_barrier_wait(br, 5), 0));
+    cr_assert(eq(int, sync_cond_open(a, cfx_name("UC"), NULL, &cv), 0));
+    cr_assert(eq(int, sync_cond_acquire(cv, true, 5), 0));
+    cr_assert(eq(int, sync_cond_wait(cv, 0.1), SYNC_ETIMEDOUT));
+    cr_assert(eq(int, sync_cond_release(cv), 0));
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        cr_assert(gt(int, etcd_keys(cfx_name(names[i])), 1), "%s",
+                  names[i]);
+        /* From the other host. */
+        cr_assert(eq(int, sync_unlink(b, cfx_name(names[i])), 0));
+        cr_assert(eq(int, etcd_keys(cfx_name(names[i])), 0),
+                  "%s: %d keys left", names[i],
+                  etcd_keys(cfx_name(names[i])));
+        cr_assert(eq(int, sync_unlink(b, cfx_name(names[i])), SYNC_ENOENT));
+    }
+    /* Afresh: no owner-died, clear, the initial value. */
+    sync_event_close(e);
+    cr_assert(eq(int, sync_event_open(b, cfx_name("UE"), &e), 0));
+    cr_assert(eq(int, sync_event_is_set(e), 0));
+    cr_assert(eq(int, sync_lock_open(b, cfx_name("UL"), &l), 0));
+    cr_assert(eq(int, sync_lock_acquire(l, true, 5), 0));
+    cr_assert(eq(int, sync_lock_owner_died(l), 0));
+    cr_assert(eq(int, sync_lock_release(l), 0));
+    sync_sem_close(s);
+    cr_assert(eq(int, sync_sem_open(b, cfx_name("US"), 1, &s), 0));
+    cr_assert(eq(int, sync_sem_value(s), 1));
+    sync_disconnect(a);
+    sync_disconnect(b);
+}
+
+/* Unlinked while held or waited on, an object keeps its keys (only its
+ * name goes): its holders and the handles opened before keep its state,
+ * as a local object's do. */
+Test(cluster, unlink_of_a_used_object_keeps_its_state)
+{
+    sync_client *a = cfx_connect(0), *b = cfx_connect(1);
+    sync_lock *l = NULL;
+    sync_sem *s = NULL, *s2 = NULL;
+
+    cr_assert(eq(int, sync_lock_open(a, cfx_name("HL"), &l), 0));
+    cr_assert(eq(int, sync_lock_acquire(l, true, 5), 0));
+    cr_assert(eq(int, sync_unlink(b, cfx_name("HL")), 0));
+    cr_assert(gt(int, etcd_keys(cfx_name("HL")), 0));
+    cr_assert(eq(int, sync_lock_locked(l), 1));
+    cr_assert(eq(int, sync_lock_release(l), 0));
+    /* A permit given out without UNDO is a holder too. */
+    cr_assert(eq(int, sync_sem_open(a, cfx_name("HS"), 2, &s), 0));
+    cr_assert(eq(int, sync_sem_acquire(s, true, 5), 0));
+    cr_assert(eq(int, sync_unlink(b, cfx_name("HS")), 0));
+    cr_assert(gt(int, etcd_keys(cfx_name("HS")), 0));
+    cr_assert(eq(int, sync_sem_value(s), 1));
+    cr_assert(eq(int, sync_sem_open(b, cfx_name("HS"), 2, &s2), 0));
+    cr_assert(eq(int, sync_sem_value(s2), 2), "the new one starts afresh");
+    cr_assert(eq(int, sync_sem_release(s, 1), 0));
+    cr_assert(eq(int, sync_sem_value(s), 2));
     sync_disconnect(a);
     sync_disconnect(b);
 }
