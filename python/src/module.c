@@ -400,8 +400,12 @@ static int spy_open(struct spy_obj *o, sync_client *c, void **h)
     case SPY_LOCK: rv = sync_lock_open(c, n, (sync_lock **)h); break;
     case SPY_RLOCK: rv = sync_rlock_open(c, n, (sync_rlock **)h); break;
     case SPY_COND: rv = sync_cond_open(c, n, lk, (sync_cond **)h); break;
-    case SPY_SEM: rv = sync_sem_open(c, n, o->value, (sync_sem **)h); break;
-    case SPY_BSEM: rv = sync_bsem_open(c, n, o->value, (sync_sem **)h); break;
+    case SPY_SEM:
+    case SPY_BSEM:
+        rv = sync_sem_open_flags(c, n, o->value, o->kind == SPY_BSEM,
+                                 o->undo ? SYNC_SEM_UNDO : 0,
+                                 (sync_sem **)h);
+        break;
     case SPY_EVENT: rv = sync_event_open(c, n, (sync_event **)h); break;
     case SPY_BARRIER:
         rv = sync_barrier_open(c, n, o->value, (sync_barrier **)h);

@@ -97,12 +97,14 @@ static PyObject *sem_get_value(PyObject *self, void *unused)
 
 static int sem_init(PyObject *self, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"value", "name", NULL};
+    static char *kwlist[] = {"value", "name", "undo", NULL};
     struct spy_obj *o = (struct spy_obj *)self;
     PyObject *value = NULL, *name = NULL;
     long long v = 1;
+    int undo = 0;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O$O", kwlist, &value, &name))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O$Op", kwlist, &value, &name,
+                                     &undo))
         return -1;
     if (value != NULL && (v = PyLong_AsLongLong(value)) == -1 &&
         PyErr_Occurred()) {
@@ -122,6 +124,7 @@ static int sem_init(PyObject *self, PyObject *args, PyObject *kw)
         return -1;
     }
     o->value = (unsigned)v;
+    o->undo = undo != 0;
     if (spy_obj_init_common(
             o, PyObject_TypeCheck(self, &spy_bsem_type) ? SPY_BSEM : SPY_SEM,
             name) != 0)
@@ -139,17 +142,27 @@ static PyMethodDef sem_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static PyObject *sem_get_undo(PyObject *self, void *unused)
+{
+    (void)unused;
+    return PyBool_FromLong(((struct spy_obj *)self)->undo);
+}
+
 static PyGetSetDef sem_getset[] = {
     {"_value", sem_get_value, NULL, "current value (asks the daemon)", NULL},
+    {"undo", sem_get_undo, NULL,
+     "True: permits this process holds come back when it dies "
+     "(SYNC_SEM_UNDO)", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
 SPY_TYPE(spy_sem_type, "syncd._syncd.Semaphore",
-         "Semaphore(value=1, *, name=None)", sem_init, sem_methods,
+         "Semaphore(value=1, *, name=None, undo=False)", sem_init, sem_methods,
          sem_getset);
 /* BoundedSemaphore derives from Semaphore, as in threading. */
 SPY_TYPE(spy_bsem_type, "syncd._syncd.BoundedSemaphore",
-         "BoundedSemaphore(value=1, *, name=None)", sem_init, NULL, NULL);
+         "BoundedSemaphore(value=1, *, name=None, undo=False)", sem_init, NULL,
+         NULL);
 
 /* ---- Event ------------------------------------------------------------- */
 

@@ -40,6 +40,9 @@ struct spy_obj {
                               one; the daemon drops it with the last handle
                               anywhere */
     unsigned value;        /* semaphore initial value, barrier parties */
+    bool undo;             /* semaphores: opened with SYNC_SEM_UNDO (the
+                              daemon gives back what this process's
+                              handle holds when it dies) */
     struct spy_obj *lock;  /* owned: a Condition's Lock/RLock, or NULL */
     void *h;               /* owned: sync_lock * etc.; NULL before open */
     unsigned long gen;     /* connection generation h belongs to */

@@ -151,12 +151,22 @@ class Condition(_syncd.Condition):
 
 
 class Semaphore(_syncd.Semaphore):
-    """threading.Semaphore across processes: Semaphore(value=1, *, name=None)."""
+    """threading.Semaphore across processes:
+    Semaphore(value=1, *, name=None, undo=False).
+
+    With ``undo=True`` the daemon gives back the permits this process
+    acquired through this object and did not release when the process
+    dies or closes it (System V's SEM_UNDO; ``SYNC_SEM_UNDO`` in C): a
+    crashed worker does not keep its permit.  Releases through it count
+    down its permits first; a release beyond them is a plain release, as
+    ``threading`` allows.  Leave it off when one process acquires and
+    another releases (a handoff): the acquirer's death would give the
+    permit back a second time."""
     __slots__ = ()
 
     def __reduce__(self):
         return _rebuild, (type(self), (self._initial_value,),
-                          {"name": self.name})
+                          {"name": self.name, "undo": self.undo})
 
     @_safe_repr
     def __repr__(self):

@@ -380,3 +380,58 @@ def test_manager_shortcut_has_managers_names_and_works_across_processes(
         lock.acquire()
     with pytest.raises(ValueError, match="shut down"):
         m.Lock()
+
+
+# ---- a semaphore with undo: a killed holder's permits come back -----------
+
+def _take_permits(sem, n, held):
+    for _ in range(n):
+        sem.acquire()
+    held.set()
+    time.sleep(60)
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_undo_semaphore_gives_a_killed_holders_permits_back(method):
+    ctx = multiprocessing.get_context(method)
+    gpus = syncd.BoundedSemaphore(4, name="pytest/gpus/" + method, undo=True)
+    plain = syncd.BoundedSemaphore(1, name="pytest/plain/" + method)
+    assert gpus.undo and not plain.undo
+    held = syncd.Event()
+    # Pickled to the child (spawn): it opens the same semaphore with undo.
+    victim = ctx.Process(target=_take_permits, args=(gpus, 3, held))
+    victim.start()
+    assert held.wait(30)
+    assert gpus._value == 1
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.join(10)
+    # The daemon gave the 3 back when the process's connection ended.
+    deadline = time.monotonic() + 5
+    while gpus._value != 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert gpus._value == 4
+    for _ in range(4):
+        assert gpus.acquire(timeout=1)
+    gpus.release(4)
+
+    # Without undo a killed holder's permit stays taken, as in threading.
+    held = syncd.Event()
+    victim = ctx.Process(target=_take_permits, args=(plain, 1, held))
+    victim.start()
+    assert held.wait(30)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.join(10)
+    time.sleep(0.2)
+    assert not plain.acquire(timeout=0.1)
+    plain.release()
+
+
+def test_undo_semaphore_release_and_repr():
+    s = syncd.Semaphore(2, undo=True)
+    assert s.acquire() and s.acquire()
+    s.release()
+    s.release()
+    s.release()  # beyond its own permits: a plain release, as threading's
+    assert s._value == 3
+    with pytest.raises(TypeError):
+        syncd.Semaphore(1, None, True)  # name and undo are keyword-only
