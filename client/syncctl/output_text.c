@@ -294,6 +294,11 @@ static void text_cluster_object(const Syncd__ObjectInfo *o)
     if (o->type == SYNCD__OBJECT_TYPE__BARRIER)
         printf("%-10s %u%s\n", "parties:", o->parties,
                o->broken ? " (broken)" : "");
+    /* A barrier's round held for its action: who runs it, where. */
+    if (o->type == SYNCD__OBJECT_TYPE__BARRIER && o->n_holders > 0)
+        printf("%-10s running in pid %u uid %u on %s; the round waits\n",
+               "action:", o->holders[0]->pid, o->holders[0]->uid,
+               text_str(o->holders[0]->host, buf, sizeof(buf)));
     text_cond_lock(o, buf, sizeof(buf));
     if (output_is_lockish(o->type))
         text_cluster_parties(o);

@@ -50,6 +50,9 @@ struct cview {
     int64_t state_inc, x, gen, round;
     uint32_t permits, waits, arrivals; /* s/, w/, a/ROUND/ of round */
     bool broken;
+    char act[40 + RECIPE_SUFFIX_MAX]; /* a Barrier's action running:
+                                         its actor's "INC/a/ROUND/WHO"
+                                         ("": none, or found) */
     struct cparty *q;          /* owned: contenders by create revision */
     size_t nq, capq;
     uint32_t n_contenders;     /* all of them (q may hold fewer) */
@@ -180,13 +183,19 @@ static void cinspect_prim_key(struct cview *v, const char *suffix,
         if (etcd_unb64(kv, "value", val, sizeof(val)) > 0)
             *(suffix[0] == 'x' ? &v->x : &v->gen) = strtoll(val, NULL, 10);
     } else if (strcmp(suffix, "act") == 0) {
-        /* The round's action runs: the actor's arrival key (listed just
-         * before, "a/" sorting before "act") is not a waiter's. */
-        char act[32 + RECIPE_SUFFIX_MAX];
+        /* The round's action runs ("ROUND WHO"): the actor's arrival key
+         * (listed just before, "a/" sorting before "act") is not a
+         * waiter's; cinspect_keys finds it to name the actor. */
+        char act[32 + RECIPE_SUFFIX_MAX], who[RECIPE_SUFFIX_MAX];
+        long long r;
 
         if (etcd_unb64(kv, "value", act, sizeof(act)) > 0 &&
-            strtoll(act, NULL, 10) == v->round && v->arrivals > 0)
+            sscanf(act, "%lld %39s", &r, who) == 2 && r == v->round &&
+            v->arrivals > 0) {
             v->arrivals--;
+            snprintf(v->act, sizeof(v->act), "%016llx/a/%016llx/%s",
+                     (unsigned long long)inc, (unsigned long long)r, who);
+        }
     } else if (sscanf(suffix, "a/%16" SCNx64 "/", &round) == 1) {
         if (round > v->round) {
             v->round = round;
@@ -228,6 +237,26 @@ static int cinspect_key(struct cview *v, const char *suffix, json_t *kv)
     return 0;
 }
 
+/* A Barrier's action runs (v->act): its actor is the party of the
+ * arrival key v->act, among NAME's keys listed before kvs[i]. */
+static int cinspect_actor(struct cview *v, json_t *kvs, size_t i,
+                          const char *key, size_t prefix_len)
+{
+    char k[ETCD_KEY_MAX];
+    json_t *kv;
+    long n;
+
+    while (i-- > 0) {
+        kv = json_array_get(kvs, i);
+        n = etcd_unb64(kv, "key", k, sizeof(k));
+        if (n < (long)prefix_len || memcmp(k, key, prefix_len) != 0)
+            break;
+        if (strcmp(k + prefix_len, v->act) == 0)
+            return cinspect_add_party(v, kv);
+    }
+    return 0;
+}
+
 /* Every key in kvs into in's views (keys arrive sorted, so one object's
  * keys are together). */
 static int cinspect_keys(struct cinspect *in, json_t *kvs)
@@ -251,6 +280,12 @@ static int cinspect_keys(struct cinspect *in, json_t *kvs)
             return SYNC_ENOMEM;
         if ((rv = cinspect_key(v, sep + 1, kv)) != 0)
             return rv;
+        if (v->act[0] != '\0') {
+            rv = cinspect_actor(v, kvs, i, key, (size_t)(sep + 1 - key));
+            v->act[0] = '\0';
+            if (rv != 0)
+                return rv;
+        }
     }
     return 0;
 }

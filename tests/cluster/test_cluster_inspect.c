@@ -2,7 +2,8 @@
  * test_cluster_inspect.c: syncctl's views of cluster/ names, through the
  * built syncctl against two agents ("hosts") on one 3-member etcd: show
  * and ls on agent B name the holder that agent A serves (host, agent,
- * pid, uid, token) and B's own waiter; ls merges local and cluster names;
+ * pid, uid, token) and B's own waiter, and the party running a
+ * barrier's action; ls merges local and cluster names;
  * clients shows a session's lease; status and metrics count the etcd
  * calls and leases; with every etcd member frozen, ls still lists the
  * local objects, says why the cluster ones are missing, and the lost
@@ -117,6 +118,14 @@ struct waiter {
     sync_lock *l;
     int rv;
 };
+
+static int hang(void *arg)
+{
+    (void)arg;
+    for (;;)
+        pause();
+    return 0;
+}
 
 static void *wait_lock(void *arg)
 {
@@ -266,6 +275,76 @@ Test(cluster_inspect, show_and_ls_on_b_name_the_holder_a_serves)
     sync_lock_close(local);
     sync_disconnect(a);
     sync_disconnect(b);
+}
+
+/* A party of barrier name on agent, offering hang (pause) as its action:
+ * only returns when killed (or the wait fails: exit 1). */
+static pid_t barrier_party(int agent, const char *name, bool act)
+{
+    pid_t p = fx_fork();
+
+    if (p == 0) {
+        sync_client *c = cfx_connect_nofail(agent);
+        sync_barrier *b = NULL;
+
+        if (c == NULL || sync_barrier_open(c, name, 2, &b) != 0)
+            _exit(2);
+        _exit(sync_barrier_wait_action(b, 30, act ? hang : NULL, NULL) ==
+                      SYNC_EBROKEN
+                  ? 0
+                  : 1);
+    }
+    return p;
+}
+
+/* A cluster barrier whose action runs: show on either host names the
+ * party running it (pid, uid, host) and counts the other as waiting. */
+Test(cluster_inspect, show_names_the_barrier_actions_runner)
+{
+    char host[64] = "", args[300], want[200], *text;
+    sync_client *a = cfx_connect(0);
+    sync_barrier *b = NULL;
+    pid_t waiter, actor;
+    json_t *j, *h;
+    int code;
+
+    gethostname(host, sizeof(host) - 1);
+    cr_assert(eq(int, sync_barrier_open(a, cfx_name("B"), 2, &b), 0));
+    waiter = barrier_party(0, cfx_name("B"), false);
+    snprintf(args, sizeof(args), "show %s", cfx_name("B"));
+    json_decref(ctl_json_until(1, args, "n_waiting", 1));
+    actor = barrier_party(1, cfx_name("B"), true);
+    /* Held for the action: the actor is the holder, one party waits. */
+    j = ctl_json(0, args);
+    for (double t0 = fx_now();
+         json_array_size(json_object_get(j, "holders")) == 0 &&
+         fx_now() - t0 < 10;) {
+        json_decref(j);
+        fx_sleep_ms(100);
+        j = ctl_json(0, args);
+    }
+    h = json_array_get(json_object_get(j, "holders"), 0);
+    cr_assert(ne(ptr, h, NULL), "no action runner shown");
+    cr_assert(eq(int, (int)jint(h, "pid"), (int)actor));
+    cr_assert(eq(str, (char *)jstr(h, "host"), host));
+    cr_assert(eq(int, (int)jint(j, "n_waiting"), 1));
+    json_decref(j);
+    text = ctl(1, &code, NULL, args);
+    cr_assert(eq(int, code, 0));
+    snprintf(want, sizeof(want),
+             "action:    running in pid %d uid %u on %s; the round waits",
+             (int)actor, (unsigned)getuid(), host);
+    cr_assert(ne(ptr, strstr(text, want), NULL), "no '%s' in:\n%s", want,
+              text);
+    free(text);
+    /* Its death breaks the round: nobody runs it any more. */
+    cr_assert(eq(int, kill(actor, SIGKILL), 0));
+    cr_assert(eq(int, fx_waitpid(waiter, 10000), 0));
+    (void)fx_waitpid(actor, 5000);
+    j = ctl_json(0, args);
+    cr_assert(eq(sz, json_array_size(json_object_get(j, "holders")), 0));
+    json_decref(j);
+    sync_disconnect(a);
 }
 
 /* ls pages (100 objects each) through local and cluster names merged:

@@ -1030,3 +1030,55 @@ Test(cluster_prims, barrier_action_runner_killed_breaks_it)
     cr_assert(eq(int, sync_barrier_wait(b, 1), SYNC_EBROKEN));
     sync_disconnect(a);
 }
+
+/* kill -9 of the agent of the party running the action: nothing revokes
+ * its lease; when it expires (TTL 3 s) its arrival key goes and the
+ * party waiting on the other host is told: broken. */
+Test(cluster_prims, barrier_action_runners_agent_killed_breaks_after_ttl)
+{
+    sync_client *a = cfx_connect(0);
+    sync_barrier *b = NULL;
+    double t_kill, waited;
+    pid_t p[2];
+
+    ar = fx_shared(sizeof(*ar));
+    cr_assert(eq(int, sync_barrier_open(a, cfx_name("KAA"), 2, &b), 0));
+    p[0] = fx_fork();
+    if (p[0] == 0) {
+        sync_client *c = cfx_connect_nofail(0);
+        sync_barrier *wb = NULL;
+
+        if (c == NULL || sync_barrier_open(c, cfx_name("KAA"), 2, &wb) != 0)
+            _exit(2);
+        atomic_fetch_add(&ar->arrived, 1);
+        atomic_store(&ar->result[0], sync_barrier_wait(wb, 30));
+        _exit(0);
+    }
+    wait_for_count(&ar->arrived, 1);
+    for (int k = 0; k < 200 && sync_barrier_n_waiting(b) < 1; k++)
+        fx_sleep_ms(10);
+    p[1] = fx_fork();
+    if (p[1] == 0) {
+        sync_client *c = cfx_connect_nofail(1);
+        sync_barrier *kb = NULL;
+
+        if (c == NULL || sync_barrier_open(c, cfx_name("KAA"), 2, &kb) != 0)
+            _exit(2);
+        (void)sync_barrier_wait_action(kb, 30, hanging_action, NULL);
+        _exit(0); /* ends with its agent */
+    }
+    for (int i = 0; i < 500 && atomic_load(&ar->actor_pid) == 0; i++)
+        fx_sleep_ms(10);
+    cr_assert(eq(int, atomic_load(&ar->actor_pid), (int)p[1]));
+    t_kill = fx_now();
+    cfx_kill_agent(1);
+    cr_assert(eq(int, fx_waitpid(p[0], 15000), 0));
+    waited = fx_now() - t_kill;
+    cr_assert(eq(int, atomic_load(&ar->result[0]), SYNC_EBROKEN));
+    cr_assert(ge(dbl, waited, 1.5), "broken after %.3f s", waited);
+    cr_assert(lt(dbl, waited, 8.0), "broken after %.3f s", waited);
+    cr_assert(eq(int, sync_barrier_broken(b), 1));
+    kill(p[1], SIGKILL);
+    (void)fx_waitpid(p[1], 5000);
+    sync_disconnect(a);
+}
