@@ -1031,6 +1031,41 @@ Test(cluster_prims, barrier_action_runner_killed_breaks_it)
     sync_disconnect(a);
 }
 
+/* A 2-party barrier's party on agent, offering action (NULL: none):
+ * its wait's result goes to ar->result[slot]. */
+static pid_t pair_party(int agent, const char *name, int (*action)(void *),
+                        int slot)
+{
+    pid_t p = fx_fork();
+
+    if (p == 0) {
+        sync_client *c = cfx_connect_nofail(agent);
+        sync_barrier *b = NULL;
+        int round = slot;
+
+        if (c == NULL || sync_barrier_open(c, name, 2, &b) != 0)
+            _exit(2);
+        atomic_fetch_add(&ar->arrived, 1);
+        atomic_store(&ar->result[slot],
+                     sync_barrier_wait_action(b, 20, action, &round));
+        _exit(0);
+    }
+    return p;
+}
+
+/* pair_party in slot 0 without an action, once it waits (seen through
+ * b). */
+static pid_t pair_party_waiting(sync_barrier *b, int agent, const char *name)
+{
+    pid_t p = pair_party(agent, name, NULL, 0);
+
+    wait_for_count(&ar->arrived, 1);
+    for (int k = 0; k < 200 && sync_barrier_n_waiting(b) < 1; k++)
+        fx_sleep_ms(10);
+    cr_assert(eq(int, sync_barrier_n_waiting(b), 1));
+    return p;
+}
+
 /* kill -9 of the agent of the party running the action: nothing revokes
  * its lease; when it expires (TTL 3 s) its arrival key goes and the
  * party waiting on the other host is told: broken. */
@@ -1043,30 +1078,9 @@ Test(cluster_prims, barrier_action_runners_agent_killed_breaks_after_ttl)
 
     ar = fx_shared(sizeof(*ar));
     cr_assert(eq(int, sync_barrier_open(a, cfx_name("KAA"), 2, &b), 0));
-    p[0] = fx_fork();
-    if (p[0] == 0) {
-        sync_client *c = cfx_connect_nofail(0);
-        sync_barrier *wb = NULL;
-
-        if (c == NULL || sync_barrier_open(c, cfx_name("KAA"), 2, &wb) != 0)
-            _exit(2);
-        atomic_fetch_add(&ar->arrived, 1);
-        atomic_store(&ar->result[0], sync_barrier_wait(wb, 30));
-        _exit(0);
-    }
-    wait_for_count(&ar->arrived, 1);
-    for (int k = 0; k < 200 && sync_barrier_n_waiting(b) < 1; k++)
-        fx_sleep_ms(10);
-    p[1] = fx_fork();
-    if (p[1] == 0) {
-        sync_client *c = cfx_connect_nofail(1);
-        sync_barrier *kb = NULL;
-
-        if (c == NULL || sync_barrier_open(c, cfx_name("KAA"), 2, &kb) != 0)
-            _exit(2);
-        (void)sync_barrier_wait_action(kb, 30, hanging_action, NULL);
-        _exit(0); /* ends with its agent */
-    }
+    p[0] = pair_party_waiting(b, 0, cfx_name("KAA"));
+    /* The actor: its wait ends with its agent. */
+    p[1] = pair_party(1, cfx_name("KAA"), hanging_action, 1);
     for (int i = 0; i < 500 && atomic_load(&ar->actor_pid) == 0; i++)
         fx_sleep_ms(10);
     cr_assert(eq(int, atomic_load(&ar->actor_pid), (int)p[1]));
@@ -1080,5 +1094,45 @@ Test(cluster_prims, barrier_action_runners_agent_killed_breaks_after_ttl)
     cr_assert(eq(int, sync_barrier_broken(b), 1));
     kill(p[1], SIGKILL);
     (void)fx_waitpid(p[1], 5000);
+    sync_disconnect(a);
+}
+
+/* A reset while the action runs ends the round: the waiting party gets
+ * SYNC_EBROKEN at once, the actor when it reports; the barrier is not
+ * broken, and its next round runs its action once. */
+Test(cluster_prims, barrier_reset_during_the_action_ends_the_round)
+{
+    sync_client *a = cfx_connect(1);
+    sync_barrier *b = NULL;
+    pid_t p[4];
+    int i;
+
+    ar = fx_shared(sizeof(*ar));
+    ar->sleep_ms = 800;
+    cr_assert(eq(int, sync_barrier_open(a, cfx_name("RA"), 2, &b), 0));
+    p[0] = pair_party_waiting(b, 0, cfx_name("RA"));
+    p[1] = pair_party(1, cfx_name("RA"), counting_action, 1);
+    for (i = 0; i < 500 && atomic_load(&ar->actions[1]) == 0; i++)
+        fx_sleep_ms(5);
+    cr_assert(eq(int, atomic_load(&ar->actions[1]), 1));
+    cr_assert(eq(int, sync_barrier_reset(b), 0));
+    cr_assert(eq(int, fx_waitpid(p[0], 5000), 0));
+    cr_assert(eq(int, atomic_load(&ar->result[0]), SYNC_EBROKEN));
+    cr_assert(eq(int, atomic_load(&ar->effect[1]), 0), "woken late");
+    cr_assert(eq(int, fx_waitpid(p[1], 5000), 0));
+    cr_assert(eq(int, atomic_load(&ar->result[1]), SYNC_EBROKEN));
+    cr_assert(eq(int, sync_barrier_broken(b), 0));
+    /* Usable again: a new round, its action once. */
+    ar->sleep_ms = 10;
+    for (i = 2; i < 4; i++)
+        p[i] = pair_party(i % 2, cfx_name("RA"), counting_action, i);
+    for (i = 2; i < 4; i++) {
+        cr_assert(eq(int, fx_waitpid(p[i], 10000), 0));
+        cr_assert(ge(int, atomic_load(&ar->result[i]), 0), "party %d: %s",
+                  i, sync_strerror(atomic_load(&ar->result[i])));
+    }
+    cr_assert(eq(int, atomic_load(&ar->actions[2]) +
+                          atomic_load(&ar->actions[3]),
+                 1));
     sync_disconnect(a);
 }
