@@ -559,6 +559,8 @@ int sync_connect_opts(const char *socket_path,
     frame_decoder_init(&c->reader, 16u << 20);
     all_add(c);
     rv = sync__handshake(c);
+    if (rv == 0)
+        rv = sync__watch_start(c);
     if (rv != 0) {
         sync_disconnect(c);
         return rv;
@@ -621,7 +623,9 @@ void sync_disconnect(sync_client *c)
     client_fail_all(c, SYNC_ECONN);
     while (c->calls != NULL)
         pthread_cond_wait(&c->idle_cv, &c->mu);
+    pthread_cond_broadcast(&c->reconn_cv); /* a watcher waiting on it */
     pthread_mutex_unlock(&c->mu);
+    sync__watch_stop(c);
     sync__client_rele(c);
 }
 

@@ -112,6 +112,8 @@ struct sync_client {
     bool reconnecting;           /* one thread re-dials and restores */
     pthread_t reconnector;       /* that thread (its calls pass) */
     pthread_cond_t reconn_cv;    /* reconnecting ended; reader left */
+    pthread_t watcher;           /* watch.c: reconnects an idle client */
+    bool watching;               /* the watcher runs (join it) */
     uint64_t gen;                /* connections so far - 1 */
     struct sync__object *objects; /* open handles, to re-open */
     /* Lock caching (cache.c): the page the daemon shares with this
@@ -243,8 +245,18 @@ void sync__reconnect_init(sync_client *c,
 int sync__reconnect_retry(sync_client *c, const struct sync__request *req,
                           struct sync__result *res, int rv, uint64_t gen,
                           int64_t t0_us);
+/* Reconnect c, whose connection generation gen failed, unless another
+ * thread already did: re-dial, restore handles and holds.  0 when a new
+ * connection is up. */
+int sync__reconnect(sync_client *c, uint64_t gen);
 /* Monotonic clock in microseconds. */
 int64_t sync__now_us(void);
+
+/* ---- watch.c ---- */
+/* Start c's watcher thread when c reconnects (0, or SYNC_ENOMEM). */
+int sync__watch_start(sync_client *c);
+/* Join it (c->closing set and the socket shut down first). */
+void sync__watch_stop(sync_client *c);
 
 /* ---- client.c, for reconnect.c ---- */
 /* One send and wait on the current connection; *gen gets the

@@ -285,7 +285,7 @@ static void reconnect_swap(sync_client *c, int fd)
  * Reconnect c, whose connection generation gen failed, unless another
  * thread already did.  0 when a new connection is up and restored.
  */
-static int reconnect(sync_client *c, uint64_t gen)
+int sync__reconnect(sync_client *c, uint64_t gen)
 {
     int64_t deadline, delay = RECONNECT_FIRST_MS, left;
     int rv = SYNC_ECONN, fd;
@@ -391,7 +391,7 @@ int sync__reconnect_retry(sync_client *c, const struct sync__request *req,
         if (me || !c->reconnect_on || c->forked ||
             (rv == SYNC_ESHUTDOWN && !reconnect_is_wait(req->op)))
             return rv;
-        if (reconnect(c, gen) != 0)
+        if (sync__reconnect(c, gen) != 0)
             return SYNC_ECONN;
         if (!reconnect_may_resend(req))
             return SYNC_ECONN;

@@ -7,7 +7,9 @@
  * lock after it; an unclaimed lock goes to the next waiter with owner_died
  * when the grace period ends; tokens after the restart are above every
  * earlier one; a reclaim the daemon cannot honour marks the handle lost
- * (SYNC_ELOST on its release); a clean stop (systemctl restart), with the
+ * (SYNC_ELOST on its release); a holder that makes no call across the
+ * restart keeps its lock (its client notices the restart by itself); a
+ * clean stop (systemctl restart), with the
  * listening socket handed from one daemon to the next as systemd does,
  * returns no error to any caller.
  */
@@ -247,44 +249,142 @@ Test(reclaim, unclaimed_lock_goes_to_next_waiter_with_owner_died)
     sync_disconnect(gone);
 }
 
+/* ---- a holder back too late: a child process stopped across the restart
+ * (a client that reconnects notices the restart at once, even idle: only
+ * a process that cannot run comes back after the grace period) ------- */
+
+struct late {
+    pid_t pid;
+    int to_child, from_child;   /* the test's ends of two pipes */
+};
+
+static void late_say(int fd, char ch)
+{
+    while (write(fd, &ch, 1) != 1)
+        ;
+}
+
+static char late_hear(int fd)
+{
+    char ch = 0;
+
+    return read(fd, &ch, 1) == 1 ? ch : 0;
+}
+
+/* Fork body(in, out) as the late holder: it says 'R' once it holds what
+ * it holds; then it is stopped until late_go(). */
+static void late_start(struct late *lt, void (*body)(int in, int out))
+{
+    int down[2], up[2];
+
+    cr_assert(eq(int, pipe(down), 0));
+    cr_assert(eq(int, pipe(up), 0));
+    lt->pid = fx_fork();
+    cr_assert(ge(int, lt->pid, 0));
+    if (lt->pid == 0) {
+        close(down[1]);
+        close(up[0]);
+        body(down[0], up[1]);
+        _exit(0);
+    }
+    close(down[0]);
+    close(up[1]);
+    lt->to_child = down[1];
+    lt->from_child = up[0];
+    cr_assert(eq(chr, late_hear(lt->from_child), 'R'));
+    cr_assert(eq(int, kill(lt->pid, SIGSTOP), 0));
+}
+
+/* Let it run again and go on with its checks; its answer. */
+static char late_go(struct late *lt)
+{
+    cr_assert(eq(int, kill(lt->pid, SIGCONT), 0));
+    late_say(lt->to_child, 'G');
+    return late_hear(lt->from_child);
+}
+
+static void late_end(struct late *lt)
+{
+    int status = fx_wait_status(lt->pid, 20000);
+
+    cr_assert(eq(int, fx_exit_code(status), 0), "late holder: exit %d",
+              fx_exit_code(status));
+    close(lt->to_child);
+    close(lt->from_child);
+}
+
+/* In the late holder: connect reconnecting, or exit. */
+static sync_client *late_connect(void)
+{
+    struct sync_connect_opts o = {.reconnect = 1, .reconnect_ms = 10000};
+    sync_client *c = NULL;
+
+    if (sync_connect_opts(syncd_fx.sock, &o, &c) != 0)
+        _exit(20);
+    return c;
+}
+
+#define LATE_CHECK(cond, code) \
+    do {                       \
+        if (!(cond))           \
+            _exit(code);       \
+    } while (0)
+
+static void late_lock_holder(int in, int out)
+{
+    sync_client *h = late_connect();
+    sync_lock *hl;
+    sync_event *e;
+
+    LATE_CHECK(sync_lock_open(h, "rc/lost", &hl) == 0, 21);
+    LATE_CHECK(sync_event_open(h, "rc/ev", &e) == 0, 22);
+    LATE_CHECK(sync_lock_acquire(hl, true, 5.0) == 0, 23);
+    late_say(out, 'R');
+    LATE_CHECK(late_hear(in) == 'G', 24);
+    /* The client reconnects (its other handles work) ... */
+    LATE_CHECK(sync_event_set(e) == 0, 25);
+    /* ... but its lock is gone. */
+    LATE_CHECK(sync_lock_owner_lost(hl) == 1, 26);
+    LATE_CHECK(sync_lock_release(hl) == SYNC_ELOST, 27);
+    LATE_CHECK(sync_lock_owner_lost(hl) == 1, 28);
+    LATE_CHECK(sync_lock_release(hl) == SYNC_EPERM, 29);
+    late_say(out, 'L');
+    LATE_CHECK(late_hear(in) == 'G', 30);
+    /* Taken again, it is the handle's own again. */
+    LATE_CHECK(sync_lock_acquire(hl, true, 5.0) == 0, 31);
+    LATE_CHECK(sync_lock_owner_lost(hl) == 0, 32);
+    LATE_CHECK(sync_lock_release(hl) == 0, 33);
+    sync_event_close(e);
+    sync_lock_close(hl);
+    sync_disconnect(h);
+    late_say(out, 'D');
+}
+
 /* Back after the grace period, when someone else took the lock: the
  * reclaim is refused; the holder learns it. */
 Test(reclaim, refused_reclaim_marks_the_handle_lost)
 {
-    sync_client *h, *c;
-    sync_lock *hl, *l;
-    sync_event *e;
+    struct late lt;
+    sync_client *c;
+    sync_lock *l;
 
     grace_ms = "300";
     start();
-    h = connect_reconnecting();
-    cr_assert(eq(int, sync_lock_open(h, "rc/lost", &hl), 0));
-    cr_assert(eq(int, sync_event_open(h, "rc/ev", &e), 0));
-    cr_assert(eq(int, sync_lock_acquire(hl, true, 5.0), 0));
+    late_start(&lt, late_lock_holder);
     crash_and_restart();
     fx_sleep_ms(slow(600)); /* past the grace period */
     c = connect_plain();
     cr_assert(eq(int, sync_lock_open(c, "rc/lost", &l), 0));
     cr_assert(eq(int, sync_lock_acquire(l, false, -1), 0));
     cr_assert(eq(int, sync_lock_owner_died(l), 1));
-    /* The holder's client reconnects (its other handles work) ... */
-    cr_assert(eq(int, sync_event_set(e), 0));
-    /* ... but its lock is gone. */
-    cr_assert(eq(int, sync_lock_owner_lost(hl), 1));
-    cr_assert(eq(int, sync_lock_release(hl), SYNC_ELOST));
-    cr_assert(eq(int, sync_lock_owner_lost(hl), 1));
-    cr_assert(eq(int, sync_lock_release(hl), SYNC_EPERM));
+    cr_assert(eq(chr, late_go(&lt), 'L'));
     cr_assert(syncd_fixture_log_contains("reclaim of 'rc/lost' refused", 0));
     cr_assert(eq(int, sync_lock_release(l), 0));
-    /* Taken again, it is the handle's own again. */
-    cr_assert(eq(int, sync_lock_acquire(hl, true, 5.0), 0));
-    cr_assert(eq(int, sync_lock_owner_lost(hl), 0));
-    cr_assert(eq(int, sync_lock_release(hl), 0));
-    sync_event_close(e);
+    late_say(lt.to_child, 'G');
+    cr_assert(eq(chr, late_hear(lt.from_child), 'D'));
+    late_end(&lt);
     sync_lock_close(l);
     sync_disconnect(c);
-    sync_lock_close(hl);
-    sync_disconnect(h);
 }
 
 /* A daemon without state has nothing to give back. */
@@ -666,9 +766,8 @@ Test(reclaim, undo_permits_stay_their_holders_across_kill9)
     cr_assert(syncd_fixture_log_contains("2 undo permit(s) kept", 1000),
               "%s", syncd_fixture_read_log());
 
-    /* Before the holder is back: all 3 are out, and syncctl says for
-     * whom the 2 are kept. */
-    cr_assert(show_has_line("rc/sem", "(kept for reclaim)", " 2"));
+    /* All 3 are out (the holder's 2 kept, or already reclaimed: a client
+     * that reconnects notices the restart at once). */
     comp = connect_plain();
     cr_assert(eq(int, sync_bsem_open(comp, "rc/sem", 3, &cs), 0));
     cr_assert(eq(int, sync_sem_value(cs), 0));
@@ -728,6 +827,8 @@ Test(reclaim, unclaimed_undo_permits_are_given_back_when_grace_ends)
     left = hello_grace_ms() / 1000.0;
     cr_assert(gt(dbl, left, 0.3), "grace left %.3f s", left);
     t0 = fx_now();
+    /* syncctl says for whom they are kept. */
+    cr_assert(show_has_line("rc/usem", "(kept for reclaim)", " 2"));
     c = connect_plain();
     cr_assert(eq(int, sync_sem_open(c, "rc/usem", 2, &s), 0));
     cr_assert(eq(int, sync_sem_value(s), 0));
@@ -752,36 +853,50 @@ Test(reclaim, unclaimed_undo_permits_are_given_back_when_grace_ends)
 
 /* Back after the grace period: the permits are gone; each release of one
  * says SYNC_ELOST and raises nothing (the daemon gave them back). */
+static void late_sem_holder(int in, int out)
+{
+    sync_client *h = late_connect();
+    sync_sem *hs;
+
+    LATE_CHECK(sync_sem_open_flags(h, "rc/lsem", 2, false, SYNC_SEM_UNDO,
+                                   &hs) == 0,
+               21);
+    LATE_CHECK(sync_sem_acquire(hs, true, 5.0) == 0, 22);
+    LATE_CHECK(sync_sem_acquire(hs, true, 5.0) == 0, 23);
+    late_say(out, 'R');
+    LATE_CHECK(late_hear(in) == 'G', 24);
+    LATE_CHECK(sync_sem_value(hs) == 2, 25); /* reconnected */
+    LATE_CHECK(sync_sem_release(hs, 1) == SYNC_ELOST, 26);
+    LATE_CHECK(sync_sem_release(hs, 1) == SYNC_ELOST, 27);
+    LATE_CHECK(sync_sem_value(hs) == 2, 28);
+    /* A release beyond them is a plain release again. */
+    LATE_CHECK(sync_sem_release(hs, 1) == 0, 29);
+    LATE_CHECK(sync_sem_value(hs) == 3, 30);
+    sync_sem_close(hs);
+    sync_disconnect(h);
+    late_say(out, 'D');
+}
+
 Test(reclaim, undo_permits_back_too_late_are_lost)
 {
-    sync_client *h, *c;
-    sync_sem *hs, *s;
+    struct late lt;
+    sync_client *c;
+    sync_sem *s;
 
     grace_ms = "300";
     start();
-    h = connect_reconnecting();
-    cr_assert(eq(int, sync_sem_open_flags(h, "rc/lsem", 2, false,
-                                          SYNC_SEM_UNDO, &hs),
-                 0));
-    cr_assert(eq(int, sync_sem_acquire(hs, true, 5.0), 0));
-    cr_assert(eq(int, sync_sem_acquire(hs, true, 5.0), 0));
+    late_start(&lt, late_sem_holder);
     crash_and_restart();
     fx_sleep_ms(slow(700));
     c = connect_plain();
     cr_assert(eq(int, sync_sem_open(c, "rc/lsem", 2, &s), 0));
     cr_assert(eq(int, sync_sem_value(s), 2));
-    cr_assert(eq(int, sync_sem_value(hs), 2)); /* reconnects */
-    cr_assert(eq(int, sync_sem_release(hs, 1), SYNC_ELOST));
-    cr_assert(eq(int, sync_sem_release(hs, 1), SYNC_ELOST));
-    cr_assert(eq(int, sync_sem_value(s), 2));
-    /* A release beyond them is a plain release again. */
-    cr_assert(eq(int, sync_sem_release(hs, 1), 0));
+    cr_assert(eq(chr, late_go(&lt), 'D'));
+    late_end(&lt);
     cr_assert(eq(int, sync_sem_value(s), 3));
     cr_assert(syncd_fixture_log_contains("reclaim of 'rc/lsem' refused", 0));
     sync_sem_close(s);
     sync_disconnect(c);
-    sync_sem_close(hs);
-    sync_disconnect(h);
 }
 
 /* Open name as a semaphore of value with flags on a raw connection. */
@@ -967,4 +1082,47 @@ Test(reclaim, clean_stop_keeps_cached_locks_as_their_pages_say)
     sync_lock_close(free_l);
     sync_lock_close(held_l);
     sync_disconnect(a);
+}
+
+/* ---- a holder that makes no call across the restart --------------------- */
+
+/* A process in a long critical section makes no call while the daemon is
+ * killed and restarted: its client notices by itself and reclaims the
+ * lock within the grace period, so nobody else gets it after the period
+ * (with a false owner-died) while the holder still believes it holds it. */
+Test(reclaim, idle_holder_keeps_its_lock_past_the_grace_period)
+{
+    sync_client *h, *c;
+    sync_lock *hl, *l;
+    uint64_t token;
+    double t0;
+
+    grace_ms = "1000";
+    start();
+    h = connect_reconnecting();
+    cr_assert(eq(int, sync_lock_open(h, "rc/idle", &hl), 0));
+    cr_assert(eq(int, sync_lock_acquire(hl, true, 5.0), 0));
+    token = sync_lock_token(hl);
+    crash_and_restart();
+    c = connect_plain();
+    cr_assert(eq(int, sync_lock_open(c, "rc/idle", &l), 0));
+    /* Blocks beyond the grace period: the holder, idle, reclaimed it. */
+    t0 = fx_now();
+    cr_assert(eq(int, sync_lock_acquire(l, true, slow(2500) / 1000.0),
+                 SYNC_ETIMEDOUT),
+              "the idle holder's lock went to another process");
+    cr_assert(ge(dbl, fx_now() - t0, slow(2500) / 1000.0 - 0.05));
+    cr_assert(syncd_fixture_log_contains("1 hold(s) reclaimed", 0),
+              "%s", syncd_fixture_read_log());
+    /* Its first call after all that: nothing was lost. */
+    cr_assert(eq(int, sync_lock_owner_lost(hl), 0));
+    cr_assert(eq(u64, sync_lock_token(hl), token));
+    cr_assert(eq(int, sync_lock_release(hl), 0));
+    cr_assert(eq(int, sync_lock_acquire(l, false, -1), 0));
+    cr_assert(eq(int, sync_lock_owner_died(l), 0));
+    cr_assert(eq(int, sync_lock_release(l), 0));
+    sync_lock_close(l);
+    sync_disconnect(c);
+    sync_lock_close(hl);
+    sync_disconnect(h);
 }
