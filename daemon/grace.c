@@ -204,9 +204,14 @@ int grace_start(struct grace *g, uv_loop_t *loop, uint64_t ms)
     g->timer_open = true;
     g->ends_ms = uv_now(loop) + ms;
     uv_timer_start(&g->timer, grace_timer_cb, ms, 0);
-    log_info("grace period: %zu hold(s) and %zu client(s)' undo permits "
-             "kept for their clients to reclaim within %llu ms",
-             g->n, g->pn, (unsigned long long)ms);
+    if (g->pn == 0)
+        log_info("grace period: %zu hold(s) kept for their clients to "
+                 "reclaim within %llu ms",
+                 g->n, (unsigned long long)ms);
+    else
+        log_info("grace period: %zu hold(s) and the undo permits of %zu "
+                 "client(s) kept for their clients to reclaim within %llu ms",
+                 g->n, g->pn, (unsigned long long)ms);
     return 0;
 }
 
