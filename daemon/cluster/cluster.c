@@ -279,6 +279,8 @@ int cluster_start(struct server *srv, const struct cluster_config *cfg,
         xfree(cl);
         return SYNC_EINTERNAL;
     }
+    /* Without it every job runs on a worker, only slower. */
+    cl->eloop = etcd_loop_new(cl->etcd, srv->loop);
     uv_timer_init(srv->loop, &cl->tick);
     cl->tick.data = cl;
     uv_timer_start(&cl->tick, cluster_tick_cb, CLUSTER_TICK_MS,
@@ -290,13 +292,11 @@ int cluster_start(struct server *srv, const struct cluster_config *cfg,
     return 0;
 }
 
-static void cluster_closed_cb(uv_handle_t *h)
+static void cluster_closed(struct cluster *cl)
 {
-    struct cluster *cl = h->data;
-
     /* libuv runs close callbacks in no promised order: whichever of the
-     * two handles comes last frees cl (the first must not touch it after
-     * the other freed it). */
+     * handles comes last frees cl (the others must not touch it after
+     * that one freed it). */
     if (--cl->closing > 0)
         return;
     log_info("cluster: stopped after %llu etcd request(s), %llu failed, "
@@ -311,14 +311,26 @@ static void cluster_closed_cb(uv_handle_t *h)
     xfree(cl);
 }
 
+static void cluster_closed_cb(uv_handle_t *h)
+{
+    cluster_closed(h->data);
+}
+
+static void cluster_eloop_closed(void *arg)
+{
+    cluster_closed(arg);
+}
+
 void cluster_maybe_stopped(struct cluster *cl)
 {
     if (!cl->stopping || cl->running > 0 || cl->closed)
         return;
     cl->closed = true;
-    cl->closing = 2;
+    cl->closing = cl->eloop != NULL ? 3 : 2;
     uv_close((uv_handle_t *)&cl->tick, cluster_closed_cb);
     uv_close((uv_handle_t *)&cl->async, cluster_closed_cb);
+    if (cl->eloop != NULL)
+        etcd_loop_close(cl->eloop, cluster_eloop_closed, cl);
 }
 
 void cluster_stop(struct cluster *cl, void (*done)(void *arg), void *arg)

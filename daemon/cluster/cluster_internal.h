@@ -14,6 +14,7 @@
 
 #include "cluster/cluster.h"
 #include "cluster/etcd.h"
+#include "cluster/etcd_loop.h"
 #include "cluster/recipe_prim.h"
 #include "list.h"
 #include "objects/object.h"
@@ -109,6 +110,8 @@ struct cjob {
     uint32_t n;                  /* sem release: permits; notify: count */
     bool adopt;                  /* acquire: the contender key LEASE-SEQ
                                     is queued already (a notify did) */
+    int64_t myrev;               /* acquire: queued by the loop's txn at
+                                    this create revision (0: not yet) */
     char lock_name[SYNC_NAME_MAX + 1]; /* a Condition's lock */
     /* barrier wait: the action to run (output); report: its input */
     struct recipe_barrier_act act;
@@ -127,6 +130,7 @@ struct cjob {
 struct cluster {
     struct server *srv;          /* borrowed (owner: main) */
     struct etcd *etcd;           /* owned */
+    struct etcd_loop *eloop;     /* owned; NULL: every job on a worker */
     unsigned ttl_s;
     uv_async_t async;            /* jobs done */
     uv_timer_t tick;             /* keepalives, lease checks, parked
@@ -153,9 +157,16 @@ struct cluster {
 /* A new job of kind for cs (may be NULL); NULL when out of memory. */
 struct cjob *cluster_job_new(struct cluster *cl, struct csess *cs,
                              enum cjob_kind kind);
-/* Run j on a worker thread of its own; cluster_job_done gets it back on
- * the loop. */
+/* Run j (on the loop if cluster_fast_start takes it, else on a worker
+ * thread of its own); cluster_job_done gets it back on the loop. */
 void cluster_job_start(struct cjob *j);
+/* Hand started job j to a worker thread. */
+void cluster_job_queue(struct cjob *j);
+/* Started job j's work is over: account for it, cluster_job_done. */
+void cluster_job_finish(struct cjob *j);
+/* cluster_fast.c: serve j's deciding etcd call on the loop (true), going
+ * on with cluster_job_finish or cluster_job_queue. */
+bool cluster_fast_start(struct cjob *j);
 /* Free a job that is no longer on any list. */
 void cluster_job_free(struct cjob *j);
 /* A job is back on the loop (cluster.c). */

@@ -27,10 +27,7 @@ struct cjob *cluster_job_new(struct cluster *cl, struct csess *cs,
     if (j == NULL)
         return NULL;
     memset(j, 0, sizeof(*j));
-    if (etcd_ctx_init(&j->ctx, cl->etcd) != 0) {
-        xfree(j);
-        return NULL;
-    }
+    etcd_ctx_init(&j->ctx, cl->etcd);
     list_init(&j->link);
     list_init(&j->slink);
     j->cl = cl;
@@ -62,11 +59,17 @@ static void cluster_job_run(struct cjob *j)
         j->rv = recipe_unlink(c, j->name);
         break;
     case CJ_ACQUIRE:
-        j->rv = j->adopt ? recipe_lock_adopt(c, j->name, j->lease, j->seq,
-                                             &j->grant)
-                         : recipe_lock_acquire(c, j->name, j->lease, j->seq,
-                                               j->info, j->deadline_ms,
-                                               j->may_wait, &j->grant);
+        if (j->adopt)
+            j->rv = recipe_lock_adopt(c, j->name, j->lease, j->seq,
+                                      &j->grant);
+        else if (j->myrev != 0)
+            j->rv = recipe_lock_queued(c, j->name, j->lease, j->seq,
+                                       j->myrev, j->deadline_ms, j->may_wait,
+                                       &j->grant);
+        else
+            j->rv = recipe_lock_acquire(c, j->name, j->lease, j->seq,
+                                        j->info, j->deadline_ms, j->may_wait,
+                                        &j->grant);
         break;
     case CJ_RELEASE:
         j->rv = recipe_lock_release(c, j->name, j->lease, j->seq, &j->grant,
@@ -155,15 +158,24 @@ static void *cluster_worker(void *arg)
 void cluster_job_start(struct cjob *j)
 {
     struct cluster *cl = j->cl;
-    pthread_attr_t attr;
-    pthread_t t;
-    int err = 0;
 
     j->started_ms = etcd_now_ms();
     if (j->cs != NULL)
         list_insert_tail(&j->cs->jobs, &j->slink);
     cl->running++;
     cl->stats.requests++;
+    if (!cluster_fast_start(j))
+        cluster_job_queue(j);
+}
+
+void cluster_job_queue(struct cjob *j)
+{
+    struct cluster *cl = j->cl;
+    bool wake = false;
+    pthread_attr_t attr;
+    pthread_t t;
+    int err = 0;
+
     pthread_mutex_lock(&cl->mu);
     list_insert_tail(&cl->queue, &j->link);
     cl->queued++;
@@ -173,7 +185,7 @@ void cluster_job_start(struct cjob *j)
      * behind workers blocked in long waits, e.g. the set that would end
      * them). */
     if (cl->idle >= cl->queued) {
-        pthread_cond_signal(&cl->work_cv);
+        wake = true;
     } else {
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -193,6 +205,10 @@ void cluster_job_start(struct cjob *j)
         uv_async_send(&cl->async);
     }
     pthread_mutex_unlock(&cl->mu);
+    /* Signalled after the unlock, so the worker does not wake only to
+     * wait for the mutex. */
+    if (wake)
+        pthread_cond_signal(&cl->work_cv);
     if (err != 0)
         log_warnx("cluster: cannot start a worker thread: %s", strerror(err));
 }
@@ -229,14 +245,21 @@ static void cluster_async_cb(uv_async_t *h)
     list_foreach_safe(n, tmp, &done) {
         j = container_of(n, struct cjob, link);
         list_remove(&j->link);
-        list_remove(&j->slink);
-        cl->running--;
-        cl->stats.latency_ms_sum += (uint64_t)(etcd_now_ms() - j->started_ms);
-        if (j->rv == SYNC_EUNAVAIL || j->rv == SYNC_EINTERNAL)
-            cl->stats.errors++;
-        cluster_job_done(j);
+        cluster_job_finish(j);
     }
     cluster_maybe_stopped(cl);
+}
+
+void cluster_job_finish(struct cjob *j)
+{
+    struct cluster *cl = j->cl;
+
+    list_remove(&j->slink);
+    cl->running--;
+    cl->stats.latency_ms_sum += (uint64_t)(etcd_now_ms() - j->started_ms);
+    if (j->rv == SYNC_EUNAVAIL || j->rv == SYNC_EINTERNAL)
+        cl->stats.errors++;
+    cluster_job_done(j);
 }
 
 int cluster_jobs_init(struct cluster *cl)

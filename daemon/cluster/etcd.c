@@ -1,10 +1,12 @@
 /*
- * etcd.c: HTTP/1.1 + JSON calls to etcd's v3 gateway.  Each call runs an
- * easy handle in its ctx's own multi handle, so another thread can wake it
- * (curl_multi_wakeup) to cancel; the members' connections are kept in one
- * share (CURL_LOCK_DATA_CONNECT), so a call reuses a warm connection made
- * by any thread.  The gateway does not fail over between members: a
- * failed attempt moves every later call to the next member.
+ * etcd.c: HTTP/1.1 + JSON calls to etcd's v3 gateway.  Each blocking call
+ * runs an easy handle in its ctx's own multi handle, so another thread can
+ * wake it (curl_multi_wakeup) to cancel; the members' connections are kept
+ * in one share (CURL_LOCK_DATA_CONNECT), so a call reuses a warm
+ * connection made by any thread.  An etcd_call is one attempt whose easy
+ * handle someone else drives (etcd_loop.c, on the event loop).  The
+ * gateway does not fail over between members: a failed attempt moves
+ * every later call to the next member.
  */
 #include "cluster/etcd.h"
 
@@ -23,6 +25,7 @@ struct etcd {
     atomic_size_t current;          /* member every call tries first */
     char *cert, *key, *cacert;      /* owned, may be NULL */
     unsigned call_ms, budget_ms;
+    struct curl_slist *hdr;         /* owned: every POST's headers */
     CURLSH *share;                  /* owned: connections, DNS */
     pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
     /* etcd_stats: updated by the worker threads, read by the loop */
@@ -137,10 +140,14 @@ int etcd_new(struct etcd **out, const char *urls, const struct etcd_tls *tls,
     e->call_ms = call_ms;
     e->budget_ms = budget_ms;
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    /* No "Expect: 100-continue" (curl adds it to bodies over 1 KiB): it
+     * would cost a round trip more before the body goes. */
+    e->hdr = curl_slist_append(
+        curl_slist_append(NULL, "Content-Type: application/json"), "Expect:");
     for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&e->locks[i], NULL);
     e->share = curl_share_init();
-    if (e->share == NULL) {
+    if (e->share == NULL || e->hdr == NULL) {
         etcd_free(e);
         return SYNC_ENOMEM;
     }
@@ -169,6 +176,7 @@ void etcd_free(struct etcd *e)
             pthread_mutex_destroy(&e->locks[i]);
         curl_global_cleanup();
     }
+    curl_slist_free_all(e->hdr);
     for (i = 0; i < e->n; i++)
         free(e->urls[i]);
     free(e->cert);
@@ -187,25 +195,41 @@ const char *etcd_endpoint(const struct etcd *e, size_t i)
     return i < e->n ? e->urls[i] : NULL;
 }
 
-int etcd_ctx_init(struct etcd_ctx *c, struct etcd *e)
+void etcd_ctx_init(struct etcd_ctx *c, struct etcd *e)
 {
     c->e = e;
     atomic_init(&c->cancelled, false);
-    c->multi = curl_multi_init();
-    return c->multi != NULL ? 0 : SYNC_ENOMEM;
+    atomic_init(&c->multi, NULL);
 }
 
 void etcd_ctx_fini(struct etcd_ctx *c)
 {
-    if (c->multi != NULL)
-        curl_multi_cleanup(c->multi);
-    c->multi = NULL;
+    CURLM *m = atomic_exchange(&c->multi, NULL);
+
+    if (m != NULL)
+        curl_multi_cleanup(m);
 }
 
 void etcd_ctx_cancel(struct etcd_ctx *c)
 {
+    CURLM *m;
+
+    /* The flag first: a multi made after this load sees it (seq_cst). */
     atomic_store(&c->cancelled, true);
-    curl_multi_wakeup(c->multi);
+    m = atomic_load(&c->multi);
+    if (m != NULL)
+        curl_multi_wakeup(m);
+}
+
+/* The ctx's multi, made by its first blocking call (a job served on the
+ * loop never needs one: its socket pair is not worth making there). */
+static CURLM *etcd_ctx_multi(struct etcd_ctx *c)
+{
+    CURLM *m = atomic_load(&c->multi);
+
+    if (m == NULL && (m = curl_multi_init()) != NULL)
+        atomic_store(&c->multi, m);
+    return m;
 }
 
 /* ---- one HTTP exchange ------------------------------------------------- */
@@ -302,19 +326,29 @@ static size_t etcd_write_cb(char *p, size_t size, size_t nmemb, void *arg)
 enum etcd_http { ETCD_HTTP_OK, ETCD_HTTP_FAILED, ETCD_HTTP_TIMEOUT,
                  ETCD_HTTP_CANCELLED };
 
+static enum etcd_http etcd_http_result(CURLcode res)
+{
+    if (res == CURLE_OPERATION_TIMEDOUT)
+        return ETCD_HTTP_TIMEOUT;
+    return res == CURLE_OK ? ETCD_HTTP_OK : ETCD_HTTP_FAILED;
+}
+
 /* Run h in c's multi until done, cancelled, or stopped by the writer. */
 static enum etcd_http etcd_perform(struct etcd_ctx *c, CURL *h,
                                    struct etcd_buf *b)
 {
     CURLcode res = CURLE_OK;
     bool done = false;
+    CURLM *multi = etcd_ctx_multi(c);
     CURLMsg *m;
     int running, q;
 
-    curl_multi_add_handle(c->multi, h);
+    if (multi == NULL)
+        return ETCD_HTTP_FAILED;
+    curl_multi_add_handle(multi, h);
     while (!done) {
-        curl_multi_perform(c->multi, &running);
-        while ((m = curl_multi_info_read(c->multi, &q)) != NULL)
+        curl_multi_perform(multi, &running);
+        while ((m = curl_multi_info_read(multi, &q)) != NULL)
             if (m->msg == CURLMSG_DONE) {
                 res = m->data.result;
                 done = true;
@@ -322,49 +356,28 @@ static enum etcd_http etcd_perform(struct etcd_ctx *c, CURL *h,
         if (!done && atomic_load(&c->cancelled))
             break;
         if (!done)
-            curl_multi_poll(c->multi, NULL, 0, 1000, NULL);
+            curl_multi_poll(multi, NULL, 0, 1000, NULL);
     }
-    curl_multi_remove_handle(c->multi, h);
+    curl_multi_remove_handle(multi, h);
     if (atomic_load(&c->cancelled) && !(done && b->stop))
         return ETCD_HTTP_CANCELLED;
     if (b->stop)
         return ETCD_HTTP_OK;
-    if (res == CURLE_OPERATION_TIMEDOUT)
-        return ETCD_HTTP_TIMEOUT;
-    return res == CURLE_OK ? ETCD_HTTP_OK : ETCD_HTTP_FAILED;
+    return etcd_http_result(res);
 }
 
-/* One POST of body to member ep; the answer is in b, status in *status. */
-static enum etcd_http etcd_http(struct etcd_ctx *c, size_t ep,
-                                const char *path, const char *body,
-                                long timeout_ms, struct etcd_buf *b,
-                                long *status)
+/* Set h up for one POST of body to member ep (bounded by timeout_ms when
+ * > 0), its answer going into b. */
+static void etcd_easy_prepare(struct etcd *e, CURL *h, size_t ep,
+                              const char *path, const char *body,
+                              long timeout_ms, struct etcd_buf *b)
 {
-    struct etcd *e = c->e;
-    /* No "Expect: 100-continue" (curl adds it to bodies over 1 KiB): it
-     * would cost a round trip more before the body goes. */
-    struct curl_slist *hdr = curl_slist_append(
-        curl_slist_append(NULL, "Content-Type: application/json"),
-        "Expect:");
     char url[512];
-    enum etcd_http r;
-    CURL *h;
 
-    if (etcd_easy == NULL)
-        etcd_easy = curl_easy_init();
-    else
-        curl_easy_reset(etcd_easy);
-    h = etcd_easy;
-    *status = 0;
-    if (h == NULL || hdr == NULL) {
-        curl_slist_free_all(hdr);
-        return ETCD_HTTP_FAILED;
-    }
     snprintf(url, sizeof(url), "%s%s", e->urls[ep], path);
     curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_SHARE, e->share);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, e->hdr);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, etcd_write_cb);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
@@ -377,9 +390,29 @@ static enum etcd_http etcd_http(struct etcd_ctx *c, size_t ep,
         curl_easy_setopt(h, CURLOPT_SSLKEY, e->key);
     if (e->cacert != NULL)
         curl_easy_setopt(h, CURLOPT_CAINFO, e->cacert);
+}
+
+/* One POST of body to member ep; the answer is in b, status in *status. */
+static enum etcd_http etcd_http(struct etcd_ctx *c, size_t ep,
+                                const char *path, const char *body,
+                                long timeout_ms, struct etcd_buf *b,
+                                long *status)
+{
+    enum etcd_http r;
+    CURL *h;
+
+    if (etcd_easy == NULL)
+        etcd_easy = curl_easy_init();
+    else
+        curl_easy_reset(etcd_easy);
+    h = etcd_easy;
+    *status = 0;
+    if (h == NULL)
+        return ETCD_HTTP_FAILED;
+    etcd_easy_prepare(c->e, h, ep, path, body, timeout_ms, b);
+    curl_easy_setopt(h, CURLOPT_SHARE, c->e->share);
     r = etcd_perform(c, h, b);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-    curl_slist_free_all(hdr);
     return r;
 }
 
@@ -398,17 +431,49 @@ static bool etcd_retryable(int64_t code)
     return code == 2 || code == 4 || code == 8 || code == 10 || code == 14;
 }
 
+/*
+ * What one attempt's answer (r, status, body b) means: 0 and *out; a final
+ * SYNC_ENOENT or SYNC_EINTERNAL; or SYNC_EUNAVAIL, worth another try on
+ * the next member (later calls move there too).
+ */
+static int etcd_answer(struct etcd *e, size_t ep, const char *path,
+                       enum etcd_http r, long status, struct etcd_buf *b,
+                       json_t **out)
+{
+    json_t *j = r == ETCD_HTTP_OK && b->data
+                    ? json_loadb(b->data, b->len, 0, NULL)
+                    : NULL;
+    int64_t code = j != NULL ? etcd_i64(j, "code") : 0;
+
+    if (j != NULL && status == 200 && code == 0) {
+        *out = j;
+        return 0;
+    }
+    if (j != NULL && code == 5) {
+        json_decref(j);
+        return SYNC_ENOENT;
+    }
+    if (j != NULL && !etcd_retryable(code) && status < 500) {
+        log_warnx("cluster: etcd %s%s answered %ld: %.200s", e->urls[ep],
+                  path, status, b->data);
+        json_decref(j);
+        return SYNC_EINTERNAL;
+    }
+    json_decref(j);
+    etcd_fail_over(e, ep);
+    return SYNC_EUNAVAIL;
+}
+
 int etcd_post(struct etcd_ctx *c, const char *path, json_t *body,
               json_t **out)
 {
     struct etcd *e = c->e;
-    int64_t end = etcd_now_ms() + e->budget_ms, code, t0 = etcd_now_us();
+    int64_t end = etcd_now_ms() + e->budget_ms, t0 = etcd_now_us();
     char *text = json_dumps(body, JSON_COMPACT);
     struct etcd_buf b;
     enum etcd_http r;
     size_t ep;
     long status;
-    json_t *j;
     int rv = SYNC_EUNAVAIL;
 
     *out = NULL;
@@ -422,38 +487,83 @@ int etcd_post(struct etcd_ctx *c, const char *path, json_t *body,
             rv = SYNC_EINTR;
             break;
         }
-        j = r == ETCD_HTTP_OK && b.data ? json_loadb(b.data, b.len, 0, NULL)
-                                        : NULL;
-        code = j != NULL ? etcd_i64(j, "code") : 0;
-        if (j != NULL && status == 200 && code == 0) {
-            *out = j;
-            rv = 0;
+        rv = etcd_answer(e, ep, path, r, status, &b, out);
+        if (rv != SYNC_EUNAVAIL)
             break;
-        }
-        if (j != NULL && code == 5) {
-            json_decref(j);
-            rv = SYNC_ENOENT;
-            break;
-        }
-        if (j != NULL && !etcd_retryable(code) && status < 500) {
-            log_warnx("cluster: etcd %s%s answered %ld: %.200s", e->urls[ep],
-                      path, status, b.data);
-            json_decref(j);
-            rv = SYNC_EINTERNAL;
-            break;
-        }
-        json_decref(j);
-        etcd_fail_over(e, ep);
         free(b.data);
-        if (etcd_now_ms() >= end)
+        b.data = NULL;
+        if (etcd_now_ms() >= end || etcd_ctx_multi(c) == NULL)
             break;
         /* A pause, so a stalled election is not hammered. */
-        curl_multi_poll(c->multi, NULL, 0, 50, NULL);
+        curl_multi_poll(etcd_ctx_multi(c), NULL, 0, 50, NULL);
     }
     free(b.data);
     free(text);
     etcd_count(e, etcd_now_us() - t0, rv);
     return rv;
+}
+
+/* ---- one attempt driven by someone else (etcd_loop.c) ------------------ */
+
+struct etcd_call {
+    struct etcd *e;
+    CURL *h;           /* owned */
+    char *text;        /* owned: the body sent */
+    char path[64];
+    size_t ep;
+    struct etcd_buf b;
+    int64_t t0;
+};
+
+struct etcd_call *etcd_call_new(struct etcd *e, const char *path,
+                                json_t *body)
+{
+    struct etcd_call *k = calloc(1, sizeof(*k));
+
+    if (k == NULL)
+        return NULL;
+    k->e = e;
+    k->t0 = etcd_now_us();
+    k->text = json_dumps(body, JSON_COMPACT);
+    k->h = curl_easy_init();
+    if (k->text == NULL || k->h == NULL || strlen(path) >= sizeof(k->path)) {
+        etcd_call_free(k);
+        return NULL;
+    }
+    snprintf(k->path, sizeof(k->path), "%s", path);
+    k->ep = atomic_load(&e->current) % e->n;
+    etcd_easy_prepare(e, k->h, k->ep, k->path, k->text, (long)e->call_ms,
+                      &k->b);
+    return k;
+}
+
+void *etcd_call_easy(struct etcd_call *k)
+{
+    return k->h;
+}
+
+int etcd_call_end(struct etcd_call *k, int result, json_t **out)
+{
+    long status = 0;
+    int rv;
+
+    *out = NULL;
+    curl_easy_getinfo(k->h, CURLINFO_RESPONSE_CODE, &status);
+    rv = etcd_answer(k->e, k->ep, k->path, etcd_http_result(result), status,
+                     &k->b, out);
+    etcd_count(k->e, etcd_now_us() - k->t0, rv);
+    return rv;
+}
+
+void etcd_call_free(struct etcd_call *k)
+{
+    if (k == NULL)
+        return;
+    if (k->h != NULL)
+        curl_easy_cleanup(k->h);
+    free(k->b.data);
+    free(k->text);
+    free(k);
 }
 
 static int etcd_watch_req(struct etcd_ctx *c, const char *key,

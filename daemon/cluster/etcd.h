@@ -53,11 +53,11 @@ const char *etcd_endpoint(const struct etcd *e, size_t i);
  * one thread at a time; etcd_ctx_cancel may be called from any thread.
  */
 struct etcd_ctx {
-    struct etcd *e;       /* borrowed (owner: the cluster) */
-    void *multi;          /* owned CURLM */
+    struct etcd *e;        /* borrowed (owner: the cluster) */
+    _Atomic(void *) multi; /* owned CURLM, made by the first call */
     atomic_bool cancelled;
 };
-int etcd_ctx_init(struct etcd_ctx *c, struct etcd *e);
+void etcd_ctx_init(struct etcd_ctx *c, struct etcd *e);
 void etcd_ctx_fini(struct etcd_ctx *c);
 /* Make the ctx's current and later calls return SYNC_EINTR promptly. */
 void etcd_ctx_cancel(struct etcd_ctx *c);
@@ -74,6 +74,22 @@ void etcd_thread_fini(void);
  */
 int etcd_post(struct etcd_ctx *c, const char *path, json_t *body,
               json_t **out);
+
+/*
+ * One attempt of a unary call (no retry, no failover of its own) whose
+ * easy handle (etcd_call_easy: a CURL *, its CURLOPT_PRIVATE the caller's)
+ * the caller runs in a multi handle of its own, on one thread.
+ * etcd_call_new: NULL when out of memory.  etcd_call_end, once curl says
+ * the transfer is done with result (a CURLcode): as etcd_post, except
+ * that SYNC_EUNAVAIL means this member failed (later calls go to the
+ * next) and a blocking etcd_post may still succeed.  Free it after.
+ */
+struct etcd_call;
+struct etcd_call *etcd_call_new(struct etcd *e, const char *path,
+                                json_t *body);
+void *etcd_call_easy(struct etcd_call *k);
+int etcd_call_end(struct etcd_call *k, int result, json_t **out);
+void etcd_call_free(struct etcd_call *k);
 
 /*
  * Called by etcd_watch for each event: type 0 PUT, 1 DELETE; kv borrowed.

@@ -307,17 +307,13 @@ static int recipe_lock_turn(struct etcd_ctx *c, const char *name,
     return rv;
 }
 
-int recipe_lock_acquire(struct etcd_ctx *c, const char *name, int64_t lease,
-                        uint64_t seq, const char *info, int64_t deadline_ms,
-                        bool may_wait, struct recipe_grant *g)
+json_t *recipe_lock_enqueue_req(const char *name, int64_t lease,
+                                uint64_t seq, const char *info)
 {
     char q[ETCD_KEY_MAX], k[ETCD_KEY_MAX], m[ETCD_KEY_MAX], mk[ETCD_KEY_MAX];
     char suffix[RECIPE_SUFFIX_MAX];
     size_t ql = recipe_key(q, name, "q/"), ml = recipe_key(m, name, "m/");
     size_t kl, mkl;
-    int64_t myrev = 0, first = 0;
-    json_t *out, *resp;
-    int rv;
 
     snprintf(suffix, sizeof(suffix), "%016llx-%08llx",
              (unsigned long long)lease, (unsigned long long)seq);
@@ -326,41 +322,70 @@ int recipe_lock_acquire(struct etcd_ctx *c, const char *name, int64_t lease,
     /* One revision: our contender key (with the lease) and our mark
      * (without: it outlives a holder that dies), our key's create
      * revision, the first contender's, and the oldest marks.  Uncontended,
-     * that is the whole acquisition. */
-    out = recipe_txn(
-        c, json_pack("{s:[{s:{s:o,s:o,s:o}},{s:{s:o,s:o}},{s:{s:o}},"
-                     "{s:{s:o,s:o,s:s,s:s,s:s}},o]}",
+     * that is the whole acquisition.  Only create revisions are read
+     * (keys_only): the values would only make the answer longer. */
+    return json_pack("{s:[{s:{s:o,s:o,s:o}},{s:{s:o,s:o}},{s:{s:o,s:b}},"
+                     "{s:{s:o,s:o,s:s,s:s,s:s,s:b}},o]}",
                      "success", "request_put", "key", etcd_b64(k, kl), "value",
                      etcd_b64(info, strlen(info)), "lease", etcd_s64(lease),
                      "request_put", "key", etcd_b64(mk, mkl), "value",
                      etcd_b64(info, strlen(info)),
-                     "request_range", "key", etcd_b64(k, kl),
+                     "request_range", "key", etcd_b64(k, kl), "keys_only", 1,
                      "request_range", "key", etcd_b64(q, ql), "range_end",
                      etcd_prefix_end(q, ql), "sort_order", "ASCEND",
-                     "sort_target", "CREATE", "limit", "1",
-                     recipe_marks_range(m, ml)),
-        &rv);
-    if (rv == 0) {
-        myrev = etcd_i64(recipe_kv(out, 2), "create_revision");
-        first = etcd_i64(recipe_kv(out, 3), "create_revision");
-        resp = json_array_get(json_object_get(out, "responses"), 4);
-        if (myrev == 0)
-            rv = SYNC_EINTERNAL;
-        else if (first == myrev)
-            recipe_stale(json_object_get(json_object_get(resp,
-                                                         "response_range"),
-                                         "kvs"),
-                         ml, myrev, g);
+                     "sort_target", "CREATE", "limit", "1", "keys_only", 1,
+                     recipe_marks_range(m, ml));
+}
+
+int recipe_lock_enqueue_seen(const char *name, json_t *out, int64_t *myrev,
+                             struct recipe_grant *g)
+{
+    char m[ETCD_KEY_MAX];
+    size_t ml = recipe_key(m, name, "m/");
+    int64_t first = etcd_i64(recipe_kv(out, 3), "create_revision");
+    json_t *resp = json_array_get(json_object_get(out, "responses"), 4);
+
+    *myrev = etcd_i64(recipe_kv(out, 2), "create_revision");
+    g->token = 0;
+    if (*myrev == 0)
+        return SYNC_EINTERNAL;
+    if (first == *myrev) {
+        recipe_stale(json_object_get(json_object_get(resp, "response_range"),
+                                     "kvs"),
+                     ml, *myrev, g);
+        g->token = *myrev;
     }
-    json_decref(out);
-    if (rv != 0)
-        return rv;
-    if (first == myrev) {
-        g->token = myrev;
-        return 0;
-    }
+    return 0;
+}
+
+int recipe_lock_queued(struct etcd_ctx *c, const char *name, int64_t lease,
+                       uint64_t seq, int64_t myrev, int64_t deadline_ms,
+                       bool may_wait, struct recipe_grant *g)
+{
+    char suffix[RECIPE_SUFFIX_MAX];
+
+    snprintf(suffix, sizeof(suffix), "%016llx-%08llx",
+             (unsigned long long)lease, (unsigned long long)seq);
     return recipe_lock_turn(c, name, suffix, myrev, deadline_ms, may_wait,
                             g);
+}
+
+int recipe_lock_acquire(struct etcd_ctx *c, const char *name, int64_t lease,
+                        uint64_t seq, const char *info, int64_t deadline_ms,
+                        bool may_wait, struct recipe_grant *g)
+{
+    int64_t myrev = 0;
+    json_t *out;
+    int rv;
+
+    out = recipe_txn(c, recipe_lock_enqueue_req(name, lease, seq, info), &rv);
+    if (rv == 0)
+        rv = recipe_lock_enqueue_seen(name, out, &myrev, g);
+    json_decref(out);
+    if (rv != 0 || g->token != 0)
+        return rv;
+    return recipe_lock_queued(c, name, lease, seq, myrev, deadline_ms,
+                              may_wait, g);
 }
 
 int recipe_lock_adopt(struct etcd_ctx *c, const char *name, int64_t lease,
@@ -428,26 +453,48 @@ static json_t *recipe_lock_release_ops(const char *name, int64_t lease,
     return ops;
 }
 
+/* The release's txn, doing also (consumed; NULL: nothing) too. */
+static json_t *recipe_lock_release_txn(const char *name, int64_t lease,
+                                       uint64_t seq,
+                                       const struct recipe_grant *g,
+                                       bool clean, json_t *also)
+{
+    char k[ETCD_KEY_MAX];
+    size_t kl;
+    json_t *ops = recipe_lock_release_ops(name, lease, seq, g, clean, k, &kl);
+
+    if (also != NULL)
+        json_array_append_new(ops, also);
+    return json_pack("{s:[{s:s,s:o,s:o}],s:o}", "compare", "target",
+                     "CREATE", "key", etcd_b64(k, kl), "create_revision",
+                     etcd_s64(g->token), "success", ops);
+}
+
+json_t *recipe_lock_release_req(const char *name, int64_t lease,
+                                uint64_t seq, const struct recipe_grant *g,
+                                bool clean)
+{
+    return recipe_lock_release_txn(name, lease, seq, g, clean, NULL);
+}
+
+int recipe_lock_release_seen(json_t *out)
+{
+    return recipe_ok(out) ? 0 : SYNC_ENOENT;
+}
+
 int recipe_lock_release_and(struct etcd_ctx *c, const char *name,
                             int64_t lease, uint64_t seq,
                             const struct recipe_grant *g, bool clean,
                             json_t *also)
 {
-    char k[ETCD_KEY_MAX];
-    size_t kl;
-    json_t *ops = recipe_lock_release_ops(name, lease, seq, g, clean, k, &kl);
     json_t *out;
     int rv;
 
-    if (also != NULL)
-        json_array_append_new(ops, also);
-    out = recipe_txn(c, json_pack("{s:[{s:s,s:o,s:o}],s:o}", "compare",
-                                  "target", "CREATE", "key", etcd_b64(k, kl),
-                                  "create_revision", etcd_s64(g->token),
-                                  "success", ops),
+    out = recipe_txn(c, recipe_lock_release_txn(name, lease, seq, g, clean,
+                                                also),
                      &rv);
-    if (rv == 0 && !recipe_ok(out))
-        rv = SYNC_ENOENT;
+    if (rv == 0)
+        rv = recipe_lock_release_seen(out);
     json_decref(out);
     return rv;
 }

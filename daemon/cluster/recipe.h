@@ -89,6 +89,28 @@ int recipe_lock_release_and(struct etcd_ctx *c, const char *name,
                             int64_t lease, uint64_t seq,
                             const struct recipe_grant *g, bool clean,
                             json_t *also);
+/*
+ * The same two as one request and its answer each, for a caller that
+ * sends the request itself (cluster_fast.c, on the event loop):
+ * recipe_lock_enqueue_req is recipe_lock_acquire's first txn (NULL: out of
+ * memory); recipe_lock_enqueue_seen reads its answer: 0 and *myrev, our
+ * key's create revision, with g->token = *myrev and g filled when the lock
+ * is ours, g->token 0 when contenders precede us (recipe_lock_queued goes
+ * on from there, as recipe_lock_acquire would); or SYNC_EINTERNAL.
+ * recipe_lock_release_req is recipe_lock_release's txn;
+ * recipe_lock_release_seen its answer: 0 or SYNC_ENOENT.
+ */
+json_t *recipe_lock_enqueue_req(const char *name, int64_t lease,
+                                uint64_t seq, const char *info);
+int recipe_lock_enqueue_seen(const char *name, json_t *out, int64_t *myrev,
+                             struct recipe_grant *g);
+int recipe_lock_queued(struct etcd_ctx *c, const char *name, int64_t lease,
+                       uint64_t seq, int64_t myrev, int64_t deadline_ms,
+                       bool may_wait, struct recipe_grant *g);
+json_t *recipe_lock_release_req(const char *name, int64_t lease,
+                                uint64_t seq, const struct recipe_grant *g,
+                                bool clean);
+int recipe_lock_release_seen(json_t *out);
 /* Contenders of lock NAME: *held (0/1) and *waiting.  0 or errors. */
 int recipe_lock_state(struct etcd_ctx *c, const char *name, int64_t *held,
                       uint32_t *waiting);
