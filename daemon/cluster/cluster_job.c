@@ -7,7 +7,9 @@
  * one idle for 30 s beyond the first CLUSTER_IDLE_KEEP ends.  Why threads
  * and not curl multi on the loop: each recipe is a short sequence of
  * blocking calls (txn, range, watch, txn) that reads as straight code
- * here (docs/cluster.md).
+ * here (docs/cluster.md).  The exception is the single call that decides
+ * an uncontended Lock acquire or a release: cluster_fast.c runs it on the
+ * loop, and such a job comes here only if that call did not decide it.
  */
 #include "cluster/cluster_internal.h"
 
