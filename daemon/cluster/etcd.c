@@ -516,16 +516,21 @@ struct etcd_call {
 };
 
 struct etcd_call *etcd_call_new(struct etcd *e, const char *path,
-                                json_t *body)
+                                json_t *body, void *easy)
 {
     struct etcd_call *k = calloc(1, sizeof(*k));
 
-    if (k == NULL)
+    if (k == NULL) {
+        if (easy != NULL)
+            curl_easy_cleanup(easy);
         return NULL;
+    }
     k->e = e;
     k->t0 = etcd_now_us();
     k->text = json_dumps(body, JSON_COMPACT);
-    k->h = curl_easy_init();
+    if (easy != NULL)
+        curl_easy_reset(easy);
+    k->h = easy != NULL ? easy : curl_easy_init();
     if (k->text == NULL || k->h == NULL || strlen(path) >= sizeof(k->path)) {
         etcd_call_free(k);
         return NULL;
@@ -540,6 +545,14 @@ struct etcd_call *etcd_call_new(struct etcd *e, const char *path,
 void *etcd_call_easy(struct etcd_call *k)
 {
     return k->h;
+}
+
+void *etcd_call_take_easy(struct etcd_call *k)
+{
+    CURL *h = k->h;
+
+    k->h = NULL;
+    return h;
 }
 
 int etcd_call_end(struct etcd_call *k, int result, json_t **out)

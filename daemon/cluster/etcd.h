@@ -77,7 +77,9 @@ int etcd_post(struct etcd_ctx *c, const char *path, json_t *body,
 
 /*
  * One attempt of a unary call (no retry, no failover of its own) whose
- * easy handle (etcd_call_easy: a CURL *, its CURLOPT_PRIVATE the caller's)
+ * easy handle (etcd_call_easy: a CURL *, its CURLOPT_PRIVATE the caller's;
+ * easy: one to reuse, the call's from now on even when it fails, or NULL
+ * for a new one)
  * the caller runs in a multi handle of its own, on one thread.
  * etcd_call_new: NULL when out of memory.  etcd_call_end, once curl says
  * the transfer is done with result (a CURLcode): as etcd_post, except
@@ -86,8 +88,10 @@ int etcd_post(struct etcd_ctx *c, const char *path, json_t *body,
  */
 struct etcd_call;
 struct etcd_call *etcd_call_new(struct etcd *e, const char *path,
-                                json_t *body);
+                                json_t *body, void *easy);
 void *etcd_call_easy(struct etcd_call *k);
+/* After etcd_call_end: the easy handle, now the caller's to reuse. */
+void *etcd_call_take_easy(struct etcd_call *k);
 int etcd_call_end(struct etcd_call *k, int result, json_t **out);
 void etcd_call_free(struct etcd_call *k);
 

@@ -6,12 +6,17 @@
  * wake-ups across threads, about a tenth of the call on a busy 2-CPU
  * host (bench/README.md, "Cluster").  Its connections are its own (no
  * share with the workers, whose handles the loop must never wait on).
+ * A connection's poll handle lives as long as its socket (curl closes it
+ * through etcd_loop_closesocket), not just one transfer (remaking it per
+ * call cost four system calls more), and one easy handle is kept for the
+ * next call.
  */
 #include "cluster/etcd_loop.h"
 
 #include <curl/curl.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "list.h"
 #include "syncclient.h"
@@ -20,8 +25,8 @@ struct etcd_loop {
     struct etcd *e;            /* borrowed */
     uv_loop_t *loop;           /* borrowed */
     CURLM *multi;              /* owned */
-    struct list_node socks;    /* struct etcd_loop_sock, open */
-    bool closing;
+    CURL *spare;               /* owned: an easy handle for the next call */
+    struct list_node socks;    /* struct etcd_loop_sock: curl's sockets */
     uv_timer_t timer;          /* curl's timeouts */
     void (*closed)(void *arg); /* etcd_loop_close's */
     void *closed_arg;
@@ -42,6 +47,20 @@ struct etcd_loop_req {
     void *arg;
 };
 
+static struct etcd_loop_sock *etcd_loop_sock_find(struct etcd_loop *l,
+                                                  curl_socket_t fd)
+{
+    struct list_node *n;
+    struct etcd_loop_sock *s;
+
+    for (n = l->socks.next; n != &l->socks; n = n->next) {
+        s = container_of(n, struct etcd_loop_sock, link);
+        if (s->fd == fd)
+            return s;
+    }
+    return NULL;
+}
+
 /* Finish the transfers curl says are done: each one's callback runs. */
 static void etcd_loop_reap(struct etcd_loop *l)
 {
@@ -58,6 +77,8 @@ static void etcd_loop_reap(struct etcd_loop *l)
         r = (struct etcd_loop_req *)priv;
         curl_multi_remove_handle(l->multi, m->easy_handle);
         rv = etcd_call_end(r->k, m->data.result, &out);
+        if (l->spare == NULL)
+            l->spare = etcd_call_take_easy(r->k);
         etcd_call_free(r->k);
         r->fn(rv, out, r->arg);
         free(r);
@@ -122,12 +143,12 @@ static int etcd_loop_sock_fn(CURL *easy, curl_socket_t fd, int what,
     int events = 0;
 
     (void)easy;
+    if (s == NULL)
+        s = etcd_loop_sock_find(l, fd);
     if (what == CURL_POLL_REMOVE) {
-        if (s != NULL) {
-            etcd_loop_sock_close(s);
-            if (!l->closing)
-                curl_multi_assign(l->multi, fd, NULL);
-        }
+        /* The transfer is over, the connection may serve the next. */
+        if (s != NULL)
+            uv_poll_stop(&s->poll);
         return 0;
     }
     if (s == NULL) {
@@ -140,14 +161,25 @@ static int etcd_loop_sock_fn(CURL *easy, curl_socket_t fd, int what,
         s->l = l;
         s->poll.data = s;
         list_insert_tail(&l->socks, &s->link);
-        curl_multi_assign(l->multi, fd, s);
     }
+    curl_multi_assign(l->multi, fd, s);
     if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
         events |= UV_READABLE;
     if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
         events |= UV_WRITABLE;
     uv_poll_start(&s->poll, events, etcd_loop_poll_cb);
     return 0;
+}
+
+/* curl closes a socket: its poll handle goes first (libuv must not watch
+ * a descriptor that a new socket may get). */
+static int etcd_loop_closesocket(void *arg, curl_socket_t fd)
+{
+    struct etcd_loop_sock *s = etcd_loop_sock_find(arg, fd);
+
+    if (s != NULL)
+        etcd_loop_sock_close(s);
+    return close(fd);
 }
 
 struct etcd_loop *etcd_loop_new(struct etcd *e, uv_loop_t *loop)
@@ -177,15 +209,23 @@ int etcd_loop_post(struct etcd_loop *l, const char *path, json_t *body,
                    etcd_loop_fn fn, void *arg)
 {
     struct etcd_loop_req *r = calloc(1, sizeof(*r));
+    CURL *h;
 
-    if (r == NULL || (r->k = etcd_call_new(l->e, path, body)) == NULL) {
+    if (r == NULL)
+        return SYNC_ENOMEM;
+    r->k = etcd_call_new(l->e, path, body, l->spare);
+    l->spare = NULL; /* the call's now, or freed already */
+    if (r->k == NULL) {
         free(r);
         return SYNC_ENOMEM;
     }
     r->fn = fn;
     r->arg = arg;
-    curl_easy_setopt(etcd_call_easy(r->k), CURLOPT_PRIVATE, r);
-    if (curl_multi_add_handle(l->multi, etcd_call_easy(r->k)) != CURLM_OK) {
+    h = etcd_call_easy(r->k);
+    curl_easy_setopt(h, CURLOPT_PRIVATE, r);
+    curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, etcd_loop_closesocket);
+    curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, l);
+    if (curl_multi_add_handle(l->multi, h) != CURLM_OK) {
         etcd_call_free(r->k);
         free(r);
         return SYNC_ENOMEM;
@@ -210,9 +250,11 @@ void etcd_loop_close(struct etcd_loop *l, void (*closed)(void *arg),
     l->closed_arg = arg;
     /* Its connections close here (curl may say so for each socket); the
      * poll handles of any it did not mention go too. */
-    l->closing = true;
     curl_multi_cleanup(l->multi);
     l->multi = NULL;
+    if (l->spare != NULL)
+        curl_easy_cleanup(l->spare);
+    l->spare = NULL;
     while (!list_empty(&l->socks))
         etcd_loop_sock_close(container_of(l->socks.next,
                                           struct etcd_loop_sock, link));
