@@ -13,7 +13,11 @@
  * Pairs of the two systems alternate, so drift hits both alike.  After
  * the table, where C1's time goes inside syncd: agent A's etcd call count
  * and mean call time over C1 (syncctl --json status, before and after),
- * and what the pair costs beyond them (client, agent loop, worker thread).
+ * and what the pair costs beyond them (client round trips, agent loop);
+ * and, taking turns with the other two, the same two transactions the
+ * agent sends for a pair (daemon/cluster/recipe.c) sent straight from
+ * this process through the gateway: etcd's own cost of syncd's
+ * transactions, without the agent.
  *
  * Usage: cluster_bench [-n PAIRS] [-r HANDOFFS]; etcd's client URLs in
  * SYNCD_ETCD_URLS (tests/cluster/etcd_cluster.sh sets it and starts a
@@ -151,18 +155,125 @@ static void gw_unlock(struct gw *g, const char *key)
     json_decref(gw_post(g, "/v3/lock/unlock", body));
 }
 
-/* ---- the two systems behind one interface ------------------------------ */
+/* ---- syncd's two transactions, sent straight -------------------------- */
+
+static json_t *b64(const char *p, size_t n)
+{
+    static const char t[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *u = (const unsigned char *)p;
+    char out[512], *o = out;
+    size_t i;
+
+    for (i = 0; i < n && o + 4 < out + sizeof(out); i += 3) {
+        unsigned v = (unsigned)u[i] << 16 |
+                     (i + 1 < n ? (unsigned)u[i + 1] << 8 : 0) |
+                     (i + 2 < n ? u[i + 2] : 0);
+
+        *o++ = t[v >> 18];
+        *o++ = t[(v >> 12) & 63];
+        *o++ = i + 1 < n ? t[(v >> 6) & 63] : '=';
+        *o++ = i + 2 < n ? t[v & 63] : '=';
+    }
+    *o = '\0';
+    return json_string(out);
+}
+
+/* Key "syncd\1NAME\1SUFFIX" of the direct side's lock (recipe_key). */
+static json_t *txn_key(const char *suffix)
+{
+    char k[256];
+    int n = snprintf(k, sizeof(k), "syncd%ccluster/bench-direct-%d%c%s", 1,
+                     (int)getpid(), 1, suffix);
+
+    return b64(k, (size_t)n);
+}
+
+/* The range end of prefix key "...\1P/" (its last byte + 1). */
+static json_t *txn_prefix_end(const char *p)
+{
+    char k[256];
+    int n = snprintf(k, sizeof(k), "syncd%ccluster/bench-direct-%d%c%s", 1,
+                     (int)getpid(), 1, p);
+
+    k[n - 1]++;
+    return b64(k, (size_t)n);
+}
+
+/* recipe_lock_enqueue_req's txn; the contender key's create revision. */
+static long long txn_acquire(struct gw *g)
+{
+    char info[160], lease[24];
+    json_t *req, *out, *kv;
+    char *text;
+    long long rev;
+
+    snprintf(info, sizeof(info), "{\"host\":\"bench-host\",\"pid\":%d,"
+             "\"uid\":%u,\"agent\":%d,\"session\":1}", (int)getpid(),
+             (unsigned)getuid(), (int)getpid());
+    snprintf(lease, sizeof(lease), "%lld", g->lease);
+    req = json_pack(
+        "{s:[{s:{s:o,s:o,s:s}},{s:{s:o,s:o}},{s:{s:o,s:b}},"
+        "{s:{s:o,s:o,s:s,s:s,s:s,s:b}},{s:{s:o,s:o,s:s,s:s,s:i,s:b}}]}",
+        "success", "request_put", "key", txn_key("q/0000000000000001-00000001"), "value",
+        b64(info, strlen(info)), "lease", lease,
+        "request_put", "key", txn_key("m/0000000000000001-00000001"), "value",
+        b64(info, strlen(info)),
+        "request_range", "key", txn_key("q/0000000000000001-00000001"), "keys_only", 1,
+        "request_range", "key", txn_key("q/"), "range_end",
+        txn_prefix_end("q/"), "sort_order", "ASCEND", "sort_target", "CREATE",
+        "limit", "1", "keys_only", 1,
+        "request_range", "key", txn_key("m/"), "range_end",
+        txn_prefix_end("m/"), "sort_order", "ASCEND", "sort_target", "CREATE",
+        "limit", 5, "keys_only", 1);
+    text = json_dumps(req, JSON_COMPACT);
+    out = gw_post(g, "/v3/kv/txn", text);
+    kv = json_array_get(json_object_get(json_object_get(json_array_get(
+             json_object_get(out, "responses"), 2), "response_range"), "kvs"),
+         0);
+    rev = strtoll(json_string_value(json_object_get(kv, "create_revision")),
+                  NULL, 10);
+    free(text);
+    json_decref(req);
+    json_decref(out);
+    return rev;
+}
+
+/* recipe_lock_release_req's txn (a clean release). */
+static void txn_release(struct gw *g, long long rev)
+{
+    char r[24];
+    json_t *req;
+    char *text;
+
+    snprintf(r, sizeof(r), "%lld", rev);
+    req = json_pack("{s:[{s:s,s:o,s:s}],s:[{s:{s:o}},{s:{s:o}}]}",
+                    "compare", "target", "CREATE", "key", txn_key("q/0000000000000001-00000001"),
+                    "create_revision", r, "success", "request_delete_range",
+                    "key", txn_key("q/0000000000000001-00000001"), "request_delete_range", "key",
+                    txn_key("m/0000000000000001-00000001"));
+    text = json_dumps(req, JSON_COMPACT);
+    json_decref(gw_post(g, "/v3/kv/txn", text));
+    free(text);
+    json_decref(req);
+}
+
+/* ---- the systems behind one interface ---------------------------------- */
 
 struct side {
-    bool etcd;
+    bool etcd;         /* etcd's lock service */
+    bool txns;         /* syncd's transactions, sent straight */
     struct gw g;
     sync_lock *l;
     char key[256];
+    long long rev;
 };
 
 static void side_acquire(struct side *s)
 {
-    if (s->etcd)
+    if (s->txns)
+        s->rev = txn_acquire(&s->g);
+    else if (s->etcd)
         gw_lock(&s->g, s->key, sizeof(s->key));
     else if (sync_lock_acquire(s->l, true, 60) != 0)
         die("acquire failed");
@@ -170,7 +281,9 @@ static void side_acquire(struct side *s)
 
 static void side_release(struct side *s)
 {
-    if (s->etcd)
+    if (s->txns)
+        txn_release(&s->g, s->rev);
+    else if (s->etcd)
         gw_unlock(&s->g, s->key);
     else if (sync_lock_release(s->l) != 0)
         die("release failed");
@@ -275,8 +388,9 @@ int main(int argc, char **argv)
     int n = 400, r = 30, opt, i, k, ns = 0, ne = 0;
     char dir[] = "/tmp/cluster_bench.XXXXXX", sa[96], sb[96], la[96], lb[96];
     struct side s_a = {0}, s_b = {0}, e_a = {.etcd = true},
-                e_b = {.etcd = true};
-    double *c1s, *c1e, *c2s, *c2e, t0, calls0, us0, calls1, us1, mean = 0;
+                e_b = {.etcd = true}, d_a = {.txns = true};
+    double *c1s, *c1e, *c1d, *c2s, *c2e, t0, calls0, us0, calls1, us1;
+    double mean = 0;
     char name[64];
     pid_t pa, pb;
 
@@ -306,8 +420,10 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     gw_init(&e_a.g, urls);
     gw_init(&e_b.g, urls);
+    gw_init(&d_a.g, urls);
     c1s = calloc((size_t)n, sizeof(double));
     c1e = calloc((size_t)n, sizeof(double));
+    c1d = calloc((size_t)n, sizeof(double));
     c2s = calloc((size_t)r, sizeof(double));
     c2e = calloc((size_t)r, sizeof(double));
     /* Warm-up: leases, connections, the lock keys' prefix. */
@@ -316,6 +432,8 @@ int main(int argc, char **argv)
         side_release(&s_a);
         side_acquire(&e_a);
         side_release(&e_a);
+        side_acquire(&d_a);
+        side_release(&d_a);
     }
     fprintf(stderr, "C1: %d pairs each\n", n);
     agent_calls(sa, &calls0, &us0);
@@ -328,7 +446,11 @@ int main(int argc, char **argv)
             t0 = now_us();
             side_acquire(&e_a);
             side_release(&e_a);
-            c1e[ne++] = now_us() - t0;
+            c1e[ne] = now_us() - t0;
+            t0 = now_us();
+            side_acquire(&d_a);
+            side_release(&d_a);
+            c1d[ne++] = now_us() - t0;
         }
     agent_calls(sa, &calls1, &us1);
     for (i = 0; i < n; i++)
@@ -342,9 +464,16 @@ int main(int argc, char **argv)
            "lock (gateway) | syncd / etcd (p50) |\n|---|---|---|---|\n");
     report("C1 acquire + release, uncontended", c1s, c1e, n);
     report("C2 handoff A -> B (release to acquired)", c2s, c2e, r);
-    printf("\nC1 inside syncd: %.2f etcd calls per pair, %.0f µs per call "
+    /* report sorted c1s and c1e: their medians are at hand. */
+    printf("\nC1, syncd's two txns sent straight from this process "
+           "(libcurl, no agent): %.0f / %.0f µs, %.2fx etcd's lock (p50); "
+           "the agent adds %.0f µs (p50 difference)\n",
+           pct(c1d, n, 0.5), pct(c1d, n, 0.99),
+           pct(c1d, n, 0.5) / pct(c1e, n, 0.5),
+           pct(c1s, n, 0.5) - pct(c1d, n, 0.5));
+    printf("C1 inside syncd: %.2f etcd calls per pair, %.0f µs per call "
            "(agent A's clock, mean); mean pair %.0f µs, of which %.0f µs "
-           "beyond the etcd calls (client, agent loop, worker handoff)\n",
+           "beyond the etcd calls (client round trips, agent loop)\n",
            (calls1 - calls0) / n, (us1 - us0) / (calls1 - calls0), mean,
            mean - (us1 - us0) / n);
     kill(pa, SIGTERM);

@@ -57,11 +57,12 @@ def main():
                                 "lease": lease}}]
         if mark:
             ops.append({"request_put": {"key": b64(m), "value": info}})
-        ops += [{"request_range": {"key": b64(q)}},
+        ops += [{"request_range": {"key": b64(q), "keys_only": True}},
                 {"request_range": {"key": b64(base + b"q/"),
                                    "range_end": prefix_end(base + b"q/"),
                                    "sort_order": "ASCEND",
-                                   "sort_target": "CREATE", "limit": "1"}}]
+                                   "sort_target": "CREATE", "limit": "1",
+                                   "keys_only": True}}]
         if mark:
             ops.append({"request_range": {
                 "key": b64(base + b"m/"), "range_end": prefix_end(base + b"m/"),
