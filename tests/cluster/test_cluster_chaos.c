@@ -20,6 +20,13 @@
  * client its release failed (the lock was lost); after the thaw a client
  * of B gets the lock, told its owner died.
  *
+ * cluster_cut/first_member_killed_locks_go_on: the member both agents try
+ * first dies (kill -9) between a client's Locks: the next acquire's and
+ * release's calls, sent from the agent's loop, fail on it, and the
+ * workers' retries on the next member serve them; every acquire and
+ * release through either agent succeeds, within the election's pause,
+ * with growing tokens.
+ *
  * Each runs beside its own etcd (etcd_cluster.sh), as its own CTest test.
  */
 #include <signal.h>
@@ -321,6 +328,42 @@ static void members_signal(int sig)
 
     for (i = 0; i < 3; i++)
         cr_assert(eq(int, kill(member_pid(i), sig), 0));
+}
+
+Test(cluster_cut, first_member_killed_locks_go_on, .timeout = 90)
+{
+    sync_client *c[2] = {cfx_connect(0), cfx_connect(1)};
+    sync_lock *l[2] = {NULL, NULL};
+    uint64_t last = 0, tok;
+    double t0;
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        cr_assert(eq(int, sync_lock_open(c[i], cfx_name("first"), &l[i]),
+                     0));
+        cr_assert(eq(int, sync_lock_acquire(l[i], true, 20), 0));
+        cr_assert(eq(int, sync_lock_release(l[i]), 0));
+    }
+    cr_assert(eq(int, kill(member_pid(0), SIGKILL), 0));
+    for (i = 0; i < 10; i++) {
+        sync_lock *lk = l[i % 2];
+
+        t0 = fx_now();
+        cr_assert(eq(int, sync_lock_acquire(lk, true, 20), 0), "round %d",
+                  i);
+        tok = sync_lock_token(lk);
+        cr_assert(gt(u64, tok, last), "round %d: token %llu after %llu", i,
+                  (unsigned long long)tok, (unsigned long long)last);
+        last = tok;
+        cr_assert(eq(int, sync_lock_owner_died(lk), 0));
+        cr_assert(eq(int, sync_lock_release(lk), 0), "round %d", i);
+        /* An election (~2 s) and a failed attempt at most, not the 6 s
+         * budget of a call. */
+        cr_assert(lt(dbl, fx_now() - t0, 5.0), "round %d took %.1f s", i,
+                  fx_now() - t0);
+    }
+    for (i = 0; i < 2; i++)
+        sync_disconnect(c[i]);
 }
 
 Test(cluster_cut, agent_cut_off_releases_nothing_it_cannot_prove,
