@@ -4,7 +4,9 @@
  * keys and values, int64s as JSON strings, a failed txn without
  * "succeeded").  Calls block their thread (a cluster job's worker,
  * cluster_job.c) and are cancellable from any thread; unary calls fail
- * over between the members and retry within a bounded time.
+ * over between the members and retry within a bounded time.  An
+ * etcd_call is the exception: one attempt whose easy handle the caller
+ * drives (etcd_loop.c, on the event loop).
  */
 #ifndef SYNCD_ETCD_H
 #define SYNCD_ETCD_H
