@@ -14,8 +14,10 @@
  *
  * crc is the CRC-32 (zlib) of the row's other columns in a fixed text
  * form, so a page that SQLite reads back intact but whose bytes changed
- * (a flipped bit, an edit) is caught; PRAGMA quick_check catches a
- * damaged structure; a torn WAL tail is dropped by SQLite's own frame
+ * (a flipped bit, an edit) is caught; PRAGMA integrity_check catches a
+ * damaged structure and an index that no longer matches its table (which
+ * quick_check skips: a changed byte in a name's index entry would let a
+ * later UPDATE or DELETE by name miss its row); a torn WAL tail is dropped by SQLite's own frame
  * checksums (those commits were never complete).
  */
 #include "store.h"
@@ -240,13 +242,13 @@ int store_db_load(struct store_db *db, uint64_t *epoch,
     const unsigned char *txt;
     int rc;
 
-    if (sqlite3_prepare_v2(db->db, "PRAGMA quick_check", -1, &st, NULL) !=
+    if (sqlite3_prepare_v2(db->db, "PRAGMA integrity_check", -1, &st, NULL) !=
         SQLITE_OK)
         return store_db_fail(db, "is not a usable state file", err);
     rc = sqlite3_step(st);
     txt = rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
     if (txt == NULL || strcmp((const char *)txt, "ok") != 0) {
-        snprintf(err, STORE_ERR_MAX, "%s is corrupt: quick_check: %s",
+        snprintf(err, STORE_ERR_MAX, "%s is corrupt: integrity_check: %s",
                  db->path, txt ? (const char *)txt : sqlite3_errmsg(db->db));
         sqlite3_finalize(st);
         return -1;

@@ -290,22 +290,21 @@ static PyObject *cond_wait(PyObject *self, PyObject *const *args,
 
 static PyObject *cond_notify_n(struct spy_obj *o, unsigned n, bool all)
 {
-    struct spy_obj *t = lk_target(o);
+    PyObject *owned;
     void *h;
     int rv;
 
-    long depth;
-
     if (n == 0 && !all) {
-        /* Nothing to send, but threading still insists on the lock. */
-        if (lk_owner_known(t)) {
-            if ((depth = lk_depth(t)) < 0)
-                return NULL;
-            if (depth == 0) {
-                PyErr_SetString(PyExc_RuntimeError,
-                                "cannot notify on un-acquired lock");
-                return NULL;
-            }
+        /* Nothing to send, but threading still insists on the lock (for
+         * a plain Lock, its _is_owned: held by anyone). */
+        if ((owned = lk_is_owned((PyObject *)o, NULL)) == NULL)
+            return NULL;
+        rv = owned == Py_True;
+        Py_DECREF(owned);
+        if (!rv) {
+            PyErr_SetString(PyExc_RuntimeError,
+                            "cannot notify on un-acquired lock");
+            return NULL;
         }
         Py_RETURN_NONE;
     }

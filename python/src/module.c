@@ -5,6 +5,7 @@
  */
 #include "syncd_py.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
@@ -304,10 +305,32 @@ static int spy_check_max(double t)
     return 0;
 }
 
+/* _thread's lock acquire parses blocking as a C int ("i"): None, a str or
+ * a float is a TypeError there, where threading.Semaphore's Python code
+ * takes any object's truth. */
+static int spy_int_flag(PyObject *obj, int *out)
+{
+    long v = PyLong_AsLong(obj);
+
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (v > INT_MAX || v < INT_MIN) {
+        PyErr_SetString(PyExc_OverflowError,
+                        v > 0 ? "signed integer is greater than maximum"
+                              : "signed integer is less than minimum");
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
 /* acquire(blocking=True, timeout=...): the blocking flag into *blocking
- * and the timeout object into *t (NULL when absent). */
+ * (an int as _thread's locks take it, or any object's truth as
+ * threading.Semaphore does) and the timeout object into *t (NULL when
+ * absent). */
 static int spy_acquire_args(PyObject *const *args, Py_ssize_t nargs,
-                            PyObject *kwnames, bool *blocking, PyObject **t)
+                            PyObject *kwnames, bool int_flag, bool *blocking,
+                            PyObject **t)
 {
     static const char *const kw[] = {"blocking", "timeout"};
     PyObject *a[2] = {NULL, NULL};
@@ -320,9 +343,10 @@ static int spy_acquire_args(PyObject *const *args, Py_ssize_t nargs,
     if (spy_args("acquire", kw, 2, args, nargs, kwnames, a) != 0)
         return -1;
     if (a[0] != NULL) {
-        if ((b = PyObject_IsTrue(a[0])) < 0)
+        if (int_flag ? spy_int_flag(a[0], &b) != 0
+                     : (b = PyObject_IsTrue(a[0])) < 0)
             return -1;
-        *blocking = b;
+        *blocking = b != 0;
     }
     *t = a[1];
     return 0;
@@ -334,7 +358,7 @@ int spy_parse_lock_args(PyObject *const *args, Py_ssize_t nargs,
     PyObject *t;
 
     *timeout = -1;
-    if (spy_acquire_args(args, nargs, kwnames, blocking, &t) != 0 ||
+    if (spy_acquire_args(args, nargs, kwnames, true, blocking, &t) != 0 ||
         (t != NULL && spy_seconds(t, timeout) != 0))
         return -1;
     /* CPython's _thread lock rules, word for word. */
@@ -371,7 +395,7 @@ int spy_parse_sem_args(PyObject *const *args, Py_ssize_t nargs,
     PyObject *t;
 
     *timeout = -1;
-    if (spy_acquire_args(args, nargs, kwnames, blocking, &t) != 0)
+    if (spy_acquire_args(args, nargs, kwnames, false, blocking, &t) != 0)
         return -1;
     if (!*blocking && t != NULL && t != Py_None) {
         PyErr_SetString(PyExc_ValueError,
