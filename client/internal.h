@@ -229,6 +229,10 @@ static inline bool sync__client_has_cap(const sync_client *c, uint32_t cap)
 void sync__lockable_count(struct sync__lockable *l, int delta);
 /* Whether a reclaim of l was refused after a reconnect (owner lost). */
 int sync__lockable_owner_lost(struct sync__lockable *l);
+/* How many of the permits held through the undo handle s a reconnect could
+ * not take back (0 for a handle without SYNC_SEM_UNDO): syncctl sem's
+ * "is my permit still mine" after a daemon restart. */
+uint32_t sync__sem_permits_lost(sync_sem *s);
 
 /* ---- reconnect.c ---- */
 /* Fill c's reconnect settings (opts NULL: defaults and environment) and

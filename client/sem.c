@@ -70,6 +70,18 @@ int sync_sem_acquire(sync_sem *s, bool blocking, double timeout)
     return rv;
 }
 
+uint32_t sync__sem_permits_lost(sync_sem *s)
+{
+    uint32_t n;
+
+    if (s->o.permits == NULL)
+        return 0;
+    pthread_mutex_lock(&s->permits.mu);
+    n = s->permits.lost;
+    pthread_mutex_unlock(&s->permits.mu);
+    return n;
+}
+
 /* Give back n permits through an undo handle: those a reconnect could
  * not take back first (SYNC_ELOST, nothing sent: the daemon gave them back
  * already, and releasing them would raise the value past what it gave

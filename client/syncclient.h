@@ -177,8 +177,9 @@ SYNC_API int sync_connect(const char *socket_path, sync_client **out);
  *
  * A forked child never reconnects or reclaims its parent's holds (its
  * inherited client returns SYNC_EFORKED).  Semaphore permits held through
- * undo handles are not reclaimed: the restarted daemon counts them as
- * given back.
+ * undo handles are reclaimed too (the daemon keeps them for the client
+ * during the grace period); one that cannot be taken back makes a
+ * sync_sem_release of it return SYNC_ELOST (nothing is sent).
  */
 struct sync_connect_opts {
     /* 1: reconnect; 0: never (calls return SYNC_ECONN, as programs that

@@ -70,13 +70,12 @@ static void run_child(const struct ctl *ctl,
 /*
  * A call that reads the socket: it consumes a notice or sees EOF.  After
  * a daemon restart the library reconnects inside this call and reclaims
- * the lock (same token); the hold is gone when that failed, when it was a
- * semaphore permit (never reclaimed: the restarted daemon counted it as
- * given back), or when there is no daemon to reconnect to.  -1 then.
+ * the lock (same token) or the permit (taken through an undo handle: the
+ * daemon kept it for us); the hold is gone when that failed, or when
+ * there is no daemon to reconnect to.  -1 then.
  */
-static int run_ping(const struct ctl *ctl, const struct run_hold *h)
+static int run_ping(const struct run_hold *h)
 {
-    uint64_t gen = __atomic_load_n(&ctl->client->gen, __ATOMIC_RELAXED);
     int rv =
         h->lock != NULL ? sync_lock_locked(h->lock) : sync_sem_value(h->sem);
 
@@ -84,8 +83,7 @@ static int run_ping(const struct ctl *ctl, const struct run_hold *h)
         return rv;
     if (h->lock != NULL && sync_lock_owner_lost(h->lock) == 1)
         return -1;
-    if (h->sem != NULL &&
-        __atomic_load_n(&ctl->client->gen, __ATOMIC_RELAXED) != gen)
+    if (h->sem != NULL && sync__sem_permits_lost(h->sem) > 0)
         return -1;
     return 0;
 }
@@ -150,7 +148,7 @@ static int run_wait(const struct ctl *ctl,
             run_forward(sfd, pid);
         /* A query on a held handle fails only when the connection (and
          * with it the hold) is gone: a lost daemon, EOF, a shutdown. */
-        if (pfd[1].revents != 0 && run_ping(ctl, h) < 0) {
+        if (pfd[1].revents != 0 && run_ping(h) < 0) {
             lost->lost = true;
             pfd[1].fd = -1;
             kill(pid, SIGTERM);

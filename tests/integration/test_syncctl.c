@@ -859,6 +859,44 @@ Test(syncctl, sem_value_2_admits_two_at_a_time)
     json_decref(j);
 }
 
+/* `syncctl sem NAME -- CMD` across a kill -9 and restart of a daemon with
+ * --state-dir: the permit (taken with SYNC_SEM_UNDO) is kept for syncctl
+ * and reclaimed, so CMD runs on to its end and nobody else gets the one
+ * permit meanwhile.  (syncctl used to take any reconnect as the permit's
+ * loss and SIGTERM the command.) */
+Test(syncctl, sem_command_runs_on_across_a_restart)
+{
+    const char *restart_args[] = {"--state-dir", NULL, "--grace-ms", "3000",
+                                  NULL};
+    char state_dir[160], out[160], script[400];
+    struct ctl_run bg;
+    char *text;
+
+    snprintf(state_dir, sizeof(state_dir), "%s/state", syncd_fx.dir);
+    snprintf(out, sizeof(out), "%s/cmd.out", syncd_fx.dir);
+    snprintf(script, sizeof(script),
+             "echo in > %s; sleep 2; echo done >> %s", out, out);
+    restart_args[1] = state_dir;
+    cr_assert(eq(int, syncd_fixture_stop(), 0));
+    syncd_fixture_start(restart_args);
+    ctl_startv(&bg, true, "SYNCD_RECONNECT=1", /* the fixture turns it off */
+               (const char *[]){"sem", "R", "--value", "1", "-c", script,
+                                NULL});
+    json_decref(await_object("R", 0, 1));
+    fx_sleep_ms(200); /* more than one --fsync batch interval */
+    cr_assert(eq(int, syncd_fixture_kill(SIGKILL), 128 + SIGKILL));
+    syncd_fixture_start(restart_args);
+    /* Kept for syncctl during the grace period, then reclaimed by it. */
+    cr_assert(eq(int, ctl_code("sem", "-n", "R", "--", "true", NULL), 1));
+    ctl_wait(&bg, 10000);
+    cr_assert(eq(int, bg.code, 0), "stderr: %s", bg.err);
+    text = slurp(out);
+    cr_assert(eq(str, text, "in\ndone\n"), "CMD was ended by the restart");
+    free(text);
+    ctl_free(&bg);
+    cr_assert(eq(int, ctl_code("sem", "-n", "R", "--", "true", NULL), 0));
+}
+
 Test(syncctl, sem_value_reads_without_creating)
 {
     struct ctl_run r, bg;
