@@ -137,6 +137,8 @@ static void client_deliver(sync_client *c, const struct sync__incoming *in,
     }
     for (call = c->calls; call != NULL; call = call->next) {
         if (call->id == in->id && !call->done) {
+            if (call->req->on_reply != NULL)
+                call->req->on_reply(call->req->on_reply_arg, in->code);
             call_finish(call, in->code, &in->result);
             /* Errors too: the reply's message says why (syncctl shows
              * it). */
@@ -248,13 +250,26 @@ static void client_read_until(sync_client *c, struct sync__call *mine)
 
 /* client_write_all: the daemon closed the connection (EPIPE/ECONNRESET). */
 #define CLIENT_PEER_CLOSED 1
+/* ... or the call's connection was replaced before its frame went out. */
+#define CLIENT_STALE 2
 
-static int client_write_all(sync_client *c, const uint8_t *p, size_t n)
+/*
+ * Write a frame on connection seq (0: whichever is up).  A call whose
+ * connection a reconnect replaced between its registration and this write
+ * must not reach the new one: its caller was already told SYNC_ECONN and
+ * may send it again, or learn its hold was lost - a release written to
+ * the new daemon anyway would be done twice, or done for a permit or lock
+ * the reconnect could not take back.
+ */
+static int client_write_all(sync_client *c, const uint8_t *p, size_t n,
+                            uint64_t seq)
 {
     ssize_t w;
     int rv = 0;
 
     pthread_mutex_lock(&c->write_mu);
+    if (seq != 0 && seq != c->conn_seq)
+        n = 0, rv = CLIENT_STALE;
     while (n > 0) {
         w = send(c->fd, p, n, MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR)
@@ -356,12 +371,18 @@ int sync__call_once(sync_client *c, const struct sync__request *req,
     while (c->reconnecting && !client_is_reconnector(c))
         pthread_cond_wait(&c->reconn_cv, &c->mu);
     *gen = c->gen;
+    if (req->pin_gen && req->gen != c->gen) {
+        pthread_mutex_unlock(&c->mu);
+        return SYNC__ESTALE;
+    }
     if (c->dead != 0) {
         rv = c->dead;
         pthread_mutex_unlock(&c->mu);
         return rv;
     }
     call.id = ++c->next_id;
+    call.req = req;
+    call.conn_seq = c->conn_seq;
     call.want_raw = sync__wire_raw_reply(req->op);
     pthread_cond_init(&call.cv, NULL);
     call.next = c->calls;
@@ -376,14 +397,18 @@ int sync__call_once(sync_client *c, const struct sync__request *req,
         if (frame != NULL)
             n = sync__wire_encode(req, call.id, frame, n);
     }
-    rv = frame == NULL ? SYNC_ENOMEM : client_write_all(c, frame, n);
+    rv = frame == NULL ? SYNC_ENOMEM
+                       : client_write_all(c, frame, n, call.conn_seq);
     if (frame != stack)
         free(frame);
 
     pthread_mutex_lock(&c->mu);
     if (rv == SYNC_ECONN)
         client_fail_all(c, SYNC_ECONN);
-    else if (rv != 0 && rv != CLIENT_PEER_CLOSED)
+    else if (rv == CLIENT_STALE) {
+        if (!call.done)
+            call_finish(&call, SYNC_ECONN, NULL);
+    } else if (rv != 0 && rv != CLIENT_PEER_CLOSED)
         call_finish(&call, rv, NULL);
     /* Peer closed: reading ends at its last words or EOF (SYNC_ECONN). */
     client_wait(c, &call);
@@ -395,6 +420,18 @@ int sync__call_once(sync_client *c, const struct sync__request *req,
     if (res != NULL)
         *res = call.result;
     return call.cancelled ? sync__intr_code(&call, req->op) : call.code;
+}
+
+uint64_t sync__client_gen(sync_client *c)
+{
+    uint64_t gen;
+
+    pthread_mutex_lock(&c->mu);
+    while (c->reconnecting && !client_is_reconnector(c))
+        pthread_cond_wait(&c->reconn_cv, &c->mu);
+    gen = c->gen;
+    pthread_mutex_unlock(&c->mu);
+    return gen;
 }
 
 int sync__call(sync_client *c, const struct sync__request *req,
@@ -412,7 +449,7 @@ int sync__call(sync_client *c, const struct sync__request *req,
 
 int sync__write_frame(sync_client *c, const uint8_t *p, size_t n)
 {
-    return client_write_all(c, p, n);
+    return client_write_all(c, p, n, 0);
 }
 
 /* ---- connect / disconnect ---------------------------------------------- */
@@ -547,6 +584,7 @@ int sync_connect_opts(const char *socket_path,
         return rv;
     }
     strcpy(c->path, socket_path);
+    c->conn_seq = 1;
     sync__reconnect_init(c, opts);
     c->refs = 1;
     c->cache_fd = c->cache_alive_fd = -1;

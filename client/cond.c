@@ -57,9 +57,30 @@ int sync_cond_depth(sync_cond *cv)
     return sync__lockable_depth((struct sync__lockable *)cv);
 }
 
+struct cond_wait_ctx {
+    struct sync__lockable *l;
+    bool back;              /* the reply said the lock is held again */
+};
+
+/* on_reply (under c->mu, at the reply): notified or timed out, the lock
+ * is held again at once - a reconnect's restore after this reclaims it. */
+static void cond_woken(void *arg, int code)
+{
+    struct cond_wait_ctx *w = arg;
+
+    if ((code != 0 && code != SYNC_ETIMEDOUT) || w->back)
+        return;
+    pthread_mutex_lock(&w->l->mu);
+    w->l->cond_waits--;
+    pthread_mutex_unlock(&w->l->mu);
+    w->back = true;
+}
+
 int sync_cond_wait(sync_cond *cv, double timeout)
 {
-    struct sync__request req = {.op = OP_COND_WAIT};
+    struct cond_wait_ctx ctx;
+    struct sync__request req = {.op = OP_COND_WAIT, .on_reply = cond_woken,
+                                .on_reply_arg = &ctx};
     struct sync__result res;
     int rv;
 
@@ -68,13 +89,16 @@ int sync_cond_wait(sync_cond *cv, double timeout)
     rv = sync__timeout_us(true, timeout, &req.timeout_us);
     if (rv != 0)
         return rv;
+    ctx = (struct cond_wait_ctx){.l = &cv->l};
     pthread_mutex_lock(&cv->l.mu);
     cv->l.cond_waits++;
     pthread_mutex_unlock(&cv->l.mu);
     rv = sync__object_call(&cv->l.o, &req, &res);
-    pthread_mutex_lock(&cv->l.mu);
-    cv->l.cond_waits--;
-    pthread_mutex_unlock(&cv->l.mu);
+    if (!ctx.back) {
+        pthread_mutex_lock(&cv->l.mu);
+        cv->l.cond_waits--;
+        pthread_mutex_unlock(&cv->l.mu);
+    }
     /* Notified or timed out, the lock was re-acquired. */
     if (rv == 0 || rv == SYNC_ETIMEDOUT)
         sync__lockable_note(&cv->l, &res);

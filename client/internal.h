@@ -37,6 +37,19 @@ struct sync__request {
     uint64_t token;       /* reclaim: the token held */
     bool no_retry;        /* not re-sent after a reconnect (it may have
                              happened: a semaphore release) */
+    /* Called with the daemon's code under c->mu as its reply is
+     * delivered, before the call counts as done (not when the connection
+     * fails it): what a handle holds is counted there, so that a
+     * reconnect's restore - on another thread, the watcher's - never
+     * reads the count between a grant and its caller's bookkeeping. */
+    void (*on_reply)(void *arg, int code);
+    void *on_reply_arg;
+    /* pin_gen: sent only on connection generation gen (what the caller
+     * decided the request from, see sync__client_gen); after a reconnect
+     * the call returns SYNC__ESTALE unsent, for the caller to decide
+     * again from what the reconnect changed. */
+    bool pin_gen;
+    uint64_t gen;
     const char *client_name; /* hello, borrowed */
     const char *pattern;  /* list objects: glob, borrowed; NULL: all */
     const char *after_name; /* list objects: page start, borrowed */
@@ -75,6 +88,8 @@ struct sync__result {
 /* A call in flight; lives on its caller's stack. */
 struct sync__call {
     uint64_t id;
+    const struct sync__request *req; /* its on_reply hook */
+    uint64_t conn_seq;       /* the connection it was sent on */
     bool want_raw;           /* keep a copy of the reply's bytes */
     bool done;
     int code;
@@ -90,6 +105,9 @@ struct sync__call {
 
 struct sync_client {
     int fd;                      /* owned; -1 once closed or forked */
+    uint64_t conn_seq;           /* which connection fd is: one more at
+                                    every reconnect (changed under mu and
+                                    write_mu) */
     bool forked;                 /* this copy was inherited by fork() */
     pthread_mutex_t mu;          /* guards everything below but `reader` */
     pthread_mutex_t write_mu;    /* one frame written at a time */
@@ -343,6 +361,14 @@ int sync__timeout_us(bool blocking, double timeout, int64_t *out);
 /* How often a thread waiting for another's read looks at its interrupt
  * check (a signal does not end a condition variable wait). */
 #define SYNC__INTR_POLL_MS 20
+
+/* A pin_gen request not sent: a reconnect came first.  Never returned by
+ * the public API. */
+#define SYNC__ESTALE (-100000)
+
+/* The connection generation, once no reconnect is under way (the caller's
+ * own, if it is the reconnector). */
+uint64_t sync__client_gen(sync_client *c);
 
 /* Set up call's interrupt check from the calling thread's (for ops that
  * can wait; intr.c). */

@@ -64,6 +64,20 @@ void sync__lockable_count(struct sync__lockable *l, int delta)
     pthread_mutex_unlock(&l->mu);
 }
 
+/* on_reply hooks (under c->mu, at the reply): a granted acquire is one
+ * level more, a release one less. */
+static void lockable_acquired(void *arg, int code)
+{
+    if (code == 0)
+        sync__lockable_count(arg, 1);
+}
+
+static void lockable_released(void *arg, int code)
+{
+    if (code == 0)
+        sync__lockable_count(arg, -1);
+}
+
 int sync__lockable_owner_lost(struct sync__lockable *l)
 {
     int lost;
@@ -110,7 +124,9 @@ int sync__lockable_release_local(struct sync__lockable *l)
 int sync__lockable_acquire(struct sync__lockable *l, bool blocking,
                            double timeout)
 {
-    struct sync__request req = {.op = OP_ACQUIRE};
+    struct sync__request req = {.op = OP_ACQUIRE,
+                                .on_reply = lockable_acquired,
+                                .on_reply_arg = l};
     struct sync__result res;
     int rv;
 
@@ -124,7 +140,6 @@ int sync__lockable_acquire(struct sync__lockable *l, bool blocking,
     rv = sync__object_call(&l->o, &req, &res);
     if (rv == 0) {
         sync__lockable_note(l, &res);
-        sync__lockable_count(l, 1);
         /* A grant from the daemon ends any earlier lending (it took the
          * lock back first); it may start a new one. */
         sync__cache_note(l, res.cache);
@@ -151,7 +166,9 @@ static bool lockable_say_lost(struct sync__lockable *l, bool only_unheld)
 
 int sync__lockable_release(struct sync__lockable *l)
 {
-    struct sync__request req = {.op = OP_RELEASE, .n = 1};
+    struct sync__request req = {.op = OP_RELEASE, .n = 1,
+                                .on_reply = lockable_released,
+                                .on_reply_arg = l};
     int rv;
 
     if (l == NULL)
@@ -168,8 +185,6 @@ int sync__lockable_release(struct sync__lockable *l)
     if (lockable_say_lost(l, true))
         return SYNC_ELOST;
     rv = sync__object_call(&l->o, &req, NULL);
-    if (rv == 0)
-        sync__lockable_count(l, -1);
     /* The connection dropped under this release and the reconnect could
      * not reclaim the hold (it marked it lost meanwhile): the daemon's
      * "not held" means the hold was lost, not a misuse. */

@@ -158,7 +158,7 @@ static int reconnect_permits(sync_client *c, const struct reconnect_item *it)
     struct sync__result res;
     uint64_t gen;
     uint32_t live = reconnect_permits_live(p), got = 0;
-    int rv;
+    int rv = 0;
 
     if (live == 0)
         return 0;
@@ -273,9 +273,14 @@ static int reconnect_restore(sync_client *c)
 /* Put a new connection fd in place of the dead one (under c->mu). */
 static void reconnect_swap(sync_client *c, int fd)
 {
+    /* Under write_mu too: a frame of a call on the old connection is
+     * never written to the new one (client_write_all). */
+    pthread_mutex_lock(&c->write_mu);
     if (c->fd >= 0)
         close(c->fd);
     c->fd = fd;
+    c->conn_seq++;
+    pthread_mutex_unlock(&c->write_mu);
     frame_decoder_fini(&c->reader);
     frame_decoder_init(&c->reader, 16u << 20);
     c->dead = 0;

@@ -50,6 +50,35 @@ int sync_bsem_open(sync_client *c, const char *name, unsigned value,
     return sync_sem_open_flags(c, name, value, true, 0, out);
 }
 
+/* on_reply hooks of an undo handle (under c->mu, at the reply): what it
+ * holds changes with the grant or release itself, never after it. */
+static void sem_acquired(void *arg, int code)
+{
+    struct sync__permits *p = arg;
+
+    if (code != 0)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->held++;
+    pthread_mutex_unlock(&p->mu);
+}
+
+struct sem_release_ctx {
+    struct sync__permits *p;
+    unsigned n;
+};
+
+static void sem_released(void *arg, int code)
+{
+    struct sem_release_ctx *r = arg;
+
+    if (code != 0)
+        return;
+    pthread_mutex_lock(&r->p->mu);
+    r->p->held -= r->n < r->p->held ? r->n : r->p->held;
+    pthread_mutex_unlock(&r->p->mu);
+}
+
 int sync_sem_acquire(sync_sem *s, bool blocking, double timeout)
 {
     struct sync__request req = {.op = OP_ACQUIRE};
@@ -61,13 +90,11 @@ int sync_sem_acquire(sync_sem *s, bool blocking, double timeout)
     if (rv != 0)
         return rv;
     req.handle = s->o.handle;
-    rv = sync__call(s->o.client, &req, NULL);
-    if (rv == 0 && s->o.permits != NULL) {
-        pthread_mutex_lock(&s->permits.mu);
-        s->permits.held++;
-        pthread_mutex_unlock(&s->permits.mu);
+    if (s->o.permits != NULL) {
+        req.on_reply = sem_acquired;
+        req.on_reply_arg = s->o.permits;
     }
-    return rv;
+    return sync__call(s->o.client, &req, NULL);
 }
 
 uint32_t sync__sem_permits_lost(sync_sem *s)
@@ -85,37 +112,55 @@ uint32_t sync__sem_permits_lost(sync_sem *s)
 /* Give back n permits through an undo handle: those a reconnect could
  * not take back first (SYNC_ELOST, nothing sent: the daemon gave them back
  * already, and releasing them would raise the value past what it gave
- * out), then the others.  0, SYNC_ELOST, or the daemon's code. */
+ * out), then the others.  The count of lost permits and the send are tied
+ * to one connection generation: a reconnect between them (the watcher's,
+ * or another thread's) may mark more lost, so it is read again.
+ * 0, SYNC_ELOST, or the daemon's code. */
 static int sem_release_undo(sync_sem *s, unsigned n)
 {
+    struct sem_release_ctx ctx = {.p = &s->permits};
     struct sync__request req = {.op = OP_RELEASE, .no_retry = true,
-                                .handle = s->o.handle};
-    unsigned lost;
+                                .handle = s->o.handle,
+                                .on_reply = sem_released,
+                                .on_reply_arg = &ctx, .pin_gen = true};
+    sync_client *c = s->o.client;
+    bool resend = c->reconnect_on && !c->forked;
+    unsigned lost, lost_all = 0;
     int rv;
 
-    pthread_mutex_lock(&s->permits.mu);
-    lost = n < s->permits.lost ? n : s->permits.lost;
-    s->permits.lost -= lost;
-    s->permits.held -= lost;
-    pthread_mutex_unlock(&s->permits.mu);
-    if (lost == n)
-        return SYNC_ELOST;
-    req.n = n - lost;
-    rv = sync__call(s->o.client, &req, NULL);
-    if (rv == 0) {
+    for (;;) {
+        req.gen = sync__client_gen(c);
         pthread_mutex_lock(&s->permits.mu);
-        s->permits.held -= req.n < s->permits.held ? req.n : s->permits.held;
+        lost = n < s->permits.lost ? n : s->permits.lost;
+        s->permits.lost -= lost;
+        s->permits.held -= lost;
         pthread_mutex_unlock(&s->permits.mu);
+        lost_all += lost;
+        n -= lost;
+        if (n == 0)
+            return SYNC_ELOST;
+        req.n = ctx.n = n;
+        rv = sync__call(c, &req, NULL);
+        if (rv == SYNC__ESTALE)
+            continue;
+        /* In flight when the connection dropped: the reconnect that said
+         * so took back (or marked lost) the permits the handle counts,
+         * these among them whether or not the daemon had released them,
+         * so the daemon counts what the client does again: send once
+         * more. */
+        if (rv == SYNC_ECONN && resend) {
+            resend = false;
+            continue;
+        }
+        break;
     }
-    return rv == 0 && lost > 0 ? SYNC_ELOST : rv;
+    return rv == 0 && lost_all > 0 ? SYNC_ELOST : rv;
 }
 
 int sync_sem_release(sync_sem *s, unsigned n)
 {
     /* Not sent again after a reconnect: it may have happened. */
     struct sync__request req = {.op = OP_RELEASE, .n = n, .no_retry = true};
-    sync_client *c;
-    int rv;
 
     if (s == NULL || n == 0)
         return SYNC_EINVAL;
@@ -123,15 +168,7 @@ int sync_sem_release(sync_sem *s, unsigned n)
         req.handle = s->o.handle;
         return sync__call(s->o.client, &req, NULL);
     }
-    rv = sem_release_undo(s, n);
-    c = s->o.client;
-    /* In flight when the connection dropped: the reconnect that said so
-     * took back (or marked lost) the permits the handle counts, this one
-     * among them whether or not the daemon had released it, so the
-     * daemon counts what the client does again: send it once more. */
-    if (rv == SYNC_ECONN && c->reconnect_on && !c->forked)
-        rv = sem_release_undo(s, n);
-    return rv;
+    return sem_release_undo(s, n);
 }
 
 int sync_sem_value(sync_sem *s)
