@@ -126,6 +126,7 @@ void cluster_request(struct session *s, const struct request *rq)
 
 void cluster_lease_lost(struct csess *cs, const char *why)
 {
+    struct list_node *n;
     struct cjob *r;
 
     if (cs->lease_state != LEASE_LIVE)
@@ -143,6 +144,10 @@ void cluster_lease_lost(struct csess *cs, const char *why)
     }
     cs->lease_state = LEASE_NONE;
     cs->lease = 0;
+    /* Grants held back for a keepalive were refused: the next acquires of
+     * this session may go (with a new lease). */
+    for (n = cs->objs.next; cs->s != NULL && n != &cs->objs; n = n->next)
+        cluster_unpark(cs, container_of(n, struct cobj, link));
 }
 
 void cluster_session_closing(struct session *s)
@@ -222,7 +227,6 @@ static void cluster_tick_cb(uv_timer_t *t)
     int64_t now = etcd_now_ms(), ttl = (int64_t)cl->ttl_s * 1000;
     struct list_node *n, *tmp;
     struct csess *cs;
-    struct cjob *k;
 
     list_foreach_safe(n, tmp, &cl->sessions) {
         cs = container_of(n, struct csess, link);
@@ -236,16 +240,24 @@ static void cluster_tick_cb(uv_timer_t *t)
                                    "TTL (etcd out of reach)");
             continue;
         }
-        if (cs->ka_inflight || now - cs->ka_sent_ms < ttl / 4)
-            continue;
-        k = cluster_job_new(cl, cs, CJ_KEEPALIVE);
-        if (k == NULL)
-            continue;
-        k->lease = cs->lease;
-        cs->ka_inflight = true;
-        cs->ka_sent_ms = now;
-        cluster_job_start(k);
+        if (now - cs->ka_sent_ms >= ttl / 4)
+            cluster_keepalive_start(cs, now);
     }
+}
+
+void cluster_keepalive_start(struct csess *cs, int64_t now)
+{
+    struct cjob *k;
+
+    if (cs->ka_inflight || cs->lease_state != LEASE_LIVE)
+        return;
+    k = cluster_job_new(cs->cl, cs, CJ_KEEPALIVE);
+    if (k == NULL)
+        return;
+    k->lease = cs->lease;
+    cs->ka_inflight = true;
+    cs->ka_sent_ms = now;
+    cluster_job_start(k);
 }
 
 int cluster_start(struct server *srv, const struct cluster_config *cfg,

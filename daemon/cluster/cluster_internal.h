@@ -37,8 +37,12 @@ enum cjob_kind { CJ_OPEN, CJ_UNLINK, CJ_ACQUIRE, CJ_RELEASE, CJ_QUERY,
 
 /* A session's view of one cluster object: its handles' target and, for a
  * Lock/RLock, what the session holds. */
-enum cobj_state { COBJ_FREE, COBJ_ACQUIRING, COBJ_HELD, COBJ_RELEASING,
-                  COBJ_LOST };
+/* CONFIRMING: the contender key is first in etcd, but the session's lease
+ * was last renewed too long ago for the grant to be safe (the agent may
+ * give the lease up before the holder is done): the grant is told once a
+ * keepalive is answered. */
+enum cobj_state { COBJ_FREE, COBJ_ACQUIRING, COBJ_CONFIRMING, COBJ_HELD,
+                  COBJ_RELEASING, COBJ_LOST };
 
 struct cobj {
     struct list_node link;       /* in csess->objs */
@@ -53,6 +57,8 @@ struct cobj {
     uint64_t seq;                /*   ... and its q/LEASE-SEQ name */
     struct list_node parked;     /* acquires waiting for this session's
                                     own turn (struct cjob.link) */
+    uint64_t confirm_id;         /* CONFIRMING: the acquire to answer */
+    int confirm_code;            /*   ... its code (a condition wait's) */
     /* Semaphore, Barrier, Condition (cluster_prim.c) */
     int64_t inc;                 /* the object's incarnation in etcd */
     uint32_t param;              /* initial value, parties */
@@ -185,6 +191,8 @@ void cluster_lock_release(struct csess *cs, struct cobj *o,
 void cluster_lock_done(struct cjob *j);
 /* The session's holds are void: its lease ended. */
 void cluster_lock_lost(struct csess *cs);
+/* A keepalive was answered: grants held back for it are told. */
+void cluster_lock_confirmed(struct csess *cs);
 /* The last handle of o closed: let go of what the session holds. */
 void cluster_lock_drop(struct csess *cs, struct cobj *o);
 /* Start j once the session has a live lease. */
@@ -252,6 +260,8 @@ void cluster_on_handle(struct session *s, struct csess *cs,
 /* cluster.c: the lease ended under cs (expired, or etcd out of reach
  * for longer than is safe). */
 void cluster_lease_lost(struct csess *cs, const char *why);
+/* Send cs's keepalive now, unless one is in flight. */
+void cluster_keepalive_start(struct csess *cs, int64_t now);
 
 /* cluster_inspect.c: read etcd for ls/show (worker), answer (loop). */
 void cluster_inspect_run(struct cjob *j);

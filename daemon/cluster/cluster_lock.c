@@ -25,19 +25,48 @@ static void cluster_job_discard(struct cjob *j)
     cluster_job_free(j);
 }
 
+/* A Condition's wait ends holding the lock again, notified or not: its
+ * code is how the wait ended. */
+static int cluster_grant_code(const struct cjob *j)
+{
+    return j->op == OP_COND_WAIT ? j->cond_rv : 0;
+}
+
+static void cluster_send_grant_to(struct csess *cs, uint64_t id, int code,
+                                  int64_t token, bool died)
+{
+    struct reply rp = {.id = id, .kind = REPLY_ACQUIRE, .code = code};
+
+    if (cs->s == NULL)
+        return;
+    rp.u.acquire.token = (uint64_t)token;
+    rp.u.acquire.owner_died = died;
+    cs->cl->srv->stats.acquisitions++;
+    session_send(cs->s, &rp);
+}
+
 static void cluster_send_grant(struct cjob *j, int64_t token, bool died)
 {
-    /* A Condition's wait ends holding the lock again, notified or not. */
-    struct reply rp = {.id = j->req_id, .kind = REPLY_ACQUIRE,
-                       .code = j->op == OP_COND_WAIT ? j->cond_rv : 0};
-
     if (j->answered || j->cs->s == NULL)
         return;
     j->answered = true;
-    rp.u.acquire.token = (uint64_t)token;
-    rp.u.acquire.owner_died = died;
-    j->cs->cl->srv->stats.acquisitions++;
-    session_send(j->cs->s, &rp);
+    cluster_send_grant_to(j->cs, j->req_id, cluster_grant_code(j), token,
+                          died);
+}
+
+/*
+ * Whether a grant may be told now: the lease's last keepalive answer is
+ * recent enough that the agent will not give the lease up (at 4/5 of the
+ * TTL without one) while the holder is still in its critical section.
+ * After an outage of etcd, the first grants would otherwise come moments
+ * before that give-up, and the lock would go to another client with its
+ * holder still inside.
+ */
+static bool cluster_lease_fresh(const struct csess *cs)
+{
+    int64_t ttl = (int64_t)cs->cl->ttl_s * 1000;
+
+    return etcd_now_ms() - cs->lease_ok_ms <= ttl / 2;
 }
 
 void cluster_with_lease(struct csess *cs, struct cjob *j)
@@ -218,6 +247,9 @@ void cluster_lock_drop(struct csess *cs, struct cobj *o)
                  object_type_name(o->type), o->name, (int)cs->s->pid,
                  (unsigned)cs->s->uid);
         cluster_release_start(cs, o, 0, false);
+    } else if (o->st == COBJ_CONFIRMING) {
+        /* Never told: a clean release, no owner-died for the next. */
+        cluster_release_start(cs, o, 0, true);
     }
 }
 
@@ -228,6 +260,16 @@ void cluster_lock_lost(struct csess *cs)
 
     for (n = cs->objs.next; n != &cs->objs; n = n->next) {
         o = container_of(n, struct cobj, link);
+        if (o->st == COBJ_CONFIRMING) {
+            /* Never told: the acquire fails, and nothing is held. */
+            o->st = COBJ_FREE;
+            o->depth = 0;
+            if (cs->s != NULL)
+                cluster_send(cs->s, o->confirm_id, SYNC_EUNAVAIL,
+                             "this agent's etcd lease ended while the lock "
+                             "was sought");
+            continue;
+        }
         if (o->st != COBJ_HELD)
             continue;
         o->st = COBJ_LOST;
@@ -236,6 +278,27 @@ void cluster_lock_lost(struct csess *cs)
                   "ended", object_type_name(o->type), o->name,
                   cs->s ? (int)cs->s->pid : -1,
                   cs->s ? (unsigned)cs->s->uid : 0);
+    }
+}
+
+void cluster_lock_confirmed(struct csess *cs)
+{
+    struct list_node *n;
+    struct cobj *o;
+
+    for (n = cs->objs.next; n != &cs->objs; n = n->next) {
+        o = container_of(n, struct cobj, link);
+        if (o->st != COBJ_CONFIRMING)
+            continue;
+        /* The answer of a keepalive sent long ago (stuck on a member that
+         * died) renews too little: one more, sent now. */
+        if (!cluster_lease_fresh(cs)) {
+            cluster_keepalive_start(cs, etcd_now_ms());
+            return;
+        }
+        o->st = COBJ_HELD;
+        cluster_send_grant_to(cs, o->confirm_id, o->confirm_code, o->token,
+                              o->grant.owner_died);
     }
 }
 
@@ -260,6 +323,19 @@ static void cluster_acquire_done(struct cjob *j)
             log_info("cluster: %s '%s' granted to pid %d uid %u after its "
                      "previous holder died", object_type_name(o->type),
                      o->name, (int)cs->s->pid, (unsigned)cs->s->uid);
+        if (!cluster_lease_fresh(cs)) {
+            log_info("cluster: grant of %s '%s' to pid %d uid %u held back "
+                     "until its lease is renewed (last keepalive answer "
+                     "%lld ms ago)", object_type_name(o->type), o->name,
+                     (int)cs->s->pid, (unsigned)cs->s->uid,
+                     (long long)(etcd_now_ms() - cs->lease_ok_ms));
+            o->st = COBJ_CONFIRMING;
+            o->confirm_id = j->req_id;
+            o->confirm_code = cluster_grant_code(j);
+            j->answered = true;
+            cluster_keepalive_start(cs, etcd_now_ms());
+            return;
+        }
         cluster_send_grant(j, j->grant.token, j->grant.owner_died);
         return;
     }
@@ -355,9 +431,10 @@ void cluster_lock_done(struct cjob *j)
         cs->ka_inflight = false;
         if (cs->s == NULL || cs->lease != j->lease)
             break;
-        if (j->rv == 0)
+        if (j->rv == 0) {
             cs->lease_ok_ms = j->started_ms;
-        else if (j->rv == SYNC_ENOENT)
+            cluster_lock_confirmed(cs);
+        } else if (j->rv == SYNC_ENOENT)
             cluster_lease_lost(cs, "etcd says the lease expired");
         break;
     case CJ_REVOKE:
