@@ -267,8 +267,10 @@ struct cjob *cluster_job_for(struct csess *cs, struct cobj *o,
     snprintf(j->name, sizeof(j->name), "%s", o->name);
     cluster_prim_job(j, o);
     j->may_wait = rq->timeout_us != 0;
+    /* Rounded up, now included (etcd_now_ms truncates): a wait never
+     * times out before its timeout has passed since its request came. */
     if (rq->timeout_us > 0)
-        j->deadline_ms = etcd_now_ms() + (rq->timeout_us + 999) / 1000;
+        j->deadline_ms = etcd_now_ms() + 1 + (rq->timeout_us + 999) / 1000;
     return j;
 }
 
