@@ -443,6 +443,38 @@ int config_reload(const struct config *cfg, struct syncd_limits *limits,
     return 0;
 }
 
+/* One option of --help: its help starts in column 28 (on the next line
+ * when the option is wider) and wraps there, within 79 columns. */
+static void config_usage_line(FILE *f, const char *key, const char *arg,
+                              const char *help)
+{
+    enum { COL = 27, WIDTH = 79 };
+    int at = fprintf(f, "      --%s %s", key, arg);
+    size_t n;
+
+    while (*help != '\0') {
+        if (at >= COL) {
+            fputc('\n', f);
+            at = 0;
+        }
+        fprintf(f, "%*s", COL - at, "");
+        n = strlen(help);
+        if (n > WIDTH - COL) {
+            n = WIDTH - COL;
+            while (n > 0 && help[n] != ' ')
+                n--;
+            if (n == 0)
+                n = strcspn(help, " ");
+        }
+        fprintf(f, "%.*s", (int)n, help);
+        at = WIDTH; /* the next piece goes on a line of its own */
+        help += n;
+        while (*help == ' ')
+            help++;
+    }
+    fputc('\n', f);
+}
+
 static void config_usage(FILE *f)
 {
     int k;
@@ -462,9 +494,8 @@ static void config_usage(FILE *f)
 "                           `key = value` lines, keys as the long options\n"
 "                           below; flags win over the file\n");
     for (k = KEY_SOCKET_MODE; k < KEY_COUNT; k++)
-        fprintf(f, "      --%s %-*s %s\n", settings[k].key,
-                (int)(17 - strlen(settings[k].key)), settings[k].arg,
-                settings[k].help);
+        config_usage_line(f, settings[k].key, settings[k].arg,
+                          settings[k].help);
     fprintf(f,
 "  -v, --verbose            log every connection and object creation\n"
 "  -q, --quiet              log warnings and errors only\n"

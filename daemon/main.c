@@ -149,6 +149,11 @@ static int start_state(struct server *srv)
     if (cfg.state_dir[0] == '\0') {
         log_info("state: in memory only (no --state-dir): a restart "
                  "forgets every object");
+        /* Durability settings that cannot apply: say so, not nothing. */
+        if (cfg.fsync != STORE_FSYNC_BATCH || cfg.fsync_interval_ms != 100 ||
+            cfg.grace_ms != GRACE_DEFAULT_MS)
+            log_warnx("config: fsync, fsync-interval and grace-ms have no "
+                      "effect without a state directory (--state-dir)");
         return 0;
     }
     grace_init(&grace, &srv->registry);
@@ -159,6 +164,7 @@ static int start_state(struct server *srv)
     store.client_id_arg = srv;
     srv->store = &store;
     srv->grace = &grace;
+    srv->state_dir = cfg.state_dir;
     log_info("state: %s, epoch %llu, %u object(s) and %u hold(s) restored, "
              "%u undo permit(s) kept, fsync %s",
              cfg.state_dir, (unsigned long long)store.epoch, store.loaded,

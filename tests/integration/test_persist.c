@@ -4,7 +4,8 @@
  * tokens after a crash are greater than every token before it, under
  * every --fsync policy; a clean stop loses nothing even under batch; a
  * corrupt or foreign state file is refused at start with a clear message;
- * a second daemon on the same directory is refused.
+ * a second daemon on the same directory is refused; --fsync without a
+ * state directory is warned about.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -393,4 +394,22 @@ Test(persist, config_state_dir_alias_and_epoch_in_hello)
     syncd_fixture_kill(SIGKILL);
     syncd_fixture_start((const char *[]){"--config", conf, NULL});
     cr_assert(eq(u64, hello_epoch(), first + 1));
+}
+
+Test(persist, durability_flags_without_a_state_dir_are_warned_about)
+{
+    syncd_fixture_mkdir();
+    syncd_fixture_start((const char *[]){"--fsync", "always", NULL});
+    cr_assert(syncd_fixture_log_contains("state: in memory only", 1000));
+    cr_assert(syncd_fixture_log_contains("have no effect without a state "
+                                         "directory", 1000));
+}
+
+/* The defaults say nothing more than "in memory". */
+Test(persist, no_state_dir_and_default_durability_is_not_warned_about)
+{
+    syncd_fixture_mkdir();
+    syncd_fixture_start((const char *[]){NULL});
+    cr_assert(syncd_fixture_log_contains("state: in memory only", 1000));
+    cr_assert(not(syncd_fixture_log_contains("have no effect", 200)));
 }
