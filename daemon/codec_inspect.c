@@ -132,6 +132,12 @@ static int codec_status(const struct status_info *st, Syncd__Reply *reply)
     m->c.cluster_leases = st->cluster_leases;
     m->c.cluster_leases_lost = st->cluster_leases_lost;
     m->r.cluster = (char *)(st->cluster ? st->cluster : "");
+    m->r.state_dir = (char *)(st->state_dir ? st->state_dir : "");
+    m->r.epoch = st->epoch;
+    m->r.fsync = (char *)(st->fsync ? st->fsync : "");
+    m->r.grace_ms_left = st->grace_ms_left;
+    m->r.grace_holds = st->grace_holds;
+    m->r.grace_permits = st->grace_permits;
     m->c.n_requests_by_op = INSPECT_N_OPS;
     m->c.requests_by_op = (uint64_t *)st->requests_by_op;
     m->r.limits = &m->l;

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "objects/semaphore.h"
 #include "server.h"
+#include "store.h"
 
 /* Recycled wait records kept for reuse, so the hot path does not allocate. */
 #define DISPATCH_FREE_PENDING_MAX 1024
@@ -127,12 +128,29 @@ int dispatch_cancel_request(struct session *s, uint64_t req_id)
     return SYNC_ENOENT;
 }
 
+/* Whether what s holds stays in the state file for it to reclaim: the
+ * daemon is stopping (the file was frozen first) and s can reclaim. */
+static bool dispatch_kept_for_reclaim(const struct session *s)
+{
+    return s->state == SESSION_CLOSING && s->server->store != NULL &&
+           s->server->store->frozen && s->has_client_id;
+}
+
 /* Give back the permits s took through a handle with undo and did not
  * release (the semaphore keeps to its bound). */
 static void dispatch_undo(struct session *s, struct semaphore *sem,
                           uint32_t undo)
 {
     uint32_t given = semaphore_undo(sem, undo);
+
+    if (dispatch_kept_for_reclaim(s)) {
+        log_info("%s '%s': %u permit(s) of pid %d uid %u kept in the state "
+                 "file, for it to reclaim after the restart (undo)",
+                 object_type_name(sem->base.type), sem->base.name, undo,
+                 (int)s->pid, (unsigned)s->uid);
+        dispatch_undo_moved(s, sem, -(int64_t)undo);
+        return;
+    }
 
     dispatch_undo_moved(s, sem, -(int64_t)undo);
     dispatch_record(s->server, &sem->base);
@@ -158,7 +176,15 @@ int dispatch_close_handle(struct session *s, uint32_t id)
     /* Ownership is per session: keep it while another handle remains.
      * Log before dropping, so the line precedes the new holder's. */
     root = object_root(o);
-    if (!handle_refers(&s->handles, root, 0) && object_holds(root, s->id)) {
+    if (!handle_refers(&s->handles, root, 0) && object_holds(root, s->id) &&
+        root->type != OBJECT_BARRIER && dispatch_kept_for_reclaim(s)) {
+        log_info("%s '%s': holder pid %d uid %u (%s) kept in the state "
+                 "file, for it to reclaim after the restart",
+                 object_type_name(o->type), o->name, (int)s->pid,
+                 (unsigned)s->uid, s->client_name);
+        object_drop_owner(root, s->id);
+    } else if (!handle_refers(&s->handles, root, 0) &&
+               object_holds(root, s->id)) {
         s->server->stats.owner_deaths++;
         log_info("%s '%s' %s: %s pid %d uid %u (%s) %s",
                  object_type_name(o->type), o->name,

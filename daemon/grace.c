@@ -225,6 +225,16 @@ uint32_t grace_left_ms(const struct grace *g)
     return now >= g->ends_ms ? 0 : (uint32_t)(g->ends_ms - now);
 }
 
+void grace_kept(const struct grace *g, uint32_t *holds, uint32_t *permits)
+{
+    size_t i;
+
+    *holds = (uint32_t)g->n;
+    *permits = 0;
+    for (i = 0; i < g->pn; i++)
+        *permits += g->pv[i].count;
+}
+
 int grace_reclaim(struct grace *g, const char *name, struct lock *l,
                   const uint8_t client_id[16], uint64_t token, uint32_t depth,
                   uint64_t to, uint64_t *token_out, const char **why)

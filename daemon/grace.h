@@ -104,6 +104,9 @@ int grace_start(struct grace *g, uv_loop_t *loop, uint64_t ms);
 /* Milliseconds left of the period; 0 when none. */
 uint32_t grace_left_ms(const struct grace *g);
 
+/* What the period still keeps for clients: holds, and undo permits. */
+void grace_kept(const struct grace *g, uint32_t *holds, uint32_t *permits);
+
 /*
  * The client `client_id` (session `to`) reclaims its hold of l, kept
  * under `name`; token 0 or the hold's; depth 0 or the RLock levels the

@@ -21,6 +21,7 @@
 #include "grace.h"
 #include "server.h"
 #include "session.h"
+#include "store.h"
 
 void inspect_status(struct session *s, struct status_info *out)
 {
@@ -49,6 +50,15 @@ void inspect_status(struct session *s, struct status_info *out)
     memcpy(out->requests_by_op, srv->stats.requests_by_op,
            sizeof(out->requests_by_op));
     cluster_inspect_status(srv->cluster, out);
+    if (srv->store != NULL) {
+        out->state_dir = srv->state_dir;
+        out->epoch = srv->store->epoch;
+        out->fsync = store_fsync_name(srv->store->policy);
+    }
+    if (srv->grace != NULL && grace_left_ms(srv->grace) > 0) {
+        out->grace_ms_left = grace_left_ms(srv->grace);
+        grace_kept(srv->grace, &out->grace_holds, &out->grace_permits);
+    }
 }
 
 static void inspect_party(struct server *srv, uint64_t session_id,

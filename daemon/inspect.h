@@ -75,6 +75,10 @@ struct status_info {
     uint64_t cluster_calls, cluster_errors, cluster_latency_us,
         cluster_latency_max_us, cluster_leases_lost;
     uint32_t cluster_leases;
+    const char *state_dir;      /* NULL: in memory */
+    uint64_t epoch;
+    const char *fsync;          /* NULL: in memory */
+    uint32_t grace_ms_left, grace_holds, grace_permits;
 };
 
 struct object_list {

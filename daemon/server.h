@@ -48,6 +48,7 @@ struct server {
                                       no --cluster */
     struct grace *grace;           /* borrowed (owner: main); NULL: no
                                       holds to reclaim (in memory) */
+    const char *state_dir;         /* borrowed (config); NULL: in memory */
     struct syncd_limits limits;
     bool lock_cache_off;           /* config lock-cache = off: lend nothing */
     struct lockcache_alive *cache_alive; /* owned: the page that tells

@@ -227,6 +227,22 @@ static void json_status(const Syncd__StatusResult *st, const char *used,
     json_object_set_new(j, "clients", json_integer(st->clients));
     json_object_set_new(j, "objects", json_integer(st->objects));
     json_object_set_new(j, "waiters", json_integer(st->waiters));
+    /* null: in memory. */
+    json_object_set_new(j, "state",
+                        st->state_dir != NULL && st->state_dir[0] != '\0'
+                            ? json_pack("{s:o, s:o, s:o}", "dir",
+                                        json_str(st->state_dir), "epoch",
+                                        json_u64(st->epoch), "fsync",
+                                        json_str(st->fsync))
+                            : json_null());
+    json_object_set_new(j, "grace",
+                        st->grace_ms_left > 0
+                            ? json_pack("{s:I, s:I, s:I}", "ms_left",
+                                        (json_int_t)st->grace_ms_left,
+                                        "holds", (json_int_t)st->grace_holds,
+                                        "undo_permits",
+                                        (json_int_t)st->grace_permits)
+                            : json_null());
     if (st->limits != NULL)
         json_object_set_new(j, "limits", json_limits(st->limits));
     if (st->counters != NULL)

@@ -117,6 +117,16 @@ static void text_status(const Syncd__StatusResult *st, const char *used,
            c ? (unsigned long long)c->sessions_total : 0ULL);
     printf("%-16s %u\n%-16s %u\n", "objects:", st->objects,
            "waiters:", st->waiters);
+    if (st->state_dir != NULL && st->state_dir[0] != '\0')
+        printf("%-16s %s (epoch %llu, fsync %s)\n", "state:",
+               text_str(st->state_dir, buf, sizeof(buf)),
+               (unsigned long long)st->epoch, st->fsync);
+    else
+        printf("%-16s in memory (no --state-dir)\n", "state:");
+    if (st->grace_ms_left > 0)
+        printf("%-16s %u ms left; %u hold(s), %u undo permit(s) kept to "
+               "reclaim\n", "grace period:", st->grace_ms_left,
+               st->grace_holds, st->grace_permits);
     if (c != NULL) {
         printf("%-16s %llu\n", "requests:", (unsigned long long)c->requests);
         text_requests_by_op(c);

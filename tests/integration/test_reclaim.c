@@ -230,6 +230,16 @@ Test(reclaim, unclaimed_lock_goes_to_next_waiter_with_owner_died)
     left = hello_grace_ms() / 1000.0;
     cr_assert(gt(dbl, left, 0.3), "grace left %.3f s", left);
     t0 = fx_now();
+    /* syncctl status says what the period keeps, and on what state. */
+    {
+        char cmd[512];
+
+        snprintf(cmd, sizeof(cmd), "%s -s %s status", SYNCCTL_BIN,
+                 syncd_fx.sock);
+        cr_assert(command_has_line(cmd, "grace period:", "1 hold(s), 0 undo "
+                                                         "permit(s) kept"));
+        cr_assert(command_has_line(cmd, "state:", "(epoch 2, fsync "));
+    }
     c = connect_plain();
     cr_assert(eq(int, sync_lock_open(c, "rc/u", &l), 0));
     cr_assert(eq(int, sync_lock_acquire(l, false, -1), SYNC_ETIMEDOUT));
@@ -1058,6 +1068,12 @@ Test(reclaim, clean_stop_keeps_cached_locks_as_their_pages_say)
     take_until_lent(held_l);
     cr_assert(eq(int, sync_lock_acquire(held_l, true, 5.0), 0));
     cr_assert(eq(int, syncd_fixture_stop(), 0));
+    /* The stop says the hold is kept, not that it was released. */
+    cr_assert(syncd_fixture_log_contains("lock 'rc/cheld': holder pid", 200),
+              "%s", syncd_fixture_read_log());
+    cr_assert(syncd_fixture_log_contains("kept in the state file, for it to "
+                                         "reclaim after the restart", 200));
+    cr_assert(not(syncd_fixture_log_contains("'rc/cheld' released", 200)));
     start();
     cr_assert(syncd_fixture_log_contains("1 hold(s) restored", 1000),
               "%s", syncd_fixture_read_log());
