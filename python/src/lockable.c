@@ -378,6 +378,21 @@ static PyObject *lk_get_owner_died(PyObject *self, void *unused)
     Py_RETURN_FALSE;
 }
 
+static PyObject *lk_get_owner_lost(PyObject *self, void *unused)
+{
+    struct spy_obj *t = lk_target((struct spy_obj *)self);
+
+    (void)unused;
+    if (t->h == NULL)
+        Py_RETURN_FALSE;
+    switch (t->kind) {
+    case SPY_LOCK: return PyBool_FromLong(sync_lock_owner_lost(t->h) == 1);
+    case SPY_RLOCK: return PyBool_FromLong(sync_rlock_owner_lost(t->h) == 1);
+    case SPY_COND: return PyBool_FromLong(sync_cond_owner_lost(t->h) == 1);
+    default: Py_RETURN_FALSE;
+    }
+}
+
 static PyObject *cond_get_lock(PyObject *self, void *unused)
 {
     struct spy_obj *o = (struct spy_obj *)self;
@@ -469,10 +484,16 @@ static PyGetSetDef lock_getset[] = {
      "fencing token of this handle's last acquisition (0 before)", NULL},
     {"owner_died", lk_get_owner_died, NULL,
      "True when the last acquisition followed a holder's death", NULL},
+    {"owner_lost", lk_get_owner_lost, NULL,
+     "True when this handle's hold was lost in a daemon restart (its "
+     "reclaim was refused), until its next acquisition", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
 static PyGetSetDef cond_getset[] = {
+    {"owner_lost", lk_get_owner_lost, NULL,
+     "True when the lock's hold was lost in a daemon restart (its "
+     "reclaim was refused), until its next acquisition", NULL},
     {"lock", cond_get_lock, NULL,
      "the syncd Lock/RLock given to the constructor, or None", NULL},
     {NULL, NULL, NULL, NULL, NULL},

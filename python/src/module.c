@@ -132,9 +132,18 @@ static PyObject *spy_unlink(PyObject *mod, PyObject *arg)
     if ((c = spy_get_client()) == NULL)
         return NULL;
     SPY_BLOCKING(rv, sync_unlink(c, name));
-    if (rv != 0)
-        return spy_raise(rv, NULL, NULL);
-    Py_RETURN_NONE;
+    if (rv == 0)
+        Py_RETURN_NONE;
+    if (rv != SYNC_ECONN && rv != SYNC_ESHUTDOWN && rv != SYNC_ENOMEM &&
+        rv != SYNC_EFORKED) {
+        /* No object to name it: the message does (no such object...). */
+        char msg[SYNC_NAME_MAX + 128];
+
+        snprintf(msg, sizeof(msg), "unlink '%s': %s", name,
+                 sync_strerror(rv));
+        return spy_set(spy_error, rv, NULL, msg);
+    }
+    return spy_raise(rv, NULL, NULL);
 }
 
 static PyObject *spy_default_path(PyObject *mod, PyObject *unused)

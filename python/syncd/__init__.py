@@ -74,7 +74,9 @@ class Lock(_syncd.Lock):
 
     Owned by the process: any of its threads may release it.  ``token`` is
     the fencing token and ``owner_died`` tells whether the previous holder
-    died holding it, both for this handle's last acquisition.
+    died holding it, both for this handle's last acquisition; ``owner_lost``
+    whether that hold was lost in a daemon restart (its release then raises
+    syncd.Error SYNC_ELOST).
     """
     __slots__ = ()
 

@@ -277,3 +277,10 @@ def test_an_anonymous_object_goes_with_its_last_handle():
     gc.collect()
     assert syncd.RLock(name).acquire()  # the name was free again
     syncd.unlink(name)
+
+
+def test_unlink_of_a_missing_name_names_it():
+    with pytest.raises(syncd.Error) as e:
+        syncd.unlink("pytest/api/never-made")
+    assert e.value.errname == "SYNC_ENOENT"
+    assert "'pytest/api/never-made'" in str(e.value), str(e.value)

@@ -270,3 +270,35 @@ def test_a_daemon_killed_under_blocked_calls_of_every_class(monkeypatch):
             proc.kill()
         syncd.connect(os.environ["SYNCD_SOCKET"])
     assert syncd.Event("pytest/bad/after").wait(0) is False
+
+
+def test_a_hold_lost_in_a_restart_is_told_by_owner_lost(monkeypatch):
+    """A daemon restarted without its state cannot give a lock back: the
+    client reconnects by itself, owner_lost turns True, the release says
+    SYNC_ELOST (syncd.Error), and the next acquire works again."""
+    monkeypatch.delenv("SYNCD_RECONNECT", raising=False)
+    tmp = tempfile.mkdtemp(prefix="syncd-py-lost-")
+    sock = os.path.join(tmp, "s.sock")
+    proc = start_private_daemon(sock)
+    try:
+        syncd.connect(sock)
+        for lk in (syncd.Lock("lost/l"), syncd.RLock("lost/r")):
+            assert lk.acquire()
+            assert lk.owner_lost is False
+            proc.kill()
+            proc.wait()
+            proc = start_private_daemon(sock)  # in memory: nothing kept
+            deadline = time.monotonic() + 5
+            while not lk.owner_lost and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert lk.owner_lost is True, type(lk).__name__
+            with pytest.raises(syncd.Error) as e:
+                lk.release()
+            assert e.value.errname == "SYNC_ELOST"
+            assert lk.acquire(timeout=5)
+            assert lk.owner_lost is False
+            lk.release()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        syncd.connect(os.environ["SYNCD_SOCKET"])
