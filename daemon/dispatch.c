@@ -528,6 +528,8 @@ static void dispatch_reclaim_permits(struct session *s,
             why = "nothing to reclaim: no grace period (it is over, or "
                   "this daemon kept no permits of this client)";
             if (grace_left_ms(g) > 0) {
+                why = "nothing to reclaim: this daemon kept no permits of "
+                      "this client, and none is free (others took them)";
                 kept = grace_take_permits(g, h->obj->name, sem, s->client_id,
                                           rq->n);
                 if (kept < rq->n)
