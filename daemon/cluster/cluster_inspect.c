@@ -601,6 +601,8 @@ void cluster_inspect_done(struct cjob *j)
 
 /* ---- the hooks --------------------------------------------------------- */
 
+#define CLUSTER_INSPECT_BUDGET_MS 3000
+
 /* Start a job for in on behalf of s; false (and in freed) when out of
  * memory. */
 static bool cinspect_start(struct session *s, const struct request *rq,
@@ -617,6 +619,10 @@ static bool cinspect_start(struct session *s, const struct request *rq,
     j->req_id = rq->id;
     j->op = rq->op;
     j->insp = in;
+    /* A look, not a change: an operator asking while etcd is out of reach
+     * hears so (with the local objects) after half the budget of a call
+     * that must get through; an election (1-2 s) still fits. */
+    j->ctx.budget_ms = CLUSTER_INSPECT_BUDGET_MS;
     cluster_job_start(j);
     return true;
 }

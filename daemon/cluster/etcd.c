@@ -198,6 +198,7 @@ const char *etcd_endpoint(const struct etcd *e, size_t i)
 void etcd_ctx_init(struct etcd_ctx *c, struct etcd *e)
 {
     c->e = e;
+    c->budget_ms = 0;
     atomic_init(&c->cancelled, false);
     atomic_init(&c->multi, NULL);
 }
@@ -468,7 +469,8 @@ int etcd_post(struct etcd_ctx *c, const char *path, json_t *body,
               json_t **out)
 {
     struct etcd *e = c->e;
-    int64_t end = etcd_now_ms() + e->budget_ms, t0 = etcd_now_us();
+    int64_t end = etcd_now_ms() + (c->budget_ms ? c->budget_ms : e->budget_ms),
+            t0 = etcd_now_us();
     char *text = json_dumps(body, JSON_COMPACT);
     struct etcd_buf b;
     enum etcd_http r;

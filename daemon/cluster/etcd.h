@@ -58,6 +58,7 @@ struct etcd_ctx {
     struct etcd *e;        /* borrowed (owner: the cluster) */
     _Atomic(void *) multi; /* owned CURLM, made by the first call */
     atomic_bool cancelled;
+    unsigned budget_ms;    /* a unary call's budget; 0: the etcd's */
 };
 void etcd_ctx_init(struct etcd_ctx *c, struct etcd *e);
 void etcd_ctx_fini(struct etcd_ctx *c);
