@@ -386,6 +386,9 @@ static void dispatch_release(struct session *s, const struct request *rq)
         break;
     case OBJECT_SEMAPHORE:
     case OBJECT_BOUNDED_SEMAPHORE:
+        /* The value, the client's undo permits and the waiters' grants
+         * reach the disk in one commit. */
+        store_batch_begin(s->server->store);
         rv = semaphore_release(semaphore_from_object(h->obj), rq->n);
         if (rv == 0) {
             uint32_t back = rq->n >= h->undo ? h->undo : rq->n;
@@ -395,6 +398,7 @@ static void dispatch_release(struct session *s, const struct request *rq)
                                 -(int64_t)back);
             dispatch_record(s->server, h->obj);
         }
+        store_batch_end(s->server->store);
         break;
     case OBJECT_EVENT:
     case OBJECT_BARRIER:
@@ -522,6 +526,8 @@ static void dispatch_reclaim_permits(struct session *s,
                        "for reclaim");
         return;
     }
+    /* The ghost's permits and the handle's reach the disk in one commit. */
+    store_batch_begin(s->server->store);
     if (s->server->store != NULL && g != NULL) {
         why = "nothing to reclaim: the object is not kept (anonymous)";
         if (h->obj->linked && !h->obj->transient) {
@@ -537,15 +543,18 @@ static void dispatch_reclaim_permits(struct session *s,
             }
         }
     }
+    if (kept + extra > 0) {
+        h->undo += kept + extra;
+        dispatch_undo_moved(s, sem, kept + extra);
+        dispatch_record(s->server, h->obj);
+    }
+    store_batch_end(s->server->store);
     if (kept + extra == 0) {
         log_info("client pid %d uid %u: reclaim of '%s' refused: %s",
                  (int)s->pid, (unsigned)s->uid, h->obj->name, why);
         dispatch_reply(s, rq->id, SYNC_ELOST, why);
         return;
     }
-    h->undo += kept + extra;
-    dispatch_undo_moved(s, sem, kept + extra);
-    dispatch_record(s->server, h->obj);
     if (kept + extra < rq->n)
         log_info("client pid %d uid %u: reclaim of '%s': %u of %u permit(s) "
                  "back, the rest were taken by others",

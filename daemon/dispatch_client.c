@@ -141,19 +141,22 @@ static bool dispatch_kept_for_reclaim(const struct session *s)
 static void dispatch_undo(struct session *s, struct semaphore *sem,
                           uint32_t undo)
 {
-    uint32_t given = semaphore_undo(sem, undo);
+    uint32_t given;
 
+    /* The value, the waiters it lets in and the client's undo permits
+     * reach the disk in one commit. */
+    store_batch_begin(s->server->store);
+    given = semaphore_undo(sem, undo);
+    dispatch_undo_moved(s, sem, -(int64_t)undo);
+    dispatch_record(s->server, &sem->base);
+    store_batch_end(s->server->store);
     if (dispatch_kept_for_reclaim(s)) {
         log_info("%s '%s': %u permit(s) of pid %d uid %u kept in the state "
                  "file, for it to reclaim after the restart (undo)",
                  object_type_name(sem->base.type), sem->base.name, undo,
                  (int)s->pid, (unsigned)s->uid);
-        dispatch_undo_moved(s, sem, -(int64_t)undo);
         return;
     }
-
-    dispatch_undo_moved(s, sem, -(int64_t)undo);
-    dispatch_record(s->server, &sem->base);
     log_info("%s '%s': %u permit(s) given back for pid %d uid %u (undo)%s",
              object_type_name(sem->base.type), sem->base.name, given,
              (int)s->pid, (unsigned)s->uid,

@@ -279,11 +279,19 @@ void dispatch_wait(struct session *s, const struct request *rq)
     }
     p->w.thread = rq->thread;
     p->w.offers_action = rq->op == OP_BARRIER_WAIT && rq->action;
-    /* At the limit, still serve what needs no queueing: try once. */
+    /* At the limit, still serve what needs no queueing: try once.  A
+     * grant's changes (a ghost's permit taken, the value, the client's
+     * undo permits) reach the disk in one commit, before the reply. */
+    store_batch_begin(s->server->store);
     rv = dispatch_sem_own_ghost(s, h, rq->op)
              ? 0
              : dispatch_start(s, h->obj, rq->op, p,
                               rq->timeout_us != 0 && !at_limit);
+    if (rv == 0) {
+        dispatch_note_grant(s, h, rq->op);
+        dispatch_record_grant(s->server, h->obj);
+    }
+    store_batch_end(s->server->store);
     if (rv == SYNCD_PENDING) {
         dispatch_pending_track(p);
         /* Round up, so a wait never ends before its timeout.  Cannot
@@ -294,8 +302,6 @@ void dispatch_wait(struct session *s, const struct request *rq)
         return;
     }
     if (rv == 0) {
-        dispatch_note_grant(s, h, rq->op);
-        dispatch_record_grant(s->server, h->obj);
         dispatch_acquired(s, rq->id, 0, h->obj, &p->w,
                           dispatch_maybe_lend(s, h, rq->op, &p->w));
     } else if (rv == SYNC_ETIMEDOUT && at_limit && rq->timeout_us != 0) {
@@ -313,10 +319,12 @@ void dispatch_complete_cb(struct waiter *w, int code)
     struct handle *h;
 
     if (code == 0) {
+        store_batch_begin(s->server->store);
         h = handle_find(&s->handles, p->handle);
         if (h != NULL)
             dispatch_note_grant(s, h, p->op);
         dispatch_record_grant(s->server, w->obj);
+        store_batch_end(s->server->store);
     }
     if (p->expired)
         s->server->stats.timeouts++;

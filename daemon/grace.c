@@ -139,10 +139,12 @@ static void grace_end_permits(struct grace *g)
         n = g->pv[i].count;
         if (s == NULL || n == 0)
             continue;
+        store_batch_begin(g->store);
         grace_permits_drop(g, i, s, n);
         given = semaphore_undo(s, n);
         if (g->store != NULL)
             store_note(g->store, &s->base);
+        store_batch_end(g->store);
         log_info("%s '%s': %u undo permit(s) not reclaimed given back%s",
                  object_type_name(s->base.type), s->base.name, given,
                  given < n ? "; the rest would pass the bound" : "");
@@ -349,10 +351,12 @@ void grace_client_done(struct grace *g, const uint8_t client_id[16],
         s = grace_permits_sem(g, i);
         n = g->pv[i].count;
         if (s != NULL && n > 0) {
+            store_batch_begin(g->store);
             grace_permits_drop(g, i, s, n);
             (void)semaphore_undo(s, n);
             if (g->store != NULL)
                 store_note(g->store, &s->base);
+            store_batch_end(g->store);
             *permits += n;
         }
         g->pv[i] = g->pv[--g->pn];

@@ -222,7 +222,10 @@ static struct store_dirty *store_dirty_get(struct store *st, const char *name)
 static void store_changed(struct store *st)
 {
     if (st->policy == STORE_FSYNC_ALWAYS) {
-        (void)store_commit(st, true);
+        if (st->batch > 0)
+            st->batch_changed = true;
+        else
+            (void)store_commit(st, true);
         return;
     }
     if (st->timer_open && !uv_is_active((uv_handle_t *)&st->timer))
@@ -354,6 +357,20 @@ void store_permits_changed(struct store *st, struct object *o,
         st->ledger_dirty++;
     e->dirty = true;
     store_changed(st);
+}
+
+void store_batch_begin(struct store *st)
+{
+    if (st != NULL)
+        st->batch++;
+}
+
+void store_batch_end(struct store *st)
+{
+    if (st == NULL || --st->batch > 0 || !st->batch_changed)
+        return;
+    st->batch_changed = false;
+    (void)store_commit(st, true);
 }
 
 void store_freeze(struct store *st)
@@ -530,6 +547,7 @@ static void store_ledger_free(struct store *st)
 
 /* Hold DIR/lock for the daemon's life (closed by exit): a second daemon
  * on the same directory is refused. */
+/* The directory's lock: an fd with flock(LOCK_EX), or -1 (logged). */
 static int store_lock_dir(const char *dir)
 {
     char path[4096];
@@ -547,7 +565,7 @@ static int store_lock_dir(const char *dir)
         close(fd);
         return -1;
     }
-    return 0;
+    return fd;
 }
 
 int store_open(struct store *st, const char *dir, enum store_fsync policy,
@@ -567,7 +585,7 @@ int store_open(struct store *st, const char *dir, enum store_fsync policy,
         log_error("state: cannot create %s: %s", dir, strerror(errno));
         return -1;
     }
-    if (store_lock_dir(dir) != 0)
+    if ((st->lock_fd = store_lock_dir(dir)) < 0)
         return -1;
     if (store_db_open(dir, policy != STORE_FSYNC_NEVER, &st->db, err) != 0 ||
         store_db_load(st->db, &epoch, store_restore, st, err) != 0 ||
@@ -600,6 +618,8 @@ err_db:
     store_db_close(st->db);
     st->db = NULL;
     store_ledger_free(st);
+    close(st->lock_fd);
+    st->lock_fd = -1;
     return -1;
 }
 
@@ -618,4 +638,7 @@ void store_close(struct store *st)
     store_db_close(st->db);
     st->db = NULL;
     store_ledger_free(st);
+    /* Another daemon may have the directory now. */
+    close(st->lock_fd);
+    st->lock_fd = -1;
 }

@@ -131,6 +131,9 @@ struct store {
     uint32_t holds_loaded;      /* holds restored (grace.c's ghosts) */
     uint32_t permits_loaded;    /* undo permits restored (ghosts too) */
     bool frozen;                /* stopping: nothing more is recorded */
+    int lock_fd;                /* the directory's flock, until closed */
+    unsigned batch;             /* store_batch_begin nesting */
+    bool batch_changed;         /*   ... and a change waits for its end */
     struct grace *grace;        /* borrowed: gets the restored holds */
     /* The client id of the session `owner` (false: it gave none, so its
      * holds are not kept). */
@@ -170,6 +173,16 @@ void store_note(struct store *st, struct object *o);
  */
 void store_permits_changed(struct store *st, struct object *o,
                            const uint8_t client_id[16], int64_t delta);
+/*
+ * Changes made between store_batch_begin and store_batch_end (nested:
+ * the outermost end) are committed together under --fsync always, not one
+ * by one: a change of several records - a semaphore's value and a
+ * client's undo permits - never reaches the disk half made, whatever
+ * instant a kill -9 lands.  (batch and never commit from a timer, which
+ * never runs inside one request.)  NULL st: nothing to do.
+ */
+void store_batch_begin(struct store *st);
+void store_batch_end(struct store *st);
 /* name was unlinked: remove it. */
 void store_forget(struct store *st, const char *name);
 /* Commit what is pending, with an fsync unless the policy is never. */
