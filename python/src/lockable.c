@@ -446,8 +446,10 @@ static int cond_init(PyObject *self, PyObject *args, PyObject *kw)
 
 #define LK_COMMON_METHODS                                                     \
     SPY_METH("acquire", lk_acquire, SPY_FAST,                                 \
-             "acquire(blocking=True, timeout=-1) -> bool"),                   \
-        SPY_METH("release", lk_release, METH_NOARGS, "release()"),            \
+             "acquire($self, /, blocking=True, timeout=-1)\n--\n\n"        \
+             "Acquire the lock; True, or False when it timed out."),          \
+        SPY_METH("release", lk_release, METH_NOARGS,                          \
+                 "release($self, /)\n--\n\nRelease the lock."),              \
         SPY_METH("__enter__", lk_enter, METH_NOARGS, NULL),                   \
         SPY_METH("__exit__", lk_exit, METH_FASTCALL, NULL),                   \
         SPY_METH("locked", lk_locked, METH_NOARGS,                            \
@@ -472,9 +474,11 @@ static PyMethodDef rlock_methods[] = {
 static PyMethodDef cond_methods[] = {
     LK_COMMON_METHODS,
     SPY_METH("_recursion_count", lk_recursion_count, METH_NOARGS, NULL),
-    SPY_METH("wait", cond_wait, SPY_FAST, "wait(timeout=None) -> bool"),
-    SPY_METH("notify", cond_notify, SPY_FAST, "notify(n=1)"),
-    SPY_METH("notify_all", cond_notify_all, METH_NOARGS, "notify_all()"),
+    SPY_METH("wait", cond_wait, SPY_FAST, "wait($self, /, timeout=None)\n--\n\n"
+             "Wait until notified or timed out; False when timed out."),
+    SPY_METH("notify", cond_notify, SPY_FAST, "notify($self, /, n=1)\n--\n\nWake up to n waiters."),
+    SPY_METH("notify_all", cond_notify_all, METH_NOARGS,
+             "notify_all($self, /)\n--\n\nWake every waiter."),
     SPY_METH("notifyAll", cond_notify_all, METH_NOARGS, "notify_all()"),
     {NULL, NULL, 0, NULL},
 };

@@ -134,8 +134,9 @@ static int sem_init(PyObject *self, PyObject *args, PyObject *kw)
 
 static PyMethodDef sem_methods[] = {
     SPY_METH("acquire", sem_acquire, SPY_FAST,
-             "acquire(blocking=True, timeout=None) -> bool"),
-    SPY_METH("release", sem_release, SPY_FAST, "release(n=1)"),
+             "acquire($self, /, blocking=True, timeout=None)\n--\n\n"
+             "Take a permit; True, or False when it timed out."),
+    SPY_METH("release", sem_release, SPY_FAST, "release($self, /, n=1)\n--\n\nGive n permits back."),
     SPY_METH("__enter__", sem_enter, METH_NOARGS, NULL),
     SPY_METH("__exit__", sem_exit, METH_FASTCALL, NULL),
     SPY_METH("close", spy_close_method, METH_NOARGS, "close the handle"),
@@ -242,11 +243,13 @@ static int event_init(PyObject *self, PyObject *args, PyObject *kw)
 }
 
 static PyMethodDef event_methods[] = {
-    SPY_METH("set", event_set, METH_NOARGS, "set the flag, wake every waiter"),
-    SPY_METH("clear", event_clear, METH_NOARGS, "clear the flag"),
-    SPY_METH("is_set", event_is_set, METH_NOARGS, "is_set() -> bool"),
+    SPY_METH("set", event_set, METH_NOARGS, "set($self, /)\n--\n\nSet the flag, wake every waiter."),
+    SPY_METH("clear", event_clear, METH_NOARGS, "clear($self, /)\n--\n\nClear the flag."),
+    SPY_METH("is_set", event_is_set, METH_NOARGS,
+             "is_set($self, /)\n--\n\nWhether the flag is set."),
     SPY_METH("isSet", event_is_set, METH_NOARGS, "is_set() -> bool"),
-    SPY_METH("wait", event_wait, SPY_FAST, "wait(timeout=None) -> bool"),
+    SPY_METH("wait", event_wait, SPY_FAST, "wait($self, /, timeout=None)\n--\n\n"
+             "Wait for the flag; False when timed out."),
     SPY_METH("close", spy_close_method, METH_NOARGS, "close the handle"),
     {NULL, NULL, 0, NULL},
 };
@@ -376,8 +379,8 @@ static int barrier_init(PyObject *self, PyObject *args, PyObject *kw)
 static PyMethodDef barrier_methods[] = {
     SPY_METH("_wait", barrier_wait, SPY_FAST,
              "_wait(timeout, action=None) -> index"),
-    SPY_METH("reset", barrier_reset, METH_NOARGS, "reset()"),
-    SPY_METH("abort", barrier_abort, METH_NOARGS, "abort()"),
+    SPY_METH("reset", barrier_reset, METH_NOARGS, "reset($self, /)\n--\n\nReset the barrier to its empty state."),
+    SPY_METH("abort", barrier_abort, METH_NOARGS, "abort($self, /)\n--\n\nPut the barrier into the broken state."),
     SPY_METH("close", spy_close_method, METH_NOARGS, "close the handle"),
     {NULL, NULL, 0, NULL},
 };

@@ -284,3 +284,20 @@ def test_unlink_of_a_missing_name_names_it():
         syncd.unlink("pytest/api/never-made")
     assert e.value.errname == "SYNC_ENOENT"
     assert "'pytest/api/never-made'" in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize("cls, args, methods", [
+    ("Semaphore", (2,), ("acquire", "release")),
+    ("BoundedSemaphore", (2,), ("acquire", "release")),
+    ("Event", (), ("wait", "set", "clear", "is_set")),
+    ("Condition", (), ("wait", "wait_for", "notify", "notify_all")),
+    ("Barrier", (2,), ("wait", "reset", "abort")),
+])
+def test_signatures_are_threadings(cls, args, methods):
+    """inspect.signature() of each method is threading's (tools and IDEs
+    read it); Lock/RLock's own have none in CPython to compare with."""
+    import inspect
+    mine, theirs = getattr(syncd, cls)(*args), getattr(threading, cls)(*args)
+    for m in methods:
+        assert (inspect.signature(getattr(mine, m)) ==
+                inspect.signature(getattr(theirs, m))), (cls, m)
