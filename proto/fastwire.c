@@ -153,11 +153,15 @@ static int fw_get_fields(const uint8_t *p, const uint8_t *end,
 static int fw_get_len(const uint8_t **p, const uint8_t *end, uint64_t tag,
                       const uint8_t **body, const uint8_t **body_end)
 {
+    const uint8_t *start = *p;
     uint64_t len;
 
     if ((tag & 7) != WT_LEN)
         return 1;
-    if (fw_get_varint(p, end, &len) != 0 || len > (uint64_t)(end - *p))
+    /* protobuf-c reads a length as a uint32 of at most 5 bytes (an
+     * overlong 0 included): the fast path declines what it would refuse. */
+    if (fw_get_varint(p, end, &len) != 0 || *p - start > 5 ||
+        len > (uint64_t)(end - *p))
         return -1;
     *body = *p;
     *body_end = *p + len;

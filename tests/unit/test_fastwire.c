@@ -195,6 +195,19 @@ Test(fastwire, declines_what_it_does_not_know)
                            (const uint8_t *)"\x0a\x0a\x88\x80\x80\x80\x80"
                                             "\x80\x80\x80\x00\x18",
                            12, &r), 0));
+    /* A length of 6 bytes (an overlong 0): protobuf-c reads lengths of at
+     * most 5 bytes and refuses it (found by fuzz_client_reply: a Reply of
+     * length 0 written that way); 5 bytes still decode. */
+    cr_assert(ne(int, fastwire_decode_reply(
+                           (const uint8_t *)"\x0a\x80\x80\x80\x80\x80\x00",
+                           7, &r), 0));
+    cr_assert(eq(int, fastwire_decode_reply(
+                          (const uint8_t *)"\x0a\x80\x80\x80\x80\x00", 6,
+                          &r), 0));
+    cr_assert(ne(int, fastwire_decode_request(
+                           (const uint8_t *)"\x08\x01\x32\x80\x80\x80\x80"
+                                            "\x80\x00",
+                           9, &f), 0));
 }
 
 /* Reply: fast encode == protobuf-c pack; fast decode == protobuf-c. */
