@@ -72,7 +72,8 @@ static void sem_released(void *arg, int code)
 {
     struct sem_release_ctx *r = arg;
 
-    if (code != 0)
+    /* SYNC_ELOST (a cluster agent's lease ended): not held either. */
+    if (code != 0 && code != SYNC_ELOST)
         return;
     pthread_mutex_lock(&r->p->mu);
     r->p->held -= r->n < r->p->held ? r->n : r->p->held;

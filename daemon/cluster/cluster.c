@@ -5,7 +5,7 @@
  * when no keepalive was answered for 4/5 of the TTL, so the agent never
  * lets a client believe it holds what etcd may already have handed on).
  */
-#include "cluster/cluster_internal.h"
+#include "cluster/cluster_prim.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +136,7 @@ void cluster_lease_lost(struct csess *cs, const char *why)
               (unsigned long long)cs->lease, cs->s ? (int)cs->s->pid : -1,
               cs->s ? (unsigned)cs->s->uid : 0, why);
     cluster_lock_lost(cs);
+    cluster_sem_lost(cs);
     /* If etcd still has it, free its keys now rather than at expiry. */
     r = cluster_job_new(cs->cl, NULL, CJ_REVOKE);
     if (r != NULL) {
@@ -184,6 +185,7 @@ void cluster_session_closing(struct session *s)
         }
     }
     cs->s = NULL;
+    cluster_sem_forget(cs, 0, false);
     for (i = 0; i < cs->cap; i++)
         if (cs->handles[i] != NULL) {
             o = cs->handles[i];

@@ -5,7 +5,7 @@
  * Lock/RLock state is in cluster_lock.c, the lease and the session's
  * life in cluster.c.
  */
-#include "cluster/cluster_internal.h"
+#include "cluster/cluster_prim.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +53,7 @@ struct csess *cluster_csess(struct session *s)
     list_init(&cs->objs);
     list_init(&cs->jobs);
     list_init(&cs->lease_wait);
+    list_init(&cs->sem_confirming);
     list_insert_tail(&cl->sessions, &cs->link);
     s->cluster = cs;
     return cs;
@@ -65,6 +66,7 @@ void cluster_csess_maybe_free(struct csess *cs)
         return;
     list_remove(&cs->link);
     xfree(cs->handles);
+    xfree(cs->undo);
     xfree(cs);
 }
 
@@ -152,6 +154,7 @@ static uint32_t cluster_handle_add(struct csess *cs, struct cobj *o,
 {
     uint32_t i = want != 0 ? (want & ~CLUSTER_HANDLE_BIT) - 1 : 0, cap;
     struct cobj **a;
+    struct cundo *u;
 
     if (want != 0 && (!(want & CLUSTER_HANDLE_BIT) || i >= (1u << 24) ||
                       (i < cs->cap && cs->handles[i] != NULL)))
@@ -160,6 +163,10 @@ static uint32_t cluster_handle_add(struct csess *cs, struct cobj *o,
         ;
     if (i >= cs->cap) {
         cap = i * 2 + 8;
+        u = xrealloc(cs->undo, sizeof(*u) * cap);
+        if (u == NULL)
+            return 0;
+        cs->undo = u;
         a = xrealloc(cs->handles, sizeof(*a) * cap);
         if (a == NULL)
             return 0;
@@ -168,6 +175,7 @@ static uint32_t cluster_handle_add(struct csess *cs, struct cobj *o,
         cs->cap = cap;
     }
     cs->handles[i] = o;
+    cs->undo[i] = (struct cundo){0, 0};
     o->refs++;
     cs->used++;
     return CLUSTER_HANDLE_BIT | (i + 1);
@@ -240,6 +248,7 @@ void cluster_close(struct session *s, struct csess *cs,
         }
     }
     cluster_prim_close(cs, o, rq->handle);
+    cluster_sem_forget(cs, rq->handle, true);
     if (!cluster_cobj_in_use(cs, o))
         cluster_lock_drop(cs, o);
     cluster_cobj_rele(cs, o);

@@ -70,12 +70,22 @@ struct cobj {
 
 enum lease_state { LEASE_NONE, LEASE_GRANTING, LEASE_LIVE };
 
+/* What an UNDO handle of a Semaphore holds, as its client was told: held
+ * under the live lease; lost with a lease given up (their keys went with
+ * it), each one's release answered SYNC_ELOST without touching etcd. */
+struct cundo {
+    uint32_t held, lost;
+};
+
 struct csess {
     struct list_node link;       /* in cluster->sessions */
     struct cluster *cl;          /* borrowed */
     struct session *s;           /* borrowed; NULL once it closed */
     struct list_node objs;       /* struct cobj, owned */
     struct cobj **handles;       /* owned array; [i] is handle BIT|(i+1) */
+    struct cundo *undo;          /* owned array beside handles */
+    struct list_node sem_confirming; /* UNDO grants held back for a
+                                        keepalive (cluster_sem.c) */
     uint32_t cap, used;
     struct list_node jobs;       /* running jobs (struct cjob.slink) */
     struct list_node lease_wait; /* jobs waiting for the lease */
@@ -114,6 +124,8 @@ struct cjob {
     int cond_rv;                 /* cond wait: how the wait ended */
     uint64_t lock_seq;           /* cond: the held contender key's seq */
     uint32_t n;                  /* sem release: permits; notify: count */
+    uint32_t n_lost;             /* sem release: of them, lost with a
+                                    lease (answered SYNC_ELOST) */
     bool adopt;                  /* acquire: the contender key LEASE-SEQ
                                     is queued already (a notify did) */
     int64_t myrev;               /* acquire: queued by the loop's txn at
@@ -197,6 +209,11 @@ void cluster_lock_confirmed(struct csess *cs);
 void cluster_lock_drop(struct csess *cs, struct cobj *o);
 /* Start j once the session has a live lease. */
 void cluster_with_lease(struct csess *cs, struct cjob *j);
+/* Whether a grant under cs's lease may be told now (renewed recently). */
+bool cluster_lease_fresh(const struct csess *cs);
+/* Reply REPLY_ACQUIRE to request id of cs. */
+void cluster_send_grant_to(struct csess *cs, uint64_t id, int code,
+                           int64_t token, bool died);
 
 /* The session's holds of o end (cluster_lock.c): its parked acquires'
  * turn. */

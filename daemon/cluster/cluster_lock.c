@@ -7,7 +7,7 @@
  * first in etcd and the session's lease is live; when the lease ends it
  * becomes LOST and the client's release says so.
  */
-#include "cluster/cluster_internal.h"
+#include "cluster/cluster_prim.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -32,8 +32,8 @@ static int cluster_grant_code(const struct cjob *j)
     return j->op == OP_COND_WAIT ? j->cond_rv : 0;
 }
 
-static void cluster_send_grant_to(struct csess *cs, uint64_t id, int code,
-                                  int64_t token, bool died)
+void cluster_send_grant_to(struct csess *cs, uint64_t id, int code,
+                           int64_t token, bool died)
 {
     struct reply rp = {.id = id, .kind = REPLY_ACQUIRE, .code = code};
 
@@ -62,7 +62,7 @@ static void cluster_send_grant(struct cjob *j, int64_t token, bool died)
  * before that give-up, and the lock would go to another client with its
  * holder still inside.
  */
-static bool cluster_lease_fresh(const struct csess *cs)
+bool cluster_lease_fresh(const struct csess *cs)
 {
     int64_t ttl = (int64_t)cs->cl->ttl_s * 1000;
 
@@ -434,6 +434,7 @@ void cluster_lock_done(struct cjob *j)
         if (j->rv == 0) {
             cs->lease_ok_ms = j->started_ms;
             cluster_lock_confirmed(cs);
+            cluster_sem_confirmed(cs);
         } else if (j->rv == SYNC_ENOENT)
             cluster_lease_lost(cs, "etcd says the lease expired");
         break;

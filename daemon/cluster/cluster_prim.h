@@ -15,6 +15,16 @@ void cluster_sem_done(struct cjob *j);
 void cluster_sem_undo(struct csess *cs, struct cobj *o, uint32_t h,
                       uint64_t seq, int64_t lease);
 void cluster_sem_run(struct cjob *j);
+/* What UNDO handle h of cs holds (NULL: no such handle). */
+struct cundo *cluster_sem_undo_of(struct csess *cs, uint32_t h);
+/* A keepalive was answered: UNDO grants held back for it are told. */
+void cluster_sem_confirmed(struct csess *cs);
+/* cs's lease ended: the UNDO permits held under it are lost, and grants
+ * held back are refused (their keys went with the lease). */
+void cluster_sem_lost(struct csess *cs);
+/* Handle h closed (reply: its held-back grants answer SYNC_EBADF) or its
+ * session did (not): forget what it holds. */
+void cluster_sem_forget(struct csess *cs, uint32_t h, bool reply);
 
 /* cluster_barrier.c */
 bool cluster_barrier_request(struct csess *cs, struct cobj *o,

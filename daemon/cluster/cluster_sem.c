@@ -3,10 +3,16 @@
  * cluster names.  Nothing is kept here between requests: the permits are
  * keys in etcd (recipe_sem.c), an UNDO handle's under the session's
  * lease, so its client's death gives them back when the lease is revoked.
+ * What an UNDO handle holds is counted here (struct cundo), as its client
+ * was told: when the lease ends those permits are lost (their keys went
+ * with it), and their release says SYNC_ELOST instead of giving back a
+ * permit someone else now holds.
  */
 #include "cluster/cluster_prim.h"
 
 #include <stdio.h>
+
+#include "xalloc.h"
 
 #include "codec.h"
 #include "log.h"
@@ -24,6 +30,22 @@ static struct recipe_sem cluster_sem_of(const struct cjob *j)
         .seq = j->seq};
 
     return rs;
+}
+
+/* An UNDO grant held back until the lease is renewed (as a Lock's,
+ * cluster_lock.c): its permit key lives under that lease. */
+struct csem_held {
+    struct list_node link;       /* in csess->sem_confirming */
+    uint64_t id;                 /* the acquire to answer */
+    uint32_t handle;
+    int64_t token;
+};
+
+struct cundo *cluster_sem_undo_of(struct csess *cs, uint32_t h)
+{
+    uint32_t i = (h & ~CLUSTER_HANDLE_BIT) - 1;
+
+    return cluster_handle(cs, h) != NULL ? &cs->undo[i] : NULL;
 }
 
 void cluster_sem_run(struct cjob *j)
@@ -63,6 +85,7 @@ void cluster_sem_undo(struct csess *cs, struct cobj *o, uint32_t h,
 bool cluster_sem_request(struct csess *cs, struct cobj *o,
                          const struct request *rq)
 {
+    struct cundo *u;
     struct cjob *j;
 
     switch (rq->op) {
@@ -79,15 +102,133 @@ bool cluster_sem_request(struct csess *cs, struct cobj *o,
                          "a release gives back at least one permit");
             return true;
         }
+        /* Permits lost with an earlier lease come back with it, not
+         * here: what is released of them is only counted. */
+        if ((u = o->undo ? cluster_sem_undo_of(cs, rq->handle) : NULL) !=
+                NULL &&
+            u->lost >= rq->n) {
+            u->lost -= rq->n;
+            cluster_send(cs->s, rq->id, SYNC_ELOST,
+                         "the UNDO permits were lost: this agent's etcd "
+                         "lease ended while they were held");
+            return true;
+        }
         if ((j = cluster_job_for(cs, o, rq, CJ_SEM_RELEASE)) == NULL)
             return true;
-        j->n = rq->n;
+        j->n_lost = u != NULL ? u->lost : 0;
+        j->n = rq->n - j->n_lost;
+        if (u != NULL)
+            u->lost = 0;
         /* An UNDO handle's own permits are under the live lease. */
         j->lease = cs->lease_state == LEASE_LIVE ? cs->lease : 0;
         cluster_job_start(j);
         return true;
     default:
         return false;
+    }
+}
+
+/* UNDO permit j was taken: whether to tell it now (counted held).  Its
+ * key lives under j's lease: a lease that ended took it along, and one
+ * renewed too long ago may end before the client is done (then the grant
+ * waits for a keepalive's answer, cluster_sem_confirmed). */
+static bool cluster_sem_undo_granted(struct cjob *j)
+{
+    struct csess *cs = j->cs;
+    struct cundo *u = cluster_sem_undo_of(cs, j->handle);
+    struct csem_held *h;
+
+    if (cs->lease_state != LEASE_LIVE || cs->lease != j->lease) {
+        cluster_reply(j, SYNC_EUNAVAIL, "this agent's etcd lease ended "
+                                        "while the permit was sought");
+        return false;
+    }
+    if (u != NULL && cluster_lease_fresh(cs)) {
+        u->held++;
+        return true;
+    }
+    h = u != NULL ? xmalloc(sizeof(*h)) : NULL;
+    if (h == NULL) {
+        cluster_sem_undo(cs, j->obj, j->handle, j->seq, j->lease);
+        cluster_reply(j, u != NULL ? SYNC_ENOMEM : SYNC_EBADF, NULL);
+        return false;
+    }
+    log_info("cluster: UNDO permit of %s '%s' to pid %d uid %u held back "
+             "until its lease is renewed (last keepalive answer %lld ms "
+             "ago)", object_type_name((enum object_type)j->type), j->name,
+             (int)cs->s->pid, (unsigned)cs->s->uid,
+             (long long)(etcd_now_ms() - cs->lease_ok_ms));
+    h->id = j->req_id;
+    h->handle = j->handle;
+    h->token = j->token;
+    list_insert_tail(&cs->sem_confirming, &h->link);
+    j->answered = true;
+    cluster_keepalive_start(cs, etcd_now_ms());
+    return false;
+}
+
+void cluster_sem_confirmed(struct csess *cs)
+{
+    struct list_node *n, *tmp;
+    struct csem_held *h;
+    struct cundo *u;
+
+    list_foreach_safe(n, tmp, &cs->sem_confirming) {
+        /* A late answer renews too little: one more keepalive. */
+        if (!cluster_lease_fresh(cs)) {
+            cluster_keepalive_start(cs, etcd_now_ms());
+            return;
+        }
+        h = container_of(n, struct csem_held, link);
+        list_remove(&h->link);
+        if ((u = cluster_sem_undo_of(cs, h->handle)) != NULL)
+            u->held++;
+        cluster_send_grant_to(cs, h->id, 0, h->token, false);
+        xfree(h);
+    }
+}
+
+void cluster_sem_lost(struct csess *cs)
+{
+    struct list_node *n, *tmp;
+    struct csem_held *h;
+    uint32_t i;
+
+    list_foreach_safe(n, tmp, &cs->sem_confirming) {
+        h = container_of(n, struct csem_held, link);
+        list_remove(&h->link);
+        if (cs->s != NULL)
+            cluster_send(cs->s, h->id, SYNC_EUNAVAIL,
+                         "this agent's etcd lease ended while the permit "
+                         "was sought");
+        xfree(h);
+    }
+    for (i = 0; i < cs->cap; i++) {
+        if (cs->handles[i] == NULL || cs->undo[i].held == 0)
+            continue;
+        log_warnx("cluster: %u UNDO permit(s) of %s '%s' held by pid %d "
+                  "uid %u are lost: its lease ended", cs->undo[i].held,
+                  object_type_name(cs->handles[i]->type),
+                  cs->handles[i]->name, cs->s ? (int)cs->s->pid : -1,
+                  cs->s ? (unsigned)cs->s->uid : 0);
+        cs->undo[i].lost += cs->undo[i].held;
+        cs->undo[i].held = 0;
+    }
+}
+
+void cluster_sem_forget(struct csess *cs, uint32_t handle, bool reply)
+{
+    struct list_node *n, *tmp;
+    struct csem_held *h;
+
+    list_foreach_safe(n, tmp, &cs->sem_confirming) {
+        h = container_of(n, struct csem_held, link);
+        if (handle != 0 && h->handle != handle)
+            continue;
+        list_remove(&h->link);
+        if (reply && cs->s != NULL)
+            cluster_send(cs->s, h->id, SYNC_EBADF, NULL);
+        xfree(h);
     }
 }
 
@@ -103,6 +244,8 @@ static void cluster_sem_acquired(struct cjob *j)
         return;
     }
     if (rv == 0) {
+        if (j->obj->undo && !cluster_sem_undo_granted(j))
+            return;
         cs->cl->srv->stats.acquisitions++;
         cluster_prim_granted(j, j->token, 0);
         return;
@@ -115,6 +258,26 @@ static void cluster_sem_acquired(struct cjob *j)
                                     : NULL);
 }
 
+static void cluster_sem_released(struct cjob *j)
+{
+    struct cundo *u = j->obj->undo && !j->answered
+                          ? cluster_sem_undo_of(j->cs, j->handle)
+                          : NULL;
+
+    if (j->rv == 0 && u != NULL)
+        u->held -= j->n < u->held ? j->n : u->held;
+    if (j->rv == 0 && j->n_lost > 0)
+        cluster_reply(j, SYNC_ELOST, "some of the UNDO permits were lost: "
+                                     "this agent's etcd lease ended while "
+                                     "they were held (the others are "
+                                     "given back)");
+    else
+        cluster_reply(j, j->rv,
+                      j->rv == SYNC_EVALUE ? "semaphore released too many "
+                                             "times"
+                                           : NULL);
+}
+
 void cluster_sem_done(struct cjob *j)
 {
     switch (j->kind) {
@@ -122,10 +285,7 @@ void cluster_sem_done(struct cjob *j)
         cluster_sem_acquired(j);
         break;
     case CJ_SEM_RELEASE:
-        cluster_reply(j, j->rv,
-                      j->rv == SYNC_EVALUE ? "semaphore released too many "
-                                             "times"
-                                           : NULL);
+        cluster_sem_released(j);
         break;
     default:
         if (j->rv != 0)

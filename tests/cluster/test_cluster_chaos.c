@@ -390,11 +390,20 @@ Test(cluster_cut, agent_cut_off_releases_nothing_it_cannot_prove,
 {
     sync_client *a = cfx_connect(0), *b = cfx_connect(1);
     sync_lock *la = NULL, *lb = NULL;
+    sync_sem *sa = NULL, *sb = NULL;
     double t0;
 
     cr_assert(eq(int, sync_lock_open(a, cfx_name("cut"), &la), 0));
     cr_assert(eq(int, sync_lock_open(b, cfx_name("cut"), &lb), 0));
     cr_assert(eq(int, sync_lock_acquire(la, true, -1), 0));
+    /* A Semaphore of 2: A holds one UNDO permit (a key under its lease),
+     * B one plain permit. */
+    cr_assert(eq(int, sync_sem_open_flags(a, cfx_name("cutsem"), 2, true,
+                                          SYNC_SEM_UNDO, &sa), 0));
+    cr_assert(eq(int, sync_sem_open_flags(b, cfx_name("cutsem"), 2, true, 0,
+                                          &sb), 0));
+    cr_assert(eq(int, sync_sem_acquire(sa, true, 10), 0));
+    cr_assert(eq(int, sync_sem_acquire(sb, true, 10), 0));
     members_signal(SIGSTOP);
     /* TTL 3 s: A gives the lease up after 4/5 of it without an answer. */
     cr_assert(syncd_wait_ready(cfx.sock[0], cfx.pid[0], 100));
@@ -406,6 +415,13 @@ Test(cluster_cut, agent_cut_off_releases_nothing_it_cannot_prove,
     cr_assert(lt(dbl, fx_now() - t0, 3.5));
     /* The client learns the lock is lost; it is never told "released". */
     cr_assert(eq(int, sync_lock_release(la), SYNC_ELOST));
+    /* So is its UNDO permit, at once (etcd is still frozen): its key
+     * went with the lease, and nothing of B's is given back for it. */
+    t0 = fx_now();
+    cr_assert(eq(int, sync_sem_release(sa, 1), SYNC_ELOST));
+    cr_assert(lt(dbl, fx_now() - t0, 0.5));
+    cr_assert(file_contains(cfx.log[0], "UNDO permit(s) of"),
+              "agent A did not log the lost permit");
     fx_sleep_ms(1500);
     members_signal(SIGCONT);
     /* After the thaw the lease is gone (revoked by A, or expired), and B
@@ -413,6 +429,14 @@ Test(cluster_cut, agent_cut_off_releases_nothing_it_cannot_prove,
     cr_assert(eq(int, sync_lock_acquire(lb, true, 20), 0));
     cr_assert(eq(int, sync_lock_owner_died(lb), 1));
     cr_assert(eq(int, sync_lock_release(lb), 0));
+    /* The lost permit is back (the lease ended), B's is still out: one
+     * free, taken by A under its new lease, and none after it. */
+    cr_assert(eq(int, sync_sem_value(sb), 1));
+    cr_assert(eq(int, sync_sem_acquire(sa, true, 20), 0));
+    cr_assert(eq(int, sync_sem_acquire(sb, true, 0.2), SYNC_ETIMEDOUT));
+    cr_assert(eq(int, sync_sem_release(sa, 1), 0));
+    cr_assert(eq(int, sync_sem_release(sb, 1), 0));
+    cr_assert(eq(int, sync_sem_value(sb), 2));
     /* A works again with a new lease. */
     cr_assert(eq(int, sync_lock_acquire(la, true, 20), 0));
     cr_assert(eq(int, sync_lock_owner_died(la), 0));
