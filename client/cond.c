@@ -2,6 +2,7 @@
  * cond.c: sync_cond_*: a Condition handle is a lockable handle (acquire and
  * release go to its lock) plus wait and notify.
  */
+#include <limits.h>
 #include <math.h>
 #include <time.h>
 
@@ -55,6 +56,19 @@ int sync_cond_owner_lost(sync_cond *cv)
 int sync_cond_depth(sync_cond *cv)
 {
     return sync__lockable_depth((struct sync__lockable *)cv);
+}
+
+int sync_cond_n_waiting(sync_cond *cv)
+{
+    struct sync__result res;
+    int rv;
+
+    if (cv == NULL)
+        return SYNC_EINVAL;
+    /* Always the daemon's: waits are never in the lending page. */
+    rv = sync__object_query(&cv->l.o, &res);
+    return rv != 0 ? rv : (int)(res.n_waiting > INT_MAX ? INT_MAX
+                                                         : res.n_waiting);
 }
 
 struct cond_wait_ctx {

@@ -450,6 +450,10 @@ SYNC_API int sync_cond_is_owned(sync_cond *cv);
 /* The calling thread's levels on the condition's lock (as
  * sync_rlock_depth; 1 for a Lock its client holds), 0 when not held. */
 SYNC_API int sync_cond_depth(sync_cond *cv);
+/* How many wait on the condition now (notified ones that are taking the
+ * lock back no longer count): >= 0, or a negative SYNC_E* code.
+ * Python's repr(threading.Condition) shows this number. */
+SYNC_API int sync_cond_n_waiting(sync_cond *cv);
 SYNC_API int sync_cond_owner_lost(sync_cond *cv); /* as sync_lock_owner_lost */
 /*
  * Release the lock (every RLock level), wait until notified or timeout

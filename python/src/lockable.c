@@ -260,6 +260,13 @@ static PyObject *lk_recursion_count(PyObject *self, PyObject *unused)
 
 /* ---- Condition wait / notify --------------------------------------------- */
 
+/* How many wait on it (repr shows it, as threading's does). */
+static PyObject *cond_n_waiting(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    return SPY_CALL(self, sync_cond_n_waiting, 'i');
+}
+
 static PyObject *cond_wait(PyObject *self, PyObject *const *args,
                            Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -474,6 +481,7 @@ static PyMethodDef rlock_methods[] = {
 static PyMethodDef cond_methods[] = {
     LK_COMMON_METHODS,
     SPY_METH("_recursion_count", lk_recursion_count, METH_NOARGS, NULL),
+    SPY_METH("_n_waiting", cond_n_waiting, METH_NOARGS, NULL),
     SPY_METH("wait", cond_wait, SPY_FAST, "wait($self, /, timeout=None)\n--\n\n"
              "Wait until notified or timed out; False when timed out."),
     SPY_METH("notify", cond_notify, SPY_FAST, "notify($self, /, n=1)\n--\n\nWake up to n waiters."),

@@ -735,3 +735,22 @@ PyMODINIT_FUNC PyInit__syncd(void)
     }
     return m;
 }
+
+/* Call fn(h): None ('N'), a bool ('b') or an int ('i') from its
+ * non-negative result. */
+PyObject *spy_call_int(PyObject *self, int (*fn)(void *), int as)
+{
+    struct spy_obj *o = (struct spy_obj *)self;
+    void *h = spy_handle(o);
+    int rv;
+
+    if (h == NULL)
+        return NULL;
+    SPY_BLOCKING(rv, fn(h));
+    if (rv < 0)
+        return spy_raise(rv, o, NULL);
+    if (as == 'N')
+        Py_RETURN_NONE;
+    return as == 'b' ? PyBool_FromLong(rv) : PyLong_FromLong(rv);
+}
+

@@ -82,17 +82,8 @@ static PyObject *sem_exit(PyObject *self, PyObject *const *args,
 
 static PyObject *sem_get_value(PyObject *self, void *unused)
 {
-    struct spy_obj *o = (struct spy_obj *)self;
-    void *h = spy_handle(o);
-    int rv;
-
     (void)unused;
-    if (h == NULL)
-        return NULL;
-    SPY_BLOCKING(rv, sync_sem_value(h));
-    if (rv < 0)
-        return spy_raise(rv, o, NULL);
-    return PyLong_FromLong(rv);
+    return SPY_CALL(self, sync_sem_value, 'i');
 }
 
 static int sem_init(PyObject *self, PyObject *args, PyObject *kw)
@@ -167,25 +158,6 @@ SPY_TYPE(spy_bsem_type, "syncd._syncd.BoundedSemaphore",
 
 /* ---- Event ------------------------------------------------------------- */
 
-/* Call fn(h): None ('N'), a bool ('b') or an int ('i') from its
- * non-negative result. */
-static PyObject *spy_call_int(PyObject *self, int (*fn)(void *), int as)
-{
-    struct spy_obj *o = (struct spy_obj *)self;
-    void *h = spy_handle(o);
-    int rv;
-
-    if (h == NULL)
-        return NULL;
-    SPY_BLOCKING(rv, fn(h));
-    if (rv < 0)
-        return spy_raise(rv, o, NULL);
-    if (as == 'N')
-        Py_RETURN_NONE;
-    return as == 'b' ? PyBool_FromLong(rv) : PyLong_FromLong(rv);
-}
-
-#define SPY_CALL(self, fn, as) spy_call_int(self, (int (*)(void *))(fn), as)
 
 static PyObject *event_set(PyObject *self, PyObject *unused)
 {

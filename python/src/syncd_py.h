@@ -65,6 +65,10 @@ void *spy_handle(struct spy_obj *o);
 /* Raise the Python exception for a SYNC_E* code; perm_msg is the
  * RuntimeError text for SYNC_EPERM (NULL: a generic one).  Returns NULL. */
 PyObject *spy_raise(int code, struct spy_obj *o, const char *perm_msg);
+/* Call fn(h): None ('N'), a bool ('b') or an int ('i') from its
+ * non-negative result; a negative one raises. */
+PyObject *spy_call_int(PyObject *self, int (*fn)(void *), int as);
+#define SPY_CALL(self, fn, as) spy_call_int(self, (int (*)(void *))(fn), as)
 
 /* Timeout conventions (threading's), parsed from Python objects. */
 /* Lock/RLock acquire(blocking=True, timeout=-1). */

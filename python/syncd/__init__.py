@@ -91,6 +91,17 @@ class Lock(_syncd.Lock):
             _where(self), id(self))
 
 
+def _rlock_repr(obj, qualname):
+    # threading's "owner=IDENT count=N", seen from the calling thread: its
+    # own ident and levels when it holds the lock, else owner=0 count=0
+    # (a holder in another thread or process has no ident here).
+    count = obj._recursion_count()
+    return "<%s %s.%s object %s owner=%d count=%d at %#x>" % (
+        "locked" if count or obj.locked() else "unlocked", obj.__module__,
+        qualname, _where(obj), _threading.get_ident() if count else 0, count,
+        id(obj))
+
+
 class RLock(_syncd.RLock):
     """threading.RLock across processes: RLock(name=None).
 
@@ -104,11 +115,7 @@ class RLock(_syncd.RLock):
 
     @_safe_repr
     def __repr__(self):
-        count = self._recursion_count()
-        state = "locked" if count or self.locked() else "unlocked"
-        return "<%s %s.%s object %s count=%d at %#x>" % (
-            state, type(self).__module__, type(self).__qualname__,
-            _where(self), count, id(self))
+        return _rlock_repr(self, type(self).__qualname__)
 
 
 class Condition(_syncd.Condition):
@@ -124,14 +131,10 @@ class Condition(_syncd.Condition):
 
     @_safe_repr
     def __repr__(self):
-        if self.lock is not None:
-            inner = repr(self.lock)
-        else:
-            count = self._recursion_count()
-            inner = "<%s %s.RLock object (the condition's own) %s count=%d at %#x>" % (
-                "locked" if count or self.locked() else "unlocked",
-                type(self).__module__, _where(self), count, id(self))
-        return "<%s(%s)>" % (type(self).__name__, inner)
+        inner = repr(self.lock) if self.lock is not None else _rlock_repr(
+            self, "RLock")
+        return "<%s(%s, %d)>" % (type(self).__name__, inner,
+                                 self._n_waiting())
 
     def wait_for(self, predicate, timeout=None):
         """Wait until predicate() is true; return its last value

@@ -301,3 +301,55 @@ def test_signatures_are_threadings(cls, args, methods):
     for m in methods:
         assert (inspect.signature(getattr(mine, m)) ==
                 inspect.signature(getattr(theirs, m))), (cls, m)
+
+
+def _repr_shape(text):
+    """A repr with the varying parts (addresses, idents, names) blanked."""
+    import re
+    text = re.sub(r" at 0x[0-9a-f]+", " at ADDR", text)
+    text = re.sub(r"owner=[1-9][0-9]*", "owner=IDENT", text)
+    text = re.sub(r" name='[^']*'", "", text)
+    return text.replace("_thread.lock", "syncd.Lock").replace(
+        "_thread.RLock", "syncd.RLock").replace("threading.", "syncd.")
+
+
+def test_reprs_have_threadings_shape_and_state():
+    """repr() as CPython's, with syncd's name added: the same state words,
+    RLock's owner=/count=, Condition's (lock, waiters)."""
+    for make in (lambda m: m.Lock(), lambda m: m.RLock(),
+                 lambda m: m.Semaphore(2), lambda m: m.BoundedSemaphore(2),
+                 lambda m: m.Event(), lambda m: m.Condition(),
+                 lambda m: m.Barrier(2)):
+        ours, theirs = make(syncd), make(threading)
+        assert _repr_shape(repr(ours)) == _repr_shape(repr(theirs))
+        if hasattr(theirs, "acquire"):
+            ours.acquire()
+            theirs.acquire()
+            assert _repr_shape(repr(ours)) == _repr_shape(repr(theirs))
+            ours.release()
+            theirs.release()
+    rlock = syncd.RLock()
+    with rlock, rlock:
+        assert "owner=%d count=2" % threading.get_ident() in repr(rlock)
+    # Condition: its waiters are counted, as threading's len(_waiters).
+    cond = syncd.Condition(syncd.Lock())
+    started = threading.Barrier(3)
+
+    def waiter():
+        started.wait()
+        with cond:
+            cond.wait(5)
+    threads = [threading.Thread(target=waiter) for _ in range(2)]
+    for t in threads:
+        t.start()
+    started.wait()
+    deadline = time.monotonic() + 5
+    while repr(cond).endswith(", 0)>") or repr(cond).endswith(", 1)>"):
+        assert time.monotonic() < deadline, repr(cond)
+        time.sleep(0.01)
+    assert repr(cond).endswith(", 2)>")
+    with cond:
+        cond.notify_all()
+    for t in threads:
+        t.join()
+    assert repr(cond).endswith(", 0)>")

@@ -1,6 +1,7 @@
 /*
  * test_ownership.c: sync_rlock_is_owned / sync_rlock_depth and
- * sync_cond_locked / sync_cond_is_owned (threading's RLock._is_owned,
+ * sync_cond_locked / sync_cond_is_owned / sync_cond_n_waiting
+ * (threading's RLock._is_owned,
  * the recursion depth behind _release_save, Condition.locked()) answered
  * by the daemon: per thread, per process, after fork, across a wait.
  */
@@ -258,7 +259,11 @@ Test(ownership, is_owned_is_given_up_during_a_wait_and_back_after)
         fx_sleep_ms(10);
     }
     cr_assert(eq(int, waiting, 1));
+    /* One waits (threading's repr counts it); notified, it no longer
+     * does, though it has not taken the lock back yet (held here). */
+    cr_assert(eq(int, sync_cond_n_waiting(w.cv), 1));
     cr_assert(eq(int, sync_cond_notify(w.cv, 1), 0));
+    cr_assert(eq(int, sync_cond_n_waiting(w.cv), 0));
     cr_assert(eq(int, sync_cond_release(w.cv), 0));
     pthread_join(t, NULL);
     cr_assert(eq(int, w.owned_before, 1));
@@ -268,6 +273,8 @@ Test(ownership, is_owned_is_given_up_during_a_wait_and_back_after)
     cr_assert(eq(int, sync_cond_locked(w.cv), 0));
     cr_assert(eq(int, sync_cond_is_owned(w.cv), 0));
     cr_assert(eq(int, sync_cond_depth(w.cv), 0));
+    cr_assert(eq(int, sync_cond_n_waiting(w.cv), 0));
+    cr_assert(eq(int, sync_cond_n_waiting(NULL), SYNC_EINVAL));
     sync_cond_close(w.cv);
     sync_rlock_close(r);
     sync_disconnect(c);
