@@ -266,6 +266,9 @@ static void cluster_sem_released(struct cjob *j)
 
     if (j->rv == 0 && u != NULL)
         u->held -= j->n < u->held ? j->n : u->held;
+    /* Not done: the lost ones are still to be told at the next try. */
+    if (j->rv != 0 && u != NULL)
+        u->lost += j->n_lost;
     if (j->rv == 0 && j->n_lost > 0)
         cluster_reply(j, SYNC_ELOST, "some of the UNDO permits were lost: "
                                      "this agent's etcd lease ended while "
