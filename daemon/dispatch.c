@@ -487,6 +487,8 @@ static void dispatch_query(struct session *s, const struct request *rq)
     rp.u.query.n_waiting = (uint32_t)h->obj->ops->n_waiting(h->obj);
     if (h->obj->type == OBJECT_BARRIER) {
         rp.u.query.parties = barrier_from_object(h->obj)->parties;
+        rp.u.query.n_waiting =
+            barrier_parties_waiting(barrier_from_object(h->obj));
         rp.u.query.broken = barrier_from_object(h->obj)->broken;
     }
     if (h->obj->type == OBJECT_LOCK || h->obj->type == OBJECT_RLOCK ||

@@ -584,9 +584,10 @@ int recipe_barrier_state(struct etcd_ctx *c, const char *name, int64_t inc,
     int rv = barrier_read(c, name, inc, NULL, 0, &v);
 
     if (rv == 0) {
-        /* The actor's arrival key is not a waiter's (locally too,
-         * parties - 1 wait while the action runs). */
-        *waiting = v.arrived - (v.actor_alive ? 1 : 0);
+        /* Python's n_waiting: the actor's arrival counts until the
+         * round ends, as the local barrier's does
+         * (barrier_parties_waiting). */
+        *waiting = v.arrived;
         *broken = v.broken;
     }
     return rv;

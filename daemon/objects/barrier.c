@@ -215,6 +215,11 @@ static size_t barrier_n_waiting(const struct object *o)
     return waitq_len(&b->waiters) + waitq_len(&b->next);
 }
 
+uint32_t barrier_parties_waiting(const struct barrier *b)
+{
+    return (uint32_t)waitq_len(&b->waiters) + (b->acting ? 1 : 0);
+}
+
 static int64_t barrier_query(const struct object *o)
 {
     return (int64_t)barrier_n_waiting(o);

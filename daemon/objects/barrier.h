@@ -57,6 +57,10 @@ int barrier_action_done(struct barrier *b, uint64_t owner, bool ok);
  * party runs the action, or an action runs; not broken). */
 bool barrier_would_queue(const struct barrier *b, bool offers_action);
 
+/* Python's Barrier.n_waiting: the parties of the round, the one running
+ * its action among them (threading counts it until the round ends);
+ * arrivals for the next round are not counted before it starts. */
+uint32_t barrier_parties_waiting(const struct barrier *b);
 /* Python reset(): waiters get SYNC_EBROKEN; the barrier is usable again. */
 void barrier_reset(struct barrier *b);
 /* Python abort(): break it; waiters now and later get SYNC_EBROKEN. */

@@ -353,3 +353,26 @@ def test_reprs_have_threadings_shape_and_state():
     for t in threads:
         t.join()
     assert repr(cond).endswith(", 0)>")
+
+
+def test_barrier_n_waiting_during_the_action_is_threadings():
+    """While the action runs, n_waiting counts every party of the round,
+    the one running it too, as threading's does."""
+    seen = {}
+    for mod in (threading, syncd):
+        go = threading.Event()
+        barrier = mod.Barrier(2, action=lambda: go.wait(5))
+        threads = [threading.Thread(target=barrier.wait) for _ in range(2)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 5
+        while barrier.n_waiting < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)
+        seen[mod.__name__] = barrier.n_waiting
+        go.set()
+        for t in threads:
+            t.join()
+        seen[mod.__name__ + " after"] = barrier.n_waiting
+    assert seen == {"threading": 2, "threading after": 0,
+                    "syncd": 2, "syncd after": 0}

@@ -254,3 +254,59 @@ Test(barrier_action, parties_without_an_action_are_released_at_once)
     cr_assert(eq(int, sync_barrier_wait_action(NULL, 1.0, NULL, NULL),
                  SYNC_EINVAL));
 }
+
+/* An action that runs until the test says go (sh->round). */
+static int held_action(void *arg)
+{
+    int i;
+
+    (void)arg;
+    atomic_store(&sh->in_action, 1);
+    for (i = 0; i < 500 && atomic_load(&sh->round) == 0; i++)
+        fx_sleep_ms(10);
+    atomic_store(&sh->in_action, 0);
+    return 0;
+}
+
+/* Python's n_waiting: while the action runs, every party of the round
+ * counts (the runner too: threading increments its count before calling
+ * the action); an arrival during it is not counted before its round. */
+Test(barrier_action, n_waiting_counts_the_round_as_threading_does)
+{
+    sync_client *c;
+    sync_barrier *b;
+    pid_t p[4];
+    int i;
+
+    sh = fx_shared(sizeof(*sh));
+    cr_assert(eq(int, sync_connect(syncd_fx.sock, &c), 0));
+    cr_assert(eq(int, sync_barrier_open(c, "ba/nwait", 2, &b), 0));
+    p[0] = spawn_party("ba/nwait", 2, 0, held_action, 10);
+    for (i = 0; i < 500 && sync_barrier_n_waiting(b) < 1; i++)
+        fx_sleep_ms(10);
+    cr_assert(eq(int, sync_barrier_n_waiting(b), 1));
+    p[1] = spawn_party("ba/nwait", 2, 1, NULL, 10);
+    for (i = 0; i < 500 && atomic_load(&sh->in_action) == 0; i++)
+        fx_sleep_ms(10);
+    cr_assert(eq(int, atomic_load(&sh->in_action), 1));
+    cr_assert(eq(int, sync_barrier_n_waiting(b), 2), "during the action");
+    p[2] = spawn_party("ba/nwait", 2, 2, NULL, 10);
+    fx_sleep_ms(200);
+    cr_assert(eq(int, sync_barrier_n_waiting(b), 2),
+              "an arrival during the action counted");
+    atomic_store(&sh->round, 1);
+    cr_assert(eq(int, fx_waitpid(p[0], 10000), 0));
+    cr_assert(eq(int, fx_waitpid(p[1], 10000), 0));
+    /* The round is over: the one that arrived during it waits now. */
+    for (i = 0; i < 500 && sync_barrier_n_waiting(b) != 1; i++)
+        fx_sleep_ms(10);
+    cr_assert(eq(int, sync_barrier_n_waiting(b), 1), "after the round");
+    p[3] = spawn_party("ba/nwait", 2, 3, NULL, 10);
+    for (i = 2; i < 4; i++)
+        cr_assert(eq(int, fx_waitpid(p[i], 10000), 0));
+    for (i = 0; i < 4; i++)
+        cr_assert(ge(int, atomic_load(&sh->result[i]), 0), "party %d: %d", i,
+                  atomic_load(&sh->result[i]));
+    cr_assert(eq(int, sync_barrier_n_waiting(b), 0));
+    sync_disconnect(c);
+}
