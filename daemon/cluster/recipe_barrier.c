@@ -26,7 +26,8 @@
 
 /* One consistent read of the barrier (round: that of gen). */
 struct barrier_view {
-    int64_t rev, gmod, gen, gen_mod;
+    struct recipe_guard guard;
+    int64_t rev, gen, gen_mod;
     uint32_t arrived;    /* arrival keys of the round */
     bool broken;
     bool mine;           /* the arrival key asked about exists */
@@ -132,7 +133,7 @@ static int barrier_read(struct etcd_ctx *c, const char *name, int64_t inc,
                      &rv);
     if (rv == 0) {
         v->rev = recipe_prim_rev(out);
-        v->gmod = etcd_i64(recipe_kv(out, 0), "mod_revision");
+        v->guard = recipe_prim_guard_of(recipe_kv(out, 0));
         kv = recipe_kv(out, 1);
         v->gen = kv && etcd_unb64(kv, "value", num, sizeof(num)) > 0
                      ? strtoll(num, NULL, 10)
@@ -175,24 +176,24 @@ static int barrier_arrive(struct etcd_ctx *c, const struct recipe_barrier *b,
                           size_t ml, const char *who, const char *info,
                           int64_t *rev, struct recipe_barrier_act *act)
 {
-    char nk[ETCD_KEY_MAX], ak[ETCD_KEY_MAX], gk[ETCD_KEY_MAX],
-        ok[ETCD_KEY_MAX], val[32 + RECIPE_SUFFIX_MAX];
+    char nk[ETCD_KEY_MAX], ak[ETCD_KEY_MAX], ok[ETCD_KEY_MAX],
+        val[32 + RECIPE_SUFFIX_MAX];
     size_t nl = recipe_prim_key(nk, b->name, b->inc, "gen");
     size_t al = recipe_prim_key(ak, b->name, b->inc, "act");
-    size_t gl = recipe_prim_key(gk, b->name, b->inc, "g"), ol;
+    size_t ol;
     const char *actor = b->offers ? who : v->offer;
     json_t *cmp, *ops;
     int rv;
 
     memset(act, 0, sizeof(*act));
     if (v->arrived + 1 < b->parties)
-        return recipe_prim_guarded(c, b->name, b->inc, v->gmod,
+        return recipe_prim_guarded(c, b->name, b->inc, &v->guard,
                                    json_pack("[o]", barrier_put(me, ml, info,
                                                                 b->lease)),
                                    rev);
     if (actor[0] == '\0') {
         snprintf(val, sizeof(val), "%lld", (long long)(v->gen + 1));
-        return recipe_prim_guarded(c, b->name, b->inc, v->gmod,
+        return recipe_prim_guarded(c, b->name, b->inc, &v->guard,
                                    json_pack("[o]", barrier_put(nk, nl, val,
                                                                 0)),
                                    rev);
@@ -202,10 +203,8 @@ static int barrier_arrive(struct etcd_ctx *c, const struct recipe_barrier *b,
      * key joins the round: the actor's is how the others see it die, and
      * a filler that does not act waits in the actor's place. */
     snprintf(val, sizeof(val), "%lld %s", (long long)v->gen, actor);
-    cmp = json_pack("[{s:s,s:o,s:o}]", "target", "MOD", "key",
-                    etcd_b64(gk, gl), "mod_revision", etcd_s64(v->gmod));
-    ops = json_pack("[o,o,o]", barrier_put(gk, gl, "", 0),
-                    barrier_put(ak, al, val, 0),
+    cmp = json_array();
+    ops = json_pack("[o,o]", barrier_put(ak, al, val, 0),
                     barrier_put(me, ml, info, b->lease));
     if (!b->offers && cmp != NULL) {
         /* The queued actor must still be there (its lease not ended). */
@@ -213,7 +212,8 @@ static int barrier_arrive(struct etcd_ctx *c, const struct recipe_barrier *b,
         json_array_append_new(cmp, barrier_cmp("VERSION", ok, ol, "version",
                                                0, "GREATER"));
     }
-    rv = recipe_prim_commit(c, cmp, ops, rev);
+    rv = recipe_prim_guarded_if(c, b->name, b->inc, &v->guard, cmp, ops,
+                                rev);
     if (rv == 0 && b->offers) {
         act->rev = *rev;
         act->round = v->gen;
@@ -570,7 +570,7 @@ int recipe_barrier_op(struct etcd_ctx *c, const char *name, int64_t inc,
         } else {
             json_array_append_new(ops, barrier_put(bk, bl, "aborted", 0));
         }
-        rv = recipe_prim_guarded(c, name, inc, v.gmod, ops, NULL);
+        rv = recipe_prim_guarded(c, name, inc, &v.guard, ops, NULL);
         if (rv != 1)
             return rv;
     }

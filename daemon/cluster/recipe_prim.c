@@ -5,9 +5,12 @@
  */
 #include "cluster/recipe_prim.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "syncclient.h"
 
@@ -64,20 +67,134 @@ int recipe_prim_commit(struct etcd_ctx *c, json_t *cmp, json_t *ops,
     return rv;
 }
 
-int recipe_prim_guarded(struct etcd_ctx *c, const char *name, int64_t inc,
-                        int64_t gmod, json_t *ops, int64_t *rev)
+/* A value no other write of a guard key carries: 64 random bits drawn
+ * once per process, then a counter. */
+static void recipe_prim_tag(char *out, size_t cap)
 {
-    char g[ETCD_KEY_MAX];
-    size_t gl = recipe_prim_key(g, name, inc, "g");
+    static _Atomic uint64_t next;
+    uint64_t base = atomic_load(&next), seed;
 
+    while (base == 0) {
+        if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+            seed = (uint64_t)etcd_now_ms() * 0x9e3779b97f4a7c15ULL ^
+                   (uint64_t)getpid();
+        seed = (seed | 1) << 20; /* room below for the counter */
+        if (atomic_compare_exchange_strong(&next, &base, seed))
+            base = seed;
+    }
+    snprintf(out, cap, "%016llx",
+             (unsigned long long)atomic_fetch_add(&next, 1));
+}
+
+/* What recipe_prim_was_ours's watch saw first. */
+struct guard_first {
+    const char *tag;
+    bool ours;
+    int64_t rev;
+};
+
+static bool guard_first_cb(int type, json_t *kv, void *arg)
+{
+    struct guard_first *f = arg;
+    char v[64];
+
+    f->ours = type == 0 &&
+              etcd_unb64(kv, "value", v, sizeof(v)) == (long)strlen(f->tag) &&
+              strcmp(v, f->tag) == 0;
+    f->rev = etcd_i64(kv, "mod_revision");
+    return true;
+}
+
+struct recipe_guard recipe_prim_guard_of(json_t *kv)
+{
+    struct recipe_guard g = {etcd_i64(kv, "mod_revision"),
+                             etcd_i64(kv, "version")};
+
+    return g;
+}
+
+/*
+ * The guarded txn whose guard (as read: g) failed finds it now as kv:
+ * was the write that moved it one of ours (tag) sent earlier?  The guard
+ * admits one write after g->mod: if kv is the next version, that one
+ * shows; if more came since, the first of them (etcd keeps the history)
+ * is ours or not.  0 (ours: *rev its revision), 1 (someone else's),
+ * SYNC_EUNAVAIL (the history is not there to say: compacted, or etcd out
+ * of reach).
+ */
+static int recipe_prim_was_ours(struct etcd_ctx *c, const char *gk,
+                                size_t gl, const struct recipe_guard *g,
+                                json_t *kv, const char *tag, int64_t *rev)
+{
+    struct guard_first f = {.tag = tag};
+    char v[64];
+    int rv;
+
+    if (kv != NULL && etcd_unb64(kv, "value", v, sizeof(v)) >= 0 &&
+        strcmp(v, tag) == 0) {
+        if (rev != NULL)
+            *rev = etcd_i64(kv, "mod_revision");
+        return 0;
+    }
+    if (kv == NULL || etcd_i64(kv, "version") == g->version + 1)
+        return 1;
+    rv = etcd_watch(c, gk, gl, g->mod + 1, etcd_now_ms() + 3000,
+                    guard_first_cb, &f);
+    if (rv != 0)
+        return SYNC_EUNAVAIL;
+    if (f.ours && rev != NULL)
+        *rev = f.rev;
+    return f.ours ? 0 : 1;
+}
+
+int recipe_prim_guarded_if(struct etcd_ctx *c, const char *name, int64_t inc,
+                           const struct recipe_guard *g, json_t *cmp,
+                           json_t *ops, int64_t *rev)
+{
+    char gk[ETCD_KEY_MAX], tag[32];
+    size_t gl = recipe_prim_key(gk, name, inc, "g");
+    json_t *out;
+    int rv;
+
+    recipe_prim_tag(tag, sizeof(tag));
+    if (cmp == NULL)
+        cmp = json_array();
+    if (cmp != NULL)
+        json_array_append_new(cmp, json_pack("{s:s,s:o,s:o}", "target",
+                                             "MOD", "key", etcd_b64(gk, gl),
+                                             "mod_revision",
+                                             etcd_s64(g->mod)));
     if (ops != NULL)
         json_array_append_new(ops, json_pack("{s:{s:o,s:o}}", "request_put",
-                                             "key", etcd_b64(g, gl), "value",
-                                             etcd_b64("", 0)));
-    return recipe_prim_commit(
-        c, json_pack("[{s:s,s:o,s:o}]", "target", "MOD", "key",
-                     etcd_b64(g, gl), "mod_revision", etcd_s64(gmod)),
-        ops, rev);
+                                             "key", etcd_b64(gk, gl), "value",
+                                             etcd_b64(tag, strlen(tag))));
+    out = recipe_txn(c, cmp && ops ? json_pack("{s:o,s:o,s:[o]}", "compare",
+                                               cmp, "success", ops,
+                                               "failure",
+                                               recipe_prim_range(gk, gl,
+                                                                 false,
+                                                                 false))
+                                   : NULL,
+                     &rv);
+    if (!(cmp && ops)) {
+        json_decref(cmp);
+        json_decref(ops);
+    }
+    if (rv == 0 && recipe_ok(out)) {
+        if (rev != NULL)
+            *rev = recipe_prim_rev(out);
+    } else if (rv == 0) {
+        rv = recipe_prim_was_ours(c, gk, gl, g, recipe_kv(out, 0), tag, rev);
+    }
+    json_decref(out);
+    return rv;
+}
+
+int recipe_prim_guarded(struct etcd_ctx *c, const char *name, int64_t inc,
+                        const struct recipe_guard *g, json_t *ops,
+                        int64_t *rev)
+{
+    return recipe_prim_guarded_if(c, name, inc, g, NULL, ops, rev);
 }
 
 int64_t recipe_prim_rev(json_t *out)

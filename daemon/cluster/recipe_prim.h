@@ -71,10 +71,33 @@ json_t *recipe_prim_kvs(json_t *txn, size_t i);
  */
 int recipe_prim_commit(struct etcd_ctx *c, json_t *cmp, json_t *ops,
                        int64_t *rev);
-/* recipe_prim_commit of ops plus a write of the guard key g of NAME's
- * incarnation, if g's mod revision is still gmod. */
+/* The guard key g of an incarnation as read: every state change writes
+ * it, if it is still as read. */
+struct recipe_guard {
+    int64_t mod;     /* its mod revision (0: absent) */
+    int64_t version; /* its version: how many writes made it so */
+};
+/* The guard as kv (a keys-only read of g, NULL: absent) shows it. */
+struct recipe_guard recipe_prim_guard_of(json_t *kv);
+/*
+ * recipe_prim_commit of ops plus a write of the guard key g of NAME's
+ * incarnation, if g is still as read (g->mod).  Exactly once: g gets a
+ * value no other write carries, so when the guard fails the answer tells
+ * whether this txn's own earlier attempt moved it.  A request is sent
+ * twice more often than it seems: etcd_post's retry after an attempt that
+ * failed but was applied (a leader that died between commit and reply),
+ * and libcurl's own, on a fresh connection, when a reused one closes
+ * before the answer.  Then 0, as if this attempt had done it;
+ * SYNC_EUNAVAIL if etcd's history cannot say.  Without it, a release
+ * sent twice would give back someone else's permit too.
+ */
 int recipe_prim_guarded(struct etcd_ctx *c, const char *name, int64_t inc,
-                        int64_t gmod, json_t *ops, int64_t *rev);
+                        const struct recipe_guard *g, json_t *ops,
+                        int64_t *rev);
+/* The same with more compares (cmp: an array, consumed, or NULL). */
+int recipe_prim_guarded_if(struct etcd_ctx *c, const char *name, int64_t inc,
+                           const struct recipe_guard *g, json_t *cmp,
+                           json_t *ops, int64_t *rev);
 /* A txn answer's revision. */
 int64_t recipe_prim_rev(json_t *out);
 /* Watch every key of NAME's incarnation from rev until fn says so. */

@@ -26,7 +26,8 @@ struct sem_view {
     json_t *out;          /* the answer (owned) */
     json_t *holders;      /* s/ keys, oldest first (borrowed from out) */
     json_t *waiters;      /* w/ keys, oldest first */
-    int64_t rev, gmod, extra;
+    struct recipe_guard guard;
+    int64_t rev, extra;
 };
 
 static int sem_read(struct etcd_ctx *c, const struct recipe_sem *s,
@@ -54,7 +55,7 @@ static int sem_read(struct etcd_ctx *c, const struct recipe_sem *s,
     v->holders = recipe_prim_kvs(v->out, 0);
     v->waiters = recipe_prim_kvs(v->out, 3);
     v->rev = recipe_prim_rev(v->out);
-    v->gmod = etcd_i64(recipe_kv(v->out, 2), "mod_revision");
+    v->guard = recipe_prim_guard_of(recipe_kv(v->out, 2));
     v->extra = 0;
     if (recipe_kv(v->out, 1) != NULL &&
         etcd_unb64(recipe_kv(v->out, 1), "value", num, sizeof(num)) > 0)
@@ -117,7 +118,7 @@ static int sem_take(struct etcd_ctx *c, const struct recipe_sem *s,
                                              "request_delete_range", "key",
                                              etcd_b64(wkey, wl)));
     /* The permit key is new: its create revision is the txn's. */
-    return recipe_prim_guarded(c, s->name, s->inc, v->gmod, ops, token);
+    return recipe_prim_guarded(c, s->name, s->inc, &v->guard, ops, token);
 }
 
 /* Queue as waiter wkey (lease): *wrev its create revision. */
@@ -289,7 +290,7 @@ int recipe_sem_release(struct etcd_ctx *c, const struct recipe_sem *s,
                                                  etcd_b64(xk, xl), "value",
                                                  etcd_b64(num, strlen(num))));
         }
-        rv = recipe_prim_guarded(c, s->name, s->inc, v.gmod, ops, NULL);
+        rv = recipe_prim_guarded(c, s->name, s->inc, &v.guard, ops, NULL);
         json_decref(v.out);
         if (rv != 1)
             return rv;

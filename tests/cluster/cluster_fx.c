@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,7 +18,7 @@ struct cluster_fx cfx;
 
 void cfx_start_agent(int i, const char *urls)
 {
-    const char *args[] = {"--cluster", urls, "--cluster-ttl", CFX_TTL,
+    const char *args[] = {"--cluster", urls, "--cluster-ttl", cfx.ttl,
                           "--config", "/dev/null", NULL};
 
     cfx.pid[i] = syncd_spawn(cfx.sock[i], cfx.log[i], args);
@@ -27,10 +28,11 @@ void cfx_start_agent(int i, const char *urls)
               "agent %d did not start (see %s)", i, cfx.log[i]);
 }
 
-void cfx_init(void)
+static void cfx_init_ttl(const char *ttl)
 {
     int i;
 
+    cfx.ttl = ttl;
     /* Clients see SYNC_ECONN when their agent goes (the chaos workers
      * connect again themselves); test_cluster_reconnect turns it on. */
     setenv("SYNCD_RECONNECT", "0", 0);
@@ -41,13 +43,85 @@ void cfx_init(void)
     snprintf(cfx.dir, sizeof(cfx.dir), "/tmp/syncd-cfx.XXXXXX");
     cr_assert(ne(ptr, mkdtemp(cfx.dir), NULL));
     snprintf(cfx.prefix, sizeof(cfx.prefix), "cluster/%d/", (int)getpid());
-    for (i = 0; i < CFX_AGENTS; i++) {
+    for (i = 0; i <= CFX_LOSSY; i++) {
         snprintf(cfx.sock[i], sizeof(cfx.sock[i]), "%s/%c.sock", cfx.dir,
                  'a' + i);
         snprintf(cfx.log[i], sizeof(cfx.log[i]), "%s/%c.log", cfx.dir,
                  'a' + i);
-        cfx_start_agent(i, cfx.urls);
     }
+    for (i = 0; i < CFX_AGENTS; i++)
+        cfx_start_agent(i, cfx.urls);
+}
+
+void cfx_init(void)
+{
+    cfx_init_ttl(CFX_TTL);
+}
+
+void cfx_init_default_ttl(void)
+{
+    cfx_init_ttl("5");
+}
+
+/* Start the proxy in front of port target: the port it listens on. */
+static int cfx_start_proxy(int target, const char *m1, const char *m2)
+{
+    char tport[16], line[32];
+    int fd[2], n = 0, port;
+    ssize_t r;
+    pid_t pid;
+
+    snprintf(tport, sizeof(tport), "%d", target);
+    snprintf(cfx.proxy_log, sizeof(cfx.proxy_log), "%s/proxy.log", cfx.dir);
+    cr_assert(eq(int, pipe(fd), 0));
+    pid = fx_fork();
+    cr_assert(ge(int, pid, 0));
+    if (pid == 0) {
+        int log = open(cfx.proxy_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+        dup2(fd[1], 1);
+        if (log >= 0)
+            dup2(log, 2);
+        close(fd[0]);
+        execlp("python3", "python3", LOSSY_PROXY, tport, m1, m2,
+               (char *)NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    cfx.proxy_pid = pid;
+    while (n < (int)sizeof(line) - 1 &&
+           (r = read(fd[0], line + n, 1)) == 1 && line[n] != '\n')
+        n++;
+    close(fd[0]);
+    line[n] = '\0';
+    port = atoi(line);
+    cr_assert(gt(int, port, 0), "lossy_proxy.py did not start (see %s)",
+              cfx.proxy_log);
+    return port;
+}
+
+void cfx_start_lossy_agent(const char *match1, const char *match2)
+{
+    char urls[512];
+    const char *rest = strchr(cfx.urls, ',');
+    int port = 0;
+
+    /* The first member's port: "http://127.0.0.1:PORT,..." */
+    cr_assert(ne(ptr, (void *)rest, NULL));
+    for (const char *p = rest; p > cfx.urls; p--)
+        if (*p == ':') {
+            port = atoi(p + 1);
+            break;
+        }
+    cr_assert(gt(int, port, 0), "no port in %s", cfx.urls);
+    port = cfx_start_proxy(port, match1, match2);
+    snprintf(urls, sizeof(urls), "http://127.0.0.1:%d%s", port, rest);
+    cfx_start_agent(CFX_LOSSY, urls);
+}
+
+bool cfx_proxy_dropped(void)
+{
+    return cfx.proxy_pid > 0 && file_contains(cfx.proxy_log, "dropped");
 }
 
 void cfx_kill_agent(int i)
@@ -72,7 +146,11 @@ void cfx_fini(void)
 
     if (cfx.dir[0] == '\0')
         return;
-    for (i = 0; i < CFX_AGENTS; i++) {
+    if (cfx.proxy_pid > 0) {
+        kill(cfx.proxy_pid, SIGKILL);
+        (void)fx_waitpid(cfx.proxy_pid, 5000);
+    }
+    for (i = 0; i <= CFX_LOSSY; i++) {
         if (cfx.killed[i] || cfx.pid[i] <= 0)
             continue;
         kill(cfx.pid[i], SIGTERM);
@@ -83,14 +161,14 @@ void cfx_fini(void)
             ok = false;
         }
     }
-    for (i = 0; i < CFX_AGENTS; i++)
-        if (!cfx_log_clean(i)) {
+    for (i = 0; i <= CFX_LOSSY; i++)
+        if (cfx.pid[i] > 0 && !cfx_log_clean(i)) {
             fprintf(stderr, "cluster fixture: sanitizer report in %s\n",
                     cfx.log[i]);
             ok = false;
         }
     if (!ok) {
-        for (i = 0; i < CFX_AGENTS; i++) {
+        for (i = 0; i <= CFX_LOSSY && cfx.pid[i] > 0; i++) {
             snprintf(cmd, sizeof(cmd), "tail -20 %s >&2", cfx.log[i]);
             (void)system(cmd);
         }

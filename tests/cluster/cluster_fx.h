@@ -18,26 +18,44 @@
 
 #define CFX_AGENTS 2
 #define CFX_TTL "3"
+/* The index of the agent cfx_start_lossy_agent starts, beside A and B. */
+#define CFX_LOSSY CFX_AGENTS
 
 struct cluster_fx {
     char dir[64];
-    char sock[CFX_AGENTS][128];
-    char log[CFX_AGENTS][128];
-    pid_t pid[CFX_AGENTS];
-    bool killed[CFX_AGENTS];
+    char sock[CFX_AGENTS + 1][128];
+    char log[CFX_AGENTS + 1][128];
+    pid_t pid[CFX_AGENTS + 1];
+    bool killed[CFX_AGENTS + 1];
+    pid_t proxy_pid;
+    char proxy_log[128];
     const char *urls;
+    const char *ttl; /* --cluster-ttl of the agents: CFX_TTL or "5" */
     char prefix[48];
 };
 
 extern struct cluster_fx cfx;
 
 /* .init: skip the test unless SYNCD_ETCD_URLS is set (run through
- * etcd_cluster.sh); start both agents. */
+ * etcd_cluster.sh); start both agents, with a lease TTL of CFX_TTL s
+ * (short, so that the tests that wait for one are quick). */
 void cfx_init(void);
+/* The same with the default TTL (5 s), which outlasts a leader election
+ * (about 2 s, longer on a loaded machine) by its documented margin. */
+void cfx_init_default_ttl(void);
 /* .fini: stop the agents, check them, remove the directory. */
 void cfx_fini(void);
-/* Start agent i (again) with --cluster urls, TTL CFX_TTL s. */
+/* Start agent i (again) with --cluster urls and the suite's TTL. */
 void cfx_start_agent(int i, const char *urls);
+/*
+ * A third agent (index CFX_LOSSY) whose first etcd member is reached
+ * through tests/cluster/lossy_proxy.py: etcd applies the first txn whose
+ * body holds both match strings, and its answer is lost, so the agent
+ * sends it again to the next member.  cfx_fini stops both.
+ */
+void cfx_start_lossy_agent(const char *match1, const char *match2);
+/* Whether the proxy has dropped that answer. */
+bool cfx_proxy_dropped(void);
 /* SIGKILL agent i and reap it. */
 void cfx_kill_agent(int i);
 /* A connection to agent i (asserts). */

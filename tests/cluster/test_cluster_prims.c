@@ -274,6 +274,42 @@ Test(cluster_prims, plain_release_by_another_process)
     sync_disconnect(a);
 }
 
+/*
+ * etcd applies an UNDO handle's release but its answer is lost (the
+ * leader died between commit and reply): the agent sends the txn again
+ * to the next member, where its guard no longer holds.  The release
+ * happened once: it gave back its own permit, and not, again, the one
+ * another host's client still holds.
+ */
+Test(cluster_prims, release_whose_answer_was_lost_acts_once)
+{
+    sync_client *b = cfx_connect(1), *l, *c;
+    sync_sem *sb, *sl, *sc;
+
+    /* The release: a txn that compares the guard and deletes a permit. */
+    cfx_start_lossy_agent("\"compare\"", "\"request_delete_range\"");
+    l = cfx_connect(CFX_LOSSY);
+    c = cfx_connect(0);
+    sb = open_sem(b, cfx_name("lost-answer"), 2, false, SYNC_SEM_UNDO);
+    sl = open_sem(l, cfx_name("lost-answer"), 2, false, SYNC_SEM_UNDO);
+    sc = open_sem(c, cfx_name("lost-answer"), 2, false, SYNC_SEM_UNDO);
+    cr_assert(eq(int, sync_sem_acquire(sb, true, 10), 0));
+    cr_assert(eq(int, sync_sem_acquire(sl, true, 10), 0));
+    cr_assert(eq(int, sync_sem_value(sc), 0));
+    cr_assert(eq(int, sync_sem_release(sl, 1), 0));
+    cr_assert(cfx_proxy_dropped(), "the release's answer was not dropped");
+    /* B still holds its permit: one is free, not two. */
+    cr_assert(eq(int, sync_sem_value(sc), 1));
+    cr_assert(eq(int, sync_sem_acquire(sc, true, 10), 0));
+    cr_assert(eq(int, sync_sem_acquire(sc, true, 0.3), SYNC_ETIMEDOUT));
+    cr_assert(eq(int, sync_sem_release(sb, 1), 0));
+    cr_assert(eq(int, sync_sem_release(sc, 1), 0));
+    cr_assert(eq(int, sync_sem_value(sc), 2));
+    sync_disconnect(c);
+    sync_disconnect(l);
+    sync_disconnect(b);
+}
+
 struct fifo {
     atomic_int queued, n;
     atomic_int order[3];

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""A TCP proxy in front of one etcd member that loses answers.
+
+    lossy_proxy.py TARGET_PORT MATCH [MATCH...]
+
+Listens on a free loopback port and prints it on stdout.  Every HTTP/1.1
+request is passed to 127.0.0.1:TARGET_PORT as is; when the request's body
+holds every MATCH string, etcd gets it and applies it, but its answer is
+dropped: the client's connection is closed as the first byte of the answer
+arrives, as when a leader dies between its commit and its reply.  Only the
+first matching request is treated so (later ones pass), and a line
+"dropped PATH" goes to stderr for each drop.
+
+The cluster tests use it to send the agent's txns twice, the way etcd_post's
+own retry does after such a failure, and check that they act once.
+"""
+import socket
+import sys
+import threading
+
+target = int(sys.argv[1])
+matches = [m.encode() for m in sys.argv[2:]]
+lock = threading.Lock()
+drops_left = [1]
+
+
+def should_drop(head, body):
+    if not head.startswith(b"POST /v3/kv/txn "):
+        return False
+    if not all(m in body for m in matches):
+        return False
+    with lock:
+        if drops_left[0] == 0:
+            return False
+        drops_left[0] -= 1
+        return True
+
+
+def content_length(head):
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value.strip())
+    return 0
+
+
+def serve(client):
+    upstream = socket.create_connection(("127.0.0.1", target))
+    drop = threading.Event()
+
+    def answers():
+        try:
+            while True:
+                data = upstream.recv(65536)
+                if not data:
+                    break
+                if drop.is_set():
+                    break
+                client.sendall(data)
+        except OSError:
+            pass
+        for s in (client, upstream):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    threading.Thread(target=answers, daemon=True).start()
+    buf = b""
+    try:
+        while True:
+            data = client.recv(65536)
+            if not data:
+                break
+            buf += data
+            # Whole requests only: curl sends one at a time on a connection.
+            while b"\r\n\r\n" in buf:
+                head, _, rest = buf.partition(b"\r\n\r\n")
+                n = content_length(head)
+                if len(rest) < n:
+                    break
+                body, buf = rest[:n], rest[n:]
+                if should_drop(head, body):
+                    drop.set()
+                    print("dropped", head.split(b" ")[1].decode(),
+                          file=sys.stderr, flush=True)
+                upstream.sendall(head + b"\r\n\r\n" + body)
+    except OSError:
+        pass
+
+
+def main():
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(64)
+    print(ls.getsockname()[1], flush=True)
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()
