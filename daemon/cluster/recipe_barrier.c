@@ -324,11 +324,10 @@ static int barrier_report(struct etcd_ctx *c, const char *name, int64_t inc,
                           const struct recipe_barrier_act *act, bool ok)
 {
     char ak[ETCD_KEY_MAX], nk[ETCD_KEY_MAX], bk[ETCD_KEY_MAX],
-        gk[ETCD_KEY_MAX], mk[ETCD_KEY_MAX], num[32];
+        mk[ETCD_KEY_MAX], num[32];
     size_t al = recipe_prim_key(ak, name, inc, "act");
     size_t nl = recipe_prim_key(nk, name, inc, "gen");
     size_t bl = recipe_prim_key(bk, name, inc, "broken");
-    size_t gl = recipe_prim_key(gk, name, inc, "g");
     size_t ml = barrier_round_key(mk, name, inc, act->round, act->who);
     const char *why = "the barrier's action failed";
     json_t *cmp, *ops;
@@ -336,9 +335,9 @@ static int barrier_report(struct etcd_ctx *c, const char *name, int64_t inc,
     /* Still this round's action: not reset, not reported. */
     cmp = json_pack("[o]", barrier_cmp("CREATE", ak, al, "create_revision",
                                        act->rev, "EQUAL"));
-    ops = json_pack("[{s:{s:o}},{s:{s:o}},o]", "request_delete_range", "key",
+    ops = json_pack("[{s:{s:o}},{s:{s:o}}]", "request_delete_range", "key",
                     etcd_b64(ak, al), "request_delete_range", "key",
-                    etcd_b64(mk, ml), barrier_put(gk, gl, "", 0));
+                    etcd_b64(mk, ml));
     if (ok && cmp != NULL && ops != NULL) {
         /* ... nor broken (a party timed out or died, an abort), and the
          * actor's lease has not ended (etcd would have told the others
@@ -353,7 +352,10 @@ static int barrier_report(struct etcd_ctx *c, const char *name, int64_t inc,
         json_array_append_new(ops, barrier_put(bk, bl, why, 0));
     }
     atomic_store(&c->cancelled, false);
-    return recipe_prim_commit(c, cmp, ops, NULL);
+    /* Sent twice (its answer lost), the second finds act gone: the first
+     * did it if g holds its write since act was made. */
+    return recipe_prim_tagged(c, name, inc, cmp, ops, act->rev + 1, NULL,
+                              NULL);
 }
 
 /* Wait in round gen as arrival me (suffix who, created at revision rev):

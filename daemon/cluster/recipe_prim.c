@@ -6,6 +6,7 @@
 #include "cluster/recipe_prim.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,25 +87,6 @@ static void recipe_prim_tag(char *out, size_t cap)
              (unsigned long long)atomic_fetch_add(&next, 1));
 }
 
-/* What recipe_prim_was_ours's watch saw first. */
-struct guard_first {
-    const char *tag;
-    bool ours;
-    int64_t rev;
-};
-
-static bool guard_first_cb(int type, json_t *kv, void *arg)
-{
-    struct guard_first *f = arg;
-    char v[64];
-
-    f->ours = type == 0 &&
-              etcd_unb64(kv, "value", v, sizeof(v)) == (long)strlen(f->tag) &&
-              strcmp(v, f->tag) == 0;
-    f->rev = etcd_i64(kv, "mod_revision");
-    return true;
-}
-
 struct recipe_guard recipe_prim_guard_of(json_t *kv)
 {
     struct recipe_guard g = {etcd_i64(kv, "mod_revision"),
@@ -113,57 +95,66 @@ struct recipe_guard recipe_prim_guard_of(json_t *kv)
     return g;
 }
 
+/* What recipe_prim_was_ours's watch looks for. */
+struct tag_search {
+    const char *tag;
+    int64_t last;  /* g's mod revision now: the history ends there */
+    bool ours;
+    int64_t rev;
+};
+
+static bool tag_search_cb(int type, json_t *kv, void *arg)
+{
+    struct tag_search *f = arg;
+    char v[64];
+
+    f->rev = etcd_i64(kv, "mod_revision");
+    f->ours = type == 0 &&
+              etcd_unb64(kv, "value", v, sizeof(v)) == (long)strlen(f->tag) &&
+              strcmp(v, f->tag) == 0;
+    return f->ours || f->rev >= f->last;
+}
+
 /*
- * The guarded txn whose guard (as read: g) failed finds it now as kv:
- * was the write that moved it one of ours (tag) sent earlier?  The guard
- * admits one write after g->mod: if kv is the next version, that one
- * shows; if more came since, the first of them (etcd keeps the history)
- * is ours or not.  0 (ours: *rev its revision), 1 (someone else's),
- * SYNC_EUNAVAIL (the history is not there to say: compacted, or etcd out
- * of reach).
+ * A tagged txn's compares failed and g is now kv (NULL: absent): did an
+ * earlier sending of it (tag) get applied after revision since?  g shows
+ * tag if nobody wrote it after; else etcd's history of g since then
+ * holds it or not.  0 (ours: *rev its revision), 1 (not), SYNC_EUNAVAIL
+ * (the history is not there to say: compacted, or etcd out of reach).
  */
 static int recipe_prim_was_ours(struct etcd_ctx *c, const char *gk,
-                                size_t gl, const struct recipe_guard *g,
-                                json_t *kv, const char *tag, int64_t *rev)
+                                size_t gl, int64_t since, json_t *kv,
+                                const char *tag, int64_t *rev)
 {
-    struct guard_first f = {.tag = tag};
+    struct tag_search f = {.tag = tag, .last = etcd_i64(kv, "mod_revision")};
     char v[64];
-    int rv;
 
     if (kv != NULL && etcd_unb64(kv, "value", v, sizeof(v)) >= 0 &&
         strcmp(v, tag) == 0) {
         if (rev != NULL)
-            *rev = etcd_i64(kv, "mod_revision");
+            *rev = f.last;
         return 0;
     }
-    if (kv == NULL || etcd_i64(kv, "version") == g->version + 1)
+    if (kv == NULL || f.last < since)
         return 1;
-    rv = etcd_watch(c, gk, gl, g->mod + 1, etcd_now_ms() + 3000,
-                    guard_first_cb, &f);
-    if (rv != 0)
+    if (etcd_watch(c, gk, gl, since, etcd_now_ms() + 3000, tag_search_cb,
+                   &f) != 0)
         return SYNC_EUNAVAIL;
     if (f.ours && rev != NULL)
         *rev = f.rev;
     return f.ours ? 0 : 1;
 }
 
-int recipe_prim_guarded_if(struct etcd_ctx *c, const char *name, int64_t inc,
-                           const struct recipe_guard *g, json_t *cmp,
-                           json_t *ops, int64_t *rev)
+int recipe_prim_tagged(struct etcd_ctx *c, const char *name, int64_t inc,
+                       json_t *cmp, json_t *ops, int64_t since,
+                       const struct recipe_guard *g, int64_t *rev)
 {
     char gk[ETCD_KEY_MAX], tag[32];
     size_t gl = recipe_prim_key(gk, name, inc, "g");
-    json_t *out;
+    json_t *out, *kv;
     int rv;
 
     recipe_prim_tag(tag, sizeof(tag));
-    if (cmp == NULL)
-        cmp = json_array();
-    if (cmp != NULL)
-        json_array_append_new(cmp, json_pack("{s:s,s:o,s:o}", "target",
-                                             "MOD", "key", etcd_b64(gk, gl),
-                                             "mod_revision",
-                                             etcd_s64(g->mod)));
     if (ops != NULL)
         json_array_append_new(ops, json_pack("{s:{s:o,s:o}}", "request_put",
                                              "key", etcd_b64(gk, gl), "value",
@@ -184,10 +175,35 @@ int recipe_prim_guarded_if(struct etcd_ctx *c, const char *name, int64_t inc,
         if (rev != NULL)
             *rev = recipe_prim_rev(out);
     } else if (rv == 0) {
-        rv = recipe_prim_was_ours(c, gk, gl, g, recipe_kv(out, 0), tag, rev);
+        kv = recipe_kv(out, 0);
+        /* Guarded, and g one write past the read: that write is what g
+         * shows, ours or not; no history to search. */
+        if (g != NULL && kv != NULL &&
+            etcd_i64(kv, "version") == g->version + 1)
+            since = INT64_MAX;
+        rv = recipe_prim_was_ours(c, gk, gl, since, kv, tag, rev);
     }
     json_decref(out);
     return rv;
+}
+
+int recipe_prim_guarded_if(struct etcd_ctx *c, const char *name, int64_t inc,
+                           const struct recipe_guard *g, json_t *cmp,
+                           json_t *ops, int64_t *rev)
+{
+    char gk[ETCD_KEY_MAX];
+    size_t gl = recipe_prim_key(gk, name, inc, "g");
+
+    if (cmp == NULL)
+        cmp = json_array();
+    if (cmp != NULL)
+        json_array_append_new(cmp, json_pack("{s:s,s:o,s:o}", "target",
+                                             "MOD", "key", etcd_b64(gk, gl),
+                                             "mod_revision",
+                                             etcd_s64(g->mod)));
+    /* The guard admits one write after g->mod: ours or not, it is the
+     * first in g's history since. */
+    return recipe_prim_tagged(c, name, inc, cmp, ops, g->mod + 1, g, rev);
 }
 
 int recipe_prim_guarded(struct etcd_ctx *c, const char *name, int64_t inc,

@@ -94,6 +94,15 @@ struct recipe_guard recipe_prim_guard_of(json_t *kv);
 int recipe_prim_guarded(struct etcd_ctx *c, const char *name, int64_t inc,
                         const struct recipe_guard *g, json_t *ops,
                         int64_t *rev);
+/*
+ * The exactly-once part alone: run {compare: cmp, success: ops plus a
+ * write of g with a tag of its own} (consumed); when a compare fails,
+ * 0 all the same if an earlier sending of this txn wrote g after
+ * revision since.  g (or NULL): the guard as read, if cmp holds it.
+ */
+int recipe_prim_tagged(struct etcd_ctx *c, const char *name, int64_t inc,
+                       json_t *cmp, json_t *ops, int64_t since,
+                       const struct recipe_guard *g, int64_t *rev);
 /* The same with more compares (cmp: an array, consumed, or NULL). */
 int recipe_prim_guarded_if(struct etcd_ctx *c, const char *name, int64_t inc,
                            const struct recipe_guard *g, json_t *cmp,

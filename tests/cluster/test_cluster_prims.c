@@ -903,6 +903,44 @@ Test(cluster_prims, barrier_action_once_per_round_across_agents)
     cr_assert(eq(int, atomic_load(&ar->actor_index), 2));
 }
 
+/* The action's runner reports success and etcd applies it, but the
+ * answer is lost: the agent sends the report again, finds the action's
+ * key gone, and must not take that for a barrier broken meanwhile. */
+Test(cluster_prims, barrier_report_whose_answer_was_lost_acts_once)
+{
+    sync_client *a = cfx_connect(0);
+    sync_barrier *b = NULL;
+    pid_t p[3];
+    int i;
+
+    ar = fx_shared(sizeof(*ar));
+    /* The success report: it compares versions and deletes the act key. */
+    cfx_start_lossy_agent("\"VERSION\"", "\"request_delete_range\"");
+    cr_assert(eq(int, sync_barrier_open(a, cfx_name("LOSTACT"), 3, &b), 0));
+    for (i = 0; i < 2; i++) {
+        p[i] = fx_fork();
+        if (p[i] == 0)
+            _exit(act_party(i, cfx_name("LOSTACT"), NULL, i, 1));
+    }
+    wait_for_count(&ar->arrived, 2);
+    for (int k = 0; k < 500 && sync_barrier_n_waiting(b) < 2; k++)
+        fx_sleep_ms(10);
+    p[2] = fx_fork();
+    if (p[2] == 0)
+        _exit(act_party(CFX_LOSSY, cfx_name("LOSTACT"), counting_action, 2,
+                        1));
+    for (i = 0; i < 3; i++)
+        cr_assert(eq(int, fx_waitpid(p[i], 40000), 0), "party %d", i);
+    cr_assert(cfx_proxy_dropped(), "the report's answer was not dropped");
+    for (i = 0; i < 3; i++)
+        cr_assert(ge(int, atomic_load(&ar->result[i]), 0), "party %d: %s", i,
+                  sync_strerror(atomic_load(&ar->result[i])));
+    cr_assert(eq(int, atomic_load(&ar->actions[0]), 1));
+    cr_assert(eq(int, sync_barrier_broken(b), 0));
+    sync_barrier_close(b);
+    sync_disconnect(a);
+}
+
 /* Only the first party (host A) offers; the last to arrive (host B) does
  * not: the first is asked, the others return after it finished.  Then
  * arrivals during an action wait for it and make up the next round. */
