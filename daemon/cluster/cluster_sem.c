@@ -250,6 +250,12 @@ static void cluster_sem_acquired(struct cjob *j)
         cluster_prim_granted(j, j->token, 0);
         return;
     }
+    /* A take whose txn failed or was cut off may have been applied all
+     * the same (its answer lost): its key would hold a permit nobody was
+     * told of, for ever without UNDO.  Delete that key: gone or never
+     * made, the permit is not held.  A timeout never follows a take. */
+    if (rv != SYNC_ETIMEDOUT && j->lease != 0)
+        cluster_sem_undo(cs, j->obj, j->handle, j->seq, j->lease);
     if (rv == SYNC_EINTR && j->cancel_as_timeout)
         rv = SYNC_ETIMEDOUT;
     cluster_reply(j, rv == SYNC_ENOENT ? SYNC_EUNAVAIL : rv,
@@ -279,6 +285,14 @@ static void cluster_sem_released(struct cjob *j)
                       j->rv == SYNC_EVALUE ? "semaphore released too many "
                                              "times"
                                            : NULL);
+    /* Not proven given back (etcd may have applied it): as a Lock's
+     * release, end the lease, so the UNDO permits go with it and are
+     * counted lost, and a release sent again cannot give back someone
+     * else's permit in place of one already gone. */
+    if (u != NULL && j->rv != 0 && j->rv != SYNC_EVALUE &&
+        j->cs->s != NULL && j->cs->lease == j->lease)
+        cluster_lease_lost(j->cs, "a release of UNDO permits did not reach "
+                                  "etcd");
 }
 
 void cluster_sem_done(struct cjob *j)
@@ -292,10 +306,13 @@ void cluster_sem_done(struct cjob *j)
         break;
     default:
         if (j->rv != 0)
-            log_warnx("cluster: %s '%s': giving back UNDO permits: %s (they "
-                      "come back when the lease ends)",
+            log_warnx("cluster: %s '%s': giving back %s: %s (%s)",
                       object_type_name((enum object_type)j->type), j->name,
-                      sync_strerror(j->rv));
+                      j->obj->undo ? "UNDO permits" : "a permit taken by "
+                                                      "a failed acquire",
+                      sync_strerror(j->rv),
+                      j->obj->undo ? "they come back when the lease ends"
+                                   : "it stays taken");
         else if (j->seq == 0 && j->cs->s != NULL)
             log_info("cluster: %s '%s': UNDO permits of pid %d uid %u given "
                      "back (handle closed)",

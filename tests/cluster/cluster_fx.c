@@ -64,14 +64,16 @@ void cfx_init_default_ttl(void)
 }
 
 /* Start the proxy in front of port target: the port it listens on. */
-static int cfx_start_proxy(int target, const char *m1, const char *m2)
+static int cfx_start_proxy(int target, double drop_s, const char *m1,
+                           const char *m2)
 {
-    char tport[16], line[32];
+    char tport[16], secs[32], line[32];
     int fd[2], n = 0, port;
     ssize_t r;
     pid_t pid;
 
     snprintf(tport, sizeof(tport), "%d", target);
+    snprintf(secs, sizeof(secs), "%.3f", drop_s);
     snprintf(cfx.proxy_log, sizeof(cfx.proxy_log), "%s/proxy.log", cfx.dir);
     cr_assert(eq(int, pipe(fd), 0));
     pid = fx_fork();
@@ -83,7 +85,7 @@ static int cfx_start_proxy(int target, const char *m1, const char *m2)
         if (log >= 0)
             dup2(log, 2);
         close(fd[0]);
-        execlp("python3", "python3", LOSSY_PROXY, tport, m1, m2,
+        execlp("python3", "python3", LOSSY_PROXY, tport, secs, m1, m2,
                (char *)NULL);
         _exit(127);
     }
@@ -100,7 +102,8 @@ static int cfx_start_proxy(int target, const char *m1, const char *m2)
     return port;
 }
 
-void cfx_start_lossy_agent(const char *match1, const char *match2)
+void cfx_start_lossy_agent(double drop_s, bool alone, const char *match1,
+                           const char *match2)
 {
     char urls[512];
     const char *rest = strchr(cfx.urls, ',');
@@ -114,8 +117,9 @@ void cfx_start_lossy_agent(const char *match1, const char *match2)
             break;
         }
     cr_assert(gt(int, port, 0), "no port in %s", cfx.urls);
-    port = cfx_start_proxy(port, match1, match2);
-    snprintf(urls, sizeof(urls), "http://127.0.0.1:%d%s", port, rest);
+    port = cfx_start_proxy(port, drop_s, match1, match2);
+    snprintf(urls, sizeof(urls), "http://127.0.0.1:%d%s", port,
+             alone ? "" : rest);
     cfx_start_agent(CFX_LOSSY, urls);
 }
 

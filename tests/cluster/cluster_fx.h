@@ -50,10 +50,13 @@ void cfx_start_agent(int i, const char *urls);
 /*
  * A third agent (index CFX_LOSSY) whose first etcd member is reached
  * through tests/cluster/lossy_proxy.py: etcd applies the first txn whose
- * body holds both match strings, and its answer is lost, so the agent
- * sends it again to the next member.  cfx_fini stops both.
+ * body holds both match strings, and its answer is lost; so are those of
+ * the matching txns of the next drop_s seconds.  The agent sends them
+ * again: to the other members, or (alone) through the proxy only.
+ * cfx_fini stops both.
  */
-void cfx_start_lossy_agent(const char *match1, const char *match2);
+void cfx_start_lossy_agent(double drop_s, bool alone, const char *match1,
+                           const char *match2);
 /* Whether the proxy has dropped that answer. */
 bool cfx_proxy_dropped(void);
 /* SIGKILL agent i and reap it. */

@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """A TCP proxy in front of one etcd member that loses answers.
 
-    lossy_proxy.py TARGET_PORT MATCH [MATCH...]
+    lossy_proxy.py TARGET_PORT SECONDS MATCH [MATCH...]
 
 Listens on a free loopback port and prints it on stdout.  Every HTTP/1.1
 request is passed to 127.0.0.1:TARGET_PORT as is; when the request's body
 holds every MATCH string, etcd gets it and applies it, but its answer is
 dropped: the client's connection is closed as the first byte of the answer
-arrives, as when a leader dies between its commit and its reply.  Only the
-first matching request is treated so (later ones pass), and a line
-"dropped PATH" goes to stderr for each drop.
+arrives, as when a leader dies between its commit and its reply.  SECONDS
+0: only the first matching request is treated so; else every matching one
+for SECONDS after the first (the member stays that way as long as a
+call's retries last).  A line "dropped PATH" goes to stderr for each drop.
 
 The cluster tests use it to send the agent's txns twice, the way etcd_post's
 own retry does after such a failure, and check that they act once.
@@ -17,11 +18,13 @@ own retry does after such a failure, and check that they act once.
 import socket
 import sys
 import threading
+import time
 
 target = int(sys.argv[1])
-matches = [m.encode() for m in sys.argv[2:]]
+window = float(sys.argv[2])
+matches = [m.encode() for m in sys.argv[3:]]
 lock = threading.Lock()
-drops_left = [1]
+first_drop = [None]
 
 
 def should_drop(head, body):
@@ -30,10 +33,11 @@ def should_drop(head, body):
     if not all(m in body for m in matches):
         return False
     with lock:
-        if drops_left[0] == 0:
-            return False
-        drops_left[0] -= 1
-        return True
+        now = time.monotonic()
+        if first_drop[0] is None:
+            first_drop[0] = now
+            return True
+        return now - first_drop[0] < window
 
 
 def content_length(head):

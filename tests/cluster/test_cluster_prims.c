@@ -287,7 +287,8 @@ Test(cluster_prims, release_whose_answer_was_lost_acts_once)
     sync_sem *sb, *sl, *sc;
 
     /* The release: a txn that compares the guard and deletes a permit. */
-    cfx_start_lossy_agent("\"compare\"", "\"request_delete_range\"");
+    cfx_start_lossy_agent(0, false, "\"compare\"",
+                          "\"request_delete_range\"");
     l = cfx_connect(CFX_LOSSY);
     c = cfx_connect(0);
     sb = open_sem(b, cfx_name("lost-answer"), 2, false, SYNC_SEM_UNDO);
@@ -306,6 +307,78 @@ Test(cluster_prims, release_whose_answer_was_lost_acts_once)
     cr_assert(eq(int, sync_sem_release(sc, 1), 0));
     cr_assert(eq(int, sync_sem_value(sc), 2));
     sync_disconnect(c);
+    sync_disconnect(l);
+    sync_disconnect(b);
+}
+
+/* Poll sync_sem_value(s) until it is want (5 s at most); the last value. */
+static int sem_value_becomes(sync_sem *s, int want)
+{
+    int v = sync_sem_value(s);
+
+    for (int k = 0; k < 250 && v != want; k++) {
+        fx_sleep_ms(20);
+        v = sync_sem_value(s);
+    }
+    return v;
+}
+
+/*
+ * Every answer to an UNDO acquire's take is lost (its agent reaches etcd
+ * through the lossy proxy alone): etcd made the permit key, the client is
+ * told SYNC_EUNAVAIL.  That permit must not stay taken by nobody for as
+ * long as the session lives: the agent deletes the key.
+ */
+Test(cluster_prims, acquire_whose_answers_were_lost_takes_nothing)
+{
+    sync_client *b = cfx_connect(1), *l;
+    sync_sem *sb, *sl;
+
+    /* The take: a guarded txn whose permit key has the lease. */
+    cfx_start_lossy_agent(6.5, true, "\"compare\"", "\"lease\"");
+    l = cfx_connect(CFX_LOSSY);
+    sb = open_sem(b, cfx_name("lost-take"), 2, false, SYNC_SEM_UNDO);
+    sl = open_sem(l, cfx_name("lost-take"), 2, false, SYNC_SEM_UNDO);
+    cr_assert(eq(int, sync_sem_acquire(sl, true, 20), SYNC_EUNAVAIL));
+    cr_assert(cfx_proxy_dropped(), "no answer was dropped");
+    cr_assert(eq(int, sem_value_becomes(sb, 2), 2),
+              "the permit etcd took for the failed acquire stayed taken");
+    sync_disconnect(l);
+    sync_disconnect(b);
+}
+
+/*
+ * Every answer to an UNDO handle's release is lost for a while: the
+ * client is told SYNC_EUNAVAIL, and etcd may have given the permit back.
+ * The agent cannot tell, so (as for a Lock) it ends the lease: the permit
+ * is gone either way and counted lost, and a release sent again says
+ * SYNC_ELOST instead of giving back the permit another host holds.
+ */
+Test(cluster_prims, release_whose_answers_were_lost_gives_back_nothing_else)
+{
+    sync_client *b = cfx_connect(1), *l;
+    sync_sem *sb, *sl;
+    double t0;
+
+    cfx_start_lossy_agent(6.5, true, "\"compare\"",
+                          "\"request_delete_range\"");
+    l = cfx_connect(CFX_LOSSY);
+    sb = open_sem(b, cfx_name("lost-release"), 2, false, SYNC_SEM_UNDO);
+    sl = open_sem(l, cfx_name("lost-release"), 2, false, SYNC_SEM_UNDO);
+    cr_assert(eq(int, sync_sem_acquire(sb, true, 10), 0));
+    cr_assert(eq(int, sync_sem_acquire(sl, true, 10), 0));
+    t0 = fx_now();
+    cr_assert(eq(int, sync_sem_release(sl, 1), SYNC_EUNAVAIL));
+    cr_assert(cfx_proxy_dropped(), "no answer was dropped");
+    cr_assert(file_contains(cfx.log[CFX_LOSSY], "given up"),
+              "the agent kept a lease it cannot vouch for");
+    /* The proxy passes releases again: one sent now would reach etcd. */
+    fx_sleep_ms((int)(1000 * (7.0 - (fx_now() - t0))));
+    cr_assert(eq(int, sync_sem_release(sl, 1), SYNC_ELOST));
+    /* B's permit is still B's. */
+    cr_assert(eq(int, sem_value_becomes(sb, 1), 1));
+    cr_assert(eq(int, sync_sem_release(sb, 1), 0));
+    cr_assert(eq(int, sync_sem_value(sb), 2));
     sync_disconnect(l);
     sync_disconnect(b);
 }
@@ -915,7 +988,8 @@ Test(cluster_prims, barrier_report_whose_answer_was_lost_acts_once)
 
     ar = fx_shared(sizeof(*ar));
     /* The success report: it compares versions and deletes the act key. */
-    cfx_start_lossy_agent("\"VERSION\"", "\"request_delete_range\"");
+    cfx_start_lossy_agent(0, false, "\"VERSION\"",
+                          "\"request_delete_range\"");
     cr_assert(eq(int, sync_barrier_open(a, cfx_name("LOSTACT"), 3, &b), 0));
     for (i = 0; i < 2; i++) {
         p[i] = fx_fork();
