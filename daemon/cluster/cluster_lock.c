@@ -358,6 +358,11 @@ static void cluster_acquire_done(struct cjob *j)
                                    ? "this agent's etcd lease ended while "
                                      "the lock was sought"
                                    : NULL);
+    /* A contender key left in etcd would queue everyone behind nobody
+     * for as long as the lease lives: end it. */
+    if (j->grant.astray && live)
+        cluster_lease_lost(cs, "the contender key of a failed acquire "
+                               "could not be deleted");
     cluster_unpark(cs, o);
 }
 

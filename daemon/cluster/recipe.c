@@ -205,8 +205,8 @@ static size_t recipe_ckey(char *k, const char *name, char kind,
 /* Delete contender suffix's q/ and m/ keys, even when the ctx was
  * cancelled (a wait that ends must not leave its contender in the queue
  * until its lease ends, nor a mark that reads as a dead holder). */
-static void recipe_drop(struct etcd_ctx *c, const char *name,
-                        const char *suffix)
+static int recipe_drop(struct etcd_ctx *c, const char *name,
+                       const char *suffix)
 {
     char q[ETCD_KEY_MAX], m[ETCD_KEY_MAX];
     size_t ql = recipe_ckey(q, name, 'q', suffix);
@@ -221,6 +221,7 @@ static void recipe_drop(struct etcd_ctx *c, const char *name,
                                   "key", etcd_b64(m, ml)),
                      &rv);
     json_decref(out);
+    return rv;
 }
 
 /*
@@ -302,8 +303,8 @@ static int recipe_lock_turn(struct etcd_ctx *c, const char *name,
         rv = recipe_confirm(c, name, suffix, myrev, g);
     if (rv == 0)
         g->token = myrev;
-    else if (rv != SYNC_ENOENT)
-        recipe_drop(c, name, suffix);
+    else if (rv != SYNC_ENOENT && recipe_drop(c, name, suffix) != 0)
+        g->astray = true;
     return rv;
 }
 
@@ -382,6 +383,17 @@ int recipe_lock_acquire(struct etcd_ctx *c, const char *name, int64_t lease,
     if (rv == 0)
         rv = recipe_lock_enqueue_seen(name, out, &myrev, g);
     json_decref(out);
+    /* Failed or cut off, the enqueue may have been applied all the same
+     * (its answer lost): a contender key under a live lease would queue
+     * everyone behind nobody, and its mark would read as a dead holder.
+     * (SYNC_ENOENT: no lease, so nothing was made.) */
+    if (rv != 0 && rv != SYNC_ENOENT) {
+        char suffix[RECIPE_SUFFIX_MAX];
+
+        snprintf(suffix, sizeof(suffix), "%016llx-%08llx",
+                 (unsigned long long)lease, (unsigned long long)seq);
+        g->astray = recipe_drop(c, name, suffix) != 0;
+    }
     if (rv != 0 || g->token != 0)
         return rv;
     return recipe_lock_queued(c, name, lease, seq, myrev, deadline_ms,
@@ -422,7 +434,7 @@ void recipe_lock_forget(struct etcd_ctx *c, const char *name, int64_t lease,
 
     snprintf(suffix, sizeof(suffix), "%016llx-%08llx",
              (unsigned long long)lease, (unsigned long long)seq);
-    recipe_drop(c, name, suffix);
+    (void)recipe_drop(c, name, suffix);
 }
 
 /* The deletions of that release; k gets the contender key. */

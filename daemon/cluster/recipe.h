@@ -49,14 +49,16 @@ struct recipe_grant {
     bool owner_died;   /* a previous holder never released */
     int n_stale;       /* marks of dead holders found (some of them) */
     char stale[RECIPE_STALE_MAX][RECIPE_SUFFIX_MAX]; /* their LEASE-SEQ */
+    bool astray;       /* failed, and its contender key (which etcd may
+                          have made) could not be deleted */
 };
 
 /*
  * Contend for the lock NAME with key q/LEASE-SEQ (value: info, who holds
  * it), FIFO by create revision, watching only the predecessor's key.
  * deadline_ms: monotonic; < 0 none.  may_wait false: try once.  On any
- * failure the key is deleted again (best effort: the lease ends it
- * otherwise).  0 and *g; SYNC_ETIMEDOUT; SYNC_EINTR; SYNC_ENOENT (the
+ * failure the key is deleted again, even when the enqueue itself failed
+ * (etcd may have applied it); g->astray when that delete failed too.  0 and *g; SYNC_ETIMEDOUT; SYNC_EINTR; SYNC_ENOENT (the
  * lease is gone: nothing is held); SYNC_EUNAVAIL.
  */
 int recipe_lock_acquire(struct etcd_ctx *c, const char *name, int64_t lease,

@@ -58,6 +58,32 @@ Test(cluster, lock_state_is_shared_by_both_agents)
     sync_disconnect(b);
 }
 
+/*
+ * Every answer to a Lock acquire's enqueue is lost for a while (its agent
+ * reaches etcd through the lossy proxy alone): etcd made the contender
+ * key and its mark, the client is told SYNC_EUNAVAIL.  That key must not
+ * stay queued under the live lease: the next client on the other host
+ * gets the lock at once, not told that a holder died.
+ */
+Test(cluster, acquire_whose_answers_were_lost_leaves_no_contender)
+{
+    sync_client *b = cfx_connect(1), *l;
+    sync_lock *lb = open_lock(b, cfx_name("lost-enqueue")), *ll;
+
+    /* The enqueue: puts the contender key and reads keys only. */
+    cfx_start_lossy_agent(6.5, true, "\"request_put\"", "\"keys_only\"");
+    l = cfx_connect(CFX_LOSSY);
+    ll = open_lock(l, cfx_name("lost-enqueue"));
+    cr_assert(eq(int, sync_lock_acquire(ll, true, 20), SYNC_EUNAVAIL));
+    cr_assert(cfx_proxy_dropped(), "no answer was dropped");
+    cr_assert(eq(int, sync_lock_acquire(lb, true, 3), 0),
+              "a contender nobody knows of holds the queue");
+    cr_assert(eq(int, sync_lock_owner_died(lb), 0));
+    cr_assert(eq(int, sync_lock_release(lb), 0));
+    sync_disconnect(l);
+    sync_disconnect(b);
+}
+
 /* A timeout is honoured: not before it, not much after. */
 Test(cluster, lock_timeout_across_agents)
 {
