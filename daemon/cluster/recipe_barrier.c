@@ -510,8 +510,15 @@ int recipe_barrier_wait(struct etcd_ctx *c, const struct recipe_barrier *b,
         }
         ml = barrier_round_key(me, b->name, b->inc, v.gen, who);
         rv = barrier_arrive(c, b, &v, me, ml, who, info, &rev, act);
-        if (rv < 0)
+        if (rv < 0) {
+            /* Failed or cut off, the arrival may have been applied all
+             * the same (its answer lost): a party nobody waits in would
+             * let the round complete short of one.  A party that leaves
+             * abnormally breaks the round, as a timeout does. */
+            (void)barrier_break(c, b->name, b->inc, &v,
+                                "a party's arrival failed", me, ml);
             return rv;
+        }
         if (rv == 1)
             continue;
         *index = v.arrived;

@@ -1015,6 +1015,51 @@ Test(cluster_prims, barrier_report_whose_answer_was_lost_acts_once)
     sync_disconnect(a);
 }
 
+/*
+ * Every answer to a party's arrival is lost for a while (its agent
+ * reaches etcd through the lossy proxy alone): etcd may hold its arrival
+ * key, the party is told SYNC_EUNAVAIL.  The round must not complete
+ * short of that party: it breaks, as when a party times out (Python
+ * breaks the barrier when anything interrupts a wait).
+ */
+Test(cluster_prims, barrier_arrival_whose_answers_were_lost_breaks_the_round)
+{
+    sync_client *a = cfx_connect(0), *l;
+    sync_barrier *ba = NULL, *bl = NULL;
+    atomic_int *rv = fx_shared(sizeof(*rv));
+    pid_t p;
+
+    /* The arrival: a guarded txn whose arrival key has the lease. */
+    cfx_start_lossy_agent(6.5, true, "\"compare\"", "\"lease\"");
+    l = cfx_connect(CFX_LOSSY);
+    cr_assert(eq(int, sync_barrier_open(a, cfx_name("lost-arrival"), 3, &ba),
+                 0));
+    cr_assert(eq(int, sync_barrier_open(l, cfx_name("lost-arrival"), 3, &bl),
+                 0));
+    atomic_store(rv, 99);
+    p = fx_fork();
+    if (p == 0) {
+        sync_client *c = cfx_connect_nofail(1);
+        sync_barrier *b = NULL;
+
+        if (c == NULL ||
+            sync_barrier_open(c, cfx_name("lost-arrival"), 3, &b) != 0)
+            _exit(2);
+        atomic_store(rv, sync_barrier_wait(b, 30));
+        _exit(0);
+    }
+    for (int k = 0; k < 500 && sync_barrier_n_waiting(ba) < 1; k++)
+        fx_sleep_ms(10);
+    cr_assert(eq(int, sync_barrier_wait(bl, 20), SYNC_EUNAVAIL));
+    cr_assert(cfx_proxy_dropped(), "no answer was dropped");
+    cr_assert(eq(int, fx_waitpid(p, 20000), 0));
+    cr_assert(eq(int, atomic_load(rv), SYNC_EBROKEN),
+              "the waiting party got %d", atomic_load(rv));
+    cr_assert(eq(int, sync_barrier_wait(ba, 5), SYNC_EBROKEN));
+    sync_disconnect(l);
+    sync_disconnect(a);
+}
+
 /* Only the first party (host A) offers; the last to arrive (host B) does
  * not: the first is asked, the others return after it finished.  Then
  * arrivals during an action wait for it and make up the next round. */
