@@ -203,24 +203,24 @@ int recipe_cond_sleep(struct etcd_ctx *c, const struct recipe_cond *r,
 
 /*
  * Wake waiter kv (its key's suffix after wpl bytes is LEASE-SEQ): compare
- * it unchanged, mark it, and queue its contender key for the lock under
- * its lease.  false when kv is not a waiting waiter.
+ * it unchanged, mark it, and queue its contender key q (out, *ql) for the
+ * lock under its lease.  false when kv is not a waiting waiter.
  */
 static bool cond_wake(const struct recipe_cond *r, json_t *kv, size_t wpl,
-                      json_t *cmp, json_t *ops)
+                      json_t *cmp, json_t *ops, char *q, size_t *ql)
 {
-    char k[ETCD_KEY_MAX], v[COND_VALUE_MAX], q[ETCD_KEY_MAX], m[ETCD_KEY_MAX],
+    char k[ETCD_KEY_MAX], v[COND_VALUE_MAX], m[ETCD_KEY_MAX],
         sfx[RECIPE_SUFFIX_MAX + 4];
     long kl = etcd_unb64(kv, "key", k, sizeof(k));
     long vl = etcd_unb64(kv, "value", v, sizeof(v));
-    size_t ql, ml;
+    size_t ml;
     json_t *info;
 
     if (kl <= (long)wpl || vl < 1 || v[0] != '0' ||
         kl - (long)wpl >= RECIPE_SUFFIX_MAX)
         return false;
     snprintf(sfx, sizeof(sfx), "q/%s", k + wpl);
-    ql = recipe_key(q, r->lock, sfx);
+    *ql = recipe_key(q, r->lock, sfx);
     sfx[0] = 'm';
     ml = recipe_key(m, r->lock, sfx);
     info = etcd_b64(v + 1, (size_t)vl - 1);
@@ -232,7 +232,7 @@ static bool cond_wake(const struct recipe_cond *r, json_t *kv, size_t wpl,
         "{s:{s:o,s:o,s:b}}", "request_put", "key", etcd_b64(k, (size_t)kl),
         "value", etcd_b64(v, (size_t)vl), "ignore_lease", 1));
     json_array_append_new(ops, json_pack(
-        "{s:{s:o,s:O,s:o}}", "request_put", "key", etcd_b64(q, ql), "value",
+        "{s:{s:o,s:O,s:o}}", "request_put", "key", etcd_b64(q, *ql), "value",
         info, "lease", etcd_s64(etcd_i64(kv, "lease"))));
     json_array_append_new(ops, json_pack(
         "{s:{s:o,s:o}}", "request_put", "key", etcd_b64(m, ml), "value",
@@ -240,11 +240,35 @@ static bool cond_wake(const struct recipe_cond *r, json_t *kv, size_t wpl,
     return true;
 }
 
+/*
+ * The txn of one wake (cond_wake's cmp and ops, consumed).  0 done, 1 the
+ * waiter changed (withdrew), < 0 errors.  Sent twice (its answer lost),
+ * the second finds the waiter marked: its contender key wq, which only a
+ * notify makes and which stays while we hold the lock, says the first
+ * sending did it.
+ */
+static int cond_wake_commit(struct etcd_ctx *c, json_t *cmp, json_t *ops,
+                            const char *wq, size_t wql)
+{
+    json_t *out;
+    int rv;
+
+    out = recipe_txn(c, json_pack("{s:o,s:o,s:[o]}", "compare", cmp,
+                                  "success", ops, "failure",
+                                  recipe_prim_range(wq, wql, false, true)),
+                     &rv);
+    if (rv == 0 && !recipe_ok(out))
+        rv = recipe_kv(out, 0) != NULL ? 0 : 1;
+    json_decref(out);
+    return rv;
+}
+
 int recipe_cond_notify(struct etcd_ctx *c, const struct recipe_cond *r,
                        uint32_t n, bool all)
 {
-    char q[ETCD_KEY_MAX], wp[ETCD_KEY_MAX], sfx[RECIPE_SUFFIX_MAX + 4];
-    size_t ql, wpl = recipe_prim_key(wp, r->name, r->inc, "w/");
+    char q[ETCD_KEY_MAX], wp[ETCD_KEY_MAX], wq[ETCD_KEY_MAX],
+        sfx[RECIPE_SUFFIX_MAX + 4];
+    size_t ql, wql, wpl = recipe_prim_key(wp, r->name, r->inc, "w/");
     json_t *out, *kvs, *kv, *cmp, *ops;
     uint32_t woken = 0;
     bool changed;
@@ -275,12 +299,12 @@ int recipe_cond_notify(struct etcd_ctx *c, const struct recipe_cond *r,
                             etcd_b64(q, ql), "create_revision",
                             etcd_s64(r->grant.token));
             ops = json_array();
-            if (!cond_wake(r, kv, wpl, cmp, ops)) {
+            if (!cond_wake(r, kv, wpl, cmp, ops, wq, &wql)) {
                 json_decref(cmp);
                 json_decref(ops);
                 continue;
             }
-            rv = recipe_prim_commit(c, cmp, ops, NULL);
+            rv = cond_wake_commit(c, cmp, ops, wq, wql);
             changed = rv == 1;
             if (rv != 0)
                 break;

@@ -463,6 +463,48 @@ static int consumer(int agent, const char *cond, const char *lock,
     return 0;
 }
 
+static int sleeper(int agent, const char *cond, struct queue *q);
+
+/*
+ * notify(1)'s txn is applied but its answer lost: sent again, it finds
+ * the waiter it marked changed.  It must count that waiter as woken, not
+ * wake a second one in its place.
+ */
+Test(cluster_prims, notify_whose_answer_was_lost_wakes_one)
+{
+    struct queue *q = fx_shared(sizeof(*q));
+    sync_client *l;
+    sync_cond *cv = NULL;
+    pid_t p[2];
+    int i;
+
+    /* A wake: it marks the waiter, ignoring its lease. */
+    cfx_start_lossy_agent(0, false, "\"compare\"", "\"ignore_lease\"");
+    l = cfx_connect(CFX_LOSSY);
+    cr_assert(eq(int, sync_cond_open(l, cfx_name("NL"), NULL, &cv), 0));
+    for (i = 0; i < 2; i++) {
+        p[i] = fx_fork();
+        if (p[i] == 0)
+            _exit(sleeper(i, cfx_name("NL"), q));
+    }
+    wait_for_count(&q->waiting, 2);
+    fx_sleep_ms(SETTLE_MS);
+    cr_assert(eq(int, sync_cond_acquire(cv, true, 20), 0));
+    cr_assert(eq(int, sync_cond_notify(cv, 1), 0));
+    cr_assert(eq(int, sync_cond_release(cv), 0));
+    cr_assert(cfx_proxy_dropped(), "the wake's answer was not dropped");
+    wait_for_count(&q->woken, 1);
+    fx_sleep_ms(1000);
+    cr_assert(eq(int, atomic_load(&q->woken), 1), "notify(1) woke %d",
+              atomic_load(&q->woken));
+    cr_assert(eq(int, sync_cond_acquire(cv, true, 20), 0));
+    cr_assert(eq(int, sync_cond_notify_all(cv), 0));
+    cr_assert(eq(int, sync_cond_release(cv), 0));
+    for (i = 0; i < 2; i++)
+        cr_assert(eq(int, fx_waitpid(p[i], 30000), 0), "waiter %d", i);
+    sync_disconnect(l);
+}
+
 /* A producer on host A, a consumer on host B, one cluster Lock. */
 Test(cluster_prims, condition_producer_consumer_across_agents)
 {
