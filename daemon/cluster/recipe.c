@@ -477,6 +477,23 @@ static json_t *recipe_lock_release_txn(const char *name, int64_t lease,
 
     if (also != NULL)
         json_array_append_new(ops, also);
+    if (clean) {
+        /* Sent twice (its answer lost), the second finds the key gone:
+         * our mark gone too says the first released (a lease that ended
+         * takes the key and leaves the mark). */
+        char m[ETCD_KEY_MAX], suffix[RECIPE_SUFFIX_MAX];
+        size_t ml;
+
+        snprintf(suffix, sizeof(suffix), "%016llx-%08llx",
+                 (unsigned long long)lease, (unsigned long long)seq);
+        ml = recipe_ckey(m, name, 'm', suffix);
+        return json_pack("{s:[{s:s,s:o,s:o}],s:o,s:[{s:{s:o,s:b}}]}",
+                         "compare", "target", "CREATE", "key",
+                         etcd_b64(k, kl), "create_revision",
+                         etcd_s64(g->token), "success", ops, "failure",
+                         "request_range", "key", etcd_b64(m, ml),
+                         "keys_only", 1);
+    }
     return json_pack("{s:[{s:s,s:o,s:o}],s:o}", "compare", "target",
                      "CREATE", "key", etcd_b64(k, kl), "create_revision",
                      etcd_s64(g->token), "success", ops);
@@ -491,7 +508,13 @@ json_t *recipe_lock_release_req(const char *name, int64_t lease,
 
 int recipe_lock_release_seen(json_t *out)
 {
-    return recipe_ok(out) ? 0 : SYNC_ENOENT;
+    json_t *mark = json_array_get(json_object_get(out, "responses"), 0);
+
+    if (recipe_ok(out))
+        return 0;
+    /* A clean release's failure branch read our mark: gone with the key,
+     * an earlier sending of this release took both. */
+    return mark != NULL && recipe_kv(out, 0) == NULL ? 0 : SYNC_ENOENT;
 }
 
 int recipe_lock_release_and(struct etcd_ctx *c, const char *name,

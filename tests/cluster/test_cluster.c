@@ -84,6 +84,31 @@ Test(cluster, acquire_whose_answers_were_lost_leaves_no_contender)
     sync_disconnect(b);
 }
 
+/*
+ * A release applied by etcd whose answer is lost: sent again, it finds
+ * its key gone.  That is the release done, not a lock lost (SYNC_ELOST
+ * would tell a client that held its lock to the end that it had not).
+ */
+Test(cluster, release_whose_answer_was_lost_succeeds)
+{
+    sync_client *b = cfx_connect(1), *l;
+    sync_lock *lb = open_lock(b, cfx_name("lost-release")), *ll;
+
+    /* The release: compares the key's create revision, deletes it. */
+    cfx_start_lossy_agent(0, false, "\"CREATE\"",
+                          "\"request_delete_range\"");
+    l = cfx_connect(CFX_LOSSY);
+    ll = open_lock(l, cfx_name("lost-release"));
+    cr_assert(eq(int, sync_lock_acquire(ll, true, 10), 0));
+    cr_assert(eq(int, sync_lock_release(ll), 0));
+    cr_assert(cfx_proxy_dropped(), "the release's answer was not dropped");
+    cr_assert(eq(int, sync_lock_acquire(lb, true, 3), 0));
+    cr_assert(eq(int, sync_lock_owner_died(lb), 0));
+    cr_assert(eq(int, sync_lock_release(lb), 0));
+    sync_disconnect(l);
+    sync_disconnect(b);
+}
+
 /* A timeout is honoured: not before it, not much after. */
 Test(cluster, lock_timeout_across_agents)
 {
