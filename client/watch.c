@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -56,12 +57,22 @@ static void watch_pause(sync_client *c)
     (void)pthread_cond_timedwait(&c->reconn_cv, &c->mu, &until);
 }
 
+/* What sync__watch_start hands the watcher: it posts started once it
+ * runs (arg is gone after that). */
+struct watch_start {
+    sync_client *c;
+    sem_t started;
+};
+
 static void *watch_main(void *arg)
 {
-    sync_client *c = arg;
+    struct watch_start *ws = arg;
+    sync_client *c = ws->c;
     uint64_t gen;
     bool failed = false;
     int fd;
+
+    sem_post(&ws->started);
 
     for (;;) {
         pthread_mutex_lock(&c->mu);
@@ -94,6 +105,7 @@ static void *watch_main(void *arg)
 
 int sync__watch_start(sync_client *c)
 {
+    struct watch_start ws = {.c = c};
     pthread_attr_t attr;
     sigset_t all, old;
     int rv;
@@ -107,9 +119,22 @@ int sync__watch_start(sync_client *c)
     /* A small stack: a process may hold many connections. */
     pthread_attr_init(&attr);
     (void)pthread_attr_setstacksize(&attr, WATCH_STACK);
-    rv = pthread_create(&c->watcher, &attr, watch_main, c);
+    if (sem_init(&ws.started, 0, 0) != 0) {
+        pthread_attr_destroy(&attr);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return SYNC_ENOMEM;
+    }
+    rv = pthread_create(&c->watcher, &attr, watch_main, &ws);
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    /* Return only once the watcher runs: a thread's start-up allocates
+     * (its stack, TLS, a sanitizer's bookkeeping), and a program that
+     * forks right after connecting must not catch it inside an allocator
+     * that has no fork handlers (AddressSanitizer's has none): the child
+     * would inherit that allocator's lock held, for ever. */
+    while (rv == 0 && sem_wait(&ws.started) != 0 && errno == EINTR)
+        ;
+    sem_destroy(&ws.started);
     if (rv != 0)
         return SYNC_ENOMEM;
     c->watching = true;
