@@ -202,6 +202,14 @@ static size_t recipe_ckey(char *k, const char *name, char kind,
     return recipe_key(k, name, s);
 }
 
+/* A contender's LEASE-SEQ, the suffix of its q/ and m/ keys. */
+static void recipe_suffix(char out[RECIPE_SUFFIX_MAX], int64_t lease,
+                          uint64_t seq)
+{
+    snprintf(out, RECIPE_SUFFIX_MAX, "%016llx-%08llx",
+             (unsigned long long)lease, (unsigned long long)seq);
+}
+
 /* Delete contender suffix's q/ and m/ keys, even when the ctx was
  * cancelled (a wait that ends must not leave its contender in the queue
  * until its lease ends, nor a mark that reads as a dead holder). */
@@ -316,8 +324,7 @@ json_t *recipe_lock_enqueue_req(const char *name, int64_t lease,
     size_t ql = recipe_key(q, name, "q/"), ml = recipe_key(m, name, "m/");
     size_t kl, mkl;
 
-    snprintf(suffix, sizeof(suffix), "%016llx-%08llx",
-             (unsigned long long)lease, (unsigned long long)seq);
+    recipe_suffix(suffix, lease, seq);
     kl = recipe_ckey(k, name, 'q', suffix);
     mkl = recipe_ckey(mk, name, 'm', suffix);
     /* One revision: our contender key (with the lease) and our mark
@@ -365,8 +372,7 @@ int recipe_lock_queued(struct etcd_ctx *c, const char *name, int64_t lease,
 {
     char suffix[RECIPE_SUFFIX_MAX];
 
-    snprintf(suffix, sizeof(suffix), "%016llx-%08llx",
-             (unsigned long long)lease, (unsigned long long)seq);
+    recipe_suffix(suffix, lease, seq);
     return recipe_lock_turn(c, name, suffix, myrev, deadline_ms, may_wait,
                             g);
 }
@@ -390,8 +396,7 @@ int recipe_lock_acquire(struct etcd_ctx *c, const char *name, int64_t lease,
     if (rv != 0 && rv != SYNC_ENOENT) {
         char suffix[RECIPE_SUFFIX_MAX];
 
-        snprintf(suffix, sizeof(suffix), "%016llx-%08llx",
-                 (unsigned long long)lease, (unsigned long long)seq);
+        recipe_suffix(suffix, lease, seq);
         g->astray = recipe_drop(c, name, suffix) != 0;
     }
     if (rv != 0 || g->token != 0)
@@ -409,8 +414,7 @@ int recipe_lock_adopt(struct etcd_ctx *c, const char *name, int64_t lease,
     int64_t myrev = 0;
     int rv;
 
-    snprintf(suffix, sizeof(suffix), "%016llx-%08llx",
-             (unsigned long long)lease, (unsigned long long)seq);
+    recipe_suffix(suffix, lease, seq);
     kl = recipe_ckey(k, name, 'q', suffix);
     req = json_pack("{s:o}", "key", etcd_b64(k, kl));
     rv = req ? etcd_post(c, "/v3/kv/range", req, &out) : SYNC_ENOMEM;
@@ -432,8 +436,7 @@ void recipe_lock_forget(struct etcd_ctx *c, const char *name, int64_t lease,
 {
     char suffix[RECIPE_SUFFIX_MAX];
 
-    snprintf(suffix, sizeof(suffix), "%016llx-%08llx",
-             (unsigned long long)lease, (unsigned long long)seq);
+    recipe_suffix(suffix, lease, seq);
     (void)recipe_drop(c, name, suffix);
 }
 
@@ -447,8 +450,7 @@ static json_t *recipe_lock_release_ops(const char *name, int64_t lease,
     json_t *ops = json_array();
     int i;
 
-    snprintf(suffix, sizeof(suffix), "%016llx-%08llx",
-             (unsigned long long)lease, (unsigned long long)seq);
+    recipe_suffix(suffix, lease, seq);
     *kl = recipe_ckey(k, name, 'q', suffix);
     json_array_append_new(ops, json_pack("{s:{s:o}}", "request_delete_range",
                                          "key", etcd_b64(k, *kl)));
@@ -474,29 +476,28 @@ static json_t *recipe_lock_release_txn(const char *name, int64_t lease,
     char k[ETCD_KEY_MAX];
     size_t kl;
     json_t *ops = recipe_lock_release_ops(name, lease, seq, g, clean, k, &kl);
+    json_t *txn;
 
     if (also != NULL)
         json_array_append_new(ops, also);
-    if (clean) {
+    txn = json_pack("{s:[{s:s,s:o,s:o}],s:o}", "compare", "target", "CREATE",
+                    "key", etcd_b64(k, kl), "create_revision",
+                    etcd_s64(g->token), "success", ops);
+    if (clean && txn != NULL) {
         /* Sent twice (its answer lost), the second finds the key gone:
          * our mark gone too says the first released (a lease that ended
          * takes the key and leaves the mark). */
         char m[ETCD_KEY_MAX], suffix[RECIPE_SUFFIX_MAX];
         size_t ml;
 
-        snprintf(suffix, sizeof(suffix), "%016llx-%08llx",
-                 (unsigned long long)lease, (unsigned long long)seq);
+        recipe_suffix(suffix, lease, seq);
         ml = recipe_ckey(m, name, 'm', suffix);
-        return json_pack("{s:[{s:s,s:o,s:o}],s:o,s:[{s:{s:o,s:b}}]}",
-                         "compare", "target", "CREATE", "key",
-                         etcd_b64(k, kl), "create_revision",
-                         etcd_s64(g->token), "success", ops, "failure",
-                         "request_range", "key", etcd_b64(m, ml),
-                         "keys_only", 1);
+        json_object_set_new(txn, "failure",
+                            json_pack("[{s:{s:o,s:b}}]", "request_range",
+                                      "key", etcd_b64(m, ml), "keys_only",
+                                      1));
     }
-    return json_pack("{s:[{s:s,s:o,s:o}],s:o}", "compare", "target",
-                     "CREATE", "key", etcd_b64(k, kl), "create_revision",
-                     etcd_s64(g->token), "success", ops);
+    return txn;
 }
 
 json_t *recipe_lock_release_req(const char *name, int64_t lease,
@@ -508,13 +509,13 @@ json_t *recipe_lock_release_req(const char *name, int64_t lease,
 
 int recipe_lock_release_seen(json_t *out)
 {
-    json_t *mark = json_array_get(json_object_get(out, "responses"), 0);
+    bool read_mark = json_array_size(json_object_get(out, "responses")) > 0;
 
     if (recipe_ok(out))
         return 0;
     /* A clean release's failure branch read our mark: gone with the key,
      * an earlier sending of this release took both. */
-    return mark != NULL && recipe_kv(out, 0) == NULL ? 0 : SYNC_ENOENT;
+    return read_mark && recipe_kv(out, 0) == NULL ? 0 : SYNC_ENOENT;
 }
 
 int recipe_lock_release_and(struct etcd_ctx *c, const char *name,

@@ -58,8 +58,9 @@ struct recipe_grant {
  * it), FIFO by create revision, watching only the predecessor's key.
  * deadline_ms: monotonic; < 0 none.  may_wait false: try once.  On any
  * failure the key is deleted again, even when the enqueue itself failed
- * (etcd may have applied it); g->astray when that delete failed too.  0 and *g; SYNC_ETIMEDOUT; SYNC_EINTR; SYNC_ENOENT (the
- * lease is gone: nothing is held); SYNC_EUNAVAIL.
+ * (etcd may have applied it); g->astray when that delete failed too.
+ * 0 and *g; SYNC_ETIMEDOUT; SYNC_EINTR; SYNC_ENOENT (the lease is gone:
+ * nothing is held); SYNC_EUNAVAIL.
  */
 int recipe_lock_acquire(struct etcd_ctx *c, const char *name, int64_t lease,
                         uint64_t seq, const char *info, int64_t deadline_ms,

@@ -103,15 +103,22 @@ struct tag_search {
     int64_t rev;
 };
 
+/* Whether kv (NULL: none) holds the value tag. */
+static bool kv_holds_tag(json_t *kv, const char *tag)
+{
+    char v[64];
+
+    return kv != NULL &&
+           etcd_unb64(kv, "value", v, sizeof(v)) == (long)strlen(tag) &&
+           strcmp(v, tag) == 0;
+}
+
 static bool tag_search_cb(int type, json_t *kv, void *arg)
 {
     struct tag_search *f = arg;
-    char v[64];
 
     f->rev = etcd_i64(kv, "mod_revision");
-    f->ours = type == 0 &&
-              etcd_unb64(kv, "value", v, sizeof(v)) == (long)strlen(f->tag) &&
-              strcmp(v, f->tag) == 0;
+    f->ours = type == 0 && kv_holds_tag(kv, f->tag);
     return f->ours || f->rev >= f->last;
 }
 
@@ -127,10 +134,8 @@ static int recipe_prim_was_ours(struct etcd_ctx *c, const char *gk,
                                 const char *tag, int64_t *rev)
 {
     struct tag_search f = {.tag = tag, .last = etcd_i64(kv, "mod_revision")};
-    char v[64];
 
-    if (kv != NULL && etcd_unb64(kv, "value", v, sizeof(v)) >= 0 &&
-        strcmp(v, tag) == 0) {
+    if (kv_holds_tag(kv, tag)) {
         if (rev != NULL)
             *rev = f.last;
         return 0;
