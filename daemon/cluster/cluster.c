@@ -124,6 +124,81 @@ void cluster_request(struct session *s, const struct request *rq)
     }
 }
 
+/* Enough for any real run of lease losses within one wait; a bound, so
+ * that a lease etcd keeps refusing cannot spin the agent. */
+#define CLUSTER_REQUEUE_MAX 16
+
+/* Whether j waits under its session's lease for something it will hold
+ * under that lease. */
+static bool cluster_waits_on_lease(const struct cjob *j)
+{
+    switch (j->kind) {
+    case CJ_ACQUIRE:
+        return !j->adopt && j->op != OP_COND_WAIT;
+    case CJ_SEM_ACQUIRE:
+        return j->obj != NULL && j->obj->undo;
+    default:
+        return false;
+    }
+}
+
+void cluster_requeue_waits(struct csess *cs)
+{
+    struct list_node *n;
+    struct cjob *j;
+
+    for (n = cs->jobs.next; n != &cs->jobs; n = n->next) {
+        j = container_of(n, struct cjob, slink);
+        if (j->lease == cs->lease && !j->answered &&
+            cluster_waits_on_lease(j)) {
+            j->requeue = true;
+            etcd_ctx_cancel(&j->ctx);
+        }
+    }
+}
+
+bool cluster_requeue_due(const struct cjob *j, int rv)
+{
+    const struct csess *cs = j->cs;
+    bool ours = cs->lease_state == LEASE_LIVE && cs->lease == j->lease;
+
+    if (cs->s == NULL || j->answered || j->cancel_as_timeout ||
+        j->requeues >= CLUSTER_REQUEUE_MAX ||
+        (j->deadline_ms >= 0 && etcd_now_ms() >= j->deadline_ms))
+        return false;
+    /* ENOENT: etcd ended the lease before the agent saw it.  Else the
+     * agent gave it up: granted under it, or stopped for that. */
+    return rv == SYNC_ENOENT ||
+           (!ours && (rv == 0 || (rv == SYNC_EINTR && j->requeue)));
+}
+
+struct cjob *cluster_job_again(struct cjob *j)
+{
+    struct csess *cs = j->cs;
+    struct cjob *again = cluster_job_new(cs->cl, cs, j->kind);
+
+    if (again == NULL)
+        return NULL;
+    log_info("cluster: %s '%s': pid %d uid %u waits on under a new lease "
+             "(the one it waited under ended)",
+             object_type_name((enum object_type)j->type), j->name,
+             (int)cs->s->pid, (unsigned)cs->s->uid);
+    again->req_id = j->req_id;
+    again->op = j->op;
+    again->handle = j->handle;
+    again->thread = j->thread;
+    again->type = j->type;
+    again->obj = j->obj;
+    j->obj->refs++;
+    snprintf(again->name, sizeof(again->name), "%s", j->name);
+    cluster_prim_job(again, j->obj);
+    again->may_wait = j->may_wait;
+    again->deadline_ms = j->deadline_ms;
+    again->requeues = j->requeues + 1;
+    j->answered = true;
+    return again;
+}
+
 void cluster_lease_lost(struct csess *cs, const char *why)
 {
     struct list_node *n;
@@ -137,6 +212,16 @@ void cluster_lease_lost(struct csess *cs, const char *why)
               cs->s ? (unsigned)cs->s->uid : 0, why);
     cluster_lock_lost(cs);
     cluster_sem_lost(cs);
+    cluster_requeue_waits(cs);
+    /* A keepalive of this lease still trying (a member that does not
+     * answer) would hold back the next lease's keepalives until its
+     * retries end, and that lease would be given up in turn. */
+    for (n = cs->jobs.next; n != &cs->jobs; n = n->next) {
+        r = container_of(n, struct cjob, slink);
+        if (r->kind == CJ_KEEPALIVE && r->lease == cs->lease)
+            etcd_ctx_cancel(&r->ctx);
+    }
+    cs->ka_inflight = false;
     /* If etcd still has it, free its keys now rather than at expiry. */
     r = cluster_job_new(cs->cl, NULL, CJ_REVOKE);
     if (r != NULL) {

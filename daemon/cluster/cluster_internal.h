@@ -109,6 +109,9 @@ struct cjob {
     uint32_t handle;
     bool answered;               /* replied already (cancel, close) */
     bool cancel_as_timeout;      /* OP_CANCEL: answer "timed out" */
+    bool requeue;                /* acquire: cancelled because its lease
+                                    ended; sought again under a new one */
+    uint32_t requeues;           /* acquire: times sought again so */
     struct etcd_ctx ctx;
     int64_t started_ms;
     /* inputs */
@@ -209,6 +212,21 @@ void cluster_lock_confirmed(struct csess *cs);
 void cluster_lock_drop(struct csess *cs, struct cobj *o);
 /* Start j once the session has a live lease. */
 void cluster_with_lease(struct csess *cs, struct cjob *j);
+/*
+ * Waits the end of a lease need not fail (cluster.c).  An acquire that
+ * holds nothing yet and waits under the session's lease (a Lock's
+ * contender key, an UNDO permit's waiter key) loses its key with the
+ * lease, but nothing it was told: it is sought again under a new lease,
+ * at the queue's tail.  cluster_requeue_due: whether acquire j, done with
+ * rv, is such a wait (granted under a lease since given up, stopped when
+ * it was given up, or SYNC_ENOENT: etcd ended it) with time left.
+ * cluster_job_again: a new job for j's request (inputs copied; j, freed
+ * once done, counts as answered), NULL when out of memory.
+ */
+bool cluster_requeue_due(const struct cjob *j, int rv);
+struct cjob *cluster_job_again(struct cjob *j);
+/* Called when a lease is given up: its waits stop, to be sought again. */
+void cluster_requeue_waits(struct csess *cs);
 /* Whether a grant under cs's lease may be told now (renewed recently). */
 bool cluster_lease_fresh(const struct csess *cs);
 /* Reply REPLY_ACQUIRE to request id of cs. */

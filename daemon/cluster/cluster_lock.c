@@ -302,6 +302,31 @@ void cluster_lock_confirmed(struct csess *cs)
     }
 }
 
+/*
+ * Lock acquire j ended with its lease (cluster_requeue_due): sought again
+ * under a new lease.  Not a Condition's re-acquire (a notify queued its
+ * key) nor one adopting a key.
+ */
+static bool cluster_acquire_again(struct cjob *j, int rv)
+{
+    struct csess *cs = j->cs;
+    struct cobj *o = j->obj;
+    bool ours = cs->lease_state == LEASE_LIVE && cs->lease == j->lease;
+    struct cjob *again;
+
+    if (j->adopt || j->op == OP_COND_WAIT || !cluster_requeue_due(j, rv) ||
+        (again = cluster_job_again(j)) == NULL)
+        return false;
+    /* Its holds went with the lease too.  (o stays taken meanwhile: its
+     * parked acquires must not start beside this one.) */
+    o->st = COBJ_ACQUIRING;
+    if (ours)
+        cluster_lease_lost(cs, "etcd ended the lease (a waiting contender "
+                               "key is gone)");
+    cluster_lock_start(cs, again);
+    return true;
+}
+
 static void cluster_acquire_done(struct cjob *j)
 {
     struct csess *cs = j->cs;
@@ -311,6 +336,8 @@ static void cluster_acquire_done(struct cjob *j)
     int rv = j->rv;
 
     o->st = COBJ_FREE;
+    if (!(rv == 0 && live) && cluster_acquire_again(j, rv))
+        return;
     if (rv == 0 && live && !j->answered) {
         o->st = COBJ_HELD;
         o->thread = j->thread;
@@ -433,9 +460,11 @@ void cluster_lock_done(struct cjob *j)
         cluster_grant_done(j);
         break;
     case CJ_KEEPALIVE:
-        cs->ka_inflight = false;
+        /* One of a lease given up was let go of then (cluster_lease_lost);
+         * the flag may be a new lease's now. */
         if (cs->s == NULL || cs->lease != j->lease)
             break;
+        cs->ka_inflight = false;
         if (j->rv == 0) {
             cs->lease_ok_ms = j->started_ms;
             cluster_lock_confirmed(cs);

@@ -82,6 +82,15 @@ void cluster_sem_undo(struct csess *cs, struct cobj *o, uint32_t h,
     cluster_job_start(j);
 }
 
+/* Start acquire j with a contender number of its own, once there is a
+ * lease. */
+static void cluster_sem_start(struct csess *cs, struct cjob *j)
+{
+    j->seq = ++cs->seq;
+    cluster_holder_info(cs, j);
+    cluster_with_lease(cs, j);
+}
+
 bool cluster_sem_request(struct csess *cs, struct cobj *o,
                          const struct request *rq)
 {
@@ -90,11 +99,8 @@ bool cluster_sem_request(struct csess *cs, struct cobj *o,
 
     switch (rq->op) {
     case OP_ACQUIRE:
-        if ((j = cluster_job_for(cs, o, rq, CJ_SEM_ACQUIRE)) == NULL)
-            return true;
-        j->seq = ++cs->seq;
-        cluster_holder_info(cs, j);
-        cluster_with_lease(cs, j);
+        if ((j = cluster_job_for(cs, o, rq, CJ_SEM_ACQUIRE)) != NULL)
+            cluster_sem_start(cs, j);
         return true;
     case OP_RELEASE:
         if (rq->n == 0) {
@@ -232,6 +238,25 @@ void cluster_sem_forget(struct csess *cs, uint32_t handle, bool reply)
     }
 }
 
+/* Acquire j ended with its lease (cluster_requeue_due): sought again
+ * under a new lease, its waiter or permit key of the old one deleted. */
+static bool cluster_sem_again(struct cjob *j)
+{
+    struct csess *cs = j->cs;
+    bool ours = cs->lease_state == LEASE_LIVE && cs->lease == j->lease;
+    struct cjob *again = cluster_job_again(j);
+
+    if (again == NULL)
+        return false;
+    if (j->lease != 0)
+        cluster_sem_undo(cs, j->obj, j->handle, j->seq, j->lease);
+    if (ours)
+        cluster_lease_lost(cs, "etcd ended the lease (a semaphore "
+                               "waiter's key is gone)");
+    cluster_sem_start(cs, again);
+    return true;
+}
+
 static void cluster_sem_acquired(struct cjob *j)
 {
     struct csess *cs = j->cs;
@@ -243,6 +268,10 @@ static void cluster_sem_acquired(struct cjob *j)
         cluster_sem_undo(cs, j->obj, j->handle, j->seq, j->lease);
         return;
     }
+    /* (A permit taken without UNDO is not under the lease: it holds.) */
+    if ((rv != 0 || j->obj->undo) && cluster_requeue_due(j, rv) &&
+        cluster_sem_again(j))
+        return;
     if (rv == 0) {
         if (j->obj->undo && !cluster_sem_undo_granted(j))
             return;

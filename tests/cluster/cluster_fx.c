@@ -123,6 +123,26 @@ void cfx_start_lossy_agent(double drop_s, bool alone, const char *match1,
     cfx_start_agent(CFX_LOSSY, urls);
 }
 
+void cfx_start_keepalive_losing_agent(void)
+{
+    cfx_start_lossy_agent(2.7, true, "/v3/lease/keepalive", NULL);
+}
+
+void cfx_await_lease_given_up(void)
+{
+    double t0 = fx_now();
+
+    while (!file_contains(cfx.log[CFX_LOSSY], "given up") &&
+           fx_now() - t0 < 10)
+        fx_sleep_ms(20);
+    cr_assert(cfx_proxy_dropped(), "no keepalive answer was dropped");
+    cr_assert(file_contains(cfx.log[CFX_LOSSY], "given up"),
+              "the agent kept its lease (see %s)", cfx.log[CFX_LOSSY]);
+    /* The drops end 0.3 s after the give-up (at most): then a keepalive
+     * of the new lease is answered. */
+    fx_sleep_ms(1500);
+}
+
 bool cfx_proxy_dropped(void)
 {
     return cfx.proxy_pid > 0 && file_contains(cfx.proxy_log, "dropped");

@@ -51,12 +51,21 @@ void cfx_start_agent(int i, const char *urls);
  * A third agent (index CFX_LOSSY) whose first etcd member is reached
  * through tests/cluster/lossy_proxy.py: etcd applies the first txn whose
  * body holds both match strings, and its answer is lost; so are those of
- * the matching txns of the next drop_s seconds.  The agent sends them
- * again: to the other members, or (alone) through the proxy only.
+ * the matching txns of the next drop_s seconds.  A match string that is
+ * a gateway path ("/v3/lease/keepalive") picks those calls instead of
+ * txns (match2 may be NULL).  The agent sends them again: to the other
+ * members, or (alone) through the proxy only.
  * cfx_fini stops both.
  */
 void cfx_start_lossy_agent(double drop_s, bool alone, const char *match1,
                            const char *match2);
+/* A lossy agent (alone) whose keepalives' answers are lost for 2.7 s
+ * from the first: at the suite's TTL (3 s) it gives its first lease up
+ * 2.4 s after granting it, and a new lease's keepalives are answered. */
+void cfx_start_keepalive_losing_agent(void);
+/* Wait (asserts, 10 s at most) until that agent has given a lease up,
+ * then until its drops are over. */
+void cfx_await_lease_given_up(void);
 /* Whether the proxy has dropped that answer. */
 bool cfx_proxy_dropped(void);
 /* SIGKILL agent i and reap it. */

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """A TCP proxy in front of one etcd member that loses answers.
 
-    lossy_proxy.py TARGET_PORT SECONDS MATCH [MATCH...]
+    lossy_proxy.py TARGET_PORT SECONDS [PATH] MATCH [MATCH...]
 
 Listens on a free loopback port and prints it on stdout.  Every HTTP/1.1
-request is passed to 127.0.0.1:TARGET_PORT as is; when the request's body
+request is passed to 127.0.0.1:TARGET_PORT as is; when it is a POST to
+PATH (an argument starting "/v3/"; /v3/kv/txn if none is given) whose body
 holds every MATCH string, etcd gets it and applies it, but its answer is
 dropped: the client's connection is closed as the first byte of the answer
 arrives, as when a leader dies between its commit and its reply.  SECONDS
@@ -23,12 +24,20 @@ import time
 target = int(sys.argv[1])
 window = float(sys.argv[2])
 matches = [m.encode() for m in sys.argv[3:]]
+# A MATCH that is a gateway path ("/v3/lease/keepalive") chooses the calls
+# treated so instead of /v3/kv/txn; the other MATCHes are looked for in
+# their bodies.
+path = b"/v3/kv/txn"
+for m in list(matches):
+    if m.startswith(b"/v3/"):
+        path = m
+        matches.remove(m)
 lock = threading.Lock()
 first_drop = [None]
 
 
 def should_drop(head, body):
-    if not head.startswith(b"POST /v3/kv/txn "):
+    if not head.startswith(b"POST " + path + b" "):
         return False
     if not all(m in body for m in matches):
         return False

@@ -188,6 +188,47 @@ Test(cluster, release_hands_over_between_agents)
     sync_disconnect(a);
 }
 
+/*
+ * The waiter's agent gives its lease up while the waiter is queued (no
+ * keepalive answered for 4/5 of the TTL: the proxy loses their answers
+ * for 2.7 s).  Its contender key goes with the lease, but it held
+ * nothing: it waits on under a new lease and gets the lock when the
+ * holder lets go, rather than an error for what its agent did.
+ */
+Test(cluster, waiter_whose_lease_was_given_up_waits_on)
+{
+    struct handoff *h = fx_shared(sizeof(*h));
+    sync_client *b = cfx_connect(1);
+    sync_lock *lb = open_lock(b, cfx_name("requeue"));
+    uint64_t t1;
+    double t_rel;
+    pid_t pid;
+
+    cr_assert(eq(int, sync_lock_acquire(lb, true, 3), 0));
+    t1 = sync_lock_token(lb);
+    cfx_start_keepalive_losing_agent();
+    pid = fx_fork();
+    if (pid == 0)
+        _exit(waiter_proc(CFX_LOSSY, cfx_name("requeue"), h));
+    while (!atomic_load(&h->waiting))
+        fx_sleep_ms(2);
+    cfx_await_lease_given_up();
+    cr_assert(eq(int, atomic_load(&h->got), 0), "mutual exclusion");
+    t_rel = fx_now();
+    cr_assert(eq(int, sync_lock_release(lb), 0));
+    cr_assert(eq(int, fx_waitpid(pid, 10000), 0),
+              "the waiter failed (see %s)", cfx.log[CFX_LOSSY]);
+    cr_assert(gt(u64, h->token, t1));
+    cr_assert(eq(int, h->died, 0));
+    cr_assert(lt(dbl, h->t_got - t_rel, 1.5), "handoff took %.3f s",
+              h->t_got - t_rel);
+    cr_assert(file_contains(cfx.log[CFX_LOSSY], "under a new lease"));
+    /* Released by the waiter: free for B at once. */
+    cr_assert(eq(int, sync_lock_acquire(lb, true, 3), 0));
+    cr_assert(eq(int, sync_lock_release(lb), 0));
+    sync_disconnect(b);
+}
+
 /* kill -9 of the holder: its agent revokes its lease at once; the waiter
  * on the other agent gets the lock promptly, told the owner died. */
 Test(cluster, holder_killed_hands_over_with_owner_died)

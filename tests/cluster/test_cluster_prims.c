@@ -383,6 +383,68 @@ Test(cluster_prims, release_whose_answers_were_lost_gives_back_nothing_else)
     sync_disconnect(b);
 }
 
+struct undo_wait {
+    atomic_int waiting, got;
+    double t_got;
+};
+
+/* An UNDO acquire on agent i; holds its permit 100 ms.  0 or the step
+ * that failed. */
+static int undo_waiter(int agent, const char *name, struct undo_wait *w)
+{
+    sync_client *c = cfx_connect_nofail(agent);
+    sync_sem *s = NULL;
+
+    if (c == NULL ||
+        sync_sem_open_flags(c, name, 1, false, SYNC_SEM_UNDO, &s) != 0)
+        return 2;
+    atomic_store(&w->waiting, 1);
+    if (sync_sem_acquire(s, true, 20) != 0)
+        return 3;
+    w->t_got = fx_now();
+    atomic_store(&w->got, 1);
+    fx_sleep_ms(100);
+    if (sync_sem_release(s, 1) != 0)
+        return 4;
+    sync_disconnect(c);
+    return 0;
+}
+
+/*
+ * As a Lock's waiter (test_cluster.c): an UNDO acquire waiting when its
+ * agent gives the lease up (keepalive answers lost for 2.7 s) lost its
+ * waiter key, not a permit: it waits on under a new lease and gets the
+ * permit when it is given back, rather than an error.
+ */
+Test(cluster_prims, undo_waiter_whose_lease_was_given_up_waits_on)
+{
+    struct undo_wait *w = fx_shared(sizeof(*w));
+    sync_client *b = cfx_connect(1);
+    sync_sem *sb = open_sem(b, cfx_name("requeue"), 1, false, SYNC_SEM_UNDO);
+    double t_rel;
+    pid_t pid;
+
+    cr_assert(eq(int, sync_sem_acquire(sb, true, 3), 0));
+    cfx_start_keepalive_losing_agent();
+    pid = fx_fork();
+    if (pid == 0)
+        _exit(undo_waiter(CFX_LOSSY, cfx_name("requeue"), w));
+    while (!atomic_load(&w->waiting))
+        fx_sleep_ms(2);
+    cfx_await_lease_given_up();
+    cr_assert(eq(int, atomic_load(&w->got), 0), "one permit, two holders");
+    t_rel = fx_now();
+    cr_assert(eq(int, sync_sem_release(sb, 1), 0));
+    cr_assert(eq(int, fx_waitpid(pid, 10000), 0),
+              "the waiter failed (see %s)", cfx.log[CFX_LOSSY]);
+    cr_assert(lt(dbl, w->t_got - t_rel, 1.5), "handoff took %.3f s",
+              w->t_got - t_rel);
+    cr_assert(file_contains(cfx.log[CFX_LOSSY], "under a new lease"));
+    cr_assert(eq(int, sem_value_becomes(sb, 1), 1),
+              "the waiter's permit did not come back");
+    sync_disconnect(b);
+}
+
 struct fifo {
     atomic_int queued, n;
     atomic_int order[3];
