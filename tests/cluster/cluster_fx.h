@@ -53,7 +53,7 @@ void cfx_start_agent(int i, const char *urls);
  * body holds both match strings, and its answer is lost; so are those of
  * the matching txns of the next drop_s seconds.  A match string that is
  * a gateway path ("/v3/lease/keepalive") picks those calls instead of
- * txns (match2 may be NULL).  The agent sends them again: to the other
+ * txns (match2 may be NULL); one of the form "A|B" is A or B.  The agent sends them again: to the other
  * members, or (alone) through the proxy only.
  * cfx_fini stops both.
  */

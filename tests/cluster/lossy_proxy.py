@@ -6,7 +6,7 @@
 Listens on a free loopback port and prints it on stdout.  Every HTTP/1.1
 request is passed to 127.0.0.1:TARGET_PORT as is; when it is a POST to
 PATH (an argument starting "/v3/"; /v3/kv/txn if none is given) whose body
-holds every MATCH string, etcd gets it and applies it, but its answer is
+holds every MATCH string (a MATCH "A|B": A or B), etcd gets it and applies it, but its answer is
 dropped: the client's connection is closed as the first byte of the answer
 arrives, as when a leader dies between its commit and its reply.  SECONDS
 0: only the first matching request is treated so; else every matching one
@@ -39,7 +39,7 @@ first_drop = [None]
 def should_drop(head, body):
     if not head.startswith(b"POST " + path + b" "):
         return False
-    if not all(m in body for m in matches):
+    if not all(any(alt in body for alt in m.split(b"|")) for m in matches):
         return False
     with lock:
         now = time.monotonic()

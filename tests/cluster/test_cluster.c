@@ -85,6 +85,38 @@ Test(cluster, acquire_whose_answers_were_lost_leaves_no_contender)
 }
 
 /*
+ * The enqueue's answers are lost, and so are those of the delete that
+ * should take back the contender key etcd may have made: that key, under
+ * a lease kept alive, would queue every contender behind nobody.  The
+ * agent ends the lease (log: "could not be deleted"), which takes the
+ * key: another host gets the lock at once.
+ */
+Test(cluster, acquire_whose_contender_cannot_be_deleted_ends_the_lease)
+{
+    sync_client *b = cfx_connect(1), *l;
+    sync_lock *lb = open_lock(b, cfx_name("astray")), *ll;
+
+    /* The enqueue (a put under the lease, reading keys only) and the
+     * delete after it, for 13 s: both calls' 6 s of retries. */
+    cfx_start_lossy_agent(13, true, "\"keys_only\"|\"request_delete_range\"",
+                          "\"lease\"|\"request_delete_range\"");
+    l = cfx_connect(CFX_LOSSY);
+    ll = open_lock(l, cfx_name("astray"));
+    cr_assert(eq(int, sync_lock_acquire(ll, true, 30), SYNC_EUNAVAIL));
+    cr_assert(cfx_proxy_dropped(), "no answer was dropped");
+    cr_assert(file_contains(cfx.log[CFX_LOSSY], "could not be deleted"),
+              "the lease was not ended (see %s)", cfx.log[CFX_LOSSY]);
+    cr_assert(eq(int, sync_lock_acquire(lb, true, 3), 0),
+              "a contender nobody knows of holds the queue");
+    /* The proxy lets etcd apply the delete (only its answers are lost):
+     * the mark went with it, and no holder died. */
+    cr_assert(eq(int, sync_lock_owner_died(lb), 0));
+    cr_assert(eq(int, sync_lock_release(lb), 0));
+    sync_disconnect(l);
+    sync_disconnect(b);
+}
+
+/*
  * A release applied by etcd whose answer is lost: sent again, it finds
  * its key gone.  That is the release done, not a lock lost (SYNC_ELOST
  * would tell a client that held its lock to the end that it had not).
