@@ -8,6 +8,7 @@ every test here is skipped."""
 import functools
 import multiprocessing
 import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -104,5 +105,54 @@ def test_barrier_action_raising_breaks_it_on_both_agents(agents):
     syncd.connect(agents[1])
     try:
         assert syncd.Barrier(3, name=name).broken
+    finally:
+        syncd.connect(None)
+
+
+def _interrupted_waiter(sock, name, report):
+    syncd.connect(sock)
+    lock = syncd.Lock(name)
+    try:
+        report.put(("ready", 0.0))
+        lock.acquire(timeout=30)
+        report.put(("acquired", 0.0))
+    except KeyboardInterrupt:
+        report.put(("KeyboardInterrupt", time.monotonic()))
+        time.sleep(0.5)  # still alive: its abandoned wait must not block
+    os._exit(0)
+
+
+def test_sigint_interrupts_a_cluster_acquire_within_100ms(agents):
+    """Ctrl-C in a process waiting on agent B for a cluster Lock held
+    through agent A: KeyboardInterrupt at once, and its contender key has
+    left etcd's queue before the exception, so the lock goes straight to
+    the next taker when its holder lets go."""
+    name = _name("sigint")
+    syncd.connect(agents[0])
+    try:
+        lock = syncd.Lock(name)
+        assert lock.acquire(timeout=10)
+        ctx = multiprocessing.get_context("fork")
+        report = ctx.Queue()
+        p = ctx.Process(target=_interrupted_waiter,
+                        args=(agents[1], name, report))
+        p.start()
+        assert report.get(timeout=30)[0] == "ready"
+        time.sleep(0.5)  # queued in etcd by now
+        sent = time.monotonic()
+        os.kill(p.pid, signal.SIGINT)
+        what, when = report.get(timeout=10)
+        assert what == "KeyboardInterrupt"
+        assert when - sent < 0.1, "KeyboardInterrupt after %.1f ms" % (
+            (when - sent) * 1000)
+        lock.release()
+        # The interrupted process still lives (its session and lease too):
+        # only its key leaving the queue lets this through.
+        assert p.is_alive()
+        assert lock.acquire(timeout=2)
+        assert not lock.owner_died
+        lock.release()
+        p.join(10)
+        assert p.exitcode == 0
     finally:
         syncd.connect(None)
