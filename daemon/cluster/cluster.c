@@ -308,6 +308,46 @@ static void cluster_tick_parked(struct csess *cs, int64_t now)
     }
 }
 
+/* Whether j, ended at its deadline, may be answered before its job is
+ * done: what the job still does is clean-up the client need not wait for
+ * (a grant that lands after is released; a permit taken is given back).
+ * Not a Barrier wait (its timeout breaks the round: the others must see
+ * that first) nor a Condition's (it ends holding the lock again). */
+static bool cluster_job_ends_early(const struct cjob *j)
+{
+    return j->kind == CJ_ACQUIRE || j->kind == CJ_SEM_ACQUIRE ||
+           j->kind == CJ_EVENT_WAIT;
+}
+
+/*
+ * Waits whose deadline passed while an etcd call of theirs hangs: a wait
+ * with a timeout returns in time when etcd does not answer (without this,
+ * after every call's own retries: up to 6 s each, then SYNC_EUNAVAIL).
+ * As a client's cancel does, the job is stopped and ends as a timeout.
+ */
+static void cluster_tick_running(struct csess *cs, int64_t now)
+{
+    struct list_node *n;
+    struct cjob *j;
+
+    for (n = cs->jobs.next; n != &cs->jobs; n = n->next) {
+        j = container_of(n, struct cjob, slink);
+        if (j->answered || j->cancel_as_timeout || j->deadline_ms < 0 ||
+            now < j->deadline_ms + CLUSTER_LATE_MS ||
+            !cluster_job_cancellable(j))
+            continue;
+        j->cancel_as_timeout = true;
+        etcd_ctx_cancel(&j->ctx);
+        if (cluster_job_ends_early(j)) {
+            log_info("cluster: %s '%s': the wait of pid %d uid %u timed out "
+                     "with an etcd call unanswered",
+                     object_type_name((enum object_type)j->type), j->name,
+                     (int)cs->s->pid, (unsigned)cs->s->uid);
+            cluster_reply(j, SYNC_ETIMEDOUT, NULL);
+        }
+    }
+}
+
 static void cluster_tick_cb(uv_timer_t *t)
 {
     struct cluster *cl = t->data;
@@ -320,6 +360,8 @@ static void cluster_tick_cb(uv_timer_t *t)
         if (cs->s == NULL)
             continue;
         cluster_tick_parked(cs, now);
+        cluster_tick_running(cs, now);
+        cluster_lease_wait_expired(cs, now);
         if (cs->lease_state != LEASE_LIVE)
             continue;
         if (now - cs->lease_ok_ms > ttl - ttl / 5) {

@@ -212,6 +212,14 @@ void cluster_lock_confirmed(struct csess *cs);
 void cluster_lock_drop(struct csess *cs, struct cobj *o);
 /* Start j once the session has a live lease. */
 void cluster_with_lease(struct csess *cs, struct cjob *j);
+/* How long past its deadline a wait may go before the tick ends it: a
+ * recipe's own watch ends at the deadline and answers in a few ms; only
+ * a call that etcd does not answer (an election, a member gone) runs on
+ * this long. */
+#define CLUSTER_LATE_MS 200
+/* Acquires waiting for a lease whose deadline passed answer "timed out"
+ * (a lease grant that etcd does not answer takes up to 6 s). */
+void cluster_lease_wait_expired(struct csess *cs, int64_t now);
 /*
  * Waits the end of a lease need not fail (cluster.c).  An acquire that
  * holds nothing yet and waits under the session's lease (a Lock's

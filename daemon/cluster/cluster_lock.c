@@ -96,6 +96,31 @@ void cluster_with_lease(struct csess *cs, struct cjob *j)
     list_insert_tail(&cs->lease_wait, &j->link);
 }
 
+/* Waiter w for a lease is answered code (not started): o's next may go. */
+static void cluster_lease_wait_end(struct csess *cs, struct cjob *w, int code)
+{
+    struct cobj *o = w->obj;
+
+    list_remove(&w->link);
+    o->st = COBJ_FREE;
+    cluster_reply(w, code, NULL);
+    cluster_job_discard(w);
+    if (cs->s != NULL)
+        cluster_unpark(cs, o);
+}
+
+void cluster_lease_wait_expired(struct csess *cs, int64_t now)
+{
+    struct list_node *n, *tmp;
+    struct cjob *w;
+
+    list_foreach_safe(n, tmp, &cs->lease_wait) {
+        w = container_of(n, struct cjob, link);
+        if (w->deadline_ms >= 0 && now >= w->deadline_ms + CLUSTER_LATE_MS)
+            cluster_lease_wait_end(cs, w, SYNC_ETIMEDOUT);
+    }
+}
+
 /* Park j until the session's own turn: acquires adopting a key a notify
  * queued first, in the keys' queue order, then the others in arrival
  * order (their keys, made when they start, come after). */
@@ -415,7 +440,6 @@ static void cluster_grant_done(struct cjob *j)
 {
     struct csess *cs = j->cs;
     struct cjob *w;
-    struct cobj *o;
 
     if (j->rv == 0 && cs->s == NULL) {
         struct cjob *r = cluster_job_new(cs->cl, NULL, CJ_REVOKE);
@@ -430,18 +454,13 @@ static void cluster_grant_done(struct cjob *j)
     cs->lease_ok_ms = cs->ka_sent_ms = j->started_ms;
     while (!list_empty(&cs->lease_wait)) {
         w = container_of(cs->lease_wait.next, struct cjob, link);
-        list_remove(&w->link);
         if (j->rv == 0 && cs->s != NULL) {
+            list_remove(&w->link);
             w->lease = cs->lease;
             cluster_job_start(w);
             continue;
         }
-        o = w->obj;
-        o->st = COBJ_FREE;
-        cluster_reply(w, j->rv != 0 ? j->rv : SYNC_ECONN, NULL);
-        cluster_job_discard(w);
-        if (cs->s != NULL)
-            cluster_unpark(cs, o);
+        cluster_lease_wait_end(cs, w, j->rv != 0 ? j->rv : SYNC_ECONN);
     }
 }
 

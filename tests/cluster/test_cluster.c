@@ -31,6 +31,36 @@ static sync_lock *open_lock(sync_client *c, const char *name)
     return l;
 }
 
+/* Lock NAME through a lossy agent (alone) started with drop_s, m1, m2;
+ * *l gets its connection. */
+static sync_lock *lossy_lock(sync_client **l, double drop_s, const char *m1,
+                             const char *m2, const char *name)
+{
+    cfx_start_lossy_agent(drop_s, true, m1, m2);
+    *l = cfx_connect(CFX_LOSSY);
+    return open_lock(*l, name);
+}
+
+/* lb gets its lock at once, with no owner-died, and lets it go. */
+static void lock_is_free(sync_lock *lb, const char *why)
+{
+    cr_assert(eq(int, sync_lock_acquire(lb, true, 3), 0), "%s", why);
+    cr_assert(eq(int, sync_lock_owner_died(lb), 0));
+    cr_assert(eq(int, sync_lock_release(lb), 0));
+}
+
+/* A 1 s acquire of l answers SYNC_ETIMEDOUT in time, an answer dropped. */
+static void acquire_times_out_in_time(sync_lock *l)
+{
+    double t0 = fx_now(), took;
+
+    cr_assert(eq(int, sync_lock_acquire(l, true, 1), SYNC_ETIMEDOUT));
+    took = fx_now() - t0;
+    cr_assert(ge(dbl, took, 1.0));
+    cr_assert(lt(dbl, took, 2.0), "the 1 s acquire took %.2f s", took);
+    cr_assert(cfx_proxy_dropped(), "no answer was dropped");
+}
+
 /* "It is created in the unlocked state"; locked() is seen from both hosts. */
 Test(cluster, lock_state_is_shared_by_both_agents)
 {
@@ -71,15 +101,11 @@ Test(cluster, acquire_whose_answers_were_lost_leaves_no_contender)
     sync_lock *lb = open_lock(b, cfx_name("lost-enqueue")), *ll;
 
     /* The enqueue: puts the contender key and reads keys only. */
-    cfx_start_lossy_agent(6.5, true, "\"request_put\"", "\"keys_only\"");
-    l = cfx_connect(CFX_LOSSY);
-    ll = open_lock(l, cfx_name("lost-enqueue"));
+    ll = lossy_lock(&l, 6.5, "\"request_put\"", "\"keys_only\"",
+                    cfx_name("lost-enqueue"));
     cr_assert(eq(int, sync_lock_acquire(ll, true, 20), SYNC_EUNAVAIL));
     cr_assert(cfx_proxy_dropped(), "no answer was dropped");
-    cr_assert(eq(int, sync_lock_acquire(lb, true, 3), 0),
-              "a contender nobody knows of holds the queue");
-    cr_assert(eq(int, sync_lock_owner_died(lb), 0));
-    cr_assert(eq(int, sync_lock_release(lb), 0));
+    lock_is_free(lb, "a contender nobody knows of holds the queue");
     sync_disconnect(l);
     sync_disconnect(b);
 }
@@ -98,20 +124,15 @@ Test(cluster, acquire_whose_contender_cannot_be_deleted_ends_the_lease)
 
     /* The enqueue (a put under the lease, reading keys only) and the
      * delete after it, for 13 s: both calls' 6 s of retries. */
-    cfx_start_lossy_agent(13, true, "\"keys_only\"|\"request_delete_range\"",
-                          "\"lease\"|\"request_delete_range\"");
-    l = cfx_connect(CFX_LOSSY);
-    ll = open_lock(l, cfx_name("astray"));
+    ll = lossy_lock(&l, 13, "\"keys_only\"|\"request_delete_range\"",
+                    "\"lease\"|\"request_delete_range\"", cfx_name("astray"));
     cr_assert(eq(int, sync_lock_acquire(ll, true, 30), SYNC_EUNAVAIL));
     cr_assert(cfx_proxy_dropped(), "no answer was dropped");
     cr_assert(file_contains(cfx.log[CFX_LOSSY], "could not be deleted"),
               "the lease was not ended (see %s)", cfx.log[CFX_LOSSY]);
-    cr_assert(eq(int, sync_lock_acquire(lb, true, 3), 0),
-              "a contender nobody knows of holds the queue");
-    /* The proxy lets etcd apply the delete (only its answers are lost):
-     * the mark went with it, and no holder died. */
-    cr_assert(eq(int, sync_lock_owner_died(lb), 0));
-    cr_assert(eq(int, sync_lock_release(lb), 0));
+    /* (The proxy lets etcd apply the delete, only its answers are lost:
+     * the mark went with it, and no holder died.) */
+    lock_is_free(lb, "a contender nobody knows of holds the queue");
     sync_disconnect(l);
     sync_disconnect(b);
 }
@@ -134,11 +155,43 @@ Test(cluster, release_whose_answer_was_lost_succeeds)
     cr_assert(eq(int, sync_lock_acquire(ll, true, 10), 0));
     cr_assert(eq(int, sync_lock_release(ll), 0));
     cr_assert(cfx_proxy_dropped(), "the release's answer was not dropped");
-    cr_assert(eq(int, sync_lock_acquire(lb, true, 3), 0));
-    cr_assert(eq(int, sync_lock_owner_died(lb), 0));
-    cr_assert(eq(int, sync_lock_release(lb), 0));
+    lock_is_free(lb, "the released lock is not free");
     sync_disconnect(l);
     sync_disconnect(b);
+}
+
+/*
+ * etcd applies the enqueue but no answer comes (the proxy loses them for
+ * 5 s): an acquire with a 1 s timeout returns SYNC_ETIMEDOUT about then,
+ * not after the call's 6 s of retries with SYNC_EUNAVAIL; the contender
+ * key etcd made is deleted behind the answer, so another host gets the
+ * lock at once.
+ */
+Test(cluster, timeout_is_kept_when_etcd_does_not_answer)
+{
+    sync_client *b = cfx_connect(1), *l;
+    sync_lock *lb = open_lock(b, cfx_name("late")), *ll;
+
+    ll = lossy_lock(&l, 5, "\"keys_only\"", "\"lease\"", cfx_name("late"));
+    acquire_times_out_in_time(ll);
+    lock_is_free(lb, "the timed-out contender still holds the queue");
+    sync_disconnect(l);
+    sync_disconnect(b);
+}
+
+/* The same when the session's lease is still to be granted and etcd does
+ * not answer the grant. */
+Test(cluster, timeout_is_kept_while_the_lease_is_granted)
+{
+    sync_client *l;
+    sync_lock *ll = lossy_lock(&l, 4, "/v3/lease/grant", NULL,
+                               cfx_name("late-lease"));
+
+    acquire_times_out_in_time(ll);
+    /* Once etcd answers, the same client gets it. */
+    cr_assert(eq(int, sync_lock_acquire(ll, true, 15), 0));
+    cr_assert(eq(int, sync_lock_release(ll), 0));
+    sync_disconnect(l);
 }
 
 /* A timeout is honoured: not before it, not much after. */
