@@ -146,7 +146,7 @@ static void default_child(const char *mode, struct default_seen *seen)
     }
     d = syncd_spawn("/run/syncd/syncd.sock", syncd_fx.log, args);
     seen->daemon = d;
-    if (d < 0 || !syncd_wait_ready("/run/syncd/syncd.sock", d, 5000)) {
+    if (d < 0 || !syncd_wait_ready("/run/syncd/syncd.sock", d, syncd_start_ms())) {
         seen->setup = 3;
         return;
     }
@@ -174,7 +174,7 @@ static struct default_seen *default_seen_as_user(const char *mode)
         default_child(mode, seen);
         _exit(0);
     }
-    cr_assert(eq(int, fx_waitpid(pid, 20000), 0));
+    cr_assert(eq(int, fx_waitpid(pid, 60000), 0));
     /* The daemon outlives its parent when that parent cannot signal it
      * (it dropped root), e.g. under valgrind, which does not pass the
      * parent-death signal on: a daemon left on /run/syncd/syncd.sock. */

@@ -247,6 +247,11 @@ pid_t syncd_spawn(const char *sock, const char *log_path,
     return pid;
 }
 
+int syncd_start_ms(void)
+{
+    return getenv("SYNCD_TEST_DAEMON_PREFIX") ? 30000 : 5000;
+}
+
 bool syncd_wait_ready(const char *sock, pid_t pid, int timeout_ms)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -303,8 +308,7 @@ void syncd_fixture_start(const char *const *extra_args)
     syncd_fx.status = 0;
     syncd_fx.pid = syncd_spawn(syncd_fx.sock, syncd_fx.log, extra_args);
     cr_assert(syncd_fx.pid > 0, "spawning %s failed", SYNCD_BIN);
-    if (!syncd_wait_ready(syncd_fx.sock, syncd_fx.pid,
-                          getenv("SYNCD_TEST_DAEMON_PREFIX") ? 30000 : 5000)) {
+    if (!syncd_wait_ready(syncd_fx.sock, syncd_fx.pid, syncd_start_ms())) {
         bool exited = syncd_fx.stopped;
         char *log;
         int code;

@@ -96,6 +96,9 @@ pid_t syncd_spawn(const char *sock, const char *log_path,
 /* Wait until something accepts connections on sock; false after
  * timeout_ms, or as soon as pid (if > 0) is found to have exited. */
 bool syncd_wait_ready(const char *sock, pid_t pid, int timeout_ms);
+/* How long a daemon may take to start listening: 5 s, 30 s under
+ * $SYNCD_TEST_DAEMON_PREFIX (Valgrind, on a loaded machine). */
+int syncd_start_ms(void);
 
 /* Whether the file at path contains needle. */
 bool file_contains(const char *path, const char *needle);
