@@ -124,10 +124,6 @@ void cluster_request(struct session *s, const struct request *rq)
     }
 }
 
-/* Enough for any real run of lease losses within one wait; a bound, so
- * that a lease etcd keeps refusing cannot spin the agent. */
-#define CLUSTER_REQUEUE_MAX 16
-
 /* Whether j waits under its session's lease for something it will hold
  * under that lease. */
 static bool cluster_waits_on_lease(const struct cjob *j)
@@ -172,17 +168,12 @@ bool cluster_requeue_due(const struct cjob *j, int rv)
            (!ours && (rv == 0 || (rv == SYNC_EINTR && j->requeue)));
 }
 
-struct cjob *cluster_job_again(struct cjob *j)
+struct cjob *cluster_job_clone(const struct cjob *j)
 {
-    struct csess *cs = j->cs;
-    struct cjob *again = cluster_job_new(cs->cl, cs, j->kind);
+    struct cjob *again = cluster_job_new(j->cl, j->cs, j->kind);
 
     if (again == NULL)
         return NULL;
-    log_info("cluster: %s '%s': pid %d uid %u waits on under a new lease "
-             "(the one it waited under ended)",
-             object_type_name((enum object_type)j->type), j->name,
-             (int)cs->s->pid, (unsigned)cs->s->uid);
     again->req_id = j->req_id;
     again->op = j->op;
     again->handle = j->handle;
@@ -194,7 +185,28 @@ struct cjob *cluster_job_again(struct cjob *j)
     cluster_prim_job(again, j->obj);
     again->may_wait = j->may_wait;
     again->deadline_ms = j->deadline_ms;
-    again->requeues = j->requeues + 1;
+    again->requeues = j->requeues;
+    return again;
+}
+
+void cluster_requeue_log(const struct cjob *j)
+{
+    const struct csess *cs = j->cs;
+
+    log_info("cluster: %s '%s': pid %d uid %u waits on under a new lease "
+             "(the one it waited under ended)",
+             object_type_name((enum object_type)j->type), j->name,
+             (int)cs->s->pid, (unsigned)cs->s->uid);
+}
+
+struct cjob *cluster_job_again(struct cjob *j)
+{
+    struct cjob *again = cluster_job_clone(j);
+
+    if (again == NULL)
+        return NULL;
+    cluster_requeue_log(j);
+    again->requeues++;
     j->answered = true;
     return again;
 }
@@ -268,6 +280,7 @@ void cluster_session_closing(struct session *s)
             cluster_cobj_rele(cs, j->obj);
             cluster_job_free(j);
         }
+        cluster_confirm_forget(o);
     }
     cs->s = NULL;
     cluster_sem_forget(cs, 0, false);

@@ -38,7 +38,8 @@ bool cluster_fast_start(struct cjob *j)
 
     if (j->cl->eloop == NULL)
         return false;
-    if (j->kind == CJ_ACQUIRE && !j->adopt && j->myrev == 0)
+    if (j->kind == CJ_ACQUIRE && !j->adopt && j->myrev == 0 &&
+        j->drop_lease == 0)
         req = recipe_lock_enqueue_req(j->name, j->lease, j->seq, j->info);
     else if (j->kind == CJ_RELEASE)
         req = recipe_lock_release_req(j->name, j->lease, j->seq, &j->grant,

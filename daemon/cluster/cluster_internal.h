@@ -59,6 +59,10 @@ struct cobj {
                                     own turn (struct cjob.link) */
     uint64_t confirm_id;         /* CONFIRMING: the acquire to answer */
     int confirm_code;            /*   ... its code (a condition wait's) */
+    struct cjob *confirm_job;    /*   ... that acquire as a new job, to
+                                    seek again under a new lease if this
+                                    one ends first (NULL: a Condition's,
+                                    or out of memory) */
     /* Semaphore, Barrier, Condition (cluster_prim.c) */
     int64_t inc;                 /* the object's incarnation in etcd */
     uint32_t param;              /* initial value, parties */
@@ -112,6 +116,10 @@ struct cjob {
     bool requeue;                /* acquire: cancelled because its lease
                                     ended; sought again under a new one */
     uint32_t requeues;           /* acquire: times sought again so */
+    int64_t drop_lease;          /* acquire sought again: the contender */
+    uint64_t drop_seq;           /*   key LEASE-SEQ of the last try, whose
+                                    mark must go first (else it reads as a
+                                    holder that died); 0: none */
     struct etcd_ctx ctx;
     int64_t started_ms;
     /* inputs */
@@ -208,6 +216,8 @@ void cluster_lock_done(struct cjob *j);
 void cluster_lock_lost(struct csess *cs);
 /* A keepalive was answered: grants held back for it are told. */
 void cluster_lock_confirmed(struct csess *cs);
+/* o's held-back grant is settled otherwise: free its acquire's copy. */
+void cluster_confirm_forget(struct cobj *o);
 /* The last handle of o closed: let go of what the session holds. */
 void cluster_lock_drop(struct csess *cs, struct cobj *o);
 /* Start j once the session has a live lease. */
@@ -233,6 +243,13 @@ void cluster_lease_wait_expired(struct csess *cs, int64_t now);
  */
 bool cluster_requeue_due(const struct cjob *j, int rv);
 struct cjob *cluster_job_again(struct cjob *j);
+/* j's request as a new job (not started; j unchanged), NULL when out of
+ * memory; and the log line of a wait sought again. */
+struct cjob *cluster_job_clone(const struct cjob *j);
+void cluster_requeue_log(const struct cjob *j);
+/* Enough for any real run of lease losses within one wait; a bound, so
+ * that a lease etcd keeps refusing cannot spin the agent. */
+#define CLUSTER_REQUEUE_MAX 16
 /* Called when a lease is given up: its waits stop, to be sought again. */
 void cluster_requeue_waits(struct csess *cs);
 /* Whether a grant under cs's lease may be told now (renewed recently). */

@@ -61,6 +61,8 @@ static void cluster_job_run(struct cjob *j)
         j->rv = recipe_unlink(c, j->name);
         break;
     case CJ_ACQUIRE:
+        if (j->drop_lease != 0)
+            recipe_lock_forget(c, j->name, j->drop_lease, j->drop_seq);
         if (j->adopt)
             j->rv = recipe_lock_adopt(c, j->name, j->lease, j->seq,
                                       &j->grant);

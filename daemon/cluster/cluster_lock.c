@@ -274,8 +274,44 @@ void cluster_lock_drop(struct csess *cs, struct cobj *o)
         cluster_release_start(cs, o, 0, false);
     } else if (o->st == COBJ_CONFIRMING) {
         /* Never told: a clean release, no owner-died for the next. */
+        cluster_confirm_forget(o);
         cluster_release_start(cs, o, 0, true);
     }
+}
+
+void cluster_confirm_forget(struct cobj *o)
+{
+    struct cjob *j = o->confirm_job;
+
+    o->confirm_job = NULL;
+    if (j != NULL) {
+        j->answered = true;
+        cluster_job_discard(j);
+    }
+}
+
+/* o's held-back grant died with its lease: true when its acquire, which
+ * was never told, is parked to be sought again under a new lease (the
+ * lease's give-up unparks it once the lease is reset). */
+static bool cluster_confirm_again(struct csess *cs, struct cobj *o)
+{
+    struct cjob *j = o->confirm_job;
+
+    o->confirm_job = NULL;
+    if (j == NULL)
+        return false;
+    if (cs->s == NULL || j->requeues >= CLUSTER_REQUEUE_MAX ||
+        (j->deadline_ms >= 0 && etcd_now_ms() >= j->deadline_ms)) {
+        j->answered = true;
+        cluster_job_discard(j);
+        return false;
+    }
+    cluster_requeue_log(j);
+    j->requeues++;
+    j->drop_lease = o->lease;
+    j->drop_seq = o->seq;
+    list_insert_tail(o->parked.next, &j->link); /* first */
+    return true;
 }
 
 void cluster_lock_lost(struct csess *cs)
@@ -286,9 +322,12 @@ void cluster_lock_lost(struct csess *cs)
     for (n = cs->objs.next; n != &cs->objs; n = n->next) {
         o = container_of(n, struct cobj, link);
         if (o->st == COBJ_CONFIRMING) {
-            /* Never told: the acquire fails, and nothing is held. */
+            /* Never told: nothing is held; the acquire is sought again,
+             * or fails. */
             o->st = COBJ_FREE;
             o->depth = 0;
+            if (cluster_confirm_again(cs, o))
+                continue;
             if (cs->s != NULL)
                 cluster_send(cs->s, o->confirm_id, SYNC_EUNAVAIL,
                              "this agent's etcd lease ended while the lock "
@@ -322,6 +361,7 @@ void cluster_lock_confirmed(struct csess *cs)
             return;
         }
         o->st = COBJ_HELD;
+        cluster_confirm_forget(o);
         cluster_send_grant_to(cs, o->confirm_id, o->confirm_code, o->token,
                               o->grant.owner_died);
     }
@@ -342,6 +382,8 @@ static bool cluster_acquire_again(struct cjob *j, int rv)
     if (j->adopt || j->op == OP_COND_WAIT || !cluster_requeue_due(j, rv) ||
         (again = cluster_job_again(j)) == NULL)
         return false;
+    again->drop_lease = j->lease;
+    again->drop_seq = j->seq;
     /* Its holds went with the lease too.  (o stays taken meanwhile: its
      * parked acquires must not start beside this one.) */
     o->st = COBJ_ACQUIRING;
@@ -384,6 +426,9 @@ static void cluster_acquire_done(struct cjob *j)
             o->st = COBJ_CONFIRMING;
             o->confirm_id = j->req_id;
             o->confirm_code = cluster_grant_code(j);
+            o->confirm_job = j->op != OP_COND_WAIT && !j->adopt
+                                 ? cluster_job_clone(j)
+                                 : NULL;
             j->answered = true;
             cluster_keepalive_start(cs, etcd_now_ms());
             return;
@@ -436,6 +481,12 @@ static void cluster_release_done(struct cjob *j)
     cluster_unpark(cs, o);
 }
 
+/* When j's answered etcd call was sent (its last attempt). */
+static int64_t cluster_job_sent_ms(const struct cjob *j)
+{
+    return j->ctx.sent_ms > j->started_ms ? j->ctx.sent_ms : j->started_ms;
+}
+
 static void cluster_grant_done(struct cjob *j)
 {
     struct csess *cs = j->cs;
@@ -451,7 +502,9 @@ static void cluster_grant_done(struct cjob *j)
     }
     cs->lease_state = j->rv == 0 ? LEASE_LIVE : LEASE_NONE;
     cs->lease = j->rv == 0 ? j->lease : 0;
-    cs->lease_ok_ms = cs->ka_sent_ms = j->started_ms;
+    /* The TTL runs from when etcd granted it: after the attempt that got
+     * the answer was sent (not the first of the call's retries). */
+    cs->lease_ok_ms = cs->ka_sent_ms = cluster_job_sent_ms(j);
     while (!list_empty(&cs->lease_wait)) {
         w = container_of(cs->lease_wait.next, struct cjob, link);
         if (j->rv == 0 && cs->s != NULL) {
@@ -485,7 +538,7 @@ void cluster_lock_done(struct cjob *j)
             break;
         cs->ka_inflight = false;
         if (j->rv == 0) {
-            cs->lease_ok_ms = j->started_ms;
+            cs->lease_ok_ms = cluster_job_sent_ms(j);
             cluster_lock_confirmed(cs);
             cluster_sem_confirmed(cs);
         } else if (j->rv == SYNC_ENOENT)

@@ -199,6 +199,7 @@ void etcd_ctx_init(struct etcd_ctx *c, struct etcd *e)
 {
     c->e = e;
     c->budget_ms = 0;
+    c->sent_ms = 0;
     atomic_init(&c->cancelled, false);
     atomic_init(&c->multi, NULL);
 }
@@ -484,6 +485,7 @@ int etcd_post(struct etcd_ctx *c, const char *path, json_t *body,
     for (;;) {
         memset(&b, 0, sizeof(b));
         ep = atomic_load(&e->current) % e->n;
+        c->sent_ms = etcd_now_ms();
         r = etcd_http(c, ep, path, text, (long)e->call_ms, &b, &status);
         if (r == ETCD_HTTP_CANCELLED) {
             rv = SYNC_EINTR;

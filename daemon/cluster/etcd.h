@@ -59,6 +59,8 @@ struct etcd_ctx {
     _Atomic(void *) multi; /* owned CURLM, made by the first call */
     atomic_bool cancelled;
     unsigned budget_ms;    /* a unary call's budget; 0: the etcd's */
+    int64_t sent_ms;       /* when etcd_post last sent an attempt: an
+                              answer it got was made after this */
 };
 void etcd_ctx_init(struct etcd_ctx *c, struct etcd *e);
 void etcd_ctx_fini(struct etcd_ctx *c);

@@ -198,6 +198,12 @@ void cfx_fini(void)
         }
         abort();
     }
+    /* $SYNCD_CFX_KEEP: the agents' and the proxy's logs stay, to read
+     * after a failure. */
+    if (getenv("SYNCD_CFX_KEEP") != NULL) {
+        fprintf(stderr, "cluster fixture: logs kept in %s\n", cfx.dir);
+        return;
+    }
     snprintf(cmd, sizeof(cmd), "rm -rf %s", cfx.dir);
     (void)system(cmd);
 }

@@ -273,6 +273,36 @@ Test(cluster, release_hands_over_between_agents)
     sync_disconnect(a);
 }
 
+/* lb (on B) holds NAME, its token in *t1; a waiter of a keepalive-losing
+ * agent (cfx_start_keepalive_losing_agent) queues behind it: its pid. */
+static pid_t lossy_waiter_behind(sync_lock *lb, const char *name,
+                                 struct handoff *h, uint64_t *t1)
+{
+    pid_t pid;
+
+    cr_assert(eq(int, sync_lock_acquire(lb, true, 3), 0));
+    *t1 = sync_lock_token(lb);
+    cfx_start_keepalive_losing_agent();
+    pid = fx_fork();
+    if (pid == 0)
+        _exit(waiter_proc(CFX_LOSSY, name, h));
+    while (!atomic_load(&h->waiting))
+        fx_sleep_ms(2);
+    return pid;
+}
+
+/* That waiter got the lock after lb's release (token above t1), with no
+ * owner-died, and let it go. */
+static void lossy_waiter_got_it(pid_t pid, const struct handoff *h,
+                                uint64_t t1)
+{
+    cr_assert(eq(int, fx_waitpid(pid, 15000), 0),
+              "the waiter failed (see %s)", cfx.log[CFX_LOSSY]);
+    cr_assert(gt(u64, h->token, t1));
+    cr_assert(eq(int, h->died, 0));
+    cr_assert(file_contains(cfx.log[CFX_LOSSY], "under a new lease"));
+}
+
 /*
  * The waiter's agent gives its lease up while the waiter is queued (no
  * keepalive answered for 4/5 of the TTL: the proxy loses their answers
@@ -287,30 +317,40 @@ Test(cluster, waiter_whose_lease_was_given_up_waits_on)
     sync_lock *lb = open_lock(b, cfx_name("requeue"));
     uint64_t t1;
     double t_rel;
-    pid_t pid;
+    pid_t pid = lossy_waiter_behind(lb, cfx_name("requeue"), h, &t1);
 
-    cr_assert(eq(int, sync_lock_acquire(lb, true, 3), 0));
-    t1 = sync_lock_token(lb);
-    cfx_start_keepalive_losing_agent();
-    pid = fx_fork();
-    if (pid == 0)
-        _exit(waiter_proc(CFX_LOSSY, cfx_name("requeue"), h));
-    while (!atomic_load(&h->waiting))
-        fx_sleep_ms(2);
     cfx_await_lease_given_up();
     cr_assert(eq(int, atomic_load(&h->got), 0), "mutual exclusion");
     t_rel = fx_now();
     cr_assert(eq(int, sync_lock_release(lb), 0));
-    cr_assert(eq(int, fx_waitpid(pid, 10000), 0),
-              "the waiter failed (see %s)", cfx.log[CFX_LOSSY]);
-    cr_assert(gt(u64, h->token, t1));
-    cr_assert(eq(int, h->died, 0));
+    lossy_waiter_got_it(pid, h, t1);
     cr_assert(lt(dbl, h->t_got - t_rel, 1.5), "handoff took %.3f s",
               h->t_got - t_rel);
-    cr_assert(file_contains(cfx.log[CFX_LOSSY], "under a new lease"));
-    /* Released by the waiter: free for B at once. */
-    cr_assert(eq(int, sync_lock_acquire(lb, true, 3), 0));
+    lock_is_free(lb, "the waiter's lock was not given back");
+    sync_disconnect(b);
+}
+
+/*
+ * The same, when the lock comes to the waiter while its lease is stale
+ * (no keepalive answered for over half the TTL: the grant is held back
+ * until one is) and the lease is then given up: the waiter, never told,
+ * seeks the lock again under a new lease and gets it, told of no death
+ * (its old contender's mark goes first).
+ */
+Test(cluster, waiter_granted_as_its_lease_is_given_up_gets_the_lock)
+{
+    struct handoff *h = fx_shared(sizeof(*h));
+    sync_client *b = cfx_connect(1);
+    sync_lock *lb = open_lock(b, cfx_name("confirm"));
+    uint64_t t1;
+    pid_t pid = lossy_waiter_behind(lb, cfx_name("confirm"), h, &t1);
+
+    /* Its lease was granted as it queued: stale after 1.5 s, given up
+     * after 2.4 s (TTL 3). */
+    fx_sleep_ms(1900);
     cr_assert(eq(int, sync_lock_release(lb), 0));
+    lossy_waiter_got_it(pid, h, t1);
+    lock_is_free(lb, "the waiter's lock was not given back");
     sync_disconnect(b);
 }
 
