@@ -332,6 +332,17 @@ static bool cluster_job_ends_early(const struct cjob *j)
            j->kind == CJ_EVENT_WAIT;
 }
 
+int64_t cluster_job_due_ms(const struct cjob *j)
+{
+    if (j->deadline_ms >= 0)
+        return j->deadline_ms + CLUSTER_LATE_MS;
+    /* A try (no waiting) is one txn when etcd answers: it must not hang
+     * for an election. */
+    if (!j->may_wait && cluster_job_ends_early(j))
+        return j->started_ms + CLUSTER_TRY_MS;
+    return -1;
+}
+
 /*
  * Waits whose deadline passed while an etcd call of theirs hangs: a wait
  * with a timeout returns in time when etcd does not answer (without this,
@@ -345,8 +356,8 @@ static void cluster_tick_running(struct csess *cs, int64_t now)
 
     for (n = cs->jobs.next; n != &cs->jobs; n = n->next) {
         j = container_of(n, struct cjob, slink);
-        if (j->answered || j->cancel_as_timeout || j->deadline_ms < 0 ||
-            now < j->deadline_ms + CLUSTER_LATE_MS ||
+        if (j->answered || j->cancel_as_timeout ||
+            cluster_job_due_ms(j) < 0 || now < cluster_job_due_ms(j) ||
             !cluster_job_cancellable(j))
             continue;
         j->cancel_as_timeout = true;

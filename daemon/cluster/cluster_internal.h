@@ -121,7 +121,7 @@ struct cjob {
                                     mark must go first (else it reads as a
                                     holder that died); 0: none */
     struct etcd_ctx ctx;
-    int64_t started_ms;
+    int64_t started_ms;          /* made, then started */
     /* inputs */
     char name[SYNC_NAME_MAX + 1];
     int type;
@@ -227,6 +227,12 @@ void cluster_with_lease(struct csess *cs, struct cjob *j);
  * a call that etcd does not answer (an election, a member gone) runs on
  * this long. */
 #define CLUSTER_LATE_MS 200
+/* How long a try (timeout 0) of a Lock, Semaphore or Event may wait for
+ * etcd before it answers "timed out". */
+#define CLUSTER_TRY_MS 1000
+/* When the tick ends wait j unanswered by etcd (the two above; from the
+ * job's making for a try), -1: never. */
+int64_t cluster_job_due_ms(const struct cjob *j);
 /* Acquires waiting for a lease whose deadline passed answer "timed out"
  * (a lease grant that etcd does not answer takes up to 6 s). */
 void cluster_lease_wait_expired(struct csess *cs, int64_t now);

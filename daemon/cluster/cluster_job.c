@@ -36,6 +36,7 @@ struct cjob *cluster_job_new(struct cluster *cl, struct csess *cs,
     j->cs = cs;
     j->kind = kind;
     j->deadline_ms = -1;
+    j->started_ms = etcd_now_ms();
     return j;
 }
 

@@ -116,7 +116,7 @@ void cluster_lease_wait_expired(struct csess *cs, int64_t now)
 
     list_foreach_safe(n, tmp, &cs->lease_wait) {
         w = container_of(n, struct cjob, link);
-        if (w->deadline_ms >= 0 && now >= w->deadline_ms + CLUSTER_LATE_MS)
+        if (cluster_job_due_ms(w) >= 0 && now >= cluster_job_due_ms(w))
             cluster_lease_wait_end(cs, w, SYNC_ETIMEDOUT);
     }
 }

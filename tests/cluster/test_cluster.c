@@ -49,12 +49,14 @@ static void lock_is_free(sync_lock *lb, const char *why)
     cr_assert(eq(int, sync_lock_release(lb), 0));
 }
 
-/* A 1 s acquire of l answers SYNC_ETIMEDOUT in time, an answer dropped. */
-static void acquire_times_out_in_time(sync_lock *l)
+/* A 1 s acquire of l (or a try: its bound is 1 s) answers SYNC_ETIMEDOUT
+ * in time, an answer dropped. */
+static void acquire_times_out_in_time(sync_lock *l, bool blocking)
 {
     double t0 = fx_now(), took;
 
-    cr_assert(eq(int, sync_lock_acquire(l, true, 1), SYNC_ETIMEDOUT));
+    cr_assert(eq(int, sync_lock_acquire(l, blocking, blocking ? 1 : -1),
+                 SYNC_ETIMEDOUT));
     took = fx_now() - t0;
     cr_assert(ge(dbl, took, 1.0));
     cr_assert(lt(dbl, took, 2.0), "the 1 s acquire took %.2f s", took);
@@ -173,21 +175,35 @@ Test(cluster, timeout_is_kept_when_etcd_does_not_answer)
     sync_lock *lb = open_lock(b, cfx_name("late")), *ll;
 
     ll = lossy_lock(&l, 5, "\"keys_only\"", "\"lease\"", cfx_name("late"));
-    acquire_times_out_in_time(ll);
+    acquire_times_out_in_time(ll, true);
     lock_is_free(lb, "the timed-out contender still holds the queue");
     sync_disconnect(l);
     sync_disconnect(b);
 }
 
-/* The same when the session's lease is still to be granted and etcd does
- * not answer the grant. */
+/* A try (no waiting) answers within about a second when etcd does not
+ * (before: after 6 s of retries, SYNC_EUNAVAIL). */
+Test(cluster, try_acquire_is_bounded_when_etcd_does_not_answer)
+{
+    sync_client *b = cfx_connect(1), *l;
+    sync_lock *lb = open_lock(b, cfx_name("try")), *ll;
+
+    ll = lossy_lock(&l, 5, "\"keys_only\"", "\"lease\"", cfx_name("try"));
+    acquire_times_out_in_time(ll, false);
+    lock_is_free(lb, "the try's contender still holds the queue");
+    sync_disconnect(l);
+    sync_disconnect(b);
+}
+
+/* A 1 s acquire while the session's lease is still to be granted and
+ * etcd does not answer the grant. */
 Test(cluster, timeout_is_kept_while_the_lease_is_granted)
 {
     sync_client *l;
     sync_lock *ll = lossy_lock(&l, 4, "/v3/lease/grant", NULL,
                                cfx_name("late-lease"));
 
-    acquire_times_out_in_time(ll);
+    acquire_times_out_in_time(ll, true);
     /* Once etcd answers, the same client gets it. */
     cr_assert(eq(int, sync_lock_acquire(ll, true, 15), 0));
     cr_assert(eq(int, sync_lock_release(ll), 0));
