@@ -16,9 +16,12 @@ def test_python_bench_prints_every_row():
         capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     rows = [l for l in out.stdout.splitlines() if l.startswith("| ")]
-    for system in ("syncd", "syncd (C library)", "threading.Lock",
-                   "multiprocessing.Lock", "Manager().Lock()"):
+    for system in ("syncd", "syncd (C library)",
+                   "Python floor: the loop, two no-op builtin calls",
+                   "threading.Lock", "multiprocessing.Lock",
+                   "Manager().Lock()"):
         assert any(r.startswith("| %s |" % system) for r in rows), system
-    for goal in ("P1 syncd (Python) x C library", "P1 syncd x Manager",
+    for goal in ("P1 syncd (Python) x C library",
+                 "P1 Python floor x C library", "P1 syncd x Manager",
                  "P2 syncd x Manager", "P3 syncd x Manager"):
         assert any(r.startswith("| %s |" % goal) for r in rows), goal
