@@ -195,6 +195,26 @@ Test(cluster, try_acquire_is_bounded_when_etcd_does_not_answer)
     sync_disconnect(b);
 }
 
+/* An Event wait with a 1 s timeout returns in time when etcd does not
+ * answer its read (the proxy loses every range's answer for 5 s). */
+Test(cluster, event_wait_timeout_is_kept_when_etcd_does_not_answer)
+{
+    sync_client *l;
+    sync_event *e = NULL;
+    double t0, took;
+
+    cfx_start_lossy_agent(5, true, "/v3/kv/range", NULL);
+    l = cfx_connect(CFX_LOSSY);
+    cr_assert(eq(int, sync_event_open(l, cfx_name("late-event"), &e), 0));
+    t0 = fx_now();
+    cr_assert(eq(int, sync_event_wait(e, 1), SYNC_ETIMEDOUT));
+    took = fx_now() - t0;
+    cr_assert(ge(dbl, took, 1.0));
+    cr_assert(lt(dbl, took, 2.0), "the 1 s wait took %.2f s", took);
+    cr_assert(cfx_proxy_dropped(), "no answer was dropped");
+    sync_disconnect(l);
+}
+
 /* A 1 s acquire while the session's lease is still to be granted and
  * etcd does not answer the grant. */
 Test(cluster, timeout_is_kept_while_the_lease_is_granted)
