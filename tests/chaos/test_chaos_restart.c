@@ -216,6 +216,10 @@ static bool witness_take(int i, unsigned me, int owner_died, uint64_t token,
            !atomic_compare_exchange_weak(&rc->max_token[i], &max, token))
         ;
     while (!atomic_compare_exchange_strong(&rc->holder[i], &prev, me)) {
+        /* The slot was freed between two tries (the holder found there
+         * has released since): no second holder, try again. */
+        if (prev == 0)
+            continue;
         if (atomic_load(&rc->dead[prev])) {
             if (!owner_died)
                 violation("lock %d: slot of dead incarnation %u taken over "
