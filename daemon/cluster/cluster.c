@@ -138,34 +138,51 @@ static bool cluster_waits_on_lease(const struct cjob *j)
     }
 }
 
-void cluster_requeue_waits(struct csess *cs)
+/*
+ * cs's lease is being given up: its waits stop, to be sought again under
+ * a new one (cluster_requeue_due), and its keepalive still trying (a
+ * member that does not answer) stops too - else it would hold back the
+ * next lease's keepalives until its retries end, and that lease would be
+ * given up in turn.
+ */
+static void cluster_lease_stop_jobs(struct csess *cs)
 {
     struct list_node *n;
     struct cjob *j;
 
     for (n = cs->jobs.next; n != &cs->jobs; n = n->next) {
         j = container_of(n, struct cjob, slink);
-        if (j->lease == cs->lease && !j->answered &&
-            cluster_waits_on_lease(j)) {
+        if (j->lease != cs->lease || j->answered)
+            continue;
+        if (cluster_waits_on_lease(j))
             j->requeue = true;
-            etcd_ctx_cancel(&j->ctx);
-        }
+        else if (j->kind != CJ_KEEPALIVE)
+            continue;
+        etcd_ctx_cancel(&j->ctx);
     }
+    cs->ka_inflight = false;
+}
+
+bool cluster_job_lease_live(const struct cjob *j)
+{
+    return j->cs->lease_state == LEASE_LIVE && j->cs->lease == j->lease;
+}
+
+bool cluster_requeue_left(const struct cjob *j)
+{
+    return j->cs->s != NULL && !j->answered && !j->cancel_as_timeout &&
+           j->requeues < CLUSTER_REQUEUE_MAX &&
+           (j->deadline_ms < 0 || etcd_now_ms() < j->deadline_ms);
 }
 
 bool cluster_requeue_due(const struct cjob *j, int rv)
 {
-    const struct csess *cs = j->cs;
-    bool ours = cs->lease_state == LEASE_LIVE && cs->lease == j->lease;
-
-    if (cs->s == NULL || j->answered || j->cancel_as_timeout ||
-        j->requeues >= CLUSTER_REQUEUE_MAX ||
-        (j->deadline_ms >= 0 && etcd_now_ms() >= j->deadline_ms))
-        return false;
     /* ENOENT: etcd ended the lease before the agent saw it.  Else the
      * agent gave it up: granted under it, or stopped for that. */
-    return rv == SYNC_ENOENT ||
-           (!ours && (rv == 0 || (rv == SYNC_EINTR && j->requeue)));
+    return cluster_requeue_left(j) &&
+           (rv == SYNC_ENOENT ||
+            (!cluster_job_lease_live(j) &&
+             (rv == 0 || (rv == SYNC_EINTR && j->requeue))));
 }
 
 struct cjob *cluster_job_clone(const struct cjob *j)
@@ -199,7 +216,7 @@ void cluster_requeue_log(const struct cjob *j)
              (int)cs->s->pid, (unsigned)cs->s->uid);
 }
 
-struct cjob *cluster_job_again(struct cjob *j)
+struct cjob *cluster_job_again(struct cjob *j, const char *gone)
 {
     struct cjob *again = cluster_job_clone(j);
 
@@ -208,6 +225,10 @@ struct cjob *cluster_job_again(struct cjob *j)
     cluster_requeue_log(j);
     again->requeues++;
     j->answered = true;
+    /* SYNC_ENOENT under the live lease: etcd ended it first; so are the
+     * session's holds. */
+    if (cluster_job_lease_live(j))
+        cluster_lease_lost(j->cs, gone);
     return again;
 }
 
@@ -224,16 +245,7 @@ void cluster_lease_lost(struct csess *cs, const char *why)
               cs->s ? (unsigned)cs->s->uid : 0, why);
     cluster_lock_lost(cs);
     cluster_sem_lost(cs);
-    cluster_requeue_waits(cs);
-    /* A keepalive of this lease still trying (a member that does not
-     * answer) would hold back the next lease's keepalives until its
-     * retries end, and that lease would be given up in turn. */
-    for (n = cs->jobs.next; n != &cs->jobs; n = n->next) {
-        r = container_of(n, struct cjob, slink);
-        if (r->kind == CJ_KEEPALIVE && r->lease == cs->lease)
-            etcd_ctx_cancel(&r->ctx);
-    }
-    cs->ka_inflight = false;
+    cluster_lease_stop_jobs(cs);
     /* If etcd still has it, free its keys now rather than at expiry. */
     r = cluster_job_new(cs->cl, NULL, CJ_REVOKE);
     if (r != NULL) {
@@ -353,11 +365,12 @@ static void cluster_tick_running(struct csess *cs, int64_t now)
 {
     struct list_node *n;
     struct cjob *j;
+    int64_t due;
 
     for (n = cs->jobs.next; n != &cs->jobs; n = n->next) {
         j = container_of(n, struct cjob, slink);
-        if (j->answered || j->cancel_as_timeout ||
-            cluster_job_due_ms(j) < 0 || now < cluster_job_due_ms(j) ||
+        due = cluster_job_due_ms(j);
+        if (j->answered || j->cancel_as_timeout || due < 0 || now < due ||
             !cluster_job_cancellable(j))
             continue;
         j->cancel_as_timeout = true;

@@ -241,23 +241,29 @@ void cluster_lease_wait_expired(struct csess *cs, int64_t now);
  * holds nothing yet and waits under the session's lease (a Lock's
  * contender key, an UNDO permit's waiter key) loses its key with the
  * lease, but nothing it was told: it is sought again under a new lease,
- * at the queue's tail.  cluster_requeue_due: whether acquire j, done with
- * rv, is such a wait (granted under a lease since given up, stopped when
- * it was given up, or SYNC_ENOENT: etcd ended it) with time left.
+ * at the queue's tail.
+ * cluster_requeue_left: whether request j may still be sought again (its
+ * client there, not answered, time and tries left).
+ * cluster_requeue_due: whether acquire j, done with rv, is such a wait
+ * (granted under a lease since given up, stopped when it was given up,
+ * or SYNC_ENOENT: etcd ended it) and may be sought again.
  * cluster_job_again: a new job for j's request (inputs copied; j, freed
- * once done, counts as answered), NULL when out of memory.
+ * once done, counts as answered), NULL when out of memory; when j's lease
+ * is still the live one, etcd ended it (its key is gone): it is given up,
+ * gone saying why.
+ * cluster_job_clone: j's request as a new job (not started; j unchanged).
  */
+bool cluster_requeue_left(const struct cjob *j);
 bool cluster_requeue_due(const struct cjob *j, int rv);
-struct cjob *cluster_job_again(struct cjob *j);
-/* j's request as a new job (not started; j unchanged), NULL when out of
- * memory; and the log line of a wait sought again. */
+struct cjob *cluster_job_again(struct cjob *j, const char *gone);
 struct cjob *cluster_job_clone(const struct cjob *j);
+/* The log line of a wait sought again. */
 void cluster_requeue_log(const struct cjob *j);
 /* Enough for any real run of lease losses within one wait; a bound, so
  * that a lease etcd keeps refusing cannot spin the agent. */
 #define CLUSTER_REQUEUE_MAX 16
-/* Called when a lease is given up: its waits stop, to be sought again. */
-void cluster_requeue_waits(struct csess *cs);
+/* Whether j's lease is its session's live one. */
+bool cluster_job_lease_live(const struct cjob *j);
 /* Whether a grant under cs's lease may be told now (renewed recently). */
 bool cluster_lease_fresh(const struct csess *cs);
 /* Reply REPLY_ACQUIRE to request id of cs. */

@@ -114,9 +114,12 @@ void cluster_lease_wait_expired(struct csess *cs, int64_t now)
     struct list_node *n, *tmp;
     struct cjob *w;
 
+    int64_t due;
+
     list_foreach_safe(n, tmp, &cs->lease_wait) {
         w = container_of(n, struct cjob, link);
-        if (cluster_job_due_ms(w) >= 0 && now >= cluster_job_due_ms(w))
+        due = cluster_job_due_ms(w);
+        if (due >= 0 && now >= due)
             cluster_lease_wait_end(cs, w, SYNC_ETIMEDOUT);
     }
 }
@@ -293,15 +296,14 @@ void cluster_confirm_forget(struct cobj *o)
 /* o's held-back grant died with its lease: true when its acquire, which
  * was never told, is parked to be sought again under a new lease (the
  * lease's give-up unparks it once the lease is reset). */
-static bool cluster_confirm_again(struct csess *cs, struct cobj *o)
+static bool cluster_confirm_again(struct cobj *o)
 {
     struct cjob *j = o->confirm_job;
 
     o->confirm_job = NULL;
     if (j == NULL)
         return false;
-    if (cs->s == NULL || j->requeues >= CLUSTER_REQUEUE_MAX ||
-        (j->deadline_ms >= 0 && etcd_now_ms() >= j->deadline_ms)) {
+    if (!cluster_requeue_left(j)) {
         j->answered = true;
         cluster_job_discard(j);
         return false;
@@ -326,7 +328,7 @@ void cluster_lock_lost(struct csess *cs)
              * or fails. */
             o->st = COBJ_FREE;
             o->depth = 0;
-            if (cluster_confirm_again(cs, o))
+            if (cluster_confirm_again(o))
                 continue;
             if (cs->s != NULL)
                 cluster_send(cs->s, o->confirm_id, SYNC_EUNAVAIL,
@@ -374,23 +376,23 @@ void cluster_lock_confirmed(struct csess *cs)
  */
 static bool cluster_acquire_again(struct cjob *j, int rv)
 {
-    struct csess *cs = j->cs;
     struct cobj *o = j->obj;
-    bool ours = cs->lease_state == LEASE_LIVE && cs->lease == j->lease;
     struct cjob *again;
 
-    if (j->adopt || j->op == OP_COND_WAIT || !cluster_requeue_due(j, rv) ||
-        (again = cluster_job_again(j)) == NULL)
+    if (j->adopt || j->op == OP_COND_WAIT || !cluster_requeue_due(j, rv))
         return false;
+    /* o stays taken meanwhile: a lease given up here unparks, and its
+     * parked acquires must not start beside this one. */
+    o->st = COBJ_ACQUIRING;
+    again = cluster_job_again(j, "etcd ended the lease (a waiting "
+                                 "contender key is gone)");
+    if (again == NULL) {
+        o->st = COBJ_FREE;
+        return false;
+    }
     again->drop_lease = j->lease;
     again->drop_seq = j->seq;
-    /* Its holds went with the lease too.  (o stays taken meanwhile: its
-     * parked acquires must not start beside this one.) */
-    o->st = COBJ_ACQUIRING;
-    if (ours)
-        cluster_lease_lost(cs, "etcd ended the lease (a waiting contender "
-                               "key is gone)");
-    cluster_lock_start(cs, again);
+    cluster_lock_start(j->cs, again);
     return true;
 }
 
@@ -398,12 +400,11 @@ static void cluster_acquire_done(struct cjob *j)
 {
     struct csess *cs = j->cs;
     struct cobj *o = j->obj;
-    bool live = cs->s != NULL && cs->lease_state == LEASE_LIVE &&
-                cs->lease == j->lease;
+    bool live = cs->s != NULL && cluster_job_lease_live(j);
     int rv = j->rv;
 
     o->st = COBJ_FREE;
-    if (!(rv == 0 && live) && cluster_acquire_again(j, rv))
+    if (cluster_acquire_again(j, rv))
         return;
     if (rv == 0 && live && !j->answered) {
         o->st = COBJ_HELD;

@@ -144,7 +144,7 @@ static bool cluster_sem_undo_granted(struct cjob *j)
     struct cundo *u = cluster_sem_undo_of(cs, j->handle);
     struct csem_held *h;
 
-    if (cs->lease_state != LEASE_LIVE || cs->lease != j->lease) {
+    if (!cluster_job_lease_live(j)) {
         cluster_reply(j, SYNC_EUNAVAIL, "this agent's etcd lease ended "
                                         "while the permit was sought");
         return false;
@@ -242,18 +242,15 @@ void cluster_sem_forget(struct csess *cs, uint32_t handle, bool reply)
  * under a new lease, its waiter or permit key of the old one deleted. */
 static bool cluster_sem_again(struct cjob *j)
 {
-    struct csess *cs = j->cs;
-    bool ours = cs->lease_state == LEASE_LIVE && cs->lease == j->lease;
-    struct cjob *again = cluster_job_again(j);
+    struct cjob *again = cluster_job_again(j, "etcd ended the lease (a "
+                                              "semaphore waiter's key is "
+                                              "gone)");
 
     if (again == NULL)
         return false;
     if (j->lease != 0)
-        cluster_sem_undo(cs, j->obj, j->handle, j->seq, j->lease);
-    if (ours)
-        cluster_lease_lost(cs, "etcd ended the lease (a semaphore "
-                               "waiter's key is gone)");
-    cluster_sem_start(cs, again);
+        cluster_sem_undo(j->cs, j->obj, j->handle, j->seq, j->lease);
+    cluster_sem_start(j->cs, again);
     return true;
 }
 

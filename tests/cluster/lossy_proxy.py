@@ -5,13 +5,13 @@
 
 Listens on a free loopback port and prints it on stdout.  Every HTTP/1.1
 request is passed to 127.0.0.1:TARGET_PORT as is; when it is a POST to
-PATH (an argument starting "/v3/"; /v3/kv/txn if none is given) whose body
-holds every MATCH string (a MATCH "A|B": A or B), etcd gets it and applies it, but its answer is
-dropped: the client's connection is closed as the first byte of the answer
-arrives, as when a leader dies between its commit and its reply.  SECONDS
-0: only the first matching request is treated so; else every matching one
-for SECONDS after the first (the member stays that way as long as a
-call's retries last).  A line "dropped PATH" goes to stderr for each drop.
+PATH (an argument starting "/v3/"; /v3/kv/txn if none is given) whose
+body holds every MATCH string (a MATCH "A|B": A or B), etcd gets it and
+applies it, but its answer is dropped: the client's connection is closed
+as the first byte of the answer arrives, as when a leader dies between its
+commit and its reply.  SECONDS 0: only the first matching request is
+treated so; else every matching one for SECONDS after the first (the
+member stays that way as long as a call's retries last).  A line "dropped PATH" goes to stderr for each drop.
 
 The cluster tests use it to send the agent's txns twice, the way etcd_post's
 own retry does after such a failure, and check that they act once.
