@@ -78,6 +78,9 @@ void sync__reconnect_init(sync_client *c,
 struct reconnect_item {
     struct sync__object *o;
     uint32_t handle;
+    uint32_t live;      /* lock levels held through it the daemon kept:
+                           what to reclaim (reconnect_live_levels) */
+    uint32_t waits;     /* its condition waits not matched to a level */
 };
 
 /* Snapshot of c's open objects (under c->mu): the list may change while
@@ -101,30 +104,81 @@ static struct reconnect_item *reconnect_snapshot(sync_client *c, size_t *n)
     return v;
 }
 
-/* Whether a hold of name was already reclaimed through another handle. */
+/* The lock an item's levels are of: a condition's lock, else its own. */
+static const char *reconnect_lock_of(const struct sync__object *o)
+{
+    return o->lock_name[0] != '\0' ? o->lock_name : o->name;
+}
+
+/* Whether a hold of lock was already reclaimed through another handle. */
 static bool reconnect_reclaimed(const struct reconnect_item *v, size_t n,
-                                const bool *got, const char *name)
+                                const bool *got, const char *lock)
 {
     size_t i;
 
     for (i = 0; i < n; i++)
-        if (got[i] && strcmp(v[i].o->name, name) == 0)
+        if (got[i] && strcmp(reconnect_lock_of(v[i].o), lock) == 0)
             return true;
     return false;
 }
 
-/* Mark l's hold lost: its next release says SYNC_ELOST.  The levels of
- * condition waits in flight stay: those waits take the lock back. */
-static void reconnect_lost(struct sync__lockable *l)
+/*
+ * Each lock-like item's live levels: those it counts minus the levels a
+ * condition wait in flight gave back to the daemon.  A wait's level is
+ * counted where the lock was acquired, which need not be the condition's
+ * handle: Python's Condition(lock) acquires through the Lock's handle
+ * and waits through its own.  So a wait first cancels a level of its own
+ * handle, and what is left of the waits cancels levels of the other
+ * handles on the same lock.
+ */
+static void reconnect_live_levels(struct reconnect_item *v, size_t n)
 {
+    struct sync__lockable *l;
+    uint32_t take;
+    size_t i, j;
+
+    for (i = 0; i < n; i++) {
+        v[i].live = v[i].waits = 0;
+        if ((l = v[i].o->lockable) == NULL)
+            continue;
+        pthread_mutex_lock(&l->mu);
+        v[i].live = __atomic_load_n(&l->levels, __ATOMIC_RELAXED);
+        v[i].waits = l->cond_waits;
+        pthread_mutex_unlock(&l->mu);
+        take = v[i].waits < v[i].live ? v[i].waits : v[i].live;
+        v[i].live -= take;
+        v[i].waits -= take;
+    }
+    for (i = 0; i < n; i++) {
+        for (j = 0; v[i].waits > 0 && j < n; j++) {
+            if (j == i || v[j].live == 0 ||
+                strcmp(reconnect_lock_of(v[i].o),
+                       reconnect_lock_of(v[j].o)) != 0)
+                continue;
+            take = v[i].waits < v[j].live ? v[i].waits : v[j].live;
+            v[j].live -= take;
+            v[i].waits -= take;
+        }
+    }
+}
+
+/* Mark the live levels of item it lost: a release of each says
+ * SYNC_ELOST (sends nothing); nothing is left to reclaim through it.  The
+ * levels of condition waits in flight stay: those waits take the lock
+ * back. */
+static void reconnect_lost(struct reconnect_item *it)
+{
+    struct sync__lockable *l = it->o->lockable;
     uint32_t levels;
 
     pthread_mutex_lock(&l->mu);
     levels = __atomic_load_n(&l->levels, __ATOMIC_RELAXED);
     l->lost = true;
-    l->lost_levels += levels > l->cond_waits ? levels - l->cond_waits : 0;
-    __atomic_store_n(&l->levels, l->cond_waits, __ATOMIC_RELAXED);
+    l->lost_levels += it->live;
+    __atomic_store_n(&l->levels, levels > it->live ? levels - it->live : 0,
+                     __ATOMIC_RELAXED);
     pthread_mutex_unlock(&l->mu);
+    it->live = 0;
 }
 
 /* Mark n of p's permits lost: their release says SYNC_ELOST. */
@@ -187,9 +241,7 @@ static int reconnect_restore(sync_client *c)
     struct reconnect_item *v;
     struct sync__request req;
     struct sync__result res;
-    struct sync__lockable *l;
     uint64_t gen;
-    uint32_t levels;
     bool *got;
     size_t n, i;
     int rv = 0;
@@ -201,6 +253,7 @@ static int reconnect_restore(sync_client *c)
         free(got);
         return SYNC_ENOMEM;
     }
+    reconnect_live_levels(v, n);
     for (i = 0; i < n && rv == 0; i++) {
         req = v[i].o->reopen;
         req.handle = v[i].handle;
@@ -211,7 +264,7 @@ static int reconnect_restore(sync_client *c)
          * calls now fail with the daemon's SYNC_EBADF, and its holds are
          * lost. */
         if (rv != 0 && v[i].o->lockable != NULL)
-            reconnect_lost(v[i].o->lockable);
+            reconnect_lost(&v[i]);
         if (rv != 0 && v[i].o->permits != NULL)
             reconnect_permits_lost(v[i].o->permits,
                                    reconnect_permits_live(v[i].o->permits));
@@ -220,17 +273,10 @@ static int reconnect_restore(sync_client *c)
     for (i = 0; i < n && rv == 0; i++) {
         if (v[i].o->permits != NULL)
             rv = reconnect_permits(c, &v[i]);
-        l = v[i].o->lockable;
-        if (l == NULL || rv != 0)
-            continue;
-        pthread_mutex_lock(&l->mu);
-        levels = __atomic_load_n(&l->levels, __ATOMIC_RELAXED);
-        levels -= l->cond_waits < levels ? l->cond_waits : levels;
-        pthread_mutex_unlock(&l->mu);
-        if (levels == 0)
+        if (v[i].o->lockable == NULL || rv != 0 || v[i].live == 0)
             continue;
         if (!sync__client_has_cap(c, WIRE_CAP_RECLAIM)) {
-            reconnect_lost(l);
+            reconnect_lost(&v[i]);
             continue;
         }
         /* The levels it counts, not the daemon's: an acquire or release
@@ -238,11 +284,13 @@ static int reconnect_restore(sync_client *c)
          * and must find the depth it left from. */
         req = (struct sync__request){.op = OP_RECLAIM,
                                      .handle = v[i].handle,
-                                     .n = levels};
+                                     .n = v[i].live};
         rv = sync__call_once(c, &req, &res, &gen);
         if (rv == SYNC_ECONN || rv == SYNC_ESHUTDOWN || rv == SYNC_ENOMEM)
             break;
         if (rv == 0) {
+            struct sync__lockable *l = v[i].o->lockable;
+
             got[i] = true;
             pthread_mutex_lock(&l->mu);
             /* The same hold: a lent lock's token may be above the
@@ -250,8 +298,9 @@ static int reconnect_restore(sync_client *c)
             if (res.token > __atomic_load_n(&l->token, __ATOMIC_RELAXED))
                 __atomic_store_n(&l->token, res.token, __ATOMIC_RELAXED);
             pthread_mutex_unlock(&l->mu);
-        } else if (!reconnect_reclaimed(v, n, got, v[i].o->name)) {
-            reconnect_lost(l);
+        } else if (!reconnect_reclaimed(v, n, got,
+                                        reconnect_lock_of(v[i].o))) {
+            reconnect_lost(&v[i]);
         }
         rv = 0;
     }

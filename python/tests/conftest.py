@@ -57,9 +57,11 @@ def syncd_daemon():
     assert rc == 0, "syncd exited with %d" % rc
 
 
-def start_private_daemon(sock):
-    """A daemon of the test's own on sock (a test that kills it); the
-    caller kills it and reconnects to $SYNCD_SOCKET when done."""
-    proc = subprocess.Popen([_daemon_path(), "--socket", sock, "--quiet"])
+def start_private_daemon(sock, *args):
+    """A daemon of the test's own on sock (a test that kills it), with
+    extra command-line args; the caller kills it and reconnects to
+    $SYNCD_SOCKET when done."""
+    proc = subprocess.Popen([_daemon_path(), "--socket", sock, "--quiet"]
+                            + list(args))
     assert wait_listening(sock, proc), "syncd did not start on " + sock
     return proc

@@ -7,11 +7,12 @@
  * lock after it; an unclaimed lock goes to the next waiter with owner_died
  * when the grace period ends; tokens after the restart are above every
  * earlier one; a reclaim the daemon cannot honour marks the handle lost
- * (SYNC_ELOST on its release); a holder that makes no call across the
- * restart keeps its lock (its client notices the restart by itself); a
- * clean stop (systemctl restart), with the
- * listening socket handed from one daemon to the next as systemd does,
- * returns no error to any caller.
+ * (SYNC_ELOST on its release); a condition wait through another handle
+ * than the lock's is neither reclaimed nor lost; a holder that makes no
+ * call across the restart keeps its lock (its client notices the restart
+ * by itself); a clean stop (systemctl restart), with the listening socket
+ * handed from one daemon to the next as systemd does, returns no error to
+ * any caller.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -207,6 +208,71 @@ Test(reclaim, waiter_blocked_before_the_crash_gets_the_lock_after)
     sync_disconnect(w.c);
     sync_lock_close(hl);
     sync_disconnect(h);
+}
+
+/* A Lock acquired through its own handle and waited on through a
+ * Condition's handle on it (what Python's Condition(Lock(...)) does): the
+ * wait gave the lock back, so the reconnect reclaims nothing through the
+ * Lock's handle and marks nothing lost; the wait goes on, and after it
+ * the release through the Lock's handle is a real one. */
+struct split_arg {
+    sync_client *c;
+    sync_lock *l;
+    sync_cond *cv;
+    int wait_rv, release_rv, lost;
+};
+
+static void *split_waiter_main(void *p)
+{
+    struct split_arg *a = p;
+
+    if ((a->wait_rv = sync_lock_acquire(a->l, true, 5.0)) != 0)
+        return NULL;
+    a->wait_rv = sync_cond_wait(a->cv, 20.0);
+    a->lost = sync_lock_owner_lost(a->l);
+    a->release_rv = sync_lock_release(a->l);
+    return NULL;
+}
+
+Test(reclaim, condition_wait_through_another_handle_is_not_a_lost_hold)
+{
+    struct split_arg a = {0};
+    sync_client *n;
+    sync_cond *ncv;
+    sync_lock *nl;
+    pthread_t t;
+
+    start();
+    a.c = connect_reconnecting();
+    cr_assert(eq(int, sync_lock_open(a.c, "rc/split", &a.l), 0));
+    cr_assert(eq(int, sync_cond_open(a.c, "rc/split-cv", "rc/split", &a.cv),
+                 0));
+    cr_assert(eq(int, pthread_create(&t, NULL, split_waiter_main, &a), 0));
+    fx_sleep_ms(200); /* waiting, the lock given back */
+    crash_and_restart();
+    fx_sleep_ms(300); /* back, its wait sent again */
+    cr_assert(not(syncd_fixture_log_contains("reclaim of 'rc/split' refused",
+                                             0)));
+    n = connect_plain();
+    cr_assert(eq(int, sync_cond_open(n, "rc/split-cv", "rc/split", &ncv), 0));
+    cr_assert(eq(int, sync_cond_acquire(ncv, true, 5.0), 0));
+    cr_assert(eq(int, sync_cond_notify_all(ncv), 0));
+    cr_assert(eq(int, sync_cond_release(ncv), 0));
+    cr_assert(eq(int, pthread_join(t, NULL), 0));
+    cr_assert(eq(int, a.wait_rv, 0), "wait: %s", sync_errname(a.wait_rv));
+    cr_assert(eq(int, a.lost, 0));
+    cr_assert(eq(int, a.release_rv, 0), "release: %s",
+              sync_errname(a.release_rv));
+    /* Really released: another client takes it at once. */
+    cr_assert(eq(int, sync_lock_open(n, "rc/split", &nl), 0));
+    cr_assert(eq(int, sync_lock_acquire(nl, false, -1), 0));
+    cr_assert(eq(int, sync_lock_release(nl), 0));
+    sync_lock_close(nl);
+    sync_cond_close(ncv);
+    sync_disconnect(n);
+    sync_cond_close(a.cv);
+    sync_lock_close(a.l);
+    sync_disconnect(a.c);
 }
 
 /* A holder that never comes back: its hold blocks others for the grace
