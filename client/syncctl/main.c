@@ -55,6 +55,15 @@ int ctl_fail(const struct ctl *ctl,
              const char *what,
              const char *name)
 {
+    return ctl_fail_says(ctl, code, what, name, sync_strerror(code));
+}
+
+int ctl_fail_says(const struct ctl *ctl,
+                  int code,
+                  const char *what,
+                  const char *name,
+                  const char *words)
+{
     char shown[4 * 64 + 32], detail[sizeof(ctl->detail)];
 
     if (name != NULL)
@@ -83,7 +92,7 @@ int ctl_fail(const struct ctl *ctl,
                 what, name ? " " : "", name ? name : "", ctl->socket);
     } else {
         fprintf(stderr, "syncctl: %s%s%s: %s%s%s%s\n", what,
-                name ? " " : "", name ? name : "", sync_strerror(code),
+                name ? " " : "", name ? name : "", words,
                 detail[0] ? " (" : "", detail, detail[0] ? ")" : "");
     }
     return ctl_exit_code(code);

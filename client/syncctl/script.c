@@ -28,6 +28,12 @@ int script_event(struct ctl *ctl)
         case EVENT_WAIT:
             /* -n asks once: Python's wait(0). */
             rv = sync_event_wait(e, r->nonblock ? 0.0 : r->timeout);
+            if (rv == SYNC_ETIMEDOUT) {
+                /* The library's words ("not acquired") are a lock's. */
+                sync_event_close(e);
+                return ctl_fail_says(ctl, rv, "event", r->name,
+                                     "timed out, still clear");
+            }
             break;
         default:
             /* is-set answers like test(1): 0 set, 1 clear. */

@@ -30,6 +30,9 @@ int ctl_fail(const struct ctl *ctl,
              int code,
              const char *what,
              const char *name);
+/* The same, in other words than sync_strerror(code)'s. */
+int ctl_fail_says(const struct ctl *ctl, int code, const char *what,
+                  const char *name, const char *words);
 
 /* The code, or 100 + its number; no message (for codes already shown). */
 int ctl_exit_code(int code);

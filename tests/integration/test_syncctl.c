@@ -946,7 +946,7 @@ Test(syncctl, sem_value_reads_without_creating)
 
 Test(syncctl, event_set_is_set_clear_wait)
 {
-    struct ctl_run bg;
+    struct ctl_run bg, r;
     double t0;
 
     /* A reader never creates: no such event yet. */
@@ -960,8 +960,12 @@ Test(syncctl, event_set_is_set_clear_wait)
     cr_assert(eq(int, ctl_code("event", "is-set", "E", NULL), 1));
     cr_assert(eq(int, ctl_code("event", "wait", "-n", "E", NULL), 101));
     t0 = fx_now();
-    cr_assert(eq(int, ctl_code("event", "wait", "-w", "0.3", "E", NULL), 101));
+    r = ctl("event", "wait", "-w", "0.3", "E", NULL);
+    cr_assert(eq(int, r.code, 101));
     cr_assert(ge(dbl, fx_now() - t0, 0.25));
+    /* An event's words, not a lock's ("not acquired"). */
+    cr_assert(eq(str, r.err, "syncctl: event E: timed out, still clear\n"));
+    ctl_free(&r);
     ctl_start(&bg, "event", "wait", "-w", "20", "E", NULL);
     json_decref(await_object("E", 1, -1));
     cr_assert(eq(int, ctl_code("event", "set", "E", NULL), 0));
