@@ -4,6 +4,7 @@
  */
 #include <limits.h>
 #include <math.h>
+#include <string.h>
 #include <time.h>
 
 #include "internal.h"
@@ -73,8 +74,38 @@ int sync_cond_n_waiting(sync_cond *cv)
 
 struct cond_wait_ctx {
     struct sync__lockable *l;
+    uint32_t levels;        /* the levels the wait gives back */
     bool back;              /* the reply said the lock is held again */
 };
+
+/*
+ * How many levels of its lock a wait through cv gives back: the calling
+ * thread's depth, which the daemon releases whole.  Only the owner may
+ * wait, and an owned lock has no other holder here, so that depth is
+ * what this client counts on every handle of the lock less what the
+ * waits in flight gave back (their threads hold nothing).  A caller that
+ * does not own it is refused by the daemon; 0 then.
+ */
+static uint32_t cond_depth_given_back(sync_cond *cv)
+{
+    sync_client *c = cv->l.o.client;
+    const char *lock = sync__object_lock_name(&cv->l.o);
+    struct sync__object *o;
+    int64_t depth = 0;
+
+    pthread_mutex_lock(&c->mu);
+    for (o = c->objects; o != NULL; o = o->next_obj) {
+        if (o->lockable == NULL ||
+            strcmp(sync__object_lock_name(o), lock) != 0)
+            continue;
+        pthread_mutex_lock(&o->lockable->mu);
+        depth += __atomic_load_n(&o->lockable->levels, __ATOMIC_RELAXED);
+        depth -= o->lockable->cond_wait_levels;
+        pthread_mutex_unlock(&o->lockable->mu);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return depth > 0 ? (uint32_t)depth : 0;
+}
 
 /* on_reply (under c->mu, at the reply): notified or timed out, the lock
  * is held again at once - a reconnect's restore after this reclaims it. */
@@ -85,7 +116,7 @@ static void cond_woken(void *arg, int code)
     if ((code != 0 && code != SYNC_ETIMEDOUT) || w->back)
         return;
     pthread_mutex_lock(&w->l->mu);
-    w->l->cond_waits--;
+    w->l->cond_wait_levels -= w->levels;
     pthread_mutex_unlock(&w->l->mu);
     w->back = true;
 }
@@ -103,14 +134,16 @@ int sync_cond_wait(sync_cond *cv, double timeout)
     rv = sync__timeout_us(true, timeout, &req.timeout_us);
     if (rv != 0)
         return rv;
-    ctx = (struct cond_wait_ctx){.l = &cv->l};
+    ctx = (struct cond_wait_ctx){.l = &cv->l,
+                                 .levels = cond_depth_given_back(cv)};
+    req.depth = ctx.levels;
     pthread_mutex_lock(&cv->l.mu);
-    cv->l.cond_waits++;
+    cv->l.cond_wait_levels += ctx.levels;
     pthread_mutex_unlock(&cv->l.mu);
     rv = sync__object_call(&cv->l.o, &req, &res);
     if (!ctx.back) {
         pthread_mutex_lock(&cv->l.mu);
-        cv->l.cond_waits--;
+        cv->l.cond_wait_levels -= ctx.levels;
         pthread_mutex_unlock(&cv->l.mu);
     }
     /* Notified or timed out, the lock was re-acquired. */

@@ -57,6 +57,9 @@ struct sync__request {
     uint32_t limit;       /* list objects, list clients: page size */
     uint32_t max_waiters; /* show object */
     uint64_t cancel_id;   /* cancel: the request whose wait to end */
+    uint32_t depth;       /* cond wait: the levels it gives back, taken
+                             again first when it is sent anew after a
+                             reconnect */
 };
 
 /* What a reply carries besides its code. */
@@ -198,9 +201,11 @@ struct sync__lockable {
                                SYNC_ELOST for each (a later acquire does
                                not clear them: its own release is
                                balanced by its own level) */
-    uint32_t cond_waits;    /* condition waits in flight: their levels
-                               are in `levels` but the daemon gave the
-                               lock back while they wait */
+    uint32_t cond_wait_levels; /* levels the condition waits in flight
+                               through this handle gave back: counted in
+                               `levels` of this or another handle on the
+                               same lock, but the daemon holds them for
+                               nobody while the waits wait */
     bool recursive;         /* an RLock */
     /* atomic: the daemon lent the lock with the last grant through this
      * handle: lc_grant() | cache_seq << 48; 0: not lent (cache.c) */
@@ -346,6 +351,9 @@ int sync__object_open(sync_client *c, const struct sync__request *open,
 void sync__object_close(struct sync__object *o);
 /* Simple request on o's handle returning only a code. */
 int sync__object_simple(struct sync__object *o, enum wire_op op);
+/* The name of the lock o's levels are of: a condition's lock, else o's
+ * own name. */
+const char *sync__object_lock_name(const struct sync__object *o);
 /* Query o's state; 0 or <0 error. */
 int sync__object_query(struct sync__object *o, struct sync__result *res);
 /* Send a request with o's handle and the calling thread's id. */

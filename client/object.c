@@ -112,6 +112,11 @@ int sync__object_open(sync_client *c, const struct sync__request *open,
     return 0;
 }
 
+const char *sync__object_lock_name(const struct sync__object *o)
+{
+    return o->lock_name[0] != '\0' ? o->lock_name : o->name;
+}
+
 void sync__object_close(struct sync__object *o)
 {
     struct sync__request req = {.op = OP_CLOSE, .handle = o->handle};

@@ -80,7 +80,8 @@ struct reconnect_item {
     uint32_t handle;
     uint32_t live;      /* lock levels held through it the daemon kept:
                            what to reclaim (reconnect_live_levels) */
-    uint32_t waits;     /* its condition waits not matched to a level */
+    uint32_t waits;     /* levels its condition waits gave back, not
+                           matched yet to a level counted */
 };
 
 /* Snapshot of c's open objects (under c->mu): the list may change while
@@ -104,12 +105,6 @@ static struct reconnect_item *reconnect_snapshot(sync_client *c, size_t *n)
     return v;
 }
 
-/* The lock an item's levels are of: a condition's lock, else its own. */
-static const char *reconnect_lock_of(const struct sync__object *o)
-{
-    return o->lock_name[0] != '\0' ? o->lock_name : o->name;
-}
-
 /* Whether a hold of lock was already reclaimed through another handle. */
 static bool reconnect_reclaimed(const struct reconnect_item *v, size_t n,
                                 const bool *got, const char *lock)
@@ -117,19 +112,19 @@ static bool reconnect_reclaimed(const struct reconnect_item *v, size_t n,
     size_t i;
 
     for (i = 0; i < n; i++)
-        if (got[i] && strcmp(reconnect_lock_of(v[i].o), lock) == 0)
+        if (got[i] && strcmp(sync__object_lock_name(v[i].o), lock) == 0)
             return true;
     return false;
 }
 
 /*
- * Each lock-like item's live levels: those it counts minus the levels a
- * condition wait in flight gave back to the daemon.  A wait's level is
+ * Each lock-like item's live levels: those it counts minus the levels the
+ * condition waits in flight gave back to the daemon.  A wait's levels are
  * counted where the lock was acquired, which need not be the condition's
  * handle: Python's Condition(lock) acquires through the Lock's handle
- * and waits through its own.  So a wait first cancels a level of its own
- * handle, and what is left of the waits cancels levels of the other
- * handles on the same lock.
+ * and waits through its own.  So a wait's levels first cancel levels of
+ * its own handle, and what is left of them levels of the other handles
+ * on the same lock.
  */
 static void reconnect_live_levels(struct reconnect_item *v, size_t n)
 {
@@ -143,7 +138,7 @@ static void reconnect_live_levels(struct reconnect_item *v, size_t n)
             continue;
         pthread_mutex_lock(&l->mu);
         v[i].live = __atomic_load_n(&l->levels, __ATOMIC_RELAXED);
-        v[i].waits = l->cond_waits;
+        v[i].waits = l->cond_wait_levels;
         pthread_mutex_unlock(&l->mu);
         take = v[i].waits < v[i].live ? v[i].waits : v[i].live;
         v[i].live -= take;
@@ -152,8 +147,8 @@ static void reconnect_live_levels(struct reconnect_item *v, size_t n)
     for (i = 0; i < n; i++) {
         for (j = 0; v[i].waits > 0 && j < n; j++) {
             if (j == i || v[j].live == 0 ||
-                strcmp(reconnect_lock_of(v[i].o),
-                       reconnect_lock_of(v[j].o)) != 0)
+                strcmp(sync__object_lock_name(v[i].o),
+                       sync__object_lock_name(v[j].o)) != 0)
                 continue;
             take = v[i].waits < v[j].live ? v[i].waits : v[j].live;
             v[j].live -= take;
@@ -299,7 +294,7 @@ static int reconnect_restore(sync_client *c)
                 __atomic_store_n(&l->token, res.token, __ATOMIC_RELAXED);
             pthread_mutex_unlock(&l->mu);
         } else if (!reconnect_reclaimed(v, n, got,
-                                        reconnect_lock_of(v[i].o))) {
+                                        sync__object_lock_name(v[i].o))) {
             reconnect_lost(&v[i]);
         }
         rv = 0;
@@ -433,6 +428,7 @@ int sync__reconnect_retry(sync_client *c, const struct sync__request *req,
                           int64_t t0_us)
 {
     struct sync__request again, acq;
+    uint32_t level;
     int64_t left;
     bool me;
 
@@ -456,12 +452,17 @@ int sync__reconnect_retry(sync_client *c, const struct sync__request *req,
         }
         if (req->op == OP_COND_WAIT) {
             /* The wait had given the lock back: take it again first, as
-             * a condition wait always returns holding it. */
+             * a condition wait always returns holding it - as deep as it
+             * was (an RLock), since the wait sent anew gives back and
+             * takes again what is held then. */
             acq = (struct sync__request){.op = OP_ACQUIRE,
                                          .handle = req->handle,
                                          .thread = req->thread,
                                          .timeout_us = -1};
-            rv = sync__call_once(c, &acq, res, &gen);
+            rv = 0;
+            for (level = 0; rv == 0 && level < (req->depth ? req->depth : 1);
+                 level++)
+                rv = sync__call_once(c, &acq, res, &gen);
             if (rv == SYNC_ECONN || rv == SYNC_ESHUTDOWN)
                 continue;
             if (rv != 0)

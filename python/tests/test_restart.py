@@ -156,3 +156,43 @@ def test_holds_and_state_survive_a_kill_9_of_the_daemon(durable_daemon):
         bsem.release()
     ev.clear()
     assert ev.is_set() is False
+
+
+def _deep_cond_waiter(cond, started, result):
+    with cond:
+        with cond:
+            started.set()
+            woke = cond.wait(30)
+            result.put((woke, cond._is_owned()))
+        result.put(cond._is_owned())      # one level still held
+    result.put(cond._is_owned())          # none
+
+
+@pytest.mark.parametrize("kind", ["own RLock", "RLock given"])
+def test_condition_waiting_at_depth_two_across_a_kill_9(durable_daemon,
+                                                        kind):
+    """An RLock condition waited on two levels deep: after the restart
+    the wait goes on, and it returns as deep as it was (two with-exits,
+    no error, the lock then free)."""
+    ctx = multiprocessing.get_context("fork")
+    name = "restart/deep-" + kind.split()[0]
+    cond = (syncd.Condition(name=name) if kind == "own RLock" else
+            syncd.Condition(syncd.RLock(name + "-lock"), name=name))
+    started, result = ctx.Event(), ctx.Queue()
+    waiter = ctx.Process(target=_deep_cond_waiter,
+                         args=(cond, started, result))
+    waiter.start()
+    assert started.wait(10)
+    time.sleep(0.3)
+    durable_daemon()
+    time.sleep(0.3)  # its client is back and waits again
+    assert result.empty()
+    with cond:
+        cond.notify()
+    assert result.get(timeout=15) == (True, True)
+    assert result.get(timeout=15) is True
+    assert result.get(timeout=15) is False
+    waiter.join(10)
+    assert waiter.exitcode == 0
+    assert cond.acquire(timeout=5)
+    cond.release()

@@ -7,12 +7,13 @@
  * lock after it; an unclaimed lock goes to the next waiter with owner_died
  * when the grace period ends; tokens after the restart are above every
  * earlier one; a reclaim the daemon cannot honour marks the handle lost
- * (SYNC_ELOST on its release); a condition wait through another handle
- * than the lock's is neither reclaimed nor lost; a holder that makes no
- * call across the restart keeps its lock (its client notices the restart
- * by itself); a clean stop (systemctl restart), with the listening socket
- * handed from one daemon to the next as systemd does, returns no error to
- * any caller.
+ * (SYNC_ELOST on its release); a condition wait (at any depth, through
+ * the condition's handle or another handle on its lock) is neither
+ * reclaimed nor lost, and comes back as deep as it was; a holder that
+ * makes no call across the restart keeps its lock (its client notices the
+ * restart by itself); a clean stop (systemctl restart), with the
+ * listening socket handed from one daemon to the next as systemd does,
+ * returns no error to any caller.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -273,6 +274,66 @@ Test(reclaim, condition_wait_through_another_handle_is_not_a_lost_hold)
     sync_cond_close(a.cv);
     sync_lock_close(a.l);
     sync_disconnect(a.c);
+}
+
+/* A condition on its own RLock, waited on at depth 2: the wait gave both
+ * levels back, so nothing is reclaimed or lost, and after the restart it
+ * returns holding the lock as deep as before - two releases free it. */
+struct deep_arg {
+    sync_cond *cv;
+    int wait_rv, depth_after, release_rv[2], lost;
+};
+
+static void *deep_waiter_main(void *p)
+{
+    struct deep_arg *a = p;
+
+    if ((a->wait_rv = sync_cond_acquire(a->cv, true, 5.0)) != 0 ||
+        (a->wait_rv = sync_cond_acquire(a->cv, true, 5.0)) != 0)
+        return NULL;
+    a->wait_rv = sync_cond_wait(a->cv, 20.0);
+    a->depth_after = sync_cond_depth(a->cv);
+    a->lost = sync_cond_owner_lost(a->cv);
+    a->release_rv[0] = sync_cond_release(a->cv);
+    a->release_rv[1] = sync_cond_release(a->cv);
+    return NULL;
+}
+
+Test(reclaim, condition_wait_at_depth_two_comes_back_at_depth_two)
+{
+    struct deep_arg a = {0};
+    sync_client *c, *n;
+    sync_cond *ncv;
+    pthread_t t;
+
+    start();
+    c = connect_reconnecting();
+    cr_assert(eq(int, sync_cond_open(c, "rc/deep-cv", NULL, &a.cv), 0));
+    cr_assert(eq(int, pthread_create(&t, NULL, deep_waiter_main, &a), 0));
+    fx_sleep_ms(200); /* waiting, both levels given back */
+    crash_and_restart();
+    fx_sleep_ms(300); /* back, its wait sent again */
+    cr_assert(not(syncd_fixture_log_contains(
+        "reclaim of 'rc/deep-cv' refused", 0)));
+    n = connect_plain();
+    cr_assert(eq(int, sync_cond_open(n, "rc/deep-cv", NULL, &ncv), 0));
+    cr_assert(eq(int, sync_cond_acquire(ncv, true, 5.0), 0));
+    cr_assert(eq(int, sync_cond_notify_all(ncv), 0));
+    cr_assert(eq(int, sync_cond_release(ncv), 0));
+    cr_assert(eq(int, pthread_join(t, NULL), 0));
+    cr_assert(eq(int, a.wait_rv, 0), "wait: %s", sync_errname(a.wait_rv));
+    cr_assert(eq(int, a.depth_after, 2));
+    cr_assert(eq(int, a.lost, 0));
+    cr_assert(eq(int, a.release_rv[0], 0), "release: %s",
+              sync_errname(a.release_rv[0]));
+    cr_assert(eq(int, a.release_rv[1], 0), "release: %s",
+              sync_errname(a.release_rv[1]));
+    cr_assert(eq(int, sync_cond_acquire(ncv, false, -1), 0));
+    cr_assert(eq(int, sync_cond_release(ncv), 0));
+    sync_cond_close(ncv);
+    sync_disconnect(n);
+    sync_cond_close(a.cv);
+    sync_disconnect(c);
 }
 
 /* A holder that never comes back: its hold blocks others for the grace
