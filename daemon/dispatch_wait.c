@@ -294,9 +294,13 @@ void dispatch_wait(struct session *s, const struct request *rq)
     store_batch_end(s->server->store);
     if (rv == SYNCD_PENDING) {
         dispatch_pending_track(p);
-        /* Round up, so a wait never ends before its timeout.  Cannot
-         * fail: the room was reserved above. */
-        if (rq->timeout_us >= 0)
+        /* A zero timeout (a condition's or barrier's wait(0), queued all
+         * the same) is over now: a deadline would wait for the timer's
+         * next millisecond.  Else round up, so a wait never ends before
+         * its timeout; cannot fail: the room was reserved above. */
+        if (rq->timeout_us == 0)
+            p->deadline.expire(&p->deadline);
+        else if (rq->timeout_us > 0)
             (void)deadline_add(&s->server->deadlines, &p->deadline,
                                ((uint64_t)rq->timeout_us + 999) / 1000);
         return;

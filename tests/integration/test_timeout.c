@@ -3,12 +3,16 @@
  * timed out never acquires afterwards: "either acquires or times out,
  * never both" (syncclient.h).
  */
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
 #include "daemon_fixture.h"
+#include "frame.h"
+#include "rawsock.h"
 #include "syncclient.h"
 
 TestSuite(timeout, .init = syncd_fixture_init, .fini = syncd_fixture_fini,
@@ -143,4 +147,59 @@ Test(timeout, zero_timeout_tries_once)
     sync_event_close(e);
     sync_disconnect(a);
     sync_disconnect(b);
+}
+
+/* Append rq to buf at *len as one frame. */
+static void frame_append(uint8_t *buf, size_t *len, const Syncd__Request *rq)
+{
+    size_t n = syncd__request__get_packed_size(rq);
+
+    frame_put_header(buf + *len, (uint32_t)n);
+    syncd__request__pack(rq, buf + *len + FRAME_HEADER_SIZE);
+    *len += FRAME_HEADER_SIZE + n;
+}
+
+/*
+ * A condition's wait(0) still queues (it gives its lock back and takes it
+ * again), but its zero timeout is over at once: the reply comes before
+ * that of a request sent right behind it in the same write - not at the
+ * deadline timer's next millisecond, after it.  The release behind it
+ * finds the lock held again.
+ */
+Test(timeout, condition_wait_zero_is_answered_before_the_next_request)
+{
+    Syncd__Request wait = SYNCD__REQUEST__INIT, rel = SYNCD__REQUEST__INIT;
+    Syncd__CondWait cw = SYNCD__COND_WAIT__INIT;
+    Syncd__Release rl = SYNCD__RELEASE__INIT;
+    struct raw_reply r;
+    uint8_t buf[256];
+    size_t len = 0;
+    uint32_t cv;
+    int fd = raw_connect(syncd_fx.sock);
+
+    cr_assert(ge(int, fd, 0));
+    cr_assert(eq(int, raw_hello(fd), 0));
+    cr_assert(eq(int, raw_open(fd, 2, "to/cv0", 6,
+                               SYNCD__OBJECT_TYPE__CONDITION, 0, &cv), 0));
+    cr_assert(eq(int, raw_acquire(fd, 3, cv, -1, &r), 0));
+    cw.handle = cv;
+    cw.timeout_us = 0;
+    wait.id = 4;
+    wait.op_case = SYNCD__REQUEST__OP_COND_WAIT;
+    wait.cond_wait = &cw;
+    rl.handle = cv;
+    rl.n = 1;
+    rel.id = 5;
+    rel.op_case = SYNCD__REQUEST__OP_RELEASE;
+    rel.release = &rl;
+    frame_append(buf, &len, &wait);
+    frame_append(buf, &len, &rel);
+    cr_assert(eq(int, raw_send(fd, buf, len), 0));
+    cr_assert(eq(int, raw_read_reply(fd, 2000, &r), RAW_OK));
+    cr_assert(eq(u64, r.id, 4), "the release was answered first");
+    cr_assert(eq(int, r.code, SYNC_ETIMEDOUT));
+    cr_assert(eq(int, raw_read_reply(fd, 2000, &r), RAW_OK));
+    cr_assert(eq(u64, r.id, 5));
+    cr_assert(eq(int, r.code, 0), "release: %d %s", r.code, r.message);
+    close(fd);
 }
