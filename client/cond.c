@@ -90,12 +90,13 @@ static uint32_t cond_depth_given_back(sync_cond *cv)
 {
     sync_client *c = cv->l.o.client;
     const char *lock = sync__object_lock_name(&cv->l.o);
+    uint32_t hash = cv->l.o.lock_hash;
     struct sync__object *o;
     int64_t depth = 0;
 
     pthread_mutex_lock(&c->mu);
     for (o = c->objects; o != NULL; o = o->next_obj) {
-        if (o->lockable == NULL ||
+        if (o->lock_hash != hash || o->lockable == NULL ||
             strcmp(sync__object_lock_name(o), lock) != 0)
             continue;
         pthread_mutex_lock(&o->lockable->mu);

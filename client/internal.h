@@ -167,6 +167,8 @@ struct sync__object {
      * (under c->mu). */
     struct sync__request reopen;  /* name/lock_name point below */
     char lock_name[SYNC_NAME_MAX + 1];
+    uint32_t lock_hash;   /* of sync__object_lock_name(): a cheap first
+                             test when looking for a lock's handles */
     struct sync__lockable *lockable; /* this handle's, if lock-like */
     struct sync__permits *permits;   /* this handle's, if a semaphore
                                         opened with SYNC_SEM_UNDO */
@@ -354,6 +356,8 @@ int sync__object_simple(struct sync__object *o, enum wire_op op);
 /* The name of the lock o's levels are of: a condition's lock, else o's
  * own name. */
 const char *sync__object_lock_name(const struct sync__object *o);
+/* A hash of a name, for sync__object.lock_hash. */
+uint32_t sync__name_hash(const char *name);
 /* Query o's state; 0 or <0 error. */
 int sync__object_query(struct sync__object *o, struct sync__result *res);
 /* Send a request with o's handle and the calling thread's id. */

@@ -108,6 +108,7 @@ int sync__object_open(sync_client *c, const struct sync__request *open,
         o->reopen.lock_name = o->lock_name;
     }
     o->reopen.pattern = o->reopen.after_name = o->reopen.client_name = NULL;
+    o->lock_hash = sync__name_hash(sync__object_lock_name(o));
     sync__objects_add(c, o);
     return 0;
 }
@@ -115,6 +116,15 @@ int sync__object_open(sync_client *c, const struct sync__request *open,
 const char *sync__object_lock_name(const struct sync__object *o)
 {
     return o->lock_name[0] != '\0' ? o->lock_name : o->name;
+}
+
+uint32_t sync__name_hash(const char *name)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+
+    while (*name != '\0')
+        h = (h ^ (uint8_t)*name++) * 16777619u;
+    return h;
 }
 
 void sync__object_close(struct sync__object *o)
