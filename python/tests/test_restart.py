@@ -46,6 +46,15 @@ def durable_daemon(monkeypatch):
         syncd.connect(old)
 
 
+def _await_waiters(cond, n, seconds=20):
+    """Until n processes wait on cond (a fixed sleep is too short on a
+    loaded machine: a notify sent before a waiter is back is lost)."""
+    deadline = time.monotonic() + seconds
+    while cond._n_waiting() != n and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert cond._n_waiting() == n
+
+
 def _take_after_restart(name, started, result):
     """Waits for the Lock name from before the restart until after it."""
     lk = syncd.Lock(name)
@@ -102,7 +111,8 @@ def test_holds_and_state_survive_a_kill_9_of_the_daemon(durable_daemon):
     waiter.start()
     cwaiter.start()
     assert started.wait(10) and cstarted.wait(10)
-    time.sleep(0.3)  # both are blocked in the daemon now
+    _await_waiters(cond, 1)
+    time.sleep(0.3)  # the lock's waiter is queued too
 
     durable_daemon()
 
@@ -137,6 +147,7 @@ def test_holds_and_state_survive_a_kill_9_of_the_daemon(durable_daemon):
     # The condition's waiter is still waiting (its lock given back, not
     # reclaimed as a hold), and a notify wakes it holding the lock.
     assert cresult.empty()
+    _await_waiters(cond, 1)
     with cond:
         cond.notify()
     woke, owned = cresult.get(timeout=15)
@@ -183,9 +194,9 @@ def test_condition_waiting_at_depth_two_across_a_kill_9(durable_daemon,
                          args=(cond, started, result))
     waiter.start()
     assert started.wait(10)
-    time.sleep(0.3)
+    _await_waiters(cond, 1)
     durable_daemon()
-    time.sleep(0.3)  # its client is back and waits again
+    _await_waiters(cond, 1)  # its client is back and waits again
     assert result.empty()
     with cond:
         cond.notify()

@@ -211,6 +211,24 @@ Test(reclaim, waiter_blocked_before_the_crash_gets_the_lock_after)
     sync_disconnect(h);
 }
 
+/* Until n clients wait on the condition cv (lock: its lock, NULL: its
+ * own), asked from a client of its own; fixed sleeps are too short under
+ * valgrind. */
+static void await_cond_waiters(const char *cv, const char *lock, int n)
+{
+    double deadline = fx_now() + slow(10000) / 1000.0;
+    sync_client *c = connect_plain();
+    sync_cond *h;
+    int got;
+
+    cr_assert(eq(int, sync_cond_open(c, cv, lock, &h), 0));
+    while ((got = sync_cond_n_waiting(h)) != n && fx_now() < deadline)
+        fx_sleep_ms(10);
+    cr_assert(eq(int, got, n), "waiters on %s", cv);
+    sync_cond_close(h);
+    sync_disconnect(c);
+}
+
 /* A Lock acquired through its own handle and waited on through a
  * Condition's handle on it (what Python's Condition(Lock(...)) does): the
  * wait gave the lock back, so the reconnect reclaims nothing through the
@@ -249,9 +267,9 @@ Test(reclaim, condition_wait_through_another_handle_is_not_a_lost_hold)
     cr_assert(eq(int, sync_cond_open(a.c, "rc/split-cv", "rc/split", &a.cv),
                  0));
     cr_assert(eq(int, pthread_create(&t, NULL, split_waiter_main, &a), 0));
-    fx_sleep_ms(200); /* waiting, the lock given back */
+    await_cond_waiters("rc/split-cv", "rc/split", 1); /* lock given back */
     crash_and_restart();
-    fx_sleep_ms(300); /* back, its wait sent again */
+    await_cond_waiters("rc/split-cv", "rc/split", 1); /* its wait again */
     cr_assert(not(syncd_fixture_log_contains("reclaim of 'rc/split' refused",
                                              0)));
     n = connect_plain();
@@ -310,9 +328,9 @@ Test(reclaim, condition_wait_at_depth_two_comes_back_at_depth_two)
     c = connect_reconnecting();
     cr_assert(eq(int, sync_cond_open(c, "rc/deep-cv", NULL, &a.cv), 0));
     cr_assert(eq(int, pthread_create(&t, NULL, deep_waiter_main, &a), 0));
-    fx_sleep_ms(200); /* waiting, both levels given back */
+    await_cond_waiters("rc/deep-cv", NULL, 1); /* both levels given back */
     crash_and_restart();
-    fx_sleep_ms(300); /* back, its wait sent again */
+    await_cond_waiters("rc/deep-cv", NULL, 1); /* its wait sent again */
     cr_assert(not(syncd_fixture_log_contains(
         "reclaim of 'rc/deep-cv' refused", 0)));
     n = connect_plain();
