@@ -147,6 +147,7 @@ static void reconnect_live_levels(struct reconnect_item *v, size_t n)
     for (i = 0; i < n; i++) {
         for (j = 0; v[i].waits > 0 && j < n; j++) {
             if (j == i || v[j].live == 0 ||
+                v[j].o->lock_hash != v[i].o->lock_hash ||
                 strcmp(sync__object_lock_name(v[i].o),
                        sync__object_lock_name(v[j].o)) != 0)
                 continue;

@@ -229,6 +229,29 @@ static void await_cond_waiters(const char *cv, const char *lock, int n)
     sync_disconnect(c);
 }
 
+/* A client of cv is in a wait across kill -9 and a restart: once it
+ * waits again (no reclaim of the lock refused), notify it from a new
+ * client, returned in *n with its handle. */
+static sync_cond *restart_then_notify(sync_client **n, const char *cv,
+                                      const char *lock)
+{
+    char refused[SYNC_NAME_MAX + 32];
+    sync_cond *h;
+
+    await_cond_waiters(cv, lock, 1); /* its levels given back */
+    crash_and_restart();
+    await_cond_waiters(cv, lock, 1); /* its wait sent again */
+    snprintf(refused, sizeof(refused), "reclaim of '%s' refused",
+             lock != NULL ? lock : cv);
+    cr_assert(not(syncd_fixture_log_contains(refused, 0)));
+    *n = connect_plain();
+    cr_assert(eq(int, sync_cond_open(*n, cv, lock, &h), 0));
+    cr_assert(eq(int, sync_cond_acquire(h, true, 5.0), 0));
+    cr_assert(eq(int, sync_cond_notify_all(h), 0));
+    cr_assert(eq(int, sync_cond_release(h), 0));
+    return h;
+}
+
 /* A Lock acquired through its own handle and waited on through a
  * Condition's handle on it (what Python's Condition(Lock(...)) does): the
  * wait gave the lock back, so the reconnect reclaims nothing through the
@@ -267,16 +290,7 @@ Test(reclaim, condition_wait_through_another_handle_is_not_a_lost_hold)
     cr_assert(eq(int, sync_cond_open(a.c, "rc/split-cv", "rc/split", &a.cv),
                  0));
     cr_assert(eq(int, pthread_create(&t, NULL, split_waiter_main, &a), 0));
-    await_cond_waiters("rc/split-cv", "rc/split", 1); /* lock given back */
-    crash_and_restart();
-    await_cond_waiters("rc/split-cv", "rc/split", 1); /* its wait again */
-    cr_assert(not(syncd_fixture_log_contains("reclaim of 'rc/split' refused",
-                                             0)));
-    n = connect_plain();
-    cr_assert(eq(int, sync_cond_open(n, "rc/split-cv", "rc/split", &ncv), 0));
-    cr_assert(eq(int, sync_cond_acquire(ncv, true, 5.0), 0));
-    cr_assert(eq(int, sync_cond_notify_all(ncv), 0));
-    cr_assert(eq(int, sync_cond_release(ncv), 0));
+    ncv = restart_then_notify(&n, "rc/split-cv", "rc/split");
     cr_assert(eq(int, pthread_join(t, NULL), 0));
     cr_assert(eq(int, a.wait_rv, 0), "wait: %s", sync_errname(a.wait_rv));
     cr_assert(eq(int, a.lost, 0));
@@ -328,16 +342,7 @@ Test(reclaim, condition_wait_at_depth_two_comes_back_at_depth_two)
     c = connect_reconnecting();
     cr_assert(eq(int, sync_cond_open(c, "rc/deep-cv", NULL, &a.cv), 0));
     cr_assert(eq(int, pthread_create(&t, NULL, deep_waiter_main, &a), 0));
-    await_cond_waiters("rc/deep-cv", NULL, 1); /* both levels given back */
-    crash_and_restart();
-    await_cond_waiters("rc/deep-cv", NULL, 1); /* its wait sent again */
-    cr_assert(not(syncd_fixture_log_contains(
-        "reclaim of 'rc/deep-cv' refused", 0)));
-    n = connect_plain();
-    cr_assert(eq(int, sync_cond_open(n, "rc/deep-cv", NULL, &ncv), 0));
-    cr_assert(eq(int, sync_cond_acquire(ncv, true, 5.0), 0));
-    cr_assert(eq(int, sync_cond_notify_all(ncv), 0));
-    cr_assert(eq(int, sync_cond_release(ncv), 0));
+    ncv = restart_then_notify(&n, "rc/deep-cv", NULL);
     cr_assert(eq(int, pthread_join(t, NULL), 0));
     cr_assert(eq(int, a.wait_rv, 0), "wait: %s", sync_errname(a.wait_rv));
     cr_assert(eq(int, a.depth_after, 2));
