@@ -25,7 +25,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
 SECS=${FUZZ_SECONDS:-60}
-ALL_TARGETS="fuzz_frame fuzz_dispatch fuzz_client_reply fuzz_syncctl_output"
+ALL_TARGETS="fuzz_frame fuzz_dispatch fuzz_client_reply fuzz_syncctl_output fuzz_http_answer"
 TARGETS=${*:-$ALL_TARGETS}
 # The libraries get coverage and sanitizers; fuzz/CMakeLists.txt adds
 # -fsanitize=fuzzer (libFuzzer's main) to the fuzz executables only.
@@ -59,7 +59,7 @@ summary=""
 for t in $TARGETS; do
     corpus="$BUILD/corpus/$t"
     log="$BUILD/logs/$t.log"
-    mkdir -p "$corpus"
+    mkdir -p "$corpus" "$BUILD/seeds/$t"
 
     # Saved reproducers must pass before anything else.
     for r in "$ROOT"/fuzz/regressions/"$t"-*; do
@@ -74,7 +74,7 @@ for t in $TARGETS; do
 
     extra=()
     case $t in
-    fuzz_frame | fuzz_client_reply | fuzz_syncctl_output) extra=(-use_value_profile=1) ;;
+    fuzz_frame | fuzz_client_reply | fuzz_syncctl_output | fuzz_http_answer) extra=(-use_value_profile=1) ;;
     esac
     echo "run.sh: fuzzing $t for ${SECS}s (log: $log)"
     # shellcheck disable=SC2086

@@ -507,80 +507,48 @@ int etcd_post(struct etcd_ctx *c, const char *path, json_t *body,
     return rv;
 }
 
-/* ---- one attempt driven by someone else (etcd_loop.c) ------------------ */
+/* ---- one attempt sent by someone else (etcd_loop.c) -------------------- */
 
-struct etcd_call {
-    struct etcd *e;
-    CURL *h;           /* owned */
-    char *text;        /* owned: the body sent */
-    char path[64];
-    size_t ep;
+int etcd_plain_http(const struct etcd *e)
+{
+    size_t i;
+
+    for (i = 0; i < e->n; i++)
+        if (strncmp(e->urls[i], "http://", 7) != 0)
+            return 0;
+    return 1;
+}
+
+size_t etcd_current(struct etcd *e)
+{
+    return atomic_load(&e->current) % e->n;
+}
+
+unsigned etcd_call_ms(const struct etcd *e)
+{
+    return e->call_ms;
+}
+
+int64_t etcd_clock_us(void)
+{
+    return etcd_now_us();
+}
+
+int etcd_attempt_end(struct etcd *e, size_t ep, const char *path,
+                     bool arrived, long status, char *body, size_t len,
+                     int64_t t0_us, json_t **out)
+{
     struct etcd_buf b;
-    int64_t t0;
-};
-
-struct etcd_call *etcd_call_new(struct etcd *e, const char *path,
-                                json_t *body, void *easy)
-{
-    struct etcd_call *k = calloc(1, sizeof(*k));
-
-    if (k == NULL) {
-        if (easy != NULL)
-            curl_easy_cleanup(easy);
-        return NULL;
-    }
-    k->e = e;
-    k->t0 = etcd_now_us();
-    k->text = json_dumps(body, JSON_COMPACT);
-    if (easy != NULL)
-        curl_easy_reset(easy);
-    k->h = easy != NULL ? easy : curl_easy_init();
-    if (k->text == NULL || k->h == NULL || strlen(path) >= sizeof(k->path)) {
-        etcd_call_free(k);
-        return NULL;
-    }
-    snprintf(k->path, sizeof(k->path), "%s", path);
-    k->ep = atomic_load(&e->current) % e->n;
-    etcd_easy_prepare(e, k->h, k->ep, k->path, k->text, (long)e->call_ms,
-                      &k->b);
-    return k;
-}
-
-void *etcd_call_easy(struct etcd_call *k)
-{
-    return k->h;
-}
-
-void *etcd_call_take_easy(struct etcd_call *k)
-{
-    CURL *h = k->h;
-
-    k->h = NULL;
-    return h;
-}
-
-int etcd_call_end(struct etcd_call *k, int result, json_t **out)
-{
-    long status = 0;
     int rv;
 
+    memset(&b, 0, sizeof(b));
+    b.data = body;
+    b.len = len;
     *out = NULL;
-    curl_easy_getinfo(k->h, CURLINFO_RESPONSE_CODE, &status);
-    rv = etcd_answer(k->e, k->ep, k->path, etcd_http_result(result), status,
-                     &k->b, out);
-    etcd_count(k->e, etcd_now_us() - k->t0, rv);
+    rv = etcd_answer(e, ep, path, arrived ? ETCD_HTTP_OK : ETCD_HTTP_FAILED,
+                     status, &b, out);
+    etcd_count(e, etcd_now_us() - t0_us, rv);
     return rv;
-}
-
-void etcd_call_free(struct etcd_call *k)
-{
-    if (k == NULL)
-        return;
-    if (k->h != NULL)
-        curl_easy_cleanup(k->h);
-    free(k->b.data);
-    free(k->text);
-    free(k);
 }
 
 static int etcd_watch_req(struct etcd_ctx *c, const char *key,

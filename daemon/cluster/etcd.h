@@ -4,9 +4,9 @@
  * keys and values, int64s as JSON strings, a failed txn without
  * "succeeded").  Calls block their thread (a cluster job's worker,
  * cluster_job.c) and are cancellable from any thread; unary calls fail
- * over between the members and retry within a bounded time.  An
- * etcd_call is the exception: one attempt whose easy handle the caller
- * drives (etcd_loop.c, on the event loop).
+ * over between the members and retry within a bounded time.  The
+ * exception is etcd_loop.c's single attempt on the event loop: it speaks
+ * HTTP/1.1 itself and asks this file what the answer means.
  */
 #ifndef SYNCD_ETCD_H
 #define SYNCD_ETCD_H
@@ -81,24 +81,23 @@ int etcd_post(struct etcd_ctx *c, const char *path, json_t *body,
               json_t **out);
 
 /*
- * One attempt of a unary call (no retry, no failover of its own) whose
- * easy handle (etcd_call_easy: a CURL *, its CURLOPT_PRIVATE the caller's;
- * easy: one to reuse, the call's from now on even when it fails, or NULL
- * for a new one)
- * the caller runs in a multi handle of its own, on one thread.
- * etcd_call_new: NULL when out of memory.  etcd_call_end, once curl says
- * the transfer is done with result (a CURLcode): as etcd_post, except
- * that SYNC_EUNAVAIL means this member failed (later calls go to the
- * next) and a blocking etcd_post may still succeed.  Free it after.
+ * One attempt of a unary call sent by someone else (etcd_loop.c, its own
+ * HTTP/1.1 on the event loop): what the attempt needs and what it meant.
+ * etcd_plain_http: every member URL is http:// (no TLS), so such a
+ * client can reach them.  etcd_current: the member to try.
+ * etcd_attempt_end: the attempt to member ep began at t0_us
+ * (etcd_clock_us) and ended with an answer (arrived; its status and body,
+ * which this may read but not keep) or without one; its result as
+ * etcd_post's, except that SYNC_EUNAVAIL means this member failed (later
+ * calls go to the next) and a blocking etcd_post may still succeed.
  */
-struct etcd_call;
-struct etcd_call *etcd_call_new(struct etcd *e, const char *path,
-                                json_t *body, void *easy);
-void *etcd_call_easy(struct etcd_call *k);
-/* After etcd_call_end: the easy handle, now the caller's to reuse. */
-void *etcd_call_take_easy(struct etcd_call *k);
-int etcd_call_end(struct etcd_call *k, int result, json_t **out);
-void etcd_call_free(struct etcd_call *k);
+int etcd_plain_http(const struct etcd *e);
+size_t etcd_current(struct etcd *e);
+unsigned etcd_call_ms(const struct etcd *e);
+int64_t etcd_clock_us(void);
+int etcd_attempt_end(struct etcd *e, size_t ep, const char *path,
+                     bool arrived, long status, char *body, size_t len,
+                     int64_t t0_us, json_t **out);
 
 /*
  * Called by etcd_watch for each event: type 0 PUT, 1 DELETE; kv borrowed.

@@ -16,7 +16,8 @@ struct etcd_loop;
  * callee's to decref; NULL unless rv is 0). */
 typedef void (*etcd_loop_fn)(int rv, json_t *out, void *arg);
 
-/* NULL when out of memory.  Its handles live on loop. */
+/* NULL when out of memory, or when a member is not plain http:// (TLS
+ * stays with libcurl on the workers).  Its handles live on loop. */
 struct etcd_loop *etcd_loop_new(struct etcd *e, uv_loop_t *loop);
 /* POST body (borrowed) to path; fn runs on the loop when it ends, never
  * before this returns.  0, or SYNC_ENOMEM (fn will not run). */
