@@ -25,6 +25,10 @@
 
 #define ETCD_LOOP_BODY_MAX (4u << 20) /* as etcd.c's worker calls */
 #define ETCD_LOOP_IDLE_MAX 8          /* idle connections kept */
+/* What a connection may read of one answer: the body, its head and the
+ * chunks' framing. */
+#define ETCD_LOOP_READ_MAX (ETCD_LOOP_BODY_MAX + 65536)
+#define ETCD_LOOP_READ_KEEP 65536     /* an idle connection's buffer, at most */
 
 /* Where member i is: its address's parts, from its URL. */
 struct etcd_loop_member {
@@ -75,6 +79,9 @@ struct etcd_loop_conn {
     int refs;                  /* tcp, timer, a lookup: freed at 0 */
     bool connected, writing, dead;
     bool reused;               /* carried a call before this one */
+    bool resolving;            /* a lookup of the member's name pending */
+    unsigned addr_skip;        /* addresses of the name tried before */
+    bool more_addrs;           /* the name has addresses after this one */
     bool posting;              /* in etcd_loop_post: no callback yet */
     const char *why;           /* a failure while posting, told later */
 };
@@ -84,10 +91,15 @@ struct etcd_loop_conn {
 static bool etcd_loop_member_parse(struct etcd_loop_member *m,
                                    const char *url)
 {
-    const char *auth = url + 7, *slash = strchr(auth, '/'), *colon;
-    size_t alen = slash ? (size_t)(slash - auth) : strlen(auth), hlen;
+    const char *auth, *slash, *colon;
+    size_t alen, hlen;
 
-    if (strncmp(url, "http://", 7) != 0 || alen == 0 ||
+    if (strncmp(url, "http://", 7) != 0)
+        return false;
+    auth = url + 7;
+    slash = strchr(auth, '/');
+    alen = slash ? (size_t)(slash - auth) : strlen(auth);
+    if (alen == 0 ||
         alen >= sizeof(m->authority) ||
         (slash && strlen(slash) >= sizeof(m->base)))
         return false;
@@ -100,11 +112,15 @@ static bool etcd_loop_member_parse(struct etcd_loop_member *m,
         if (close == NULL)
             return false;
         hlen = (size_t)(close - auth - 1);
+        if (hlen >= sizeof(m->host))
+            return false;
         memcpy(m->host, auth + 1, hlen);
         colon = close + 1 < auth + alen && close[1] == ':' ? close + 1 : NULL;
     } else {
         colon = memchr(auth, ':', alen);
         hlen = colon ? (size_t)(colon - auth) : alen;
+        if (hlen >= sizeof(m->host))
+            return false;
         memcpy(m->host, auth, hlen);
     }
     m->host[hlen] = '\0';
@@ -185,6 +201,8 @@ static void etcd_loop_conn_close(struct etcd_loop_conn *c)
     if (c->dead)
         return;
     c->dead = true;
+    if (c->resolving) /* its callback still runs, told UV_EAI_CANCELED */
+        uv_cancel((uv_req_t *)&c->resolve);
     if (!list_empty(&c->link)) {
         list_remove(&c->link);
         c->l->n_idle--;
@@ -206,6 +224,11 @@ static void etcd_loop_conn_idle(struct etcd_loop_conn *c)
         return;
     }
     c->in_len = 0;
+    if (c->in_cap > ETCD_LOOP_READ_KEEP) { /* one large answer: let it go */
+        free(c->in);
+        c->in = NULL;
+        c->in_cap = 0;
+    }
     list_insert_tail(&l->idle, &c->link);
     l->n_idle++;
 }
@@ -229,7 +252,9 @@ static void etcd_loop_finish(struct etcd_loop_conn *c,
     rv = etcd_attempt_end(c->l->e, c->ep, k->path, a != NULL,
                           a ? a->status : 0, a ? a->body : NULL,
                           a ? a->body_len : 0, k->t0_us, &out);
-    if (a == NULL || !a->keep_alive)
+    /* Answered before its request was all written: the member will not
+     * read the rest as a request of ours, so the connection ends. */
+    if (a == NULL || !a->keep_alive || c->writing)
         etcd_loop_conn_close(c);
     else
         etcd_loop_conn_idle(c);
@@ -263,6 +288,30 @@ static void etcd_loop_conn_open(struct etcd_loop_conn *c);
 static struct etcd_loop_conn *etcd_loop_conn_new(struct etcd_loop *l,
                                                  size_t ep);
 
+/* Carry c's call on to a fresh connection to the same member, within what
+ * is left of the call's time limit, skipping the first skip addresses the
+ * member's name resolves to; c ends.  False, with nothing changed, when no
+ * time is left or memory is short. */
+static bool etcd_loop_move_call(struct etcd_loop_conn *c, unsigned skip)
+{
+    struct etcd_loop_call *k = c->call;
+    struct etcd_loop_conn *fresh;
+    int64_t left_ms = (int64_t)etcd_call_ms(c->l->e) -
+                      (etcd_clock_us() - k->t0_us) / 1000;
+
+    if (c->l->closing || left_ms <= 0 ||
+        (fresh = etcd_loop_conn_new(c->l, c->ep)) == NULL)
+        return false;
+    c->call = NULL;
+    etcd_loop_conn_close(c);
+    fresh->call = k;
+    fresh->addr_skip = skip;
+    uv_update_time(c->l->loop);
+    uv_timer_start(&fresh->timer, etcd_loop_timer_cb, (uint64_t)left_ms, 0);
+    etcd_loop_conn_open(fresh);
+    return true;
+}
+
 /* A kept-alive connection that the member closed before any answer: its
  * close of an idle connection crossed our request.  Send the call once
  * more on a fresh connection, as libcurl does, rather than count it as
@@ -272,36 +321,32 @@ static struct etcd_loop_conn *etcd_loop_conn_new(struct etcd_loop *l,
 static bool etcd_loop_resend(struct etcd_loop_conn *c)
 {
     struct etcd_loop_call *k = c->call;
-    struct etcd_loop_conn *fresh;
-    int64_t left_ms;
 
-    if (k == NULL || k->resent || !c->reused || c->writing ||
-        c->in_len > 0 || c->l->closing)
+    if (k == NULL || k->resent || !c->reused || c->in_len > 0 ||
+        !etcd_loop_move_call(c, 0))
         return false;
-    left_ms = (int64_t)etcd_call_ms(c->l->e) -
-              (etcd_clock_us() - k->t0_us) / 1000;
-    if (left_ms <= 0 || (fresh = etcd_loop_conn_new(c->l, c->ep)) == NULL)
-        return false;
-    log_debug("cluster: etcd %s closed a kept-alive connection before "
-              "answering: sending %s again on a new one",
-              etcd_endpoint(c->l->e, c->ep), k->path);
-    c->call = NULL;
-    etcd_loop_conn_close(c);
     k->resent = true;
-    fresh->call = k;
-    uv_timer_start(&fresh->timer, etcd_loop_timer_cb, (uint64_t)left_ms, 0);
-    etcd_loop_conn_open(fresh);
+    log_debug("cluster: etcd %s closed a kept-alive connection before "
+              "answering: %s sent again on a new one",
+              etcd_endpoint(c->l->e, c->ep), k->path);
     return true;
 }
 
 static void etcd_loop_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     struct etcd_loop_conn *c = h->data;
-    size_t want = c->in_len + (hint < 4096 ? 4096 : hint) + 1;
+    size_t need = c->in_len + 4096 + 1, want;
+    char *p;
 
-    if (want > c->in_cap && want <= ETCD_LOOP_BODY_MAX + 16384) {
-        char *p = realloc(c->in, want);
-
+    (void)hint; /* libuv's 64 KiB: most answers are under 1 KiB */
+    if (need > c->in_cap && c->in_cap < ETCD_LOOP_READ_MAX) {
+        /* Doubling: a large answer is copied O(n) times in all, not n^2. */
+        want = c->in_cap * 2 > need ? c->in_cap * 2 : need;
+        if (want < 16384)
+            want = 16384;
+        if (want > ETCD_LOOP_READ_MAX)
+            want = ETCD_LOOP_READ_MAX;
+        p = realloc(c->in, want);
         if (p != NULL) {
             c->in = p;
             c->in_cap = want;
@@ -309,7 +354,9 @@ static void etcd_loop_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     }
     /* One byte kept for a NUL; no room: the read fails (UV_ENOBUFS). */
     *buf = uv_buf_init(c->in ? c->in + c->in_len : NULL,
-                       c->in ? (unsigned)(c->in_cap - c->in_len - 1) : 0);
+                       c->in && c->in_cap > c->in_len + 1
+                           ? (unsigned)(c->in_cap - c->in_len - 1)
+                           : 0);
 }
 
 static void etcd_loop_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
@@ -327,7 +374,9 @@ static void etcd_loop_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
     if (n > 0)
         c->in_len += (size_t)n;
-    r = http_answer_parse(c->in, c->in_len, n < 0, ETCD_LOOP_BODY_MAX, &a);
+    /* Only the member's orderly close ends a body that runs to it. */
+    r = http_answer_parse(c->in, c->in_len, n == UV_EOF, ETCD_LOOP_BODY_MAX,
+                          &a);
     if (r == HTTP_MORE && n > 0)
         return;
     if (r == HTTP_DONE) {
@@ -381,6 +430,11 @@ static void etcd_loop_connect_cb(uv_connect_t *req, int status)
 
     if (status == UV_ECANCELED || c->dead)
         return;
+    /* A name with several addresses (localhost: ::1 and 127.0.0.1) may
+     * be served on one only: try the next, as libcurl would. */
+    if (status < 0 && c->more_addrs &&
+        etcd_loop_move_call(c, c->addr_skip + 1))
+        return;
     if (status < 0) {
         etcd_loop_fail(c, uv_strerror(status));
         return;
@@ -411,11 +465,18 @@ static void etcd_loop_resolved_cb(uv_getaddrinfo_t *req, int status,
                                   struct addrinfo *res)
 {
     struct etcd_loop_conn *c = req->data;
+    struct addrinfo *ai = status == 0 ? res : NULL;
+    unsigned i;
 
-    if (!c->dead && (status < 0 || res == NULL))
+    c->resolving = false;
+    for (i = 0; ai != NULL && i < c->addr_skip; i++)
+        ai = ai->ai_next;
+    if (!c->dead && ai == NULL)
         etcd_loop_fail(c, status < 0 ? uv_strerror(status) : "no address");
-    else if (!c->dead)
-        etcd_loop_connect(c, res->ai_addr);
+    else if (!c->dead) {
+        c->more_addrs = ai->ai_next != NULL;
+        etcd_loop_connect(c, ai->ai_addr);
+    }
     uv_freeaddrinfo(res);
     etcd_loop_conn_unref(c); /* the lookup's */
 }
@@ -444,6 +505,7 @@ static void etcd_loop_conn_open(struct etcd_loop_conn *c)
         etcd_loop_fail(c, uv_strerror(rv));
         return;
     }
+    c->resolving = true;
     c->refs++;
 }
 
@@ -542,6 +604,7 @@ int etcd_loop_post(struct etcd_loop *l, const char *path, json_t *body,
     /* Every failure from here on reaches fn through the loop: the timer
      * (at 0 ms when even the first step fails) keeps fn from running
      * before this returns. */
+    uv_update_time(l->loop); /* the limit counts from now, not the tick */
     uv_timer_start(&c->timer, etcd_loop_timer_cb, etcd_call_ms(l->e), 0);
     c->posting = true;
     if (c->connected)

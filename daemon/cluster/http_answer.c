@@ -27,13 +27,16 @@ static const char *http_header_value(const char *p, const char *end,
     return p;
 }
 
-/* Does [p, end) hold word (no case) as a whole token? */
-static bool http_has_token(const char *p, const char *end, const char *word)
+/* Does [start, end) hold word (no case) as a whole token? */
+static bool http_has_token(const char *start, const char *end,
+                           const char *word)
 {
     size_t n = strlen(word);
+    const char *p;
 
-    for (; (size_t)(end - p) >= n; p++)
+    for (p = start; (size_t)(end - p) >= n; p++)
         if (strncasecmp(p, word, n) == 0 &&
+            (p == start || !isalnum((unsigned char)p[-1])) &&
             ((size_t)(end - p) == n || !isalnum((unsigned char)p[n])))
             return true;
     return false;
@@ -63,11 +66,12 @@ static long long http_number(const char *p, const char *end, int base,
 
 /*
  * Walk the chunks from body; HTTP_DONE with the joined length in *out_len
- * once the last chunk and the blank line after it (trailers skipped) are
- * there, joining them in place only when join.
+ * and the bytes of avail they took in *used once the last chunk and the
+ * blank line after it (trailers skipped) are there, joining them in place
+ * only when join.
  */
 static enum http_parse http_chunks(char *body, size_t avail, size_t max_body,
-                                   bool join, size_t *out_len)
+                                   bool join, size_t *out_len, size_t *used)
 {
     size_t at = 0, joined = 0;
     long long size;
@@ -100,6 +104,7 @@ static enum http_parse http_chunks(char *body, size_t avail, size_t max_body,
     if (end == NULL)
         return HTTP_MORE;
     *out_len = joined;
+    *used = (size_t)(end - body);
     return HTTP_DONE;
 }
 
@@ -109,7 +114,7 @@ enum http_parse http_answer_parse(char *buf, size_t len, bool eof,
     char *head_end = memmem(buf, len, "\r\n\r\n", 4), *p, *eol, *body;
     long long length = -1;
     bool chunked = false, close = false, http10;
-    size_t avail, joined;
+    size_t avail, joined, used;
     enum http_parse r;
 
     if (head_end == NULL)
@@ -125,9 +130,11 @@ enum http_parse http_answer_parse(char *buf, size_t len, bool eof,
 
         eol = memmem(p, (size_t)(head_end + 2 - p), "\r\n", 2);
         if ((v = http_header_value(p, eol, "Content-Length")) != NULL) {
-            length = http_number(v, eol, 10, (long long)max_body);
-            if (length < 0)
+            long long n = http_number(v, eol, 10, (long long)max_body);
+
+            if (n < 0 || (length >= 0 && n != length)) /* or two that differ */
                 return HTTP_BAD;
+            length = n;
         } else if ((v = http_header_value(p, eol, "Transfer-Encoding")) !=
                    NULL) {
             chunked = http_has_token(v, eol, "chunked");
@@ -138,12 +145,17 @@ enum http_parse http_answer_parse(char *buf, size_t len, bool eof,
     body = head_end + 4;
     avail = len - (size_t)(body - buf);
     a->keep_alive = !close && !http10;
-    if (chunked) {
-        r = http_chunks(body, avail, max_body, false, &joined);
+    if (a->status == 204 || a->status == 304) /* never a body */
+        length = 0;
+    else if (chunked) {
+        r = http_chunks(body, avail, max_body, false, &joined, &used);
         if (r == HTTP_DONE)
-            http_chunks(body, avail, max_body, true, &joined);
+            http_chunks(body, avail, max_body, true, &joined, &used);
         else
             return r == HTTP_MORE && eof ? HTTP_BAD : r;
+        /* Bytes past the answer were never asked for: end the connection. */
+        if (used < avail)
+            a->keep_alive = false;
         a->body = body;
         a->body_len = joined;
         return HTTP_DONE;

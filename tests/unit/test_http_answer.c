@@ -134,6 +134,67 @@ Test(http_answer, bytes_past_the_answer_end_the_connection)
     free(buf);
 }
 
+Test(http_answer, bytes_past_a_chunked_answer_end_the_connection)
+{
+    struct http_answer a;
+    char *buf;
+
+    cr_assert_eq(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "2\r\n{}\r\n0\r\n\r\nHTTP",
+                       false, &a, &buf),
+                 HTTP_DONE);
+    cr_assert_eq(a.body_len, 2);
+    cr_assert_arr_eq(a.body, "{}", 2);
+    cr_assert_not(a.keep_alive);
+    free(buf);
+}
+
+Test(http_answer, no_content_has_no_body)
+{
+    static const char *const heads[] = {
+        "HTTP/1.1 204 No Content\r\nDate: x\r\n\r\n",
+        "HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n",
+    };
+    struct http_answer a;
+    char *buf;
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        cr_assert_eq(parse(heads[i], false, &a, &buf), HTTP_DONE, "%s",
+                     heads[i]);
+        cr_assert_eq(a.status, i == 0 ? 204 : 304);
+        cr_assert_eq(a.body_len, 0);
+        cr_assert(a.keep_alive);
+        free(buf);
+    }
+}
+
+Test(http_answer, tokens_are_whole_words)
+{
+    /* "xclose" is not "close"; a list holding "close" is. */
+    done_only_at_end("HTTP/1.1 200 OK\r\nConnection: keep-xclose\r\n"
+                     "Content-Length: 2\r\n\r\n{}",
+                     "{}", true);
+    done_only_at_end("HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\n"
+                     "Content-Length: 2\r\n\r\n{}",
+                     "{}", false);
+}
+
+Test(http_answer, two_lengths_that_differ_are_bad)
+{
+    struct http_answer a;
+    char *buf;
+
+    cr_assert_eq(parse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                       "Content-Length: 3\r\n\r\n{}x",
+                       false, &a, &buf),
+                 HTTP_BAD);
+    free(buf);
+    done_only_at_end("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                     "Content-Length: 2\r\n\r\n{}",
+                     "{}", true);
+}
+
 Test(http_answer, cut_short_is_bad)
 {
     static const char *const cut[] = {
