@@ -12,9 +12,12 @@
  * granted.  A holder whose agent gave its lease up (etcd out of reach for
  * 4/5 of the TTL) may be displaced, as cluster_cut shows: it must be told
  * so by its release (SYNC_ELOST); those are counted apart.  Beside them, four processes (two per
- * agent) take permits of a cluster Semaphore(2) through UNDO handles: a
- * witness counts the times a third live process was inside (0), and the
- * permits of the killed ones must come back (permits keep being granted).
+ * agent) take permits of a cluster Semaphore(2) through UNDO handles.  Each
+ * permit's time inside is logged with its release's result; at the end no
+ * three spans whose releases succeeded may overlap (a holder whose permit
+ * went with its agent's lease is told so by its release, as a Lock's
+ * holder is, and is counted apart), and the permits of the killed ones
+ * must come back (permits keep being granted).
  * SYNCD_CLUSTER_CHAOS_SECONDS (default 20) sets the length.
  *
  * cluster_cut/agent_cut_off_releases_nothing_it_cannot_prove: every etcd
@@ -38,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -58,28 +62,33 @@ TestSuite(cluster_failover, .init = cfx_init_default_ttl, .fini = cfx_fini);
 #define CH_ALL (CH_WORKERS + CH_SEM_WORKERS)
 #define CH_SEM_VALUE 2
 
-#define CH_MAX_KILLED 256
+#define CH_SEM_SPANS 16384
+#define CH_SPAN_OPEN (-1000000) /* a span whose release has not returned */
+
+/* One permit held: from the acquire's return to the release's call. */
+struct chaos_span {
+    int64_t in_us, out_us;
+    int pid;
+    atomic_int rv; /* the release's, or CH_SPAN_OPEN */
+};
 
 struct chaos {
     atomic_int stop;
     atomic_int holder;          /* pid of the worker inside, or 0 */
-    atomic_int killed[CH_MAX_KILLED]; /* pids, noted before the kill */
-    atomic_int n_killed;
     atomic_int doubles, regressions, grants, errors, owner_died;
     atomic_int told;            /* holders displaced and told so */
     atomic_ullong last_token;
-    atomic_int sem_inside[CH_SEM_WORKERS]; /* pid of each one inside */
-    atomic_int sem_over, sem_grants;
+    atomic_int sem_grants;
+    atomic_int n_spans;
+    struct chaos_span spans[CH_SEM_SPANS];
 };
 
-static bool chaos_was_killed(struct chaos *ch, int pid)
+static int64_t chaos_now_us(void)
 {
-    int i, n = atomic_load(&ch->n_killed);
+    struct timespec t;
 
-    for (i = 0; i < n && i < CH_MAX_KILLED; i++)
-        if (atomic_load(&ch->killed[i]) == pid)
-            return true;
-    return false;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
 }
 
 /*
@@ -118,27 +127,73 @@ static void chaos_told(struct chaos *ch, int release_rv)
     }
 }
 
-/* Semaphore worker k holds a permit: no more than CH_SEM_VALUE - 1
- * other live workers may be inside. */
-static void chaos_sem_section(struct chaos *ch, int k)
+/* A semaphore worker holds a permit: log the span (its release's result
+ * comes later, chaos_sem_released).  The span's index, or -1 when the
+ * log is full. */
+static int chaos_sem_section(struct chaos *ch)
 {
-    int i, pid, others = 0;
+    int i = atomic_fetch_add(&ch->n_spans, 1);
+    struct chaos_span *sp = i < CH_SEM_SPANS ? &ch->spans[i] : NULL;
 
-    atomic_store(&ch->sem_inside[k], (int)getpid());
-    for (i = 0; i < CH_SEM_WORKERS; i++) {
-        pid = atomic_load(&ch->sem_inside[i]);
-        if (i != k && pid != 0 && !chaos_was_killed(ch, pid))
-            others++;
-    }
-    if (others >= CH_SEM_VALUE) {
-        fprintf(stderr, "cluster chaos: pid %d took a permit while %d live "
-                "processes held the other %d\n", (int)getpid(), others,
-                CH_SEM_VALUE);
-        atomic_fetch_add(&ch->sem_over, 1);
+    if (sp != NULL) {
+        atomic_store(&sp->rv, CH_SPAN_OPEN);
+        sp->pid = (int)getpid();
+        sp->in_us = chaos_now_us();
     }
     atomic_fetch_add(&ch->sem_grants, 1);
     fx_sleep_ms(2 + rand() % 8);
-    atomic_store(&ch->sem_inside[k], 0);
+    if (sp != NULL)
+        sp->out_us = chaos_now_us();
+    return sp != NULL ? i : -1;
+}
+
+static void chaos_sem_released(struct chaos *ch, int i, int rv)
+{
+    if (i >= 0)
+        atomic_store(&ch->spans[i].rv, rv);
+}
+
+/*
+ * Judge the permits' spans: at any moment at most CH_SEM_VALUE of those
+ * whose release succeeded may have been inside.  Spans whose release
+ * failed (the permit went with a lease: SYNC_ELOST, or the agent died)
+ * and those of killed workers (no result) are left out; *lost counts
+ * the failed ones that overlapped CH_SEM_VALUE others.  Returns the
+ * number of violations.
+ */
+static int chaos_sem_judge(struct chaos *ch, int *lost)
+{
+    int n = atomic_load(&ch->n_spans), i, k, inside, bad = 0;
+
+    *lost = 0;
+    if (n > CH_SEM_SPANS)
+        n = CH_SEM_SPANS;
+    for (i = 0; i < n; i++) {
+        const struct chaos_span *a = &ch->spans[i];
+        int rv = atomic_load(&a->rv);
+
+        if (rv == CH_SPAN_OPEN)
+            continue;
+        for (k = 0, inside = 0; k < n; k++) {
+            const struct chaos_span *b = &ch->spans[k];
+
+            /* b was inside when a entered */
+            if (k != i && atomic_load(&b->rv) == 0 &&
+                b->in_us <= a->in_us && b->out_us > a->in_us)
+                inside++;
+        }
+        if (inside < CH_SEM_VALUE)
+            continue;
+        if (rv != 0) {
+            (*lost)++;
+            continue;
+        }
+        fprintf(stderr, "cluster chaos: pid %d took a permit while %d "
+                "others held theirs, and every release succeeded\n",
+                a->pid, inside);
+        bad++;
+    }
+    return bad;
 }
 
 /*
@@ -174,8 +229,10 @@ static void chaos_worker(struct chaos *ch, int slot)
         rv = sem ? sync_sem_acquire(s, true, 10)
                  : sync_lock_acquire(l, true, 10);
         if (rv == 0 && sem) {
-            chaos_sem_section(ch, slot - CH_WORKERS);
+            int span = chaos_sem_section(ch);
+
             rv = sync_sem_release(s, 1);
+            chaos_sem_released(ch, span, rv);
         } else if (rv == 0) {
             bool displaced = chaos_section(ch, sync_lock_token(l),
                                            sync_lock_owner_died(l) == 1);
@@ -289,7 +346,7 @@ Test(cluster_chaos, short_run, .timeout = 180)
     const char *env = getenv("SYNCD_CLUSTER_CHAOS_SECONDS");
     double seconds = env ? atof(env) : 20.0, end;
     pid_t pids[CH_ALL];
-    int i, step = 0, kills[4] = {0}, leader, victim;
+    int i, step = 0, kills[4] = {0}, leader, victim, sem_bad, sem_lost;
 
     for (i = 0; i < CH_ALL; i++)
         pids[i] = chaos_spawn(ch, i);
@@ -299,9 +356,6 @@ Test(cluster_chaos, short_run, .timeout = 180)
         switch (step++ % 4) {
         case 0: /* a client */
             victim = rand() % CH_ALL;
-            i = atomic_fetch_add(&ch->n_killed, 1);
-            if (i < CH_MAX_KILLED)
-                atomic_store(&ch->killed[i], pids[victim]);
             kill(pids[victim], SIGKILL);
             (void)fx_waitpid(pids[victim], 5000);
             pids[victim] = chaos_spawn(ch, victim);
@@ -328,15 +382,18 @@ Test(cluster_chaos, short_run, .timeout = 180)
     atomic_store(&ch->stop, 1);
     for (i = 0; i < CH_ALL; i++)
         cr_assert(eq(int, fx_waitpid(pids[i], 30000), 0), "worker %d", i);
+    sem_bad = chaos_sem_judge(ch, &sem_lost);
     fprintf(stderr, "cluster chaos: %.0f s, %d grants, %d owner-died, %d "
-            "permits, %d errors, %d holders displaced and told; killed "
-            "%d clients, %d agents, %d followers, %d leaders\n", seconds,
+            "permits, %d errors, %d holders displaced and told, %d permits "
+            "overtaken and told; killed %d clients, %d agents, %d "
+            "followers, %d leaders\n", seconds,
             atomic_load(&ch->grants), atomic_load(&ch->owner_died),
             atomic_load(&ch->sem_grants), atomic_load(&ch->errors),
-            atomic_load(&ch->told), kills[0], kills[1], kills[2],
+            atomic_load(&ch->told), sem_lost, kills[0], kills[1], kills[2],
             kills[3]);
-    cr_assert(eq(int, atomic_load(&ch->sem_over), 0),
-              "more live permit holders than the semaphore's value");
+    cr_assert(eq(int, sem_bad, 0),
+              "more permit holders than the semaphore's value, each "
+              "release successful");
     cr_assert(ge(int, atomic_load(&ch->sem_grants), 20),
               "the permits kept moving");
     cr_assert(eq(int, atomic_load(&ch->doubles), 0), "double holders");
