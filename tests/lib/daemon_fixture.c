@@ -252,6 +252,11 @@ int syncd_start_ms(void)
     return getenv("SYNCD_TEST_DAEMON_PREFIX") ? 30000 : 5000;
 }
 
+double syncd_latency_s(double seconds)
+{
+    return getenv("SYNCD_TEST_DAEMON_PREFIX") ? seconds * 10 : seconds;
+}
+
 bool syncd_wait_ready(const char *sock, pid_t pid, int timeout_ms)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};

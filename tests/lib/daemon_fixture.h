@@ -99,6 +99,11 @@ bool syncd_wait_ready(const char *sock, pid_t pid, int timeout_ms);
 /* How long a daemon may take to start listening: 5 s, 30 s under
  * $SYNCD_TEST_DAEMON_PREFIX (Valgrind, on a loaded machine). */
 int syncd_start_ms(void);
+/* A latency a test promises (e.g. a crashed holder's lock passed on
+ * within 0.1 s): as given, or 10x under $SYNCD_TEST_DAEMON_PREFIX, where
+ * Valgrind runs the daemon some 20-50x slower and the test is about its
+ * memory, not its speed. */
+double syncd_latency_s(double seconds);
 
 /* Whether the file at path contains needle. */
 bool file_contains(const char *path, const char *needle);
