@@ -509,16 +509,6 @@ int etcd_post(struct etcd_ctx *c, const char *path, json_t *body,
 
 /* ---- one attempt sent by someone else (etcd_loop.c) -------------------- */
 
-int etcd_plain_http(const struct etcd *e)
-{
-    size_t i;
-
-    for (i = 0; i < e->n; i++)
-        if (strncmp(e->urls[i], "http://", 7) != 0)
-            return 0;
-    return 1;
-}
-
 size_t etcd_current(struct etcd *e)
 {
     return atomic_load(&e->current) % e->n;

@@ -83,15 +83,13 @@ int etcd_post(struct etcd_ctx *c, const char *path, json_t *body,
 /*
  * One attempt of a unary call sent by someone else (etcd_loop.c, its own
  * HTTP/1.1 on the event loop): what the attempt needs and what it meant.
- * etcd_plain_http: every member URL is http:// (no TLS), so such a
- * client can reach them.  etcd_current: the member to try.
+ * etcd_current: the member to try.
  * etcd_attempt_end: the attempt to member ep began at t0_us
  * (etcd_clock_us) and ended with an answer (arrived; its status and body,
  * which this may read but not keep) or without one; its result as
  * etcd_post's, except that SYNC_EUNAVAIL means this member failed (later
  * calls go to the next) and a blocking etcd_post may still succeed.
  */
-int etcd_plain_http(const struct etcd *e);
 size_t etcd_current(struct etcd *e);
 unsigned etcd_call_ms(const struct etcd *e);
 int64_t etcd_clock_us(void);

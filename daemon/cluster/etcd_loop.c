@@ -77,8 +77,9 @@ struct etcd_loop_conn {
     char *in;                  /* owned: what was read of the answer */
     size_t in_len, in_cap;
     int refs;                  /* tcp, timer, a lookup: freed at 0 */
-    bool connected, writing, dead;
-    bool reused;               /* carried a call before this one */
+    bool writing, dead;
+    bool reused;               /* from the idle pool: connected, and
+                                  carried a call before this one */
     bool resolving;            /* a lookup of the member's name pending */
     unsigned addr_skip;        /* addresses of the name tried before */
     bool more_addrs;           /* the name has addresses after this one */
@@ -142,8 +143,6 @@ struct etcd_loop *etcd_loop_new(struct etcd *e, uv_loop_t *loop)
     struct etcd_loop *l;
     size_t i;
 
-    if (!etcd_plain_http(e))
-        return NULL;
     l = calloc(1, sizeof(*l));
     if (l == NULL)
         return NULL;
@@ -152,8 +151,8 @@ struct etcd_loop *etcd_loop_new(struct etcd *e, uv_loop_t *loop)
     list_init(&l->idle);
     for (i = 0; i < etcd_n_endpoints(e); i++)
         if (!etcd_loop_member_parse(&l->members[i], etcd_endpoint(e, i))) {
-            log_warnx("cluster: %s: no fast path on the loop for this URL",
-                      etcd_endpoint(e, i));
+            log_info("cluster: %s: not plain http://, so every etcd call "
+                     "goes through the workers (libcurl)", etcd_endpoint(e, i));
             free(l);
             return NULL;
         }
@@ -439,7 +438,6 @@ static void etcd_loop_connect_cb(uv_connect_t *req, int status)
         etcd_loop_fail(c, uv_strerror(status));
         return;
     }
-    c->connected = true;
     uv_tcp_nodelay(&c->tcp, 1);
     rv = uv_read_start((uv_stream_t *)&c->tcp, etcd_loop_alloc_cb,
                        etcd_loop_read_cb);
@@ -607,7 +605,7 @@ int etcd_loop_post(struct etcd_loop *l, const char *path, json_t *body,
     uv_update_time(l->loop); /* the limit counts from now, not the tick */
     uv_timer_start(&c->timer, etcd_loop_timer_cb, etcd_call_ms(l->e), 0);
     c->posting = true;
-    if (c->connected)
+    if (c->reused)
         etcd_loop_send(c);
     else
         etcd_loop_conn_open(c);

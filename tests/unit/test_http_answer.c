@@ -47,6 +47,20 @@ static void done_only_at_end(const char *text, const char *body,
     free(buf);
 }
 
+/* Each of texts (the stream closed after it, or not) is HTTP_BAD. */
+static void all_bad(const char *const *texts, size_t n, bool eof)
+{
+    struct http_answer a;
+    size_t i;
+    char *buf;
+
+    for (i = 0; i < n; i++) {
+        cr_assert_eq(parse(texts[i], eof, &a, &buf), HTTP_BAD, "%s",
+                     texts[i]);
+        free(buf);
+    }
+}
+
 Test(http_answer, content_length_frames_the_body)
 {
     done_only_at_end("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -203,14 +217,8 @@ Test(http_answer, cut_short_is_bad)
         "HTTP/1.1 200 OK\r\nContent-Le",
         "",
     };
-    struct http_answer a;
-    size_t i;
-    char *buf;
 
-    for (i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
-        cr_assert_eq(parse(cut[i], true, &a, &buf), HTTP_BAD, "%s", cut[i]);
-        free(buf);
-    }
+    all_bad(cut, sizeof(cut) / sizeof(cut[0]), true);
 }
 
 Test(http_answer, what_is_not_http_is_bad)
@@ -224,14 +232,8 @@ Test(http_answer, what_is_not_http_is_bad)
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n",
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}XX0\r\n",
     };
-    struct http_answer a;
-    size_t i;
-    char *buf;
 
-    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        cr_assert_eq(parse(bad[i], false, &a, &buf), HTTP_BAD, "%s", bad[i]);
-        free(buf);
-    }
+    all_bad(bad, sizeof(bad) / sizeof(bad[0]), false);
 }
 
 Test(http_answer, a_body_over_the_limit_is_bad)
